@@ -1,0 +1,4 @@
+export * from './classification';
+export * from './probabilistic';
+export * from './ranking';
+export * from './regression';
