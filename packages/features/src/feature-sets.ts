@@ -1,0 +1,35 @@
+import { ValidationError } from '@anomalia/core';
+import type { TreatmentRecord } from '@anomalia/mosaiq';
+import { type FeatureDefinition, QA74_FEATURES } from './definitions';
+import { type ExtendedOptions, extractQaExtended, QA_EXTENDED_FEATURES } from './extended';
+import { extractQa74 } from './extract74';
+import type { FeatureMatrix } from './feature-matrix';
+
+/** A named, versioned list of features with its extractor. */
+export interface FeatureSet {
+  name: string;
+  features: readonly FeatureDefinition[];
+  extract(records: readonly TreatmentRecord[], options?: ExtendedOptions): FeatureMatrix;
+}
+
+/**
+ * The feature sets by name. `qa74` is the original 74 features, frozen: models trained on it keep
+ * working. `qa74-cohort` appends context features; new features go into new sets, never into
+ * `qa74`.
+ */
+export const FEATURE_SETS: Readonly<Record<'qa74' | 'qa74-cohort', FeatureSet>> = Object.freeze({
+  qa74: {
+    name: 'qa74',
+    features: QA74_FEATURES,
+    extract: (records, options) => extractQa74(records, options),
+  },
+  'qa74-cohort': { name: 'qa74-cohort', features: QA_EXTENDED_FEATURES, extract: extractQaExtended },
+});
+
+export type FeatureSetName = keyof typeof FEATURE_SETS;
+
+export function getFeatureSet(name: string): FeatureSet {
+  const set = (FEATURE_SETS as Record<string, FeatureSet>)[name];
+  if (!set) throw new ValidationError('featureSet', `one of ${Object.keys(FEATURE_SETS).join(', ')}`, name);
+  return set;
+}

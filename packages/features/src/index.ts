@@ -1,0 +1,6 @@
+export * from './definitions';
+export * from './extended';
+export { createQa74Buffer, type ExtractOptions, extractQa74, extractQa74Into, QA74_COLS } from './extract74';
+export * from './feature-matrix';
+export * from './feature-sets';
+export * from './windows';
