@@ -1,0 +1,18 @@
+export * from './catalogue';
+export * from './cohort';
+export * from './errors';
+export * from './failure-mode';
+export * from './impact';
+export * from './keys';
+export { corruptMlcData } from './modes/corrupt-mlc-data';
+export { duplicateTreatments } from './modes/duplicate-treatments';
+export { invalidAngles } from './modes/invalid-angles';
+export { invalidOffsetData } from './modes/invalid-offset-data';
+export { metersetInconsistency } from './modes/meterset-inconsistency';
+export { missingControlPoints } from './modes/missing-control-points';
+export { mlcLeafCountMismatch } from './modes/mlc-leaf-count-mismatch';
+export { nullRequiredFields } from './modes/null-required-fields';
+export { orphanedRecords } from './modes/orphaned-records';
+export { timestampInconsistencies } from './modes/timestamp-inconsistencies';
+export { type PointSelection, paramsJsonSchema, parseParams, pointSelection } from './params';
+export * from './plan';

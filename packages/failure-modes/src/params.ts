@@ -1,0 +1,96 @@
+import { ValidationError } from '@anomalia/core';
+import type { TxFieldPointRow } from '@anomalia/mosaiq';
+import { z } from 'zod';
+
+/**
+ * Parses a variant's parameters. `undefined` means "all defaults". A bad or unknown parameter is a
+ * ValidationError whose field names it (`params.invalidValue`) and says what is accepted.
+ */
+export function parseParams<S extends z.ZodType>(schema: S, input: unknown, path = 'params'): z.output<S> {
+  const result = schema.safeParse(input === undefined ? {} : input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    const known = schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+    throw new ValidationError(
+      `${path}.${issue.keys[0]}`,
+      known.length > 0 ? `one of the parameters ${known.join(', ')}` : 'no parameters',
+      'an unknown parameter',
+    );
+  }
+  const field = [path, ...issue.path.map(String)].join('.');
+  let received: unknown = input;
+  for (const p of issue.path) {
+    received =
+      received && typeof received === 'object' ? (received as Record<PropertyKey, unknown>)[p] : undefined;
+  }
+  throw new ValidationError(field, issue.message, received);
+}
+
+/**
+ * Which control points of a field a variant touches: `first` / `last` (in Point order), `all`, or
+ * explicit `Point` values (as the original `points_to_delete`).
+ */
+export const pointSelection = (defaultValue: 'first' | 'last' | 'all') =>
+  z
+    .union(
+      [
+        z.enum(['first', 'last', 'all']),
+        z
+          .array(z.number().int().min(0).max(32767))
+          .min(1)
+          .refine((a) => new Set(a).size === a.length, 'distinct Point values'),
+      ],
+      { error: '"first", "last", "all" or a non-empty array of distinct Point values' },
+    )
+    .default(defaultValue)
+    .describe('control points to change: "first", "last", "all" or Point values');
+export type PointSelection = 'first' | 'last' | 'all' | number[];
+
+/** The control points a selection names, or a reason why it names none / a missing Point. */
+export function selectPoints(
+  points: readonly TxFieldPointRow[],
+  selection: PointSelection,
+): { points: TxFieldPointRow[] } | { reason: string } {
+  if (points.length === 0) return { reason: 'the field has no control points' };
+  if (selection === 'first') return { points: [points[0]!] };
+  if (selection === 'last') return { points: [points[points.length - 1]!] };
+  if (selection === 'all') return { points: [...points] };
+  const out: TxFieldPointRow[] = [];
+  for (const p of selection) {
+    const found = points.find((cp) => cp.Point === p);
+    if (!found) {
+      const have = points.map((cp) => cp.Point).filter((x) => x !== null);
+      return {
+        reason: `the field has no control point with Point ${p} (it has ${have.length > 0 ? `${Math.min(...have)}–${Math.max(...have)}` : 'none'})`,
+      };
+    }
+    out.push(found);
+  }
+  return { points: out };
+}
+
+/** A datetime parameter: a Date, an ISO string or epoch milliseconds (tool inputs are JSON). */
+export const dateParam = z.union([z.date(), z.iso.datetime({ offset: true }), z.number()], {
+  error: 'a Date, an ISO datetime with offset, or epoch milliseconds',
+});
+export function toDate(value: Date | string | number): Date {
+  return value instanceof Date ? value : new Date(value);
+}
+
+/**
+ * JSON Schema (draft 2020-12) of a parameter schema, as a tool's input: the input side (defaults
+ * optional), with Date members written as `date-time` strings.
+ */
+export function paramsJsonSchema(schema: z.ZodType): Record<string, unknown> {
+  return z.toJSONSchema(schema, {
+    io: 'input',
+    unrepresentable: 'any',
+    override: (ctx) => {
+      if ((ctx.zodSchema as { _zod: { def: { type: string } } })._zod.def.type === 'date') {
+        ctx.jsonSchema.type = 'string';
+        ctx.jsonSchema.format = 'date-time';
+      }
+    },
+  }) as Record<string, unknown>;
+}
