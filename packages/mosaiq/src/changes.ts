@@ -195,20 +195,26 @@ function describe(v: ColumnValue | undefined): string {
  * table arrays; changed rows are copies, unchanged rows are shared.
  */
 export function applyChanges(rows: TableRows, changes: readonly Change[]): TableRows {
-  const out = { ...rows } as TableRows;
-  const copied = new Set<TableName>();
-  const tableFor = <T extends TableName>(table: T): Record<string, ColumnValue>[] => {
-    if (!copied.has(table)) {
-      copied.add(table);
-      (out as Record<TableName, unknown[]>)[table] = [...rows[table]];
+  // Each touched table is copied once and indexed by primary key, so a change costs O(1), not a scan.
+  // Deleted rows leave a hole that is compacted at the end, keeping the index valid.
+  type Slot = Record<string, ColumnValue> | undefined;
+  const touched = new Map<TableName, { list: Slot[]; index: Map<unknown, number> }>();
+  const tableFor = (table: TableName) => {
+    let t = touched.get(table);
+    if (!t) {
+      const pk = MOSAIQ_TABLES[table].primaryKey;
+      const list = [...(rows[table] as unknown as Record<string, ColumnValue>[])] as Slot[];
+      const index = new Map<unknown, number>();
+      for (let i = list.length - 1; i >= 0; i--) index.set(list[i]![pk], i);
+      t = { list, index };
+      touched.set(table, t);
     }
-    return out[table] as unknown as Record<string, ColumnValue>[];
+    return t;
   };
   changes.forEach((change, index) => {
     validateChange(change, `changes[${index}]`);
-    const pk = MOSAIQ_TABLES[change.table].primaryKey;
-    const list = tableFor(change.table);
-    const at = list.findIndex((r) => r[pk] === change.key);
+    const { list, index: byKey } = tableFor(change.table);
+    const at = byKey.get(change.key) ?? -1;
     switch (change.kind) {
       case 'update': {
         if (at < 0) throw new ChangeConflictError(change, index, 'no row has this key');
@@ -228,6 +234,7 @@ export function applyChanges(rows: TableRows, changes: readonly Change[]): Table
         const row: Record<string, ColumnValue> = {};
         for (const column of Object.keys(columnsOf(change.table))) row[column] = change.row[column] ?? null;
         list.push(row);
+        byKey.set(change.key, list.length - 1);
         break;
       }
       case 'delete': {
@@ -242,11 +249,16 @@ export function applyChanges(rows: TableRows, changes: readonly Change[]): Table
             );
           }
         }
-        list.splice(at, 1);
+        list[at] = undefined;
+        byKey.delete(change.key);
         break;
       }
     }
   });
+  const out = { ...rows } as TableRows;
+  for (const [table, { list }] of touched) {
+    (out as Record<TableName, unknown[]>)[table] = list.filter((r) => r !== undefined);
+  }
   return out;
 }
 
