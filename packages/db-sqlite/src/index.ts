@@ -1,0 +1,16 @@
+export { type TableChecksums, tableChecksum, tableChecksums } from './checksum';
+export type { OpenOptions } from './connection';
+export { createClinicDatabase, type LoadSummary, MosaiqLoader, type TableCounts } from './loader';
+export { openTreatmentReader, type ReaderOptions, SqliteTreatmentReader } from './reader';
+export {
+  cloneAsSandbox,
+  createSandbox,
+  isSandbox,
+  markAsSandbox,
+  type SandboxInfo,
+  type SandboxOrigin,
+  sandboxInfo,
+} from './sandbox';
+export { createTableSql, INDEXES, SchemaError } from './schema';
+export { SQLITE_STORAGE, type SqliteStorage } from './sqlite-types';
+export { openSandboxWriter, SqliteSandboxWriter } from './writer';
