@@ -3,6 +3,7 @@ import { Rng, ValidationError } from '@anomalia/core';
 import { extractQa74 } from '@anomalia/features';
 import {
   assembleRecords,
+  MOSAIQ_TABLES,
   parseRow,
   recordsToRows,
   TABLE_NAMES,
@@ -329,6 +330,15 @@ describe('a reader', () => {
     ).toThrow(/readonly/);
     r.closeSync();
     expect(fileFingerprint(clinic.path)).toEqual(before);
+  });
+
+  it('reports the highest key of every table', () => {
+    const keys = reader.maxKeys();
+    for (const t of TABLE_NAMES) {
+      const pk = MOSAIQ_TABLES[t].primaryKey;
+      const rows = clinic.rows[t] as unknown as Record<string, number>[];
+      expect(keys[t], t).toBe(rows.length ? Math.max(...rows.map((r) => r[pk]!)) : null);
+    }
   });
 
   it('counts rows and refuses files that are not Mosaiq databases', () => {

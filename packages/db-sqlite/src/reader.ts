@@ -5,6 +5,7 @@ import {
   decodeTreatmentCursor,
   encodeTreatmentCursor,
   type LoadedRecords,
+  MOSAIQ_TABLES,
   parseTreatmentQuery,
   type Row,
   TABLE_NAMES,
@@ -282,6 +283,23 @@ export class SqliteTreatmentReader implements TreatmentReader {
   /** Rows per Mosaiq table. */
   tableCounts(): Record<TableName, number> {
     return countRows(this.db);
+  }
+
+  /**
+   * The highest primary key of every table (null for an empty table): what a key allocator needs
+   * as its floor when new rows (e.g. a duplicated treatment) must not collide with rows outside
+   * the records it has seen.
+   */
+  maxKeys(): Record<TableName, number | null> {
+    const out = {} as Record<TableName, number | null>;
+    for (const table of TABLE_NAMES) {
+      const pk = MOSAIQ_TABLES[table].primaryKey;
+      out[table] = this.db
+        .prepare(`SELECT max(${quote(pk)}) FROM ${quote(table)}`)
+        .pluck()
+        .get() as number | null;
+    }
+    return out;
   }
 
   async close(): Promise<void> {

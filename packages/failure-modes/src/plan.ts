@@ -139,8 +139,9 @@ interface Slot {
  * Shared fields: corrupting a TxField or its control points changes every treatment of that
  * field. The plan labels ALL of them (`labels`, with `primary: false` for the siblings), keeps only
  * the primary record of each application in `examples` (so the strata stay balanced), lists the
- * siblings in `excludedTtxIds`, and draws normal examples only from records that share no field
- * with any application. Applying `changes` to a sandbox and reading the records back gives
+ * siblings in `excludedTtxIds`, and draws normal examples only from records that no change affects
+ * and whose field no change writes (a record-level corruption of one fraction leaves the other
+ * fractions of its field clean, so they remain eligible). Applying `changes` to a sandbox and reading the records back gives
  * exactly the labelled rows.
  */
 export function planCorruption(options: CorruptionPlanOptions): CorruptionPlan {
@@ -268,8 +269,6 @@ export function planCorruption(options: CorruptionPlanOptions): CorruptionPlan {
   const applications: FailureApplication[] = [];
   const slotOf: Slot[] = [];
 
-  // Fields near any application (normal examples avoid them: cohort features compare deliveries of a field).
-  const nearFields = new Set<number>();
   /**
    * What an application occupies: the records it affects or concerns, the rows it writes, and the
    * fields whose rows it writes or on which it inserts a treatment (a later change to such a
@@ -279,7 +278,6 @@ export function planCorruption(options: CorruptionPlanOptions): CorruptionPlan {
     const ttx = new Set([...app.affectedTtxIds, ...app.contextTtxIds]);
     if (app.targetTtxId !== null) ttx.add(app.targetTtxId);
     const fields = new Set<number>();
-    const near = new Set(app.fieldIds);
     for (const c of app.changes) {
       if (c.table === 'TxField') fields.add(c.key);
       if (c.table === 'TxFieldPoint') {
@@ -290,13 +288,8 @@ export function planCorruption(options: CorruptionPlanOptions): CorruptionPlan {
         fields.add(c.row.FLD_ID);
       }
     }
-    for (const id of ttx) {
-      const fld = cohort.record(id)?.treatment.FLD_ID;
-      if (fld != null) near.add(fld);
-    }
-    for (const f of fields) near.add(f);
     const rows = new Set(app.changes.map((c) => `${c.table}:${c.key}`));
-    return { ttx, fields, near, rows };
+    return { ttx, fields, rows };
   };
   const free = (f: ReturnType<typeof footprint>) =>
     ![...f.ttx].some((x) => claimedTtx.has(x)) &&
@@ -339,7 +332,6 @@ export function planCorruption(options: CorruptionPlanOptions): CorruptionPlan {
       }
       for (const x of f.ttx) claimedTtx.add(x);
       for (const x of f.fields) claimedFields.add(x);
-      for (const x of f.near) nearFields.add(x);
       for (const x of f.rows) claimedRows.add(x);
       applications.push(app);
       slotOf.push(slot);
@@ -414,7 +406,8 @@ export function planCorruption(options: CorruptionPlanOptions): CorruptionPlan {
   const normalPool = population.filter(
     (r) =>
       !claimedTtx.has(r.treatment.TTX_ID) &&
-      (r.treatment.FLD_ID === null || !nearFields.has(r.treatment.FLD_ID)),
+      !excluded.has(r.treatment.TTX_ID) &&
+      (r.treatment.FLD_ID === null || !claimedFields.has(r.treatment.FLD_ID)),
   );
   const nNormal = Math.min(counts.normal, normalPool.length);
   const normals = Array.from(
@@ -437,7 +430,7 @@ export function planCorruption(options: CorruptionPlanOptions): CorruptionPlan {
     shortfall.unshift({
       stratum: 'normal',
       missing: counts.normal - nNormal,
-      reason: 'not enough records that share no field with a corrupted example',
+      reason: 'not enough eligible records left that no change affects and whose field no change writes',
     });
   }
 

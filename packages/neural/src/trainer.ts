@@ -1,0 +1,228 @@
+import type { Rng } from '@anomalia/core';
+import { tf } from './engine';
+import { pieces } from './kernels';
+import { fillDropoutMask, type LayerParams, type Network } from './network';
+import { FlatAdam, type OptimizerConfig } from './optimizer';
+
+/** The networks of one model and where their parameters sit in the shared flat vector. */
+export class ParamLayout {
+  readonly networks: readonly Network[];
+  readonly size: number;
+
+  constructor(networks: readonly Network[]) {
+    let offset = 0;
+    for (const n of networks) {
+      if (n.offset !== offset)
+        throw new RangeError(`network ${n.name} starts at ${n.offset}, expected ${offset}`);
+      offset += n.size;
+    }
+    this.networks = networks;
+    this.size = offset;
+  }
+
+  get shapes(): number[][] {
+    return this.networks.flatMap((n) => n.params.map((p) => p.shape));
+  }
+
+  /** Cuts the flat vector into every network's parameters, plus the transposed weights when asked. */
+  views(flat: tf.Tensor, withTransposes: boolean): Array<{ P: LayerParams[]; Wt: tf.Tensor2D[] }> {
+    const shapes = this.shapes;
+    const wIdx: number[] = [];
+    let base = 0;
+    for (const n of this.networks) {
+      if (withTransposes) for (const i of n.weightIndices) wIdx.push(base + i);
+      base += n.params.length;
+    }
+    const out = pieces(flat, 0, shapes, wIdx);
+    const views = out.slice(0, shapes.length);
+    const transposes = out.slice(shapes.length) as tf.Tensor2D[];
+    let v = 0;
+    let t = 0;
+    return this.networks.map((n) => {
+      const P = n.layerParams(views.slice(v, v + n.params.length));
+      v += n.params.length;
+      const Wt = withTransposes ? transposes.slice(t, t + n.layers.length) : [];
+      t += withTransposes ? n.layers.length : 0;
+      return { P, Wt };
+    });
+  }
+
+  /** Named float32 arrays of every parameter (for an artifact). */
+  toTensors(flat: Float32Array): Record<string, { data: Float32Array<ArrayBuffer>; shape: number[] }> {
+    const out: Record<string, { data: Float32Array<ArrayBuffer>; shape: number[] }> = {};
+    for (const n of this.networks) {
+      for (const p of n.params)
+        out[p.name] = { data: flat.slice(p.offset, p.offset + p.size), shape: p.shape };
+    }
+    return out;
+  }
+}
+
+/** What one training step sees. */
+export interface BatchContext {
+  /** Per network: its parameters and transposed weights. */
+  nets: Array<{ P: LayerParams[]; Wt: tf.Tensor2D[] }>;
+  x: tf.Tensor2D;
+  xT: tf.Tensor2D;
+  /** Targets gathered with the same rows as x (null for unsupervised models). */
+  y: tf.Tensor2D | null;
+  rows: number;
+  /** One dropout mask per entry of `Objective.masks`, [rows, width]. */
+  masks: tf.Tensor2D[];
+  /** Standard normal noise [rows, noiseWidth] when the objective asks for it. */
+  noise: tf.Tensor2D | null;
+  /** Running sum of the loss (one value); the objective returns it updated. */
+  acc: tf.Tensor;
+}
+
+/** A model's loss, written as a hand-made forward + backward pass. */
+export interface Objective {
+  masks: ReadonlyArray<{ width: number; p: number }>;
+  noiseWidth: number;
+  /** Gradients (in parameter order, any shapes) and acc + the SUM over rows of the per-row loss. */
+  gradients(ctx: BatchContext): { grads: tf.Tensor[]; acc: tf.Tensor };
+}
+
+export interface EarlyStopping {
+  metric: string;
+  mode: 'min' | 'max';
+  patience: number;
+  minDelta: number;
+}
+
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  optimizer: OptimizerConfig;
+  rng: Rng;
+  /** Metrics on a held-out split after each epoch, from the current parameter views. */
+  validate?: (params: tf.Tensor1D) => Record<string, number>;
+  earlyStopping?: EarlyStopping;
+  onEpoch?: (epoch: number, metrics: Record<string, number>) => void;
+}
+
+export interface TrainResult {
+  params: Float32Array;
+  history: Array<Record<string, number>>;
+  /** Epoch (1-based) whose parameters were kept (the best on the monitored metric, else the last). */
+  bestEpoch: number;
+  epochsRun: number;
+  stoppedEarly: boolean;
+}
+
+/**
+ * The training loop: the data set is shuffled and uploaded once per epoch, then cut into
+ * batches on the device; each step is one tf.tidy running the objective's forward
+ * and backward passes and one flat optimizer update. Nothing is read back inside an epoch
+ * (the loss is accumulated on device), so no step waits for the device.
+ */
+export function trainFlat(
+  initial: Float32Array,
+  layout: ParamLayout,
+  X: Float32Array,
+  cols: number,
+  Y: Float32Array | null,
+  yCols: number,
+  objective: Objective,
+  options: TrainOptions,
+): TrainResult {
+  const n = X.length / cols;
+  const { rng } = options;
+  const batch = Math.min(options.batchSize, n);
+  const xShuffled = new Float32Array(X.length);
+  const yShuffled = Y ? new Float32Array(Y.length) : null;
+  let flat = tf.tensor1d(initial);
+  const opt = new FlatAdam(options.optimizer, layout.size);
+  const maskBuffers = objective.masks.map((m) => new Float32Array(batch * m.width));
+  const noiseBuffer = new Float32Array(batch * objective.noiseWidth);
+  const history: TrainResult['history'] = [];
+  const es = options.earlyStopping;
+  let best: { value: number; epoch: number; params: tf.Tensor1D } | null = null;
+  let sinceBest = 0;
+  let stoppedEarly = false;
+  let epoch = 0;
+  try {
+    for (epoch = 1; epoch <= options.epochs; epoch++) {
+      // Shuffled on the host (row copies) and uploaded once per epoch: the wasm gather kernel
+      // is several times slower than this for a whole data set.
+      const perm = rng.permutation(n);
+      for (let i = 0; i < n; i++) {
+        const r = perm[i]!;
+        xShuffled.set(X.subarray(r * cols, (r + 1) * cols), i * cols);
+        if (yShuffled) yShuffled.set(Y!.subarray(r * yCols, (r + 1) * yCols), i * yCols);
+      }
+      const xe = tf.tensor2d(xShuffled, [n, cols]);
+      const ye = yShuffled ? tf.tensor2d(yShuffled, [n, yCols]) : null;
+      let lossAcc: tf.Tensor = tf.zeros([1]);
+      for (let start = 0; start < n; start += batch) {
+        const rows = Math.min(batch, n - start);
+        const current = flat;
+        const previousLoss = lossAcc;
+        tf.tidy(() => {
+          const [x, xT] = pieces(xe, start * cols, [[rows, cols]], [0]) as [tf.Tensor2D, tf.Tensor2D];
+          const y = ye ? (pieces(ye, start * yCols, [[rows, yCols]])[0] as tf.Tensor2D) : null;
+          const masks = objective.masks.map((m, k) => {
+            const buf = maskBuffers[k]!.subarray(0, rows * m.width);
+            return tf.tensor2d(fillDropoutMask(buf, m.p, rng), [rows, m.width]);
+          });
+          let noise: tf.Tensor2D | null = null;
+          if (objective.noiseWidth > 0) {
+            const buf = noiseBuffer.subarray(0, rows * objective.noiseWidth);
+            for (let k = 0; k < buf.length; k++) buf[k] = rng.normal();
+            noise = tf.tensor2d(buf, [rows, objective.noiseWidth]);
+          }
+          const nets = layout.views(current, true);
+          const { grads, acc } = objective.gradients({
+            nets,
+            x,
+            xT,
+            y,
+            rows,
+            masks,
+            noise,
+            acc: previousLoss,
+          });
+          flat = opt.step(current, grads);
+          lossAcc = tf.keep(acc);
+        });
+        current.dispose();
+        previousLoss.dispose();
+      }
+      xe.dispose();
+      ye?.dispose();
+      const metrics: Record<string, number> = { epoch, loss: (lossAcc.dataSync()[0] ?? Number.NaN) / n };
+      lossAcc.dispose();
+      if (options.validate) Object.assign(metrics, options.validate(flat));
+      history.push(metrics);
+      options.onEpoch?.(epoch, metrics);
+      if (!Number.isFinite(metrics.loss!)) break;
+      if (es) {
+        const value = metrics[es.metric];
+        if (value === undefined || !Number.isFinite(value)) continue;
+        const improved =
+          !best || (es.mode === 'min' ? value < best.value - es.minDelta : value > best.value + es.minDelta);
+        if (improved) {
+          best?.params.dispose();
+          best = { value, epoch, params: tf.clone(flat) };
+          sinceBest = 0;
+        } else if (++sinceBest >= es.patience) {
+          stoppedEarly = true;
+          break;
+        }
+      }
+    }
+    const epochsRun = Math.min(epoch, options.epochs);
+    const kept = best ? best.params : flat;
+    return {
+      params: Float32Array.from(kept.dataSync()),
+      history,
+      bestEpoch: best ? best.epoch : epochsRun,
+      epochsRun,
+      stoppedEarly,
+    };
+  } finally {
+    best?.params.dispose();
+    flat.dispose();
+    opt.dispose();
+  }
+}
