@@ -32,7 +32,7 @@ function extract(records: TreatmentRecord[], history: TreatmentRecord[] = []) {
 describe('extractQaExtended', () => {
   it('keeps the 74 features unchanged in front', () => {
     expect(QA_EXTENDED_FEATURE_NAMES.slice(0, 74)).toEqual([...QA74_FEATURE_NAMES]);
-    expect(QA_EXTENDED_FEATURES.length).toBe(86);
+    expect(QA_EXTENDED_FEATURES.length).toBe(87);
     const rs = [delivery(0), delivery(24, {}, 2)];
     const ext = extractQaExtended(rs, { asOf });
     const base = extractQa74(rs, { asOf });
@@ -95,8 +95,23 @@ describe('extractQaExtended', () => {
     expect(h.fm.X.rows).toBe(1);
     expect(h.get(0, 'hours_since_previous_delivery')).toBeCloseTo(24, 10);
     expect(h.get(0, 'offset_shift_vs_previous')).toBeCloseTo(3, 10);
+    // A batch record's own history version (same TTX_ID, e.g. read before a corruption) is
+    // superseded, not counted as another delivery.
+    const reread = extract([delivery(5 / 3600, {}, 2)], [first, delivery(0, {}, 2)]);
+    expect(reread.get(0, 'same_field_repeats_5min')).toBe(1);
+    expect(extract([first], [first]).get(0, 'same_field_repeats_5min')).toBe(0);
     // An unchanged set-up gives no shift.
     expect(extract([first, delivery(24, {}, 2)]).get(1, 'offset_shift_vs_previous')).toBe(0);
+  });
+
+  it('counts the 74 QA features that could not be computed', () => {
+    const r = delivery(0);
+    expect(extract([r]).get(0, 'qa74_missing_count')).toBe(0);
+    const noTime = extract([delivery(0, { Create_DtTm: null })]);
+    const base = extractQa74([delivery(0, { Create_DtTm: null })], { asOf });
+    const expected = base.missing.reduce((a, b) => a + b, 0);
+    expect(expected).toBeGreaterThan(0);
+    expect(noTime.get(0, 'qa74_missing_count')).toBe(expected);
   });
 
   it('measures the age of the offset used', () => {

@@ -121,6 +121,16 @@ const COHORT: FeatureDefinition[] = [
     missingValue: 0,
     missingWhen: 'the field has no control points',
   },
+  {
+    name: 'qa74_missing_count',
+    category: 'cohort',
+    unit: 'count',
+    description:
+      'how many of the 74 QA features could not be computed (a NULL timestamp or reference hides behind filled-in values otherwise)',
+    catches: ['null_required_fields', 'orphaned_records', 'missing_control_points'],
+    missingValue: 0,
+    missingWhen: 'never',
+  },
 ];
 
 export const QA_EXTENDED_FEATURES: readonly FeatureDefinition[] = Object.freeze([
@@ -276,8 +286,12 @@ export function extractQaExtended(
     }
   }
   const ctx = qa74Context(options);
-  const all = history.length ? [...history, ...records] : records;
-  const base = history.length;
+  // A batch record supersedes its history version (same TTX_ID): counting both would make every
+  // re-read record its own duplicate.
+  const inBatch = new Set(records.map((r) => r.treatment.TTX_ID));
+  const context = history.filter((r) => !inBatch.has(r.treatment.TTX_ID));
+  const all = context.length ? [...context, ...records] : records;
+  const base = context.length;
   const times = Float64Array.from(all, (r) => r.treatment.Create_DtTm?.getTime() ?? Number.NaN);
   const byField = groupDeliveries(all, times, fieldKey);
   const byPatient = groupDeliveries(all, times, patientKey);
@@ -379,6 +393,10 @@ export function extractQaExtended(
       x[at + E + 9] = fx.fieldY;
       x[at + E + 10] = fx.yCenter;
     }
+
+    let missing74 = 0;
+    for (let c = 0; c < E; c++) missing74 += m[at + c]!;
+    x[at + E + 12] = missing74;
   }
   return {
     X: new Matrix(n, COLS, x),

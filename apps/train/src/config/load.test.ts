@@ -1,0 +1,69 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { applyOverride, ConfigError, loadConfig, parseConfig } from './load';
+
+const minimal = { name: 'x', dataset: { kind: 'sequences', numSamples: 100 }, model: { type: 'ngram' } };
+
+describe('config', () => {
+  it('fills defaults', () => {
+    const c = parseConfig(minimal);
+    expect(c.seed).toBe(42);
+    expect(c.calibration).toBe('isotonic');
+    expect(c.promotion.severity.maxMae).toBe(0.3);
+    expect(c.promotion.classifier).toEqual({ maxEce: 0.08, minAccuracy: 0.85 });
+    expect(c.output.runsDir).toBe('runs');
+  });
+
+  it('names the key and the allowed values', () => {
+    expect(() => parseConfig({ ...minimal, model: { type: 'svm' } })).toThrow(
+      /model\.type: .*"ebm".*"ngram"/,
+    );
+    expect(() => parseConfig({ ...minimal, dataset: { kind: 'parquet' } })).toThrow(/dataset\.kind/);
+    expect(() => parseConfig({ ...minimal, modle: {} })).toThrow(/modle: unknown key/);
+    expect(() => parseConfig({ ...minimal, name: 'a b' })).toThrow(/name: letters, digits/);
+    expect(() =>
+      parseConfig({
+        ...minimal,
+        dataset: { kind: 'mosaiq', source: 'x.sqlite', holdoutVariants: ['corrupt_mlc_data'] },
+      }),
+    ).toThrow(/dataset\.holdoutVariants\.0: mode\/variant/);
+    expect(() =>
+      parseConfig({
+        ...minimal,
+        dataset: {
+          kind: 'tabular',
+          path: 'a.csv',
+          split: { train: 0.5, validation: 0.5, calibration: 0.5, test: 0.5 },
+        },
+      }),
+    ).toThrow(/sum to 1/);
+  });
+
+  it('applies --set overrides as YAML values', () => {
+    let raw = applyOverride(minimal, 'model.params.epochs=5');
+    raw = applyOverride(raw, 'dataset.numSamples=200');
+    raw = applyOverride(raw, 'threshold={ strategy: fixed, value: 0.4 }');
+    const c = parseConfig(raw);
+    expect(c.model.params.epochs).toBe(5);
+    expect(c.threshold).toEqual({ strategy: 'fixed', value: 0.4 });
+    expect(() => applyOverride(minimal, 'noequals')).toThrow(/key=value/);
+    expect(() => applyOverride(minimal, 'a..b=1')).toThrow(ConfigError);
+  });
+
+  it('reads YAML and JSON files and reports unreadable ones', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'anomalia-config-'));
+    await writeFile(
+      join(dir, 'c.yaml'),
+      'name: y\ndataset: { kind: sequences, numSamples: 10 }\nmodel: { type: ngram }\n',
+    );
+    await writeFile(join(dir, 'c.json'), JSON.stringify(minimal));
+    await writeFile(join(dir, 'bad.yaml'), 'name: [unclosed');
+    expect((await loadConfig(join(dir, 'c.yaml'), ['seed=7'])).seed).toBe(7);
+    expect((await loadConfig(join(dir, 'c.json'))).name).toBe('x');
+    await expect(loadConfig(join(dir, 'bad.yaml'))).rejects.toThrow(/not valid YAML/);
+    await expect(loadConfig(join(dir, 'missing.yaml'))).rejects.toThrow(/--config: cannot read/);
+    await expect(loadConfig(join(dir, 'c.txt'))).rejects.toThrow(/\.yaml, \.yml or \.json/);
+  });
+});

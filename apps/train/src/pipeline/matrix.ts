@@ -1,0 +1,149 @@
+import { join } from 'node:path';
+import { createScaler, type Detector, type FitReport } from '@anomalia/core';
+import type { TrainConfig } from '../config/schema';
+import type { MatrixData } from '../data/types';
+import type { Progress } from '../progress';
+import type { MatrixModel } from '../registry';
+import type { ReportData } from '../report/types';
+import { binaryEvaluation, detectionByVariant, severityEvaluation } from './evaluate';
+import { featureImportance } from './importance';
+import { chooseThreshold } from './thresholding';
+
+export interface MatrixRunResult {
+  report: Omit<ReportData, 'title' | 'runId' | 'createdAt' | 'promotion'>;
+  fit: FitReport;
+  detector: Detector;
+  /** True when the score is a severity energy and the severity gate applies. */
+  graded: boolean;
+  severityPass: boolean | null;
+}
+
+/** Fits, thresholds, calibrates and evaluates a matrix detector; saves its artifact into `<runDir>/model`. */
+export async function runMatrixModel(
+  config: TrainConfig,
+  data: MatrixData,
+  entry: MatrixModel,
+  runDir: string,
+  progress: Progress,
+): Promise<MatrixRunResult> {
+  const seconds: Record<string, number> = {};
+  const timed = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await f();
+    } finally {
+      seconds[name] = (seconds[name] ?? 0) + (performance.now() - t0) / 1000;
+    }
+  };
+  const { train, validation, calibration, test, heldOut } = data.parts;
+  const detector = entry.create(config.model.params, config.seed);
+  const graded = entry.supervised && data.graded;
+  // A model with its own `scaler` parameter scales inside; otherwise the data's scaling is attached to the model.
+  const ownScaler = 'scaler' in detector.params;
+  const scaling = data.scaling ?? 'none';
+  const scaler = !ownScaler && scaling !== 'none' ? createScaler(scaling) : undefined;
+
+  progress.stage(`training ${config.model.type} on ${train.X.rows} rows × ${train.X.cols} features`);
+  const fit = await timed('fit', () =>
+    detector.fit(train.X, {
+      y: entry.supervised ? (graded ? train.target : train.y) : undefined,
+      validation:
+        entry.supervised && validation
+          ? { X: validation.X, y: graded ? validation.target : validation.y }
+          : undefined,
+      featureNames: data.featureNames,
+      scaler,
+      onProgress: (e) =>
+        progress.step(
+          'epochs',
+          e.step,
+          e.total,
+          e.metrics
+            ? Object.entries(e.metrics)
+                .filter(([k]) => k !== 'epoch')
+                .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+                .join(' ')
+            : undefined,
+        ),
+    }),
+  );
+
+  progress.stage('threshold and calibration (validation / calibration splits)');
+  const threshold = await timed('threshold', () =>
+    chooseThreshold(detector, { train, validation, calibration }, config.threshold),
+  );
+  const calibrationPart = [calibration, validation].find(
+    (p) => p?.y?.some((v) => v === 1) && p.y.some((v) => v === 0),
+  );
+  if (calibrationPart)
+    await timed('calibration', () =>
+      detector.calibrate(calibrationPart.X, calibrationPart.y!, config.calibration),
+    );
+
+  progress.stage(`evaluating on the test split (${test.X.rows} rows)`);
+  const scores = await timed('score', () => detector.score(test.X));
+  const probabilities = detector.calibrator ? await detector.predictProba(test.X) : null;
+  const evaluation = binaryEvaluation(scores, test.y, threshold?.value ?? null, probabilities);
+  let severity: ReturnType<typeof severityEvaluation> | undefined;
+  if (graded && test.target) severity = severityEvaluation(scores, test.target);
+  const predicted = threshold ? await detector.predict(test.X) : null;
+  const heldOutPredicted = threshold && heldOut ? await detector.predict(heldOut.X) : null;
+  const importance = await timed('importance', () =>
+    featureImportance(detector, test.X, data.featureNames, config.seed),
+  );
+  let timeline: ReportData['timeline'];
+  if (data.timeline) {
+    const s = await detector.score(data.timeline.X);
+    timeline = Array.from(s, (score, i) => ({
+      t: data.timeline!.t[i]!,
+      score,
+      ...(data.timeline!.y ? { label: data.timeline!.y[i] as 0 | 1 } : {}),
+    }));
+  }
+  const metrics = { ...evaluation.metrics, ...(severity?.metrics ?? {}) };
+  await timed('save', () => detector.save(join(runDir, 'model'), { metrics }));
+  const history = (fit.history ?? []).map((h, i) => ({ epoch: i + 1, ...h }));
+
+  return {
+    detector,
+    fit,
+    graded,
+    severityPass: severity ? severity.severity!.pass : null,
+    report: {
+      modelType: config.model.type,
+      datasetKind: config.dataset.kind,
+      scoreName: entry.scoreName,
+      backend: typeof fit.backend === 'string' ? fit.backend : undefined,
+      seconds,
+      metrics,
+      threshold: threshold?.value ?? null,
+      thresholdStrategy: threshold
+        ? `${threshold.strategy.strategy} on the ${threshold.split} split`
+        : undefined,
+      history,
+      test: Array.from(scores, (score, i) => ({
+        score,
+        label: (test.y?.[i] ?? 0) as 0 | 1,
+        severity: test.target?.[i],
+      })),
+      confusion: severity?.confusion ?? evaluation.confusion,
+      roc: evaluation.roc,
+      pr: evaluation.pr,
+      severity: severity?.severity,
+      featureImportance: importance.values.slice(0, 20),
+      featureImportanceMethod: importance.method,
+      detection:
+        test.meta && predicted
+          ? [
+              ...detectionByVariant(test.meta, predicted),
+              ...(heldOut?.meta && heldOutPredicted
+                ? detectionByVariant(heldOut.meta, heldOutPredicted)
+                : []),
+            ]
+          : undefined,
+      timeline,
+      timelineAxis: data.timeline?.axis,
+      notes: data.notes,
+    },
+  };
+}

@@ -1,0 +1,116 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Rng } from '@anomalia/core';
+import { describe, expect, it } from 'vitest';
+import { inspectReport } from '../testing/browser';
+import { CHARTS } from './charts';
+import { renderReport } from './render';
+import type { ReportData } from './types';
+
+function sampleReport(): ReportData {
+  const rng = new Rng(1);
+  const test = Array.from({ length: 300 }, (_, i) => {
+    const label = (i % 3 === 0 ? 1 : 0) as 0 | 1;
+    const severity = label ? [0.6, 1.2, 2.0, 2.8][i % 4]! : 0;
+    return { score: severity + rng.normal(0.15, 0.1), label, severity };
+  });
+  return {
+    title: 'Report <test> & checks',
+    runId: 'r1',
+    createdAt: '2026-01-01T00:00:00Z',
+    modelType: 'ebm',
+    datasetKind: 'mosaiq',
+    scoreName: 'energy',
+    seconds: { fit: 1.5 },
+    metrics: { roc_auc: 0.97, average_precision: 0.9, n_test: 300 },
+    threshold: 0.4,
+    thresholdStrategy: 'max-f1 on the validation split',
+    history: Array.from({ length: 10 }, (_, i) => ({
+      epoch: i + 1,
+      loss: 1 / (i + 1),
+      val_mae: 0.5 / (i + 1),
+    })),
+    test,
+    confusion: {
+      title: 'bands',
+      labels: ['normal', 'low'],
+      counts: [
+        [10, 2],
+        [1, 7],
+      ],
+    },
+    roc: { fpr: [0, 0.1, 1], tpr: [0, 0.9, 1] },
+    pr: { precision: [0.5, 0.9, 1], recall: [1, 0.8, 0] },
+    severity: {
+      bands: [
+        { band: 'normal', lower: 0, upper: 0.4, count: 200, meanEnergy: 0.15 },
+        { band: 'low', lower: 0.4, upper: 1, count: 25, meanEnergy: 0.7 },
+        { band: 'high', lower: 1.8, upper: 2.5, count: 0, meanEnergy: null },
+      ],
+      checks: [
+        { name: 'mae', value: 0.12, target: '< 0.3', pass: true },
+        { name: 'separation.criticalHigh', value: null, target: '> 0.5', pass: null },
+      ],
+      pass: false,
+    },
+    featureImportance: [
+      { feature: 'mu_negative', importance: 0.5 },
+      { feature: 'a_out_of_range', importance: 0.2 },
+    ],
+    featureImportanceMethod: 'gradient saliency',
+    detection: [
+      {
+        mode: 'corrupt_mlc_data',
+        variant: 'odd_bytes',
+        severity: 0.6,
+        n: 10,
+        detected: 8,
+        rate: 0.8,
+        heldOut: true,
+      },
+    ],
+    timeline: Array.from({ length: 100 }, (_, t) => ({
+      t,
+      score: Math.sin(t / 10),
+      label: (t > 80 ? 1 : 0) as 0 | 1,
+    })),
+    promotion: { promoted: false, destination: 'models/candidates/r1', reasons: ['MAE too high'] },
+    notes: ['a note'],
+  };
+}
+
+describe('report', () => {
+  it('renders every plot as inline SVG, escapes text, and needs no script', async () => {
+    const html = await renderReport(sampleReport());
+    expect(html).toContain('Report &lt;test&gt; &amp; checks');
+    expect(html).not.toContain('<script');
+    for (const id of Object.keys(CHARTS)) expect(html, id).toContain(`data-plot="${id}"`);
+    expect(html).toContain('held out');
+    expect(html).toContain('<span class="na">n/a</span>');
+  });
+
+  it('omits plots the run has no data for', async () => {
+    const d = sampleReport();
+    delete d.history;
+    delete d.timeline;
+    const html = await renderReport(d);
+    expect(html).not.toContain('data-plot="training-curves"');
+    expect(html).not.toContain('data-plot="timeline"');
+  });
+
+  it('displays in headless Chromium with every plot drawn', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'anomalia-report-'));
+    const path = join(dir, 'report.html');
+    await writeFile(path, await renderReport(sampleReport()));
+    const { title, plots, errors } = await inspectReport(path);
+    expect(title).toBe('Report <test> & checks');
+    expect(errors).toEqual([]);
+    expect(plots.map((p) => p.id).sort()).toEqual(Object.keys(CHARTS).sort());
+    for (const p of plots) {
+      expect(p.width, p.id).toBeGreaterThan(100);
+      expect(p.height, p.id).toBeGreaterThan(50);
+      expect(p.marks, p.id).toBeGreaterThan(0);
+    }
+  });
+});
