@@ -1,5 +1,6 @@
 import { openTreatmentReader, tableChecksum } from '@anomalia/db-sqlite';
 import { failureCatalogue } from '@anomalia/failure-modes';
+import { extractQaExtended, type FeatureMatrix } from '@anomalia/features';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, callOk, connect, makeDatabases, type TestDatabases, textOf } from './testing/fixtures';
@@ -21,6 +22,41 @@ afterAll(async () => {
 });
 
 const MODE_IDS = failureCatalogue.modes.map((m) => m.id);
+
+/** The QA features (74 + cohort) of the given treatments as stored in the sandbox now. */
+async function featuresOf(ids: number[], asOf: Date): Promise<FeatureMatrix> {
+  const reader = openTreatmentReader(dbs.sandbox);
+  try {
+    const { records } = await reader.loadRecords(ids);
+    return extractQaExtended(records, { asOf });
+  } finally {
+    await reader.close();
+  }
+}
+
+/** Every treatment id of the untouched sandbox and one day after its latest treatment. */
+async function baselineIds(): Promise<{ ids: number[]; asOf: Date }> {
+  const reader = openTreatmentReader(dbs.sandbox);
+  try {
+    const page = await reader.listTreatments({
+      from: new Date(0),
+      to: new Date(Date.UTC(9999, 0, 1)),
+      pageSize: 10_000,
+    });
+    const latest = Math.max(...page.items.map((t) => t.Create_DtTm!.getTime()));
+    return { ids: page.items.map((t) => t.TTX_ID), asOf: new Date(latest + 86_400_000) };
+  } finally {
+    await reader.close();
+  }
+}
+
+function valueOf(fm: FeatureMatrix, ttxId: number, feature: string): number {
+  const row = fm.recordIds.indexOf(ttxId);
+  const col = fm.featureNames.indexOf(feature);
+  expect(row, `TTX_ID ${ttxId} was read back`).toBeGreaterThanOrEqual(0);
+  expect(col, `${feature} is a QA feature`).toBeGreaterThanOrEqual(0);
+  return fm.X.get(row, col);
+}
 
 describe('tools and resources', () => {
   it('offers one destructive tool per failure mode plus the five others', async () => {
@@ -97,8 +133,9 @@ describe('tools and resources', () => {
 describe('every failure-mode tool on the sandbox', () => {
   for (const mode of failureCatalogue.modes) {
     for (const variant of mode.variants) {
-      it(`${mode.id}/${variant.id}: applies, records the run, and restore_run restores the checksum`, async () => {
+      it(`${mode.id}/${variant.id}: applies, its QA features react, and restore_run restores the checksum`, async () => {
         expect(tableChecksum(dbs.sandbox)).toBe(baseline);
+        const { ids, asOf } = await baselineIds();
         const applied = await callOk(client, mode.id, { variant: variant.id, seed: 3 });
         expect(applied.runId).toMatch(/^run-\d+$/);
         expect(applied.changeCount).toBeGreaterThan(0);
@@ -107,6 +144,11 @@ describe('every failure-mode tool on the sandbox', () => {
           (applied.applications as { primaryTtxId: number }[])[0]!.primaryTtxId,
         );
         expect(tableChecksum(dbs.sandbox)).not.toBe(baseline);
+        // Read back from SQLite: the features the variant names differ from the restored record's
+        // (an inserted duplicate is compared with the record it copies).
+        const primary = (applied.applications as { primaryTtxId: number }[])[0]!.primaryTtxId;
+        const target = (applied.targets as number[])[0]!;
+        const corrupted = await featuresOf([...ids.filter((id) => id !== primary), primary], asOf);
 
         const { runs } = await callOk(client, 'list_runs', { status: 'applied' });
         expect(runs).toEqual([
@@ -123,6 +165,13 @@ describe('every failure-mode tool on the sandbox', () => {
         const restored = await callOk(client, 'restore_run', { run_id: applied.runId });
         expect(restored.status).toBe('restored');
         expect(tableChecksum(dbs.sandbox)).toBe(baseline);
+        const original = await featuresOf(ids, asOf);
+        const reference = ids.includes(primary) ? primary : target;
+        for (const feature of [...variant.features, ...variant.cohortFeatures]) {
+          expect(valueOf(corrupted, primary, feature), `${feature} reacts`).not.toBe(
+            valueOf(original, reference, feature),
+          );
+        }
       });
     }
   }
