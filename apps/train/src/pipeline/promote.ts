@@ -1,4 +1,5 @@
-import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TrainConfig } from '../config/schema';
 
@@ -52,9 +53,10 @@ export function classifierGate(
 const fmt = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(3));
 
 /**
- * Copies the run's model to `<modelsDir>/current/<name>` when the gate passed (replacing the
- * previous current model of that name) or to `<modelsDir>/candidates/<runId>` otherwise,
- * with a `promotion.json` beside the artifact.
+ * Copies the run's model to `<modelsDir>/current/<name>` when the gate passed or to
+ * `<modelsDir>/candidates/<runId>` otherwise, with a `promotion.json` beside the artifact. A
+ * promotion is staged next to its destination and swapped in by renames, so a failed copy never
+ * leaves `current/<name>` half-written or empty.
  */
 export async function promote(
   modelDir: string,
@@ -65,12 +67,18 @@ export async function promote(
   metrics: Record<string, unknown>,
 ): Promise<string> {
   const destination = gate.promoted ? join(modelsDir, 'current', name) : join(modelsDir, 'candidates', runId);
-  if (gate.promoted) await rm(destination, { recursive: true, force: true });
-  await mkdir(destination, { recursive: true });
-  await cp(modelDir, join(destination, 'model'), { recursive: true });
+  const staging = `${destination}.staging-${runId}`;
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true });
+  await cp(modelDir, join(staging, 'model'), { recursive: true });
   await writeFile(
-    join(destination, 'promotion.json'),
+    join(staging, 'promotion.json'),
     `${JSON.stringify({ runId, promoted: gate.promoted, reasons: gate.reasons, metrics, at: new Date().toISOString() }, null, 2)}\n`,
   );
+  const replaced = `${destination}.replaced-${runId}`;
+  const hadPrevious = existsSync(destination);
+  if (hadPrevious) await rename(destination, replaced);
+  await rename(staging, destination);
+  if (hadPrevious) await rm(replaced, { recursive: true, force: true });
   return destination;
 }
