@@ -9,6 +9,9 @@ export class NGramTrie {
   private slots: Int32Array;
   private mask: number;
   private nodes = 1;
+  /** Parent and token of each node by id, appended on insertion (so per-node arrays need no table scan). */
+  private nodeParent: Int32Array;
+  private nodeToken: Int32Array;
   /** True when the last `getOrAdd` / `increment` created the node. */
   added = false;
 
@@ -16,6 +19,10 @@ export class NGramTrie {
     const cap = nextPow2(Math.max(16, initialNodes * 2));
     this.slots = new Int32Array(cap * 4);
     this.mask = cap - 1;
+    this.nodeParent = new Int32Array(Math.max(16, initialNodes + 1));
+    this.nodeToken = new Int32Array(this.nodeParent.length);
+    this.nodeParent[0] = -1;
+    this.nodeToken[0] = -1;
   }
 
   /** Number of nodes, the root included. */
@@ -23,9 +30,24 @@ export class NGramTrie {
     return this.nodes;
   }
 
-  /** Bytes held by the table. */
+  /** Bytes held by the table and the per-node arrays. */
   get bytes(): number {
-    return this.slots.byteLength;
+    return this.slots.byteLength + this.nodeParent.byteLength + this.nodeToken.byteLength;
+  }
+
+  /** Nodes the table holds before it has to grow. */
+  get capacity(): number {
+    return (this.mask + 1) >>> 1;
+  }
+
+  /** Parent of node `id` (−1 for the root). */
+  parentOf(id: number): number {
+    return this.nodeParent[id]!;
+  }
+
+  /** Last token of node `id` (−1 for the root). */
+  tokenOf(id: number): number {
+    return this.nodeToken[id]!;
   }
 
   /** The child of `parent` for `token`, or −1. */
@@ -73,23 +95,36 @@ export class NGramTrie {
 
   /** Per-node arrays indexed by node id (the root is id 0 with parent −1). */
   toArrays(): { parent: Int32Array; token: Int32Array; count: Float64Array; order: Uint8Array } {
-    const n = this.nodes;
-    const parent = new Int32Array(n);
-    const token = new Int32Array(n);
-    const count = new Float64Array(n);
-    const order = new Uint8Array(n);
-    parent[0] = -1;
-    token[0] = -1;
+    const count = new Float64Array(this.nodes);
     const slots = this.slots;
     for (let o = 0; o < slots.length; o += 4) {
       const id = slots[o + 2]! - 1;
-      if (id < 0) continue;
-      parent[id] = slots[o]!;
-      token[id] = slots[o + 1]!;
-      count[id] = slots[o + 3]!;
+      if (id >= 0) count[id] = slots[o + 3]!;
     }
+    const { parent, token, order } = this.structure();
+    return { parent: parent.slice(), token: token.slice(), count, order };
+  }
+
+  /**
+   * Parent, token and order (n-gram length) of every node, without the counts (no table scan).
+   * `parent` and `token` are read-only views of the trie's own arrays, valid until the next insertion.
+   */
+  structure(): { parent: Int32Array; token: Int32Array; order: Uint8Array } {
+    const n = this.nodes;
+    const parent = this.nodeParent.subarray(0, n);
+    const token = this.nodeToken.subarray(0, n);
+    const order = new Uint8Array(n);
     for (let id = 1; id < n; id++) order[id] = order[parent[id]!]! + 1;
-    return { parent, token, count, order };
+    return { parent, token, order };
+  }
+
+  /** Overwrites every node's count with `count[id]` (one pass over the table). */
+  setCounts(count: ArrayLike<number>): void {
+    const slots = this.slots;
+    for (let o = 0; o < slots.length; o += 4) {
+      const id = slots[o + 2]! - 1;
+      if (id >= 0) slots[o + 3] = count[id]!;
+    }
   }
 
   private slotNode(o: number): number {
@@ -119,10 +154,17 @@ export class NGramTrie {
       while (slots[(s << 2) + 2] !== 0) s = (s + 1) & this.mask;
     }
     const o = s << 2;
+    const id = this.nodes++;
     slots[o] = parent;
     slots[o + 1] = token;
-    slots[o + 2] = ++this.nodes;
+    slots[o + 2] = id + 1;
     slots[o + 3] = by;
+    if (id >= this.nodeParent.length) {
+      this.nodeParent = resize(this.nodeParent, this.nodeParent.length * 2);
+      this.nodeToken = resize(this.nodeToken, this.nodeParent.length);
+    }
+    this.nodeParent[id] = parent;
+    this.nodeToken[id] = token;
     this.added = true;
     return o;
   }

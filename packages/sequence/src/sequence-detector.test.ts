@@ -115,5 +115,13 @@ describe('SequenceAnomalyDetector', () => {
     badToken.ngrams.token[1] = 10_000;
     await writeFile(path, modelFileText('sequence-detector', badToken));
     await expect(SequenceAnomalyDetector.load(path)).rejects.toThrow(/model\.ngrams\.token\[1\]/);
+    // A language-model table holding "x never" without "never" cannot come from counting.
+    const unclosed = structuredClone(original.model);
+    unclosed.vocabulary.push('never');
+    unclosed.ngrams.parent.push(1);
+    unclosed.ngrams.token.push(unclosed.vocabulary.length + 2); // ids 0–2 are reserved
+    unclosed.ngrams.count.push(1);
+    await writeFile(path, modelFileText('sequence-detector', unclosed));
+    await expect(SequenceAnomalyDetector.load(path)).rejects.toThrow(/model\.ngrams: .*suffix-closed/);
   });
 });

@@ -230,7 +230,12 @@ export class SequenceAnomalyDetector {
     if (p.mode === 'stide') d.stide = new StideModel(p.window, vocab, trie);
     else {
       d.lm = new NGramLanguageModel(p, vocab, trie);
-      d.lm.finalize();
+      try {
+        d.lm.finalize();
+      } catch (e) {
+        if (!(e instanceof ValidationError)) throw e;
+        throw new ArtifactError(file, 'model.ngrams', e.message);
+      }
     }
     d.currentThreshold = json.threshold;
     d.currentCalibrator = json.calibrator ? Calibrator.fromJSON(json.calibrator) : null;
