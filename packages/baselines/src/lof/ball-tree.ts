@@ -33,6 +33,7 @@ export interface BallTree {
 export function buildBallTree(X: Matrix, leafSize: number, metric: Metric): BallTree {
   const { rows: n, cols: d, data: src } = X;
   const idx = Int32Array.from({ length: n }, (_, i) => i);
+  const keys = new Float64Array(n);
   const maxNodes = Math.max(1, 2 * Math.ceil(n / Math.max(1, Math.floor(leafSize / 2))) + 1);
   const start = new Int32Array(maxNodes);
   const end = new Int32Array(maxNodes);
@@ -50,7 +51,7 @@ export function buildBallTree(X: Matrix, leafSize: number, metric: Metric): Ball
     }
     const dim = widestColumn(src, d, idx, s, e);
     const mid = s + ((e - s) >> 1);
-    selectNth(src, d, dim, idx, s, e, mid);
+    selectNth(src, d, dim, idx, keys, s, e, mid);
     left[id] = build(s, mid);
     right[id] = build(mid, e);
     return id;
@@ -58,7 +59,10 @@ export function buildBallTree(X: Matrix, leafSize: number, metric: Metric): Ball
   build(0, n);
 
   const data = new Float64Array(n * d);
-  for (let k = 0; k < n; k++) data.set(src.subarray(idx[k]! * d, idx[k]! * d + d), k * d);
+  for (let k = 0; k < n; k++) {
+    const from = idx[k]! * d;
+    for (let j = 0; j < d; j++) data[k * d + j] = src[from + j]!;
+  }
   const center = new Float64Array(nodes * d);
   const radius = new Float64Array(nodes);
   // Children have higher ids than their parent: going down the ids visits children first.
@@ -134,45 +138,48 @@ function widestColumn(src: Float64Array, d: number, idx: Int32Array, s: number, 
 
 /**
  * Reorders idx[s..e) so that idx[nth] holds the row whose value in column `dim` is nth in
- * order (ties by row index), smaller ones before it and larger after (quickselect).
+ * order (ties by row index), smaller ones before it and larger after (quickselect). The column's
+ * values are gathered into `keys` (moved along with idx) so the loop reads memory in sequence.
  */
 function selectNth(
   src: Float64Array,
   d: number,
   dim: number,
   idx: Int32Array,
+  keys: Float64Array,
   s: number,
   e: number,
   nth: number,
 ) {
-  const key = (r: number) => src[r * d + dim]!;
+  for (let p = s; p < e; p++) keys[p] = src[idx[p]! * d + dim]!;
   const less = (a: number, b: number) => {
-    const ka = key(a);
-    const kb = key(b);
-    return ka < kb || (ka === kb && a < b);
+    const ka = keys[a]!;
+    const kb = keys[b]!;
+    return ka < kb || (ka === kb && idx[a]! < idx[b]!);
+  };
+  const swap = (a: number, b: number) => {
+    const t = idx[a]!;
+    idx[a] = idx[b]!;
+    idx[b] = t;
+    const u = keys[a]!;
+    keys[a] = keys[b]!;
+    keys[b] = u;
   };
   let lo = s;
   let hi = e - 1;
   while (hi > lo) {
     // Median of three as the pivot, moved to hi.
     const mid = lo + ((hi - lo) >> 1);
-    if (less(idx[mid]!, idx[lo]!)) swap(idx, mid, lo);
-    if (less(idx[hi]!, idx[lo]!)) swap(idx, hi, lo);
-    if (less(idx[mid]!, idx[hi]!)) swap(idx, mid, hi);
-    const pivot = idx[hi]!;
+    if (less(mid, lo)) swap(mid, lo);
+    if (less(hi, lo)) swap(hi, lo);
+    if (less(mid, hi)) swap(mid, hi);
     let store = lo;
     for (let k = lo; k < hi; k++) {
-      if (less(idx[k]!, pivot)) swap(idx, k, store++);
+      if (less(k, hi)) swap(k, store++);
     }
-    swap(idx, store, hi);
+    swap(store, hi);
     if (store === nth) return;
     if (store < nth) lo = store + 1;
     else hi = store - 1;
   }
-}
-
-function swap(a: Int32Array, i: number, j: number): void {
-  const t = a[i]!;
-  a[i] = a[j]!;
-  a[j] = t;
 }

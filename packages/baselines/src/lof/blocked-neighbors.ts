@@ -5,6 +5,7 @@ import type { Metric } from './metric';
 import { NeighborHeaps } from './neighbor-heap';
 
 import type { NeighborResult } from './neighbor-index';
+import { sameRowsAsTree, withEachRowItself } from './self-query';
 
 /** Rows per fitted block: large enough for the SIMD kernel to run at full speed, small enough to prune. */
 export const DEFAULT_BLOCK_SIZE = 64;
@@ -18,6 +19,11 @@ export interface NeighborSearchOptions {
    * Without pruning the search is plain blocked brute force over every pair of blocks.
    */
   prune?: boolean;
+  /**
+   * Self searches compute each distance once for both rows of the pair (default true); false
+   * searches from each row separately, as queries do (kept to test one against the other).
+   */
+  symmetric?: boolean;
 }
 
 /**
@@ -31,12 +37,16 @@ export interface NeighborSearchOptions {
  * Euclidean blocks use ‖x‖² + ‖y‖² − 2x·y (SIMD) only to screen candidates, with a margin for
  * rounding; every kept distance is recomputed exactly as Σ(x−y)² in feature order, as
  * scikit-learn's tree metrics do, so duplicates are at distance exactly 0 and ties are exact.
- * Ties are broken by the lower row index, whatever the visiting order.
+ * Ties are broken by the lower row index, whatever the visiting order. The self search of the
+ * fitted rows is symmetric (each distance computed once for both rows, see BlockSearch), which
+ * about halves its distance computations.
  */
 export class BlockedNeighbors {
   private readonly tree: BallTree;
   private readonly prune: boolean;
   private readonly blockSize: number;
+  /** The last self search, kept to answer a query with the fitted rows themselves (see self-query). */
+  private own: NeighborResult | null = null;
 
   constructor(
     X: Matrix,
@@ -47,22 +57,34 @@ export class BlockedNeighbors {
     this.prune = options.prune ?? true;
   }
 
-  /** The k nearest fitted rows of every fitted row, the row itself excluded (its duplicates are not). */
+  /**
+   * The k nearest fitted rows of every fitted row, the row itself excluded (its duplicates are
+   * not). The result is kept (n·k distances and indices) and must not be modified.
+   */
   selfNeighbors(k: number): NeighborResult {
-    const search = new BlockSearch(
-      coarserLeaves(this.tree, this.blockSize * QUERY_LEAF_FACTOR),
-      this.tree,
-      k,
-      this.prune,
-      true,
-    );
+    const paired = coarserLeaves(this.tree, this.blockSize * SYMMETRIC_LEAF_FACTOR);
+    const symmetric = (this.options.symmetric ?? true) && paired.leaves.length <= MAX_SYMMETRIC_LEAVES;
+    const search = symmetric
+      ? new BlockSearch(paired, paired, k, this.prune, true)
+      : new BlockSearch(
+          coarserLeaves(this.tree, this.blockSize * QUERY_LEAF_FACTOR),
+          this.tree,
+          k,
+          this.prune,
+          true,
+        );
     search.run();
-    return search.collect();
+    this.own = search.collect();
+    return this.own;
   }
 
-  /** The k nearest fitted rows of every row of Q. */
+  /**
+   * The k nearest fitted rows of every row of Q. When Q holds exactly the fitted rows and a self
+   * search of at least k neighbours was run, the answer is derived from it (bitwise the same).
+   */
   query(Q: Matrix, k: number): NeighborResult {
     if (Q.rows === 0) return { k, distances: new Float64Array(0), indices: new Int32Array(0) };
+    if (this.own && k <= this.own.k && sameRowsAsTree(Q, this.tree)) return withEachRowItself(this.own, k);
     const qTree = buildBallTree(Q, this.blockSize * QUERY_LEAF_FACTOR, this.options.metric);
     const search = new BlockSearch(qTree, this.tree, k, this.prune, false);
     search.run();
@@ -75,6 +97,15 @@ export class BlockedNeighbors {
  * more query rows, while the per-row bounds keep the pruning as fine as the fitted leaves.
  */
 const QUERY_LEAF_FACTOR = 4;
+
+/**
+ * Leaves of the symmetric self search, in fitted blocks: two, so blocks of 128 × 128 rows
+ * (smaller leaves prune a little more but pay more per block, larger ones prune too little).
+ */
+const SYMMETRIC_LEAF_FACTOR = 2;
+
+/** The symmetric self search keeps one bit per pair of its leaves: at most 8 MB of them. */
+const MAX_SYMMETRIC_LEAVES = 8192;
 
 /**
  * The same tree with larger leaves: the highest nodes of at most `size` rows. It shares the
@@ -95,7 +126,14 @@ function coarserLeaves(T: BallTree, size: number): BallTree {
 
 /**
  * One search: query tree Q against fitted tree R. In a self search both trees hold the fitted
- * rows, and each row skips itself (by index, so its duplicates still count).
+ * rows, and each row skips itself (by index, so its duplicates still count). When Q is R itself
+ * (same leaves), the search is symmetric: the block of leaves a and b is computed once, when a
+ * or b first reaches the other, and each distance is offered to both rows. Rows, and pairs, are
+ * then kept when they may be near enough for either row (each row's own k-th distance), so the
+ * one visit holds everything either side can need: a k-th distance only shrinks, and a pair
+ * beyond both rows' k-th distances at the visit can never enter either list. Every leaf is
+ * first searched against itself, so that no row's k-th distance is still infinite (keeping every
+ * pair) when the first other leaf reaches it.
  */
 class BlockSearch {
   private readonly heaps: NeighborHeaps;
@@ -114,6 +152,10 @@ class BlockSearch {
   private readonly pairA: Int32Array;
   private readonly pairB: Int32Array;
   private readonly exact: Float64Array;
+  private readonly symmetric: boolean;
+  /** Symmetric search: leaf ordinal of each node, and one bit per pair of leaves already visited. */
+  private readonly leafOrdinal: Int32Array | null = null;
+  private readonly visited: Uint8Array | null = null;
 
   constructor(
     private readonly Q: BallTree,
@@ -138,12 +180,38 @@ class BlockSearch {
     this.pairA = new Int32Array(qCap * rCap);
     this.pairB = new Int32Array(qCap * rCap);
     this.exact = new Float64Array(qCap * rCap);
+    this.symmetric = self && Q === R;
+    if (this.symmetric) {
+      const leaves = R.leaves.length;
+      this.leafOrdinal = new Int32Array(R.radius.length).fill(-1);
+      R.leaves.forEach((leaf, i) => {
+        this.leafOrdinal![leaf] = i;
+      });
+      this.visited = new Uint8Array(Math.ceil((leaves * leaves) / 8));
+    }
+  }
+
+  /** Symmetric search: whether the blocks of leaves q and r were computed, marking them so. */
+  private seen(q: number, r: number): boolean {
+    const L = this.R.leaves.length;
+    const a = this.leafOrdinal![q]!;
+    const b = this.leafOrdinal![r]!;
+    const bit = a * L + b;
+    const visited = this.visited!;
+    if (visited[bit >> 3]! & (1 << (bit & 7))) return true;
+    visited[bit >> 3]! |= 1 << (bit & 7);
+    const mirror = b * L + a;
+    visited[mirror >> 3]! |= 1 << (mirror & 7);
+    return false;
   }
 
   /** Visits, for every query leaf, the fitted tree nearest node first, pruning what cannot help. */
   run(): void {
     const { Q, R } = this;
     const queue = new NodeQueue();
+    // Symmetric: every leaf against itself first, so that no row's list is empty (its k-th
+    // distance infinite) when other leaves offer it their rows.
+    if (this.symmetric) for (const q of Q.leaves) if (!this.seen(q, q)) this.block(q, q, 0);
     for (const q of Q.leaves) {
       const rq = Q.radius[q]!;
       let bound = this.worstDistance(q);
@@ -155,7 +223,8 @@ class BlockSearch {
         const node = queue.pop();
         if (this.prune && D - rq - R.radius[node]! > bound) continue;
         const l = R.left[node]!;
-        if (l < 0) {
+        if (this.symmetric ? this.leafOrdinal![node]! >= 0 : l < 0) {
+          if (this.symmetric && this.seen(q, node)) continue;
           this.block(q, node, D);
           bound = this.worstDistance(q);
           continue;
@@ -176,7 +245,7 @@ class BlockSearch {
     return m.toDistance(m.reduced(this.Q.center, q * d, this.R.center, r * d, d)) * (1 - 1e-12);
   }
 
-  /** The largest k-th distance among the rows of query leaf q (Infinity while one has fewer than k candidates). */
+  /** The largest k-th distance among the rows of leaf q of Q (Infinity while one has fewer than k candidates). */
   private worstDistance(q: number): number {
     const worst = this.heaps.worstDistance;
     let w = 0;
@@ -186,11 +255,12 @@ class BlockSearch {
 
   /**
    * Rows of leaf `a` (of Q when side is "q", else of R) that may be nearer to some row of leaf
-   * `b` of the other tree (centres D apart) than their limit (`limit` for every row, or each
-   * query row's own k-th distance when `limit` < 0). For x in a and y in b, with own(x) the
-   * distance from x to its leaf centre: d(x, y) ≥ D − own(x) − radius(b) drops rows for free;
-   * rows that bound cannot settle (d(x, centre(b)) ≤ D + own(x) decides nothing otherwise) are
-   * tested against d(x, y) ≥ d(x, centre(b)) − radius(b). Returns the count written to `out`.
+   * `b` of the other tree (centres D apart) than their limit (`limit` for every row, or the
+   * row's own k-th distance when `limit` < 0; at least `floor`). For x in a and y in b, with
+   * own(x) the distance from x to its leaf centre: d(x, y) ≥ D − own(x) − radius(b) drops rows
+   * for free; rows that bound cannot settle (d(x, centre(b)) ≤ D + own(x) decides nothing
+   * otherwise) are tested against d(x, y) ≥ d(x, centre(b)) − radius(b). Returns the count
+   * written to `out`.
    */
   private keptRows(
     side: 'q' | 'r',
@@ -198,6 +268,7 @@ class BlockSearch {
     b: number,
     D: number,
     limit: number,
+    floor: number,
     out: Int32Array,
     limits: Float64Array,
   ) {
@@ -213,7 +284,7 @@ class BlockSearch {
     // Rows the free bound cannot settle go to the back of `out`, to be tested exactly.
     let back = out.length;
     for (let t = A.start[a]!; t < A.end[a]!; t++) {
-      const lim = limit >= 0 ? limit : worst[t]!;
+      const lim = Math.max(limit >= 0 ? limit : worst[t]!, floor);
       const o = own[t]!;
       if (D - o - rb > lim) continue;
       if (D + o - rb <= lim) {
@@ -253,12 +324,18 @@ class BlockSearch {
     const { Q, R, heaps, metric, d, qKept, rKept, qLimit, rLimit } = this;
     let m: number;
     let n: number;
+    // Symmetric blocks of two leaves serve both sides (a leaf against itself already does).
+    const both = this.symmetric && q !== r;
     if (this.prune) {
-      m = this.keptRows('q', q, r, D, -1, qKept, qLimit);
+      // Query rows near enough for their own list or, in both directions, for some fitted row's.
+      m = this.keptRows('q', q, r, D, -1, both ? this.worstDistance(r) : 0, qKept, qLimit);
       if (m === 0) return;
       let widest = 0;
-      for (let i = 0; i < m; i++) widest = Math.max(widest, qLimit[i]!);
-      n = this.keptRows('r', r, q, D, widest, rKept, rLimit);
+      const worst = heaps.worstDistance;
+      for (let i = 0; i < m; i++) widest = Math.max(widest, worst[qKept[i]!]!);
+      n = both
+        ? this.keptRows('r', r, q, D, -1, widest, rKept, rLimit)
+        : this.keptRows('r', r, q, D, widest, 0, rKept, rLimit);
       if (n === 0) return;
     } else {
       m = n = 0;
@@ -273,7 +350,7 @@ class BlockSearch {
     if (this.euclidean) {
       // Screening compares reduced (squared) distances; fitted rows bring no limit of their own.
       for (let i = 0; i < m; i++) qLimit[i] = heaps.worst(qKept[i]!);
-      for (let i = 0; i < n; i++) rLimit[i] = -1;
+      for (let i = 0; i < n; i++) rLimit[i] = both ? heaps.worst(rKept[i]!) : -1;
       const count = this.euclidean.screen(m, n, qLimit, rLimit);
       const hits = this.euclidean.hits();
       const { pairA, pairB, exact } = this;
@@ -292,6 +369,8 @@ class BlockSearch {
       }
       exactSquaredDistances(Qd, pairA, Rd, pairB, pairs, d, exact);
       for (let p = 0; p < pairs; p++) heaps.push(pairA[p]!, exact[p]!, rOrder[pairB[p]!]!);
+      // Q is R: tree positions are shared, and the distance is the same bit for bit either way.
+      if (both) for (let p = 0; p < pairs; p++) heaps.push(pairB[p]!, exact[p]!, rOrder[pairA[p]!]!);
       return;
     }
     for (let ia = 0; ia < m; ia++) {
@@ -299,7 +378,9 @@ class BlockSearch {
       for (let ib = 0; ib < n; ib++) {
         const b = rKept[ib]!;
         if (qOrder && qOrder[a] === rOrder[b]) continue;
-        heaps.push(a, metric.reduced(Qd, a * d, Rd, b * d, d), rOrder[b]!);
+        const dist = metric.reduced(Qd, a * d, Rd, b * d, d);
+        heaps.push(a, dist, rOrder[b]!);
+        if (both) heaps.push(b, dist, rOrder[a]!);
       }
     }
   }

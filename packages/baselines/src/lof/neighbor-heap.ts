@@ -56,20 +56,24 @@ export class NeighborHeaps {
     this.worstDistance[row] = this.toDistance(dist[base]!);
   }
 
-  /** Sorts every row's candidates ascending by (distance, index), in place. */
+  /**
+   * Sorts every row's candidates ascending by (distance, index), in place: insertion sort on the
+   * typed arrays (k is small; a row holds each candidate index once, unfilled slots are alike).
+   */
   sortRows(): void {
     const { k, dist, idx } = this;
-    const pairs = Array.from({ length: k }, () => ({ d: 0, i: 0 }));
-    for (let row = 0; row < this.n; row++) {
-      const base = row * k;
-      for (let t = 0; t < k; t++) {
-        pairs[t]!.d = dist[base + t]!;
-        pairs[t]!.i = idx[base + t]!;
-      }
-      pairs.sort((a, b) => a.d - b.d || a.i - b.i);
-      for (let t = 0; t < k; t++) {
-        dist[base + t] = pairs[t]!.d;
-        idx[base + t] = pairs[t]!.i;
+    for (let base = 0; base < this.n * k; base += k) {
+      for (let t = base + 1; t < base + k; t++) {
+        const d = dist[t]!;
+        const i = idx[t]!;
+        let u = t - 1;
+        while (u >= base && (dist[u]! > d || (dist[u] === d && idx[u]! > i))) {
+          dist[u + 1] = dist[u]!;
+          idx[u + 1] = idx[u]!;
+          u--;
+        }
+        dist[u + 1] = d;
+        idx[u + 1] = i;
       }
     }
   }

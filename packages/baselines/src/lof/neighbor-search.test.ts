@@ -60,19 +60,52 @@ describe('BlockedNeighbors (brute force by blocks)', () => {
         const X = clustered(rows, cols, rows + cols);
         const Q = clustered(90, cols, 99);
         for (const prune of [true, false]) {
-          const search = new BlockedNeighbors(X, { metric: createMetric('euclidean'), blockSize, prune });
-          expect(asPairs(search.selfNeighbors(7))).toEqual(naive(X, X, 7, true));
-          expect(asPairs(search.query(Q, 5))).toEqual(naive(X, Q, 5, false));
+          for (const symmetric of [true, false]) {
+            const metric = createMetric('euclidean');
+            const search = new BlockedNeighbors(X, { metric, blockSize, prune, symmetric });
+            expect(asPairs(search.selfNeighbors(7))).toEqual(naive(X, X, 7, true));
+            expect(asPairs(search.query(Q, 5))).toEqual(naive(X, Q, 5, false));
+          }
         }
       });
     }
   }
 
+  it('is exact when rows of very different densities share blocks (symmetric self search)', () => {
+    // A pair of leaves is visited once for both: rows too far for their own lists must still be
+    // kept for the other leaf's sparser rows, whose k-th distances are larger.
+    for (const seed of [1, 2, 3]) {
+      const rng = new Rng(seed);
+      const X = new Matrix(300, 3);
+      const scales = [0.01, 0.1, 1, 10];
+      for (let i = 0; i < X.rows; i++) {
+        const scale = scales[rng.integer(0, 4)]!;
+        for (let j = 0; j < 3; j++) X.data[i * 3 + j] = rng.normal() * scale;
+      }
+      const search = new BlockedNeighbors(X, { metric: createMetric('euclidean'), blockSize: 4 });
+      expect(asPairs(search.selfNeighbors(5))).toEqual(naive(X, X, 5, true));
+    }
+  });
+
+  it('answers a query with the fitted rows themselves from the self search, duplicates in index order', () => {
+    const X = clustered(300, 12, 7);
+    const search = new BlockedNeighbors(X, { metric: createMetric('euclidean'), blockSize: 16 });
+    search.selfNeighbors(6);
+    // k ≤ 6 comes from the kept self search (each row joins its 6 nearest others), k = 7 searches.
+    for (const k of [1, 2, 4, 6, 7])
+      expect(asPairs(search.query(X.clone(), k))).toEqual(naive(X, X, k, false));
+    const moved = X.clone();
+    moved.data[5 * 12 + 3]! += 1e-9;
+    expect(asPairs(search.query(moved, 7))).toEqual(naive(X, moved, 7, false));
+  });
+
   it('supports the manhattan and minkowski metrics', () => {
     const X = clustered(200, 5, 4);
     for (const metric of [createMetric('manhattan'), createMetric('minkowski', 3)]) {
-      const search = new BlockedNeighbors(X, { metric, blockSize: 8 });
-      expect(asPairs(search.selfNeighbors(6))).toEqual(naive(X, X, 6, true, metric));
+      for (const symmetric of [true, false]) {
+        const search = new BlockedNeighbors(X, { metric, blockSize: 8, symmetric });
+        expect(asPairs(search.selfNeighbors(6))).toEqual(naive(X, X, 6, true, metric));
+      }
     }
   });
 });
