@@ -5,10 +5,10 @@ import { type SimdKernels, simdKernels, type WasmMemory } from './simd';
  * Hand-written kernels for the training step. At small batches a TensorFlow.js step is bound by
  * the per-op dispatch cost (a few µs per op, whatever its size), not by arithmetic: a LayerNorm
  * + ReLU + dropout block is a dozen ops forward and as many backward, an Adam update ~20 ops.
- * Each of these is one kernel here, written as a plain loop over Float32Arrays; the matrix
- * products go to the backend (XNNPACK on wasm). Plain JS loops are slower per value than wasm's
- * SIMD ops, so on wasm the dense-block kernels are used only for small blocks (see
- * `network.ts`); the pieces, loss and Adam kernels always. On wasm and cpu the kernels are registered
+ * Each of these is one kernel here, written as a plain loop over Float32Arrays, with a wasm-SIMD
+ * version (simd.ts) that the wasm backend runs when it can, matrix products included; without
+ * it, the dense-block loops run only for small blocks on wasm (tf ops above, see `network.ts`)
+ * and the matrix products go to the backend. On wasm and cpu the kernels are registered
  * with TensorFlow.js and work in place on the backend's memory (no copies); on any other
  * backend (tfjs-node) the same loops run on copies. They are not differentiable: the training
  * step writes its own backward pass.
@@ -36,6 +36,7 @@ interface KernelDef<A> {
     outputs: readonly number[],
     views: { inputs: readonly Float32Array[]; outputs: readonly Float32Array[] },
     attrs: A,
+    shapes: readonly Shape[],
   ): boolean;
 }
 
@@ -51,6 +52,21 @@ let simdEnabled = true;
 export function useSimdKernels(on: boolean): void {
   simdEnabled = on;
 }
+/**
+ * Whether the wasm-SIMD dense-block kernels run for blocks of `cols` columns: on the wasm backend,
+ * with SIMD kernels on and validated by the engine, and `cols` a multiple of 4.
+ */
+export function simdBlockKernels(cols: number): boolean {
+  return cols % 4 === 0 && simdAvailable();
+}
+
+/** Whether the wasm-SIMD kernels (GEMM included) run: wasm backend, SIMD kernels on and valid. */
+export function simdAvailable(): boolean {
+  if (!simdEnabled || tf.getBackend() !== 'wasm') return false;
+  const memory = (tf.backend() as unknown as WasmBackendLike).wasm.asm?.memory;
+  return memory !== undefined && simdKernels(memory) !== null;
+}
+
 interface CpuBackendLike {
   data: { get(dataId: object): { values: Float32Array } };
   makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): tf.TensorInfo;
@@ -93,7 +109,7 @@ function defineKernel<A extends object>(
           inputs: ins.map((t) => b.typedArrayFromHeap(t)),
           outputs: outs.map((t) => b.typedArrayFromHeap(t)),
         };
-        if (def.simd!(simd, ins.map(offset), outs.map(offset), views, a)) return outs;
+        if (def.simd!(simd, ins.map(offset), outs.map(offset), views, a, shapes)) return outs;
       }
       // Views are taken after every allocation: an allocation can grow (and move) the heap.
       def.compute(
@@ -185,6 +201,21 @@ const piecesKernel = defineKernel<PiecesAttrs>({
       transposeInto(x!, r, c, outs[a.shapes.length + k]!, starts[p]!);
     });
   },
+  simd: (sk, [x], outs, views, a) => {
+    let o = a.offset;
+    const starts: number[] = [];
+    a.shapes.forEach((s, i) => {
+      const n = size(s);
+      starts.push(o);
+      views.outputs[i]!.set(views.inputs[0]!.subarray(o, o + n));
+      o += n;
+    });
+    a.transposed.forEach((p, k) => {
+      const [r, c] = a.shapes[p] as [number, number];
+      sk.transpose(x! + 4 * starts[p]!, outs[a.shapes.length + k]!, r, c);
+    });
+    return true;
+  },
 });
 
 /**
@@ -202,6 +233,40 @@ export function pieces(
     throw new RangeError(`pieces [${offset}, ${offset + total}) outside a tensor of ${x.size} values`);
   }
   return piecesKernel([x], { offset, shapes: shapes.map((s) => [...s]), transposed: [...transposed] });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matrix product a·b (+ bias) read in place: the wasm-SIMD GEMM on wasm (no weight packing per
+// call), a plain loop elsewhere.
+
+const matMulKernel = defineKernel<Record<string, never>>({
+  name: 'MatMul',
+  outputs: ([a, b]) => [[a![0]!, b![1]!]],
+  compute: ([a, b, bias], [out], shapes) => {
+    const [m, k] = shapes[0] as [number, number];
+    const n = shapes[1]![1]!;
+    const A = a!;
+    const B = b!;
+    const o = out!;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) o[i * n + j] = bias ? bias[j]! : 0;
+      for (let p = 0; p < k; p++) {
+        const v = A[i * k + p]!;
+        for (let j = 0; j < n; j++) o[i * n + j] = o[i * n + j]! + v * B[p * n + j]!;
+      }
+    }
+  },
+  simd: (sk, [a, b, bias], [out], _views, _a, shapes) => {
+    const [m, k] = shapes[0] as [number, number];
+    sk.gemm(a!, b!, bias ?? 0, out!, m, k, shapes[1]![1]!);
+    return true;
+  },
+});
+
+/** a·b (+ bias), [m, k]·[k, n] → [m, n], with the wasm-SIMD GEMM (see `simdBlockKernels`). */
+export function matMulInPlace(a: tf.Tensor2D, b: tf.Tensor2D, bias?: tf.Tensor1D): tf.Tensor2D {
+  if (a.shape[1] !== b.shape[0]) throw new RangeError(`matMul: [${a.shape}]·[${b.shape}]`);
+  return matMulKernel(bias ? [a, b, bias] : [a, b], {})[0] as tf.Tensor2D;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -288,6 +353,24 @@ const blockForwardKernel = defineKernel<BlockAttrs>({
       }
     }
     if (outT) transposeInto(out, rows, cols, outT);
+  },
+  simd: (sk, ins, outs, _views, a, shapes) => {
+    const [rows, cols] = shapes[0] as [number, number];
+    if (cols % 4 !== 0) return false;
+    let k = 1;
+    const gamma = a.norm ? ins[k++]! : 0;
+    const beta = a.norm ? ins[k++]! : 0;
+    const mask = a.hasMask ? ins[k++]! : 0;
+    let o = 0;
+    const out = outs[o++]!;
+    const outT = a.transposeOut ? outs[o++]! : 0;
+    const gate = a.keep && (a.relu || a.hasMask) ? outs[o++]! : 0;
+    const xhat = a.keep && a.norm ? outs[o++]! : 0;
+    const rstd = a.keep && a.norm ? outs[o++]! : 0;
+    const variant = { norm: a.norm, relu: a.relu, mask: a.hasMask, keep: a.keep };
+    sk.blockForward(variant)(ins[0]!, gamma, beta, mask, out, gate, xhat, rstd, rows, cols, a.eps);
+    if (outT) sk.transpose(out, outT, rows, cols);
+    return true;
   },
 });
 
@@ -445,6 +528,30 @@ const blockBackwardKernel = defineKernel<BlockBackwardAttrs>({
       }
     }
   },
+  simd: (sk, ins, outs, _views, a, shapes) => {
+    const [rows, cols] = shapes[0] as [number, number];
+    if (cols % 4 !== 0) return false;
+    let k = 1;
+    const gate = a.hasGate ? ins[k++]! : 0;
+    const xhat = a.norm ? ins[k++]! : 0;
+    const rstd = a.norm ? ins[k++]! : 0;
+    const gamma = a.norm ? ins[k++]! : 0;
+    const [dz, db, dGamma, dBeta] = outs as [number, number, number?, number?];
+    sk.blockBackward(a.norm, a.hasGate)(
+      ins[0]!,
+      gate,
+      xhat,
+      rstd,
+      gamma,
+      dz,
+      db,
+      dGamma ?? 0,
+      dBeta ?? 0,
+      rows,
+      cols,
+    );
+    return true;
+  },
 });
 
 export function blockBackward(
@@ -479,25 +586,46 @@ const lossKernel = defineKernel<LossAttrs>({
   name: 'Loss',
   outputs: ([pred]) => [[...pred!], [1]],
   compute: ([pred, target, acc], [dPred, accOut], _s, a) => {
+    // Attributes and arrays into locals: property reads inside the loops are slow.
+    const p = pred!;
+    const t = target!;
+    const d = dPred!;
+    const scale = a.gradScale;
+    const margin = a.margin;
     let sum = 0;
-    const n = pred!.length;
+    const n = p.length;
     if (a.kind === 'mse') {
       for (let i = 0; i < n; i++) {
-        const e = pred![i]! - target![i]!;
-        dPred![i] = 2 * e * a.gradScale;
+        const e = p[i]! - t[i]!;
+        d[i] = 2 * e * scale;
         sum += e * e;
       }
     } else {
       // (1 − y)·E + y·max(0, margin − E)
       for (let i = 0; i < n; i++) {
-        const E = pred![i]!;
-        const y = target![i]!;
-        const hinge = a.margin - E;
+        const E = p[i]!;
+        const y = t[i]!;
+        const hinge = margin - E;
         sum += (1 - y) * E + (hinge > 0 ? y * hinge : 0);
-        dPred![i] = (1 - y - (hinge > 0 ? y : 0)) * a.gradScale;
+        d[i] = (1 - y - (hinge > 0 ? y : 0)) * scale;
       }
     }
     accOut![0] = acc![0]! + a.accScale * sum;
+  },
+  simd: (sk, [pred, target], [dPred], views, a) => {
+    if (a.kind !== 'mse') return false;
+    const [p, t, acc] = views.inputs as [Float32Array, Float32Array, Float32Array];
+    const d = views.outputs[0]!;
+    const n = p.length;
+    const n4 = n & ~3;
+    let sum = sk.mse(pred!, target!, dPred!, n4, a.gradScale);
+    for (let i = n4; i < n; i++) {
+      const e = p[i]! - t[i]!;
+      d[i] = 2 * e * a.gradScale;
+      sum += e * e;
+    }
+    views.outputs[1]![0] = acc[0]! + a.accScale * sum;
+    return true;
   },
 });
 
@@ -521,11 +649,14 @@ const reparamKernel = defineKernel<{ latent: number }>({
   compute: ([head, noise], [z], shapes, a) => {
     const rows = shapes[0]![0]!;
     const L = a.latent;
+    const h = head!;
+    const e = noise!;
+    const out = z!;
     for (let i = 0; i < rows; i++) {
       for (let j = 0; j < L; j++) {
-        const mu = head![i * 2 * L + j]!;
-        const lv = head![i * 2 * L + L + j]!;
-        z![i * L + j] = mu + noise![i * L + j]! * Math.exp(0.5 * lv);
+        const mu = h[i * 2 * L + j]!;
+        const lv = h[i * 2 * L + L + j]!;
+        out[i * L + j] = mu + e[i * L + j]! * Math.exp(0.5 * lv);
       }
     }
   },
@@ -548,17 +679,21 @@ const reparamBackwardKernel = defineKernel<{ latent: number; beta: number; scale
   compute: ([dz, head, noise, acc], [dHead, accOut], shapes, a) => {
     const rows = shapes[0]![0]!;
     const L = a.latent;
+    const h = head!;
+    const e = noise!;
+    const d = dz!;
+    const out = dHead!;
+    const bs = a.beta * a.scale;
     let kl = 0;
     for (let i = 0; i < rows; i++) {
       for (let j = 0; j < L; j++) {
-        const mu = head![i * 2 * L + j]!;
-        const lv = head![i * 2 * L + L + j]!;
+        const mu = h[i * 2 * L + j]!;
+        const lv = h[i * 2 * L + L + j]!;
         const sd = Math.exp(0.5 * lv);
-        const g = dz![i * L + j]!;
+        const g = d[i * L + j]!;
         kl += -0.5 * (1 + lv - mu * mu - sd * sd);
-        dHead![i * 2 * L + j] = g + a.beta * a.scale * mu;
-        dHead![i * 2 * L + L + j] =
-          g * noise![i * L + j]! * 0.5 * sd + a.beta * a.scale * 0.5 * (sd * sd - 1);
+        out[i * 2 * L + j] = g + bs * mu;
+        out[i * 2 * L + L + j] = g * e[i * L + j]! * 0.5 * sd + bs * 0.5 * (sd * sd - 1);
       }
     }
     accOut![0] = acc![0]! + a.beta * kl;

@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { initBackend, tf } from './engine';
 import {
   adamStep,
+  blockBackward,
+  blockForward,
   lossGradient,
+  matMulInPlace,
+  pieces,
   reparameterise,
   reparameteriseBackward,
   useCopyKernels,
@@ -13,11 +17,11 @@ import { fillDropoutMask, mlpLayers, Network, setKernelMaxValues } from './netwo
 import { ParamLayout } from './trainer';
 
 /** The hand-written backward pass against TensorFlow.js autodiff of the same loss, and finite differences. */
-async function gradientCase(backend: 'cpu' | 'wasm') {
+async function gradientCase(backend: 'cpu' | 'wasm', dims: number[] = [5, 7, 4, 1]) {
   await initBackend(backend);
   const rng = new Rng(3);
   const rows = 6;
-  const net = new Network('t', mlpLayers([5, 7, 4, 1], { norm: true, dropout: 0.25 }));
+  const net = new Network('t', mlpLayers(dims, { norm: true, dropout: 0.25 }));
   const layout = new ParamLayout([net]);
   const flat = new Float32Array(layout.size);
   net.initialise(flat, rng);
@@ -28,14 +32,14 @@ async function gradientCase(backend: 'cpu' | 'wasm') {
         flat[p.offset + k] = rng.uniform(0.5, 1.5) * (p.name.endsWith('beta') ? 0.3 : 1);
     }
   }
-  const X = new Float32Array(rows * 5).map(() => rng.normal());
+  const X = new Float32Array(rows * dims[0]!).map(() => rng.normal());
   const Y = new Float32Array(rows).map(() => rng.uniform(0, 3));
   const masks = net.layers
     .filter((l) => l.dropout > 0)
     .map((l) =>
       tf.tensor2d(fillDropoutMask(new Float32Array(rows * l.outputs), l.dropout, rng), [rows, l.outputs]),
     );
-  const x = tf.tensor2d(X, [rows, 5]);
+  const x = tf.tensor2d(X, [rows, dims[0]!]);
   const y = tf.tensor2d(Y, [rows, 1]);
   const flatT = tf.tensor1d(flat);
   const { P, Wt } = layout.views(flatT, true)[0]!;
@@ -76,9 +80,14 @@ async function gradientCase(backend: 'cpu' | 'wasm') {
 }
 
 describe('hand-written backward pass', () => {
-  for (const backend of ['cpu', 'wasm'] as const) {
-    it(`matches autodiff and finite differences on ${backend}`, async () => {
-      const r = await gradientCase(backend);
+  for (const [backend, dims] of [
+    ['cpu', [5, 7, 4, 1]],
+    ['wasm', [5, 7, 4, 1]],
+    // Widths that are multiples of 4 run the wasm-SIMD dense-block kernels.
+    ['wasm', [6, 8, 12, 1]],
+  ] as const) {
+    it(`matches autodiff and finite differences on ${backend}, layers ${dims.join('-')}`, async () => {
+      const r = await gradientCase(backend, [...dims]);
       expect(r.manualFlat.length).toBe(r.auto.length);
       let maxErr = 0;
       let maxMag = 0;
@@ -97,14 +106,98 @@ describe('hand-written backward pass', () => {
     });
   }
 
-  it('the tf-ops block path (large batches on wasm) gives the same gradients as autodiff', async () => {
+  it('the tf-ops block path (wasm without the SIMD kernels) gives the same gradients as autodiff', async () => {
     setKernelMaxValues(0);
+    useSimdKernels(false);
     try {
-      const r = await gradientCase('wasm');
+      const r = await gradientCase('wasm', [5, 8, 4, 1]);
       for (let k = 0; k < r.auto.length; k++) expect(r.manualFlat[k]!).toBeCloseTo(r.auto[k]!, 4);
       for (let k = 0; k < r.dX.length; k++) expect(r.dX[k]!).toBeCloseTo(r.autoX[k]!, 4);
     } finally {
       setKernelMaxValues(4096);
+      useSimdKernels(true);
+    }
+  });
+
+  it('the wasm-SIMD GEMM, transposes and dense blocks match the JS loops and tf ops', async () => {
+    await initBackend('wasm');
+    const rng = new Rng(11);
+    const rand = (r: number, c: number) =>
+      tf.tensor2d(
+        new Float32Array(r * c).map(() => rng.normal()),
+        [r, c],
+      );
+    const close = (a: tf.Tensor, b: tf.Tensor, tol = 1e-4) => {
+      const x = a.dataSync();
+      const y = b.dataSync();
+      expect(a.shape).toEqual(b.shape);
+      for (let i = 0; i < x.length; i++) expect(Math.abs(x[i]! - y[i]!)).toBeLessThan(tol);
+    };
+    // GEMM: every edge (rows mod 4, columns mod 8 and mod 4), with and without bias.
+    for (const [m, k, n] of [
+      [1, 1, 1],
+      [5, 3, 7],
+      [9, 13, 17],
+      [8, 16, 12],
+      [7, 2, 74],
+    ] as const) {
+      const a = rand(m, k);
+      const b = rand(k, n);
+      const bias = tf.tensor1d(new Float32Array(n).map(() => rng.normal()));
+      close(matMulInPlace(a, b), tf.matMul(a, b));
+      close(matMulInPlace(a, b, bias), tf.add(tf.matMul(a, b), bias));
+    }
+    // Pieces with transposes (odd shapes: vector blocks plus scalar edges).
+    const flat = tf.tensor1d(new Float32Array(400).map(() => rng.normal()));
+    const shapes = [[7, 9], [3], [8, 12], [5, 6]];
+    const simd = pieces(flat, 5, shapes, [0, 2, 3]);
+    useSimdKernels(false);
+    const js = pieces(flat, 5, shapes, [0, 2, 3]);
+    useSimdKernels(true);
+    simd.forEach((t, i) => {
+      expect(Array.from(t.dataSync())).toEqual(Array.from(js[i]!.dataSync()));
+    });
+    // Dense blocks, every variant, 5 rows × 12 columns.
+    const z = rand(5, 12);
+    const gamma = tf.tensor1d(new Float32Array(12).map(() => rng.uniform(0.5, 1.5)));
+    const beta = tf.tensor1d(new Float32Array(12).map(() => rng.normal()));
+    const mask = tf.tensor2d(fillDropoutMask(new Float32Array(60), 0.3, rng), [5, 12]);
+    const dA = rand(5, 12);
+    for (const norm of [false, true]) {
+      for (const relu of [false, true]) {
+        for (const withMask of [false, true]) {
+          for (const keep of [false, true]) {
+            const run = () => {
+              const f = blockForward(
+                norm ? z : z,
+                norm ? gamma : null,
+                norm ? beta : null,
+                withMask ? mask : null,
+                {
+                  relu,
+                  eps: 1e-5,
+                  transposeOut: true,
+                  keep,
+                },
+              );
+              const outs = [f.a, f.aT!, f.gate, f.xhat, f.rstd].filter(
+                (t): t is tf.Tensor2D => t !== undefined,
+              );
+              if (!keep) return outs;
+              const b = blockBackward(dA, f.gate, norm ? { xhat: f.xhat!, rstd: f.rstd!, gamma } : null);
+              return [...outs, b.dz, b.db, ...(norm ? [b.dGamma!, b.dBeta!] : [])];
+            };
+            const fast = run();
+            useSimdKernels(false);
+            const slow = run();
+            useSimdKernels(true);
+            expect(fast.length).toBe(slow.length);
+            fast.forEach((t, i) => {
+              close(t, slow[i]!);
+            });
+          }
+        }
+      }
     }
   });
 

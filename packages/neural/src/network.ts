@@ -1,6 +1,6 @@
 import type { Rng } from '@anomalia/core';
 import { tf } from './engine';
-import { blockBackward, blockForward } from './kernels';
+import { blockBackward, blockForward, matMulInPlace, simdAvailable, simdBlockKernels } from './kernels';
 
 /** One dense block: Linear → (LayerNorm) → (ReLU) → (Dropout). */
 export interface LayerSpec {
@@ -66,8 +66,9 @@ export function mlpLayers(
  * by every network of a model (one optimizer update per step for all of them). Forward and
  * backward are written by hand with the fewest tf ops: at small batches TensorFlow.js's
  * per-op dispatch cost, not arithmetic, bounds the speed. Only plain (NN) matrix products are
- * used: the wasm backend's transposed products are an order of magnitude slower, so the
- * transposes are made explicit.
+ * used (the wasm backend's transposed products are an order of magnitude slower; the transposes
+ * are made explicitly, in the block and pieces kernels); on wasm with SIMD they run on the
+ * in-place GEMM of simd.ts.
  */
 export class Network {
   readonly params: ParamShape[] = [];
@@ -156,7 +157,7 @@ export class Network {
     this.layers.forEach((l, i) => {
       const p = P[i]!;
       const mask = l.dropout > 0 && masks ? masks[m++]! : null;
-      if (!differentiable && useKernel(h.shape[0] * l.outputs)) {
+      if (!differentiable && useKernel(h.shape[0] * l.outputs, l.outputs, l.norm)) {
         // Inference: one matrix product and one hand-written kernel per block.
         const z = linear(h, p.W, p.b);
         if (!l.norm && l.activation === 'linear' && !mask) {
@@ -189,8 +190,10 @@ export class Network {
 
   /** Indices (in this network's `params`) of the weight matrices, whose transposes the backward pass needs. */
   get weightIndices(): number[] {
-    return this.params.flatMap((p, i) => (p.name.endsWith('.W') ? [i] : []));
+    this.weightIdx ??= this.params.flatMap((p, i) => (p.name.endsWith('.W') ? [i] : []));
+    return this.weightIdx;
   }
+  private weightIdx?: number[];
 
   /**
    * Training forward pass keeping what `backward` needs: per block one matrix product (with
@@ -218,7 +221,7 @@ export class Network {
         h = z;
         return;
       }
-      const r = (useKernel(z.size) ? blockForward : blockForwardOps)(
+      const r = (useKernel(z.size, z.shape[1], l.norm) ? blockForward : blockForwardOps)(
         z,
         l.norm ? p.gamma! : null,
         l.norm ? p.beta! : null,
@@ -255,14 +258,19 @@ export class Network {
     for (let i = this.layers.length - 1; i >= 0; i--) {
       const l = this.layers[i]!;
       const c = caches[i]!;
-      const b = (useKernel(dA.size) ? blockBackward : blockBackwardOps)(
-        dA,
-        c.gate,
-        l.norm ? { xhat: c.xhat!, rstd: c.rstd!, gamma: c.gamma! } : null,
-      );
-      const dW = tf.matMul(c.inputT, b.dz);
+      // A plain linear block (the output layer): dz = dA, and db its column sums as a GEMM with a
+      // row of ones (any width; the block kernels want widths in multiples of 4).
+      const b =
+        !l.norm && !c.gate && simdAvailable()
+          ? { dz: dA, db: product(ones(dA.shape[0]), dA) }
+          : (useKernel(dA.size, dA.shape[1], l.norm) ? blockBackward : blockBackwardOps)(
+              dA,
+              c.gate,
+              l.norm ? { xhat: c.xhat!, rstd: c.rstd!, gamma: c.gamma! } : null,
+            );
+      const dW = product(c.inputT, b.dz);
       grads.push(l.norm ? [dW, b.db, b.dGamma!, b.dBeta!] : [dW, b.db]);
-      if (i > 0 || needInputGrad) dA = tf.matMul(b.dz, Wt[i]!);
+      if (i > 0 || needInputGrad) dA = product(b.dz, Wt[i]!);
     }
     return { grads: grads.reverse().flat(), dX: needInputGrad ? dA : undefined };
   }
@@ -276,10 +284,12 @@ export class Network {
 let kernelMaxValues = 4096;
 
 /**
- * h·W + b as one fused kernel call, without tf.fused.matMul's autodiff wrapper (a custom-gradient
- * scope per call): the training step writes its own backward pass.
+ * h·W + b as one kernel call: the wasm-SIMD GEMM (bias fused) when available, else the backend's
+ * fused product called as the raw kernel, without tf.fused.matMul's autodiff wrapper (a
+ * custom-gradient scope per call): the training step writes its own backward pass.
  */
 function linear(h: tf.Tensor2D, W: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
+  if (simdAvailable()) return matMulInPlace(h, W, b);
   const [rows, k] = h.shape;
   const n = W.shape[1];
   const out = tf
@@ -292,16 +302,26 @@ function linear(h: tf.Tensor2D, W: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor2D {
   return tf.reshape(out, [rows, n]);
 }
 
+/** a·b: the in-place wasm-SIMD GEMM when available, else the backend's matrix product. */
+function product(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  return simdAvailable() ? matMulInPlace(a, b) : tf.matMul(a, b);
+}
+
 /** Sets the block size (values) up to which the hand-written kernels are used on wasm (for benchmarks). */
 export function setKernelMaxValues(values: number): void {
   kernelMaxValues = values;
 }
 
-/** Whether a block of `values` values runs on the hand-written kernel (else on tf ops). */
-function useKernel(values: number): boolean {
+/**
+ * Whether a block of `values` values and `cols` columns runs on the hand-written kernel (else on
+ * tf ops): always on cpu; on wasm always with the SIMD kernels (cols a multiple of 4), else the
+ * JS loop for small blocks and for blocks without LayerNorm (a copy and a column sum, cheaper
+ * than the ops).
+ */
+function useKernel(values: number, cols: number, norm: boolean): boolean {
   const backend = tf.getBackend();
   if (backend === 'cpu') return true;
-  if (backend === 'wasm') return values <= kernelMaxValues;
+  if (backend === 'wasm') return simdBlockKernels(cols) || values <= kernelMaxValues || !norm;
   return false;
 }
 
@@ -388,25 +408,39 @@ function layerNorm(
  * batches mask generation with a generic generator costs as much as a layer's arithmetic.
  */
 export function fillDropoutMask(out: Float32Array, p: number, rng: Rng): Float32Array {
-  const limit = Math.round(p * 256);
-  const keep = 1 / (1 - limit / 256);
+  const lut = dropoutTable(p);
   const n = out.length;
   let s = rng.nextUint32() | 1;
   let k = 0;
+  // A table lookup per byte instead of a compare: the 0 / keep choice is random, so a branch on
+  // it is mispredicted about p of the time.
   for (; k + 3 < n; k += 4) {
     s ^= s << 13;
     s ^= s >>> 17;
     s ^= s << 5;
-    out[k] = (s & 0xff) < limit ? 0 : keep;
-    out[k + 1] = ((s >>> 8) & 0xff) < limit ? 0 : keep;
-    out[k + 2] = ((s >>> 16) & 0xff) < limit ? 0 : keep;
-    out[k + 3] = s >>> 24 < limit ? 0 : keep;
+    out[k] = lut[s & 0xff]!;
+    out[k + 1] = lut[(s >>> 8) & 0xff]!;
+    out[k + 2] = lut[(s >>> 16) & 0xff]!;
+    out[k + 3] = lut[s >>> 24]!;
   }
   for (; k < n; k++) {
     s ^= s << 13;
     s ^= s >>> 17;
     s ^= s << 5;
-    out[k] = (s & 0xff) < limit ? 0 : keep;
+    out[k] = lut[s & 0xff]!;
   }
   return out;
+}
+
+const dropoutTables = new Map<number, Float32Array>();
+/** Mask value per random byte for drop probability p: 0 below round(256·p), else 1/(1 − p'). */
+function dropoutTable(p: number): Float32Array {
+  let lut = dropoutTables.get(p);
+  if (!lut) {
+    const limit = Math.round(p * 256);
+    const keep = 1 / (1 - limit / 256);
+    lut = new Float32Array(256).map((_, b) => (b < limit ? 0 : keep));
+    dropoutTables.set(p, lut);
+  }
+  return lut;
 }

@@ -21,8 +21,10 @@ export class ParamLayout {
   }
 
   get shapes(): number[][] {
-    return this.networks.flatMap((n) => n.params.map((p) => p.shape));
+    this.shapeList ??= this.networks.flatMap((n) => n.params.map((p) => p.shape));
+    return this.shapeList;
   }
+  private shapeList?: number[][];
 
   /** Cuts the flat vector into every network's parameters, plus the transposed weights when asked. */
   views(flat: tf.Tensor, withTransposes: boolean): Array<{ P: LayerParams[]; Wt: tf.Tensor2D[] }> {
@@ -110,6 +112,16 @@ export interface TrainResult {
   stoppedEarly: boolean;
 }
 
+/** out[i] = rows[perm[i]] for rows of `cols` values (a small function the JIT optimises on its own). */
+function gatherRows(rows: Float32Array, cols: number, perm: ArrayLike<number>, out: Float32Array): void {
+  const n = perm.length;
+  for (let i = 0; i < n; i++) {
+    const src = perm[i]! * cols;
+    const dst = i * cols;
+    for (let j = 0; j < cols; j++) out[dst + j] = rows[src + j]!;
+  }
+}
+
 /**
  * The training loop: the data set is shuffled and uploaded once per epoch, then cut into
  * batches on the device; each step is one tf.tidy running the objective's forward
@@ -146,11 +158,8 @@ export function trainFlat(
       // Shuffled on the host (row copies) and uploaded once per epoch: the wasm gather kernel
       // is several times slower than this for a whole data set.
       const perm = rng.permutation(n);
-      for (let i = 0; i < n; i++) {
-        const r = perm[i]!;
-        xShuffled.set(X.subarray(r * cols, (r + 1) * cols), i * cols);
-        if (yShuffled) yShuffled.set(Y!.subarray(r * yCols, (r + 1) * yCols), i * yCols);
-      }
+      gatherRows(X, cols, perm, xShuffled);
+      if (yShuffled) gatherRows(Y!, yCols, perm, yShuffled);
       const xe = tf.tensor2d(xShuffled, [n, cols]);
       const ye = yShuffled ? tf.tensor2d(yShuffled, [n, yCols]) : null;
       let lossAcc: tf.Tensor = tf.zeros([1]);
