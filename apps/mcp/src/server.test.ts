@@ -50,7 +50,7 @@ async function baselineIds(): Promise<{ ids: number[]; asOf: Date }> {
   }
 }
 
-function valueOf(fm: FeatureMatrix, ttxId: number, feature: string): number {
+function featureValue(fm: FeatureMatrix, ttxId: number, feature: string): number {
   const row = fm.recordIds.indexOf(ttxId);
   const col = fm.featureNames.indexOf(feature);
   expect(row, `TTX_ID ${ttxId} was read back`).toBeGreaterThanOrEqual(0);
@@ -168,8 +168,8 @@ describe('every failure-mode tool on the sandbox', () => {
         const original = await featuresOf(ids, asOf);
         const reference = ids.includes(primary) ? primary : target;
         for (const feature of [...variant.features, ...variant.cohortFeatures]) {
-          expect(valueOf(corrupted, primary, feature), `${feature} reacts`).not.toBe(
-            valueOf(original, reference, feature),
+          expect(featureValue(corrupted, primary, feature), `${feature} reacts`).not.toBe(
+            featureValue(original, reference, feature),
           );
         }
       });
