@@ -61,7 +61,7 @@ export async function prepareTabular(cfg: TabularConfig, seed: number): Promise<
     source: paths.join(' + '),
   });
   const { X, y } = ds;
-  if (y && y.some((v) => v !== 0 && v !== 1))
+  if (y?.some((v) => v !== 0 && v !== 1))
     throw new ConfigError(
       'dataset.labelColumn',
       'labels 0 (normal) or 1 (anomalous); use labelMap for text labels',
@@ -133,7 +133,7 @@ export async function prepareTabular(cfg: TabularConfig, seed: number): Promise<
     const later = range(n, X.rows);
     const laterY = y ? Float64Array.from(later, (i) => y[i]!) : undefined;
     const timeline = { X, t: range(0, X.rows), axis: 'row (time order)', y };
-    if (laterY && laterY.some((v) => v === 1) && laterY.some((v) => v === 0)) {
+    if (laterY?.some((v) => v === 1) && laterY.some((v) => v === 0)) {
       // Labels after the baseline: a stratified share of them chooses the threshold and calibrates.
       const s = stratifiedSplit(laterY, { validation: 0.15, calibration: 0.15, test: 0.7 }, seed);
       const pick = (k: Int32Array) => Int32Array.from(k, (j) => later[j]!);
