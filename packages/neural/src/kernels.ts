@@ -642,28 +642,42 @@ export function lossGradient(
 // ---------------------------------------------------------------------------------------------
 // VAE: reparameterisation forward, and its backward with the β·KL term.
 
-/** Inputs: head [B, 2L] = [μ | log σ²], noise [B, L]. Output: z = μ + ε·exp(½ log σ²). */
+/**
+ * Inputs: head [B, 2L] = [μ | log σ²], noise [B, L]. Outputs: z = μ + ε·exp(½ log σ²) and its
+ * transpose zᵀ [L, B] (the decoder's first dW needs it: one kernel call instead of two).
+ */
 const reparamKernel = defineKernel<{ latent: number }>({
   name: 'Reparam',
-  outputs: ([head], a) => [[head![0]!, a.latent]],
-  compute: ([head, noise], [z], shapes, a) => {
+  outputs: ([head], a) => [
+    [head![0]!, a.latent],
+    [a.latent, head![0]!],
+  ],
+  compute: ([head, noise], [z, zT], shapes, a) => {
     const rows = shapes[0]![0]!;
     const L = a.latent;
     const h = head!;
     const e = noise!;
     const out = z!;
+    const outT = zT!;
     for (let i = 0; i < rows; i++) {
       for (let j = 0; j < L; j++) {
         const mu = h[i * 2 * L + j]!;
         const lv = h[i * 2 * L + L + j]!;
-        out[i * L + j] = mu + e[i * L + j]! * Math.exp(0.5 * lv);
+        const v = mu + e[i * L + j]! * Math.exp(0.5 * lv);
+        out[i * L + j] = v;
+        outT[j * rows + i] = v;
       }
     }
   },
 });
 
-export function reparameterise(head: tf.Tensor2D, noise: tf.Tensor2D, latent: number): tf.Tensor2D {
-  return reparamKernel([head, noise], { latent })[0] as tf.Tensor2D;
+export function reparameterise(
+  head: tf.Tensor2D,
+  noise: tf.Tensor2D,
+  latent: number,
+): { z: tf.Tensor2D; zT: tf.Tensor2D } {
+  const [z, zT] = reparamKernel([head, noise], { latent }) as [tf.Tensor2D, tf.Tensor2D];
+  return { z, zT };
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   useSimdKernels,
 } from './kernels';
 import { fillDropoutMask, mlpLayers, Network, setKernelMaxValues } from './network';
+import { simdKernels } from './simd';
 import { ParamLayout } from './trainer';
 
 /** The hand-written backward pass against TensorFlow.js autodiff of the same loss, and finite differences. */
@@ -201,6 +202,38 @@ describe('hand-written backward pass', () => {
     }
   });
 
+  it('the wasm-SIMD GEMM sums float32 products in k order, with b at the very end of the memory', () => {
+    // Its own memory: b's last row ends at the memory's end, so the column tail (N mod 4) must take
+    // the scalar path (the vector tail reads past b); elsewhere it takes the vector tail.
+    const WA = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => object } })
+      .WebAssembly;
+    const memory = new WA.Memory({ initial: 1 });
+    const sk = simdKernels(memory)!;
+    expect(sk).not.toBeNull(); // Node ≥ 20 runs wasm SIMD
+    const heap = new Float32Array((memory as { buffer: ArrayBuffer }).buffer);
+    const rng = new Rng(7);
+    for (const [m, k, n, atEnd] of [
+      [6, 5, 7, true],
+      [6, 5, 7, false],
+      [9, 13, 74, false],
+      [5, 3, 17, true],
+    ] as const) {
+      const a = 0;
+      const b = atEnd ? heap.length - k * n : 4096;
+      const out = 8192;
+      for (let i = 0; i < m * k; i++) heap[a + i] = rng.normal();
+      for (let i = 0; i < k * n; i++) heap[b + i] = rng.normal();
+      sk.gemm(4 * a, 4 * b, 0, 4 * out, m, k, n);
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < n; j++) {
+          let sum = 0;
+          for (let p = 0; p < k; p++)
+            sum = Math.fround(sum + Math.fround(heap[a + i * k + p]! * heap[b + p * n + j]!));
+          expect(heap[out + i * n + j]).toBe(sum);
+        }
+    }
+  });
+
   it('the copying kernel path (backends without registered kernels, e.g. tfjs-node) gives the same gradients', async () => {
     const inPlace = await gradientCase('cpu');
     useCopyKernels(true);
@@ -239,7 +272,8 @@ describe('hand-written backward pass', () => {
       return tf.mean(tf.add(rec, tf.mul(kl, beta)));
     };
     const auto = tf.grad(lossOf)(head).dataSync();
-    const z = reparameterise(head, noise, L);
+    const { z, zT } = reparameterise(head, noise, L);
+    expect(Array.from(zT.dataSync())).toEqual(Array.from(tf.transpose(z).dataSync()));
     const { dPred } = lossGradient(z, target, tf.zeros([1]), {
       kind: 'mse',
       gradScale: 1 / rows,

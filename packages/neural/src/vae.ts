@@ -102,8 +102,8 @@ export class VariationalAutoEncoder extends NeuralDetector<VariationalAutoEncode
         const [e, h, d] = ctx.nets as [(typeof ctx.nets)[0], (typeof ctx.nets)[0], (typeof ctx.nets)[0]];
         const fe = enc.forwardTrain(ctx.x, ctx.xT, e.P, ctx.masks.slice(0, encMasks.length), true);
         const fh = head.forwardTrain(fe.out, fe.outT!, h.P, []);
-        const z = reparameterise(fh.out, ctx.noise!, L);
-        const fd = dec.forwardTrain(z, tf.transpose(z), d.P, ctx.masks.slice(encMasks.length));
+        const { z, zT } = reparameterise(fh.out, ctx.noise!, L);
+        const fd = dec.forwardTrain(z, zT, d.P, ctx.masks.slice(encMasks.length));
         const rec = lossGradient(fd.out, ctx.x, ctx.acc, {
           kind: 'mse',
           gradScale: 1 / ctx.rows,
