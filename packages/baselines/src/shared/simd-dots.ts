@@ -10,6 +10,75 @@ import { encodeModule, F64, I32, op, V128, type WasmFunction } from './wasm-enco
 
 const { get, set, tee, i32, i32Add, i32Mul, i32GeU, block, loop, end, br, brIf } = op;
 
+/**
+ * The locals of a 4 × 2 register tile: four A rows, two B rows (byte addresses), the byte
+ * offset k along the rows, the loaded x and y vectors and eight accumulators (acc[2r + c] for A
+ * row r and B row c).
+ */
+interface Tile4x2 {
+  aRows: readonly [number, number, number, number];
+  bRows: readonly [number, number];
+  k: number;
+  rowBytes: number;
+  x: number;
+  y: readonly [number, number];
+  acc: readonly number[];
+  /** Lane type of the products (float32 lanes hold four partial sums instead of two). */
+  lanes?: 'f64' | 'f32';
+}
+
+/**
+ * Zeroes the accumulators, then sums A-row · B-row products over the rows 16 bytes at a time:
+ * the inner loop every 4 × 2 kernel shares.
+ */
+function tile4x2Products(t: Tile4x2): number[][] {
+  const f32 = t.lanes === 'f32';
+  const mulAdd = (accIdx: number, y: number) => [
+    ...get(t.acc[accIdx]!),
+    ...get(t.x),
+    ...get(y),
+    ...(f32 ? op.f32x4Mul : op.f64x2Mul),
+    ...(f32 ? op.f32x4Add : op.f64x2Add),
+    ...set(t.acc[accIdx]!),
+  ];
+  const [y0, y1] = t.y;
+  return [
+    ...t.acc.map((v) => [...op.f64x2Splat0, ...set(v)]),
+    [...i32(0), ...set(t.k)],
+    block,
+    loop,
+    [...get(t.k), ...get(t.rowBytes), ...i32GeU, ...brIf(1)],
+    [...get(t.bRows[0]), ...get(t.k), ...i32Add, ...op.v128Load(), ...set(y0)],
+    [...get(t.bRows[1]), ...get(t.k), ...i32Add, ...op.v128Load(), ...set(y1)],
+    ...t.aRows.flatMap((row, r) => [
+      [...get(row), ...get(t.k), ...i32Add, ...op.v128Load(), ...set(t.x)],
+      mulAdd(2 * r, y0),
+      mulAdd(2 * r + 1, y1),
+    ]),
+    [...get(t.k), ...i32(16), ...i32Add, ...set(t.k)],
+    br(0),
+    end,
+    end,
+  ];
+}
+
+/** Stores the 4 × 2 tile's sums (the two f64 lanes added) at out + r·nb + 8c. */
+function storeTile4x2(acc: readonly number[], out: number, nb: number): number[][] {
+  return [0, 1, 2, 3, 4, 5, 6, 7].map((accIdx) => {
+    const row = accIdx >> 1;
+    return [
+      ...get(out),
+      ...(row ? [...get(nb), ...i32(row), ...i32Mul, ...i32Add] : []),
+      ...get(acc[accIdx]!),
+      ...op.f64x2ExtractLane(0),
+      ...get(acc[accIdx]!),
+      ...op.f64x2ExtractLane(1),
+      ...op.f64Add,
+      ...op.f64Store((accIdx & 1) * 8),
+    ];
+  });
+}
+
 /** out[a·n + b] = A[a] · B[b] for a < m (a multiple of 4) and b < n (a multiple of 2). */
 function dots4x2(): WasmFunction {
   // params: 0 A, 1 m, 2 B, 3 n, 4 rowBytes, 5 out
@@ -17,25 +86,7 @@ function dots4x2(): WasmFunction {
   const [a, aEnd, b, bEnd, k, a1, a2, a3, b1, o, nb] = [6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16];
   const acc = [17, 18, 19, 20, 21, 22, 23, 24];
   const [y0, y1, x] = [25, 26, 27];
-  const mulAdd = (accIdx: number, y: number) => [
-    ...get(acc[accIdx]!),
-    ...get(x),
-    ...get(y),
-    ...op.f64x2Mul,
-    ...op.f64x2Add,
-    ...set(acc[accIdx]!),
-  ];
-  const loadX = (row: number) => [...get(row), ...get(k), ...i32Add, ...op.v128Load(), ...set(x)];
-  const store = (accIdx: number, rowOffset: number, colOffset: number) => [
-    ...get(o),
-    ...(rowOffset ? [...get(nb), ...i32(rowOffset), ...i32Mul, ...i32Add] : []),
-    ...get(acc[accIdx]!),
-    ...op.f64x2ExtractLane(0),
-    ...get(acc[accIdx]!),
-    ...op.f64x2ExtractLane(1),
-    ...op.f64Add,
-    ...op.f64Store(colOffset),
-  ];
+  const tile: Tile4x2 = { aRows: [a, a1, a2, a3], bRows: [b, b1], k, rowBytes, x, y: [y0, y1], acc };
   return {
     name: 'dots4x2',
     params: [I32, I32, I32, I32, I32, I32],
@@ -55,37 +106,8 @@ function dots4x2(): WasmFunction {
       loop,
       [...get(b), ...get(bEnd), ...i32GeU, ...brIf(1)],
       [...get(b), ...get(rowBytes), ...i32Add, ...set(b1)],
-      ...acc.map((v) => [...op.f64x2Splat0, ...set(v)]),
-      [...i32(0), ...set(k)],
-      block,
-      loop,
-      [...get(k), ...get(rowBytes), ...i32GeU, ...brIf(1)],
-      [...get(b), ...get(k), ...i32Add, ...op.v128Load(), ...set(y0)],
-      [...get(b1), ...get(k), ...i32Add, ...op.v128Load(), ...set(y1)],
-      loadX(a),
-      mulAdd(0, y0),
-      mulAdd(1, y1),
-      loadX(a1),
-      mulAdd(2, y0),
-      mulAdd(3, y1),
-      loadX(a2),
-      mulAdd(4, y0),
-      mulAdd(5, y1),
-      loadX(a3),
-      mulAdd(6, y0),
-      mulAdd(7, y1),
-      [...get(k), ...i32(16), ...i32Add, ...set(k)],
-      br(0),
-      end,
-      end,
-      store(0, 0, 0),
-      store(1, 0, 8),
-      store(2, 1, 0),
-      store(3, 1, 8),
-      store(4, 2, 0),
-      store(5, 2, 8),
-      store(6, 3, 0),
-      store(7, 3, 8),
+      ...tile4x2Products(tile),
+      ...storeTile4x2(acc, o, nb),
       [...get(b1), ...get(rowBytes), ...i32Add, ...set(b)],
       [...get(o), ...i32(16), ...i32Add, ...set(o)],
       br(0),
@@ -179,29 +201,11 @@ function dotsIndexed4x2(): WasmFunction {
   ];
   const acc = [19, 20, 21, 22, 23, 24, 25, 26];
   const [y0, y1, x] = [27, 28, 29];
-  const mulAdd = (accIdx: number, y: number) => [
-    ...get(acc[accIdx]!),
-    ...get(x),
-    ...get(y),
-    ...op.f64x2Mul,
-    ...op.f64x2Add,
-    ...set(acc[accIdx]!),
-  ];
-  const loadX = (row: number) => [...get(row), ...get(k), ...i32Add, ...op.v128Load(), ...set(x)];
+  const tile: Tile4x2 = { aRows: [a0, a1, a2, a3], bRows: [b0, b1], k, rowBytes, x, y: [y0, y1], acc };
   const loadAddress = (list: number, offset: number, into: number) => [
     ...get(list),
     ...op.i32Load(offset),
     ...set(into),
-  ];
-  const store = (accIdx: number, rowOffset: number, colOffset: number) => [
-    ...get(o),
-    ...(rowOffset ? [...get(nb), ...i32(rowOffset), ...i32Mul, ...i32Add] : []),
-    ...get(acc[accIdx]!),
-    ...op.f64x2ExtractLane(0),
-    ...get(acc[accIdx]!),
-    ...op.f64x2ExtractLane(1),
-    ...op.f64Add,
-    ...op.f64Store(colOffset),
   ];
   return {
     name: 'dotsIndexed4x2',
@@ -225,37 +229,8 @@ function dotsIndexed4x2(): WasmFunction {
       [...get(bi), ...get(bEnd), ...i32GeU, ...brIf(1)],
       loadAddress(bi, 0, b0),
       loadAddress(bi, 4, b1),
-      ...acc.map((v) => [...op.f64x2Splat0, ...set(v)]),
-      [...i32(0), ...set(k)],
-      block,
-      loop,
-      [...get(k), ...get(rowBytes), ...i32GeU, ...brIf(1)],
-      [...get(b0), ...get(k), ...i32Add, ...op.v128Load(), ...set(y0)],
-      [...get(b1), ...get(k), ...i32Add, ...op.v128Load(), ...set(y1)],
-      loadX(a0),
-      mulAdd(0, y0),
-      mulAdd(1, y1),
-      loadX(a1),
-      mulAdd(2, y0),
-      mulAdd(3, y1),
-      loadX(a2),
-      mulAdd(4, y0),
-      mulAdd(5, y1),
-      loadX(a3),
-      mulAdd(6, y0),
-      mulAdd(7, y1),
-      [...get(k), ...i32(16), ...i32Add, ...set(k)],
-      br(0),
-      end,
-      end,
-      store(0, 0, 0),
-      store(1, 0, 8),
-      store(2, 1, 0),
-      store(3, 1, 8),
-      store(4, 2, 0),
-      store(5, 2, 8),
-      store(6, 3, 0),
-      store(7, 3, 8),
+      ...tile4x2Products(tile),
+      ...storeTile4x2(acc, o, nb),
       [...get(bi), ...i32(8), ...i32Add, ...set(bi)],
       [...get(o), ...i32(16), ...i32Add, ...set(o)],
       br(0),
@@ -287,15 +262,8 @@ function screenIndexed4x2(precision: 'f64' | 'f32' = 'f64'): WasmFunction {
   const la = [25, 26, 27, 28];
   const acc = [29, 30, 31, 32, 33, 34, 35, 36];
   const [y0, y1, x, sbv, lbv, shrinkv, approx, mask] = [37, 38, 39, 40, 41, 42, 43, 44];
-  const aRows = [a0, a1, a2, a3];
-  const mulAdd = (accIdx: number, y: number) => [
-    ...get(acc[accIdx]!),
-    ...get(x),
-    ...get(y),
-    ...(f32 ? op.f32x4Mul : op.f64x2Mul),
-    ...(f32 ? op.f32x4Add : op.f64x2Add),
-    ...set(acc[accIdx]!),
-  ];
+  const aRows = [a0, a1, a2, a3] as const;
+  const tile: Tile4x2 = { aRows, bRows: [b0, b1], k, rowBytes, x, y: [y0, y1], acc, lanes: precision };
   // float32 accumulators hold four partial sums: fold them into two float64 ones, [l0 + l2, l1 + l3].
   const fold = (accIdx: number) =>
     f32
@@ -310,7 +278,6 @@ function screenIndexed4x2(precision: 'f64' | 'f32' = 'f64'): WasmFunction {
           ...set(acc[accIdx]!),
         ]
       : [];
-  const loadX = (row: number) => [...get(row), ...get(k), ...i32Add, ...op.v128Load(), ...set(x)];
   const at = (base: number, index: number, scale: number) => [
     ...get(base),
     ...get(index),
@@ -404,29 +371,7 @@ function screenIndexed4x2(precision: 'f64' | 'f32' = 'f64'): WasmFunction {
       [...at(bList, ib, 4), ...op.i32Load(0), ...set(b0), ...at(bList, ib, 4), ...op.i32Load(4), ...set(b1)],
       [...at(bSq, ib, 8), ...op.v128Load(), ...set(sbv)],
       [...at(bLim, ib, 8), ...op.v128Load(), ...set(lbv)],
-      ...acc.map((v) => [...op.f64x2Splat0, ...set(v)]),
-      [...i32(0), ...set(k)],
-      block,
-      loop,
-      [...get(k), ...get(rowBytes), ...i32GeU, ...brIf(1)],
-      [...get(b0), ...get(k), ...i32Add, ...op.v128Load(), ...set(y0)],
-      [...get(b1), ...get(k), ...i32Add, ...op.v128Load(), ...set(y1)],
-      loadX(a0),
-      mulAdd(0, y0),
-      mulAdd(1, y1),
-      loadX(a1),
-      mulAdd(2, y0),
-      mulAdd(3, y1),
-      loadX(a2),
-      mulAdd(4, y0),
-      mulAdd(5, y1),
-      loadX(a3),
-      mulAdd(6, y0),
-      mulAdd(7, y1),
-      [...get(k), ...i32(16), ...i32Add, ...set(k)],
-      br(0),
-      end,
-      end,
+      ...tile4x2Products(tile),
       ...[0, 1, 2, 3].map(checkRow),
       [...get(ib), ...i32(2), ...i32Add, ...set(ib)],
       br(0),
