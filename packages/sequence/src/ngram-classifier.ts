@@ -16,7 +16,7 @@ import {
 import { z } from 'zod';
 import { fitLogistic, logit, sigmoid } from './logistic';
 import { readModelFile, writeModelFile } from './model-file';
-import { NGramTableSchema, trieFromJson, trieToJson } from './ngram-table-json';
+import { NGramTableSchema, trieFromJson, trieToJson, vocabularyFromJson } from './ngram-table-json';
 import { ClassTables, extractSignals, SIGNAL_COUNT, SIGNAL_NAMES, type SignalName } from './signals';
 import { assertSequence, type Sequence } from './validate';
 import { Vocabulary } from './vocabulary';
@@ -268,16 +268,7 @@ export class NGramClassifier {
 
   static fromJSON(json: NGramClassifierJson, file = '(model)'): NGramClassifier {
     const c = new NGramClassifier(json.params);
-    let vocab: Vocabulary;
-    try {
-      vocab = Vocabulary.fromTokens(json.vocabulary, 'model.vocabulary');
-    } catch (e) {
-      throw new ArtifactError(
-        file,
-        (e as { field?: string }).field ?? 'model.vocabulary',
-        (e as Error).message,
-      );
-    }
+    const vocab = vocabularyFromJson(json.vocabulary, file);
     const n = c.params.n;
     const normal = trieFromJson(json.normalNgrams, vocab.size, n, 'model.normalNgrams', file);
     const anomalous = trieFromJson(json.anomalousNgrams, vocab.size, n, 'model.anomalousNgrams', file);

@@ -1,6 +1,7 @@
 import { ArtifactError } from '@anomalia/core';
 import { z } from 'zod';
 import { NGramTrie } from './ngram-trie';
+import { Vocabulary } from './vocabulary';
 
 /** A trie as three parallel arrays over nodes 1..n (the root is implicit): parent, token, count. */
 export const NGramTableSchema = z.object({
@@ -17,6 +18,19 @@ export function trieToJson(trie: NGramTrie): NGramTableJson {
     token: Array.from(token.subarray(1)),
     count: Array.from(count.subarray(1)),
   };
+}
+
+/** Rebuilds a saved vocabulary; a bad token list is an ArtifactError naming the field. */
+export function vocabularyFromJson(tokens: readonly string[], file: string): Vocabulary {
+  try {
+    return Vocabulary.fromTokens(tokens, 'model.vocabulary');
+  } catch (e) {
+    throw new ArtifactError(
+      file,
+      (e as { field?: string }).field ?? 'model.vocabulary',
+      (e as Error).message,
+    );
+  }
 }
 
 /**

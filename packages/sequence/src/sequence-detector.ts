@@ -16,7 +16,7 @@ import {
 import { z } from 'zod';
 import { NGramLanguageModel } from './language-model';
 import { readModelFile, writeModelFile } from './model-file';
-import { NGramTableSchema, trieFromJson, trieToJson } from './ngram-table-json';
+import { NGramTableSchema, trieFromJson, trieToJson, vocabularyFromJson } from './ngram-table-json';
 import { NGramTrie } from './ngram-trie';
 import { StideModel } from './stide';
 import { assertLabels, assertSequences, type Sequence } from './validate';
@@ -213,16 +213,7 @@ export class SequenceAnomalyDetector {
   /** Restores a detector from `toJSON()` output; every inconsistency is an ArtifactError naming the field. */
   static fromJSON(json: SequenceDetectorJson, file = '(model)'): SequenceAnomalyDetector {
     const d = new SequenceAnomalyDetector(json.params);
-    let vocab: Vocabulary;
-    try {
-      vocab = Vocabulary.fromTokens(json.vocabulary, 'model.vocabulary');
-    } catch (e) {
-      throw new ArtifactError(
-        file,
-        (e as { field?: string }).field ?? 'model.vocabulary',
-        (e as Error).message,
-      );
-    }
+    const vocab = vocabularyFromJson(json.vocabulary, file);
     const p = d.params;
     const maxOrder = p.mode === 'stide' ? p.window : p.order;
     const trie = trieFromJson(json.ngrams, vocab.size, maxOrder, 'model.ngrams', file);
