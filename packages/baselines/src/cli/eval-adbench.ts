@@ -1,6 +1,6 @@
 /**
  * pnpm --filter @anomalia/baselines eval:adbench -- --data-dir <dir> [--datasets a,b]
- *   [--algorithms IForest,LOF,OCSVM] [--seeds 1,2,3] [--iforest-rng sklearn|anomalia]
+ *   [--algorithms IForest,LOF,OCSVM] [--seeds 1,2,3] [--iforest-rng adbench|sklearn|anomalia]
  *
  * Runs the ADBench protocol (see runAdbench) on every `<name>.csv` of the directory that has
  * `splits/<name>_adbench_splits.json`, and prints one JSON line per (dataset, algorithm, seed)
@@ -13,6 +13,7 @@ import { ValidationError } from '@anomalia/core';
 import {
   ADBENCH_ALGORITHMS,
   type AdbenchAlgorithm,
+  IFOREST_RNGS,
   type IForestRng,
   listAdbenchDatasets,
   loadReference,
@@ -46,9 +47,9 @@ function parseArgs(argv: string[]) {
     if (!ADBENCH_ALGORITHMS.includes(a as AdbenchAlgorithm))
       throw new ValidationError('--algorithms', ADBENCH_ALGORITHMS.join(', '), a);
   }
-  const iforestRng = args['iforest-rng'] ?? 'sklearn';
-  if (iforestRng !== 'sklearn' && iforestRng !== 'anomalia')
-    throw new ValidationError('--iforest-rng', '"sklearn" or "anomalia"', iforestRng);
+  const iforestRng = args['iforest-rng'] ?? 'adbench';
+  if (!IFOREST_RNGS.includes(iforestRng as IForestRng))
+    throw new ValidationError('--iforest-rng', IFOREST_RNGS.join(', '), iforestRng);
   return {
     iforestRng: iforestRng as IForestRng,
     // pnpm runs scripts in the package directory; a relative path means relative to where pnpm was run.

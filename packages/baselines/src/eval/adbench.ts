@@ -17,11 +17,14 @@ export const ADBENCH_ALGORITHMS = ['IForest', 'LOF', 'OCSVM'] as const;
 export type AdbenchAlgorithm = (typeof ADBENCH_ALGORITHMS)[number];
 
 /**
- * Which random numbers IForest uses: "sklearn" grows exactly scikit-learn's trees for
- * random_state = seed (the reference was computed that way); "anomalia" uses core's generator,
- * a different but equally distributed forest.
+ * Which random numbers IForest uses. "adbench" grows exactly the trees of PyOD's IForest as
+ * ADBench ran it: random_state = None after np.random.seed(seed), i.e. one numpy stream through
+ * the fit (the reference CSV was computed that way). "sklearn" grows scikit-learn's trees for
+ * random_state = seed (as ../shared/reference/sklearn_baselines.py runs them). "anomalia" uses
+ * core's generator: a different but equally distributed forest.
  */
-export type IForestRng = 'sklearn' | 'anomalia';
+export const IFOREST_RNGS = ['adbench', 'sklearn', 'anomalia'] as const;
+export type IForestRng = (typeof IFOREST_RNGS)[number];
 
 /**
  * The detectors with PyOD's defaults, as ADBench runs them: IForest with 100 trees and
@@ -31,7 +34,7 @@ export type IForestRng = 'sklearn' | 'anomalia';
 export function adbenchDetector(
   algorithm: AdbenchAlgorithm,
   seed: number,
-  iforestRng: IForestRng = 'sklearn',
+  iforestRng: IForestRng = 'adbench',
 ): Detector {
   switch (algorithm) {
     case 'IForest':
@@ -39,7 +42,8 @@ export function adbenchDetector(
         nEstimators: 100,
         maxSamples: 'auto',
         seed,
-        sklearnCompatible: iforestRng === 'sklearn',
+        sklearnCompatible: iforestRng !== 'anomalia',
+        sklearnRandomState: iforestRng === 'adbench' ? 'generator' : 'seed',
       });
     case 'LOF':
       return new LocalOutlierFactor({ nNeighbors: 20, novelty: true });
@@ -66,7 +70,7 @@ export interface AdbenchOptions {
   algorithms?: readonly AdbenchAlgorithm[];
   /** Split keys to run (default: every split in the file, e.g. "1", "2", "3"). */
   seeds?: string[];
-  /** Random numbers of IForest (default "sklearn"). */
+  /** Random numbers of IForest (default "adbench"). */
   iforestRng?: IForestRng;
   /** Called with each result as soon as it is ready. */
   onResult?: (result: AdbenchResult) => void;

@@ -187,6 +187,35 @@ describe('IsolationForest with sklearnCompatible', () => {
       for (const [i, e] of expected.entries()) expect(Math.abs(s[i]! - e)).toBeLessThan(1e-12);
     }
   });
+  it("grows scikit-learn's trees for random_state = RandomState(seed) (sklearnRandomState: generator)", async () => {
+    /*
+     *   -IsolationForest(random_state=np.random.RandomState(0)).fit(X).score_samples(Q)
+     *   np.random.seed(5); -IsolationForest(random_state=None, max_samples=64, max_features=0.5,
+     *     bootstrap=True).fit(X).score_samples(Q)   (the same as RandomState(5))
+     */
+    const cases: Array<[ConstructorParameters<typeof IsolationForest>[0], number[]]> = [
+      [
+        { seed: 0 },
+        [
+          0.6195224685867268, 0.43387289582988176, 0.4452026648495558, 0.48742689982517623,
+          0.4478662917953142, 0.4249694922649995, 0.5027679145974611, 0.49244230961148555,
+        ],
+      ],
+      [
+        { seed: 5, maxSamples: 64, maxFeatures: 0.5, bootstrap: true },
+        [
+          0.6020768193592515, 0.48900466839109763, 0.49780023393145284, 0.5367400247239189,
+          0.48558398825853405, 0.4846791882860679, 0.5503759522794665, 0.5355616909828746,
+        ],
+      ],
+    ];
+    for (const [params, expected] of cases) {
+      const m = new IsolationForest({ ...params, sklearnCompatible: true, sklearnRandomState: 'generator' });
+      await m.fit(X);
+      const s = await m.score(Q);
+      for (const [i, e] of expected.entries()) expect(Math.abs(s[i]! - e)).toBeLessThan(1e-12);
+    }
+  });
 });
 
 describe('IsolationForest parameters', () => {

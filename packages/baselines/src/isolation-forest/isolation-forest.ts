@@ -43,6 +43,13 @@ export const IsolationForestParamsSchema = z.object({
    * features as scikit-learn uses. For comparisons with scikit-learn; slower to fit.
    */
   sklearnCompatible: z.boolean().default(false),
+  /**
+   * With `sklearnCompatible`, how scikit-learn is seeded. "seed": random_state = seed, where every
+   * draw point restarts RandomState(seed). "generator": random_state = RandomState(seed), one
+   * stream through the whole fit; this is also random_state = None after np.random.seed(seed),
+   * PyOD's default as ADBench runs it.
+   */
+  sklearnRandomState: z.enum(['seed', 'generator']).default('seed'),
 });
 export type IsolationForestParams = z.infer<typeof IsolationForestParamsSchema>;
 export type IsolationForestInput = z.input<typeof IsolationForestParamsSchema>;
@@ -112,6 +119,7 @@ export class IsolationForest extends BaseDetector<IsolationForestParams> {
         maxFeatures: nFeatures,
         bootstrap,
         seed,
+        sharedStream: this.params.sklearnRandomState === 'generator',
         maxDepth,
       });
       this.scoring = scoringForest(this.forest);

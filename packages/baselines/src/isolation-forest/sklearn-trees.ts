@@ -15,13 +15,19 @@ export interface SklearnForestSpec {
   /** Columns per tree, already resolved. */
   maxFeatures: number;
   bootstrap: boolean;
-  /** random_state. */
+  /** random_state's seed. */
   seed: number;
+  /**
+   * random_state is a RandomState(seed) instance (one stream for the whole fit) rather than the
+   * integer seed (each check_random_state restarts the stream).
+   */
+  sharedStream: boolean;
   maxDepth: number;
 }
 
 /**
- * The trees scikit-learn 1.2's IsolationForest(random_state=seed) grows, reproduced exactly:
+ * The trees scikit-learn 1.2's IsolationForest grows for random_state = seed or
+ * RandomState(seed), reproduced exactly:
  * the same numpy MT19937 streams (per-estimator seeds, bagging draws, each tree's seed), the
  * same float32 features, and a port of ExtraTreeRegressor's depth-first builder and
  * RandomSplitter (its xorshift RNG, Fisher–Yates feature draws with known-constant features,
@@ -32,8 +38,10 @@ export function buildSklearnForest(X: Matrix, spec: SklearnForestSpec): FlatFore
   const { rows: n, cols: d } = X;
   // IsolationForest validates X as float32, and draws y ~ U(0, 1) (used only by the impurity criterion).
   const X32 = Float32Array.from(X.data);
-  const y = new NumpyRandomState(spec.seed).uniform(n);
-  const seeds = new NumpyRandomState(spec.seed);
+  const stream = new NumpyRandomState(spec.seed);
+  const y = stream.uniform(n);
+  // BaseBagging._fit calls check_random_state again: an integer seed starts over, an instance goes on.
+  const seeds = spec.sharedStream ? stream : new NumpyRandomState(spec.seed);
   const estimatorSeeds = Array.from({ length: spec.nEstimators }, () => seeds.randint(0, MAX_INT));
   const builder = new ForestBuilder();
   for (const estimatorSeed of estimatorSeeds) {
