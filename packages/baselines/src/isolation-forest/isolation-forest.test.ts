@@ -187,6 +187,7 @@ describe('IsolationForest with sklearnCompatible', () => {
       for (const [i, e] of expected.entries()) expect(Math.abs(s[i]! - e)).toBeLessThan(1e-12);
     }
   });
+
   it("grows scikit-learn's trees for random_state = RandomState(seed) (sklearnRandomState: generator)", async () => {
     /*
      *   -IsolationForest(random_state=np.random.RandomState(0)).fit(X).score_samples(Q)
