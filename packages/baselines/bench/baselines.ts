@@ -13,15 +13,8 @@
  * in-process wall-clock seconds around fit() and score().
  */
 import { resolve } from 'node:path';
-import {
-  type Detector,
-  loadCsv,
-  type Matrix,
-  MinMaxScaler,
-  plantedAnomalies,
-  rocAuc,
-  ValidationError,
-} from '@anomalia/core';
+import { type Detector, loadCsv, type Matrix, MinMaxScaler, rocAuc, ValidationError } from '@anomalia/core';
+import { plantedAnomalies } from '@anomalia/core/testing';
 import { IsolationForest, LocalOutlierFactor, OneClassSVM } from '../src/index';
 
 const ALGORITHMS = ['iforest', 'lof', 'ocsvm'] as const;

@@ -2,8 +2,9 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCsv, parseCsv, parseCsvTable } from './csv';
+import { sharedDataPath } from './testing/shared-data';
 
-const DATA = join(import.meta.dirname, '../../../../shared/data');
+const DATA = sharedDataPath(import.meta.url);
 
 describe('CSV loading', () => {
   it('loads every tabular file with its label column', async () => {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { type LoadedArtifact, loadArtifact, requireTensor } from './artifact';
-import { conformanceChecks, plantedAnomalies } from './conformance';
 import { BaseDetector, type ModelExport } from './detector';
 import { ValidationError } from './errors';
 import type { Matrix } from './matrix';
 import { Rng } from './rng';
 import { MinMaxScaler } from './scalers';
+import { conformanceChecks, plantedAnomalies } from './testing/conformance';
 
 const ParamsSchema = z.object({
   seed: z.number().int().default(0),

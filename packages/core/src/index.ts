@@ -1,6 +1,6 @@
 export * from './artifact';
 export * from './calibration';
-export * from './conformance';
+
 export * from './csv';
 export * from './detector';
 export * from './errors';
@@ -11,3 +11,4 @@ export * from './scalers';
 export * from './splits';
 export * from './stats';
 export * from './thresholds';
+export * from './validation';

@@ -10,8 +10,9 @@ import {
   stratifiedTrainTestSplit,
   trainValidationCalibrationTestSplit,
 } from './splits';
+import { sharedDataPath } from './testing/shared-data';
 
-const DATA = join(import.meta.dirname, '../../../../shared/data/tabular');
+const DATA = sharedDataPath(import.meta.url, 'tabular');
 const strata = Float64Array.from({ length: 1000 }, (_, i) => (i % 10 === 0 ? 1 : 0));
 
 describe('splits', () => {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { sharedDataPath } from '@anomalia/core/testing';
 import {
   decodeLeafSet,
   exampleRecord,
@@ -9,7 +10,6 @@ import {
 import { describe, expect, it } from 'vitest';
 import { QA74_FEATURE_NAMES } from './definitions';
 import { extractQa74 } from './extract74';
-import { sharedDataPath } from './testing/shared-data';
 
 const rows = readMosaiqCsv(
   'TxFieldPoint',

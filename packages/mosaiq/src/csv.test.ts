@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { sharedDataPath } from '@anomalia/core/testing';
 import { describe, expect, it } from 'vitest';
 import { decodeBase64, encodeBase64Url, parseCsv, readMosaiqCsv } from './csv';
-import { sharedDataPath } from './testing/shared-data';
 
 describe('parseCsv', () => {
   it('handles quotes, doubled quotes, embedded separators and CRLF', () => {

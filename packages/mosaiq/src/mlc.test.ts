@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { ValidationError } from '@anomalia/core';
+import { sharedDataPath } from '@anomalia/core/testing';
 import { describe, expect, it } from 'vitest';
 import { readMosaiqCsv } from './csv';
 import { decodeLeafSet, decodeLeafSetStrict, encodeLeafSet, LEAF_SET_BYTES, readLeafSlot } from './mlc';
-import { sharedDataPath } from './testing/shared-data';
 
 const runs = (values: ArrayLike<number>) => {
   const out: [number, number][] = [];

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { ValidationError } from '@anomalia/core';
+import { sharedDataPath } from '@anomalia/core/testing';
 import { describe, expect, it } from 'vitest';
 import { MOSAIQ_TABLES, machineName, parseRow, TABLE_NAMES } from './tables';
-import { sharedDataPath } from './testing/shared-data';
 
 /** The tiny subset of TOML types_map.toml uses: [Table] headers and `Column = "type"` lines. */
 function readTypesMap(text: string): Map<string, Map<string, string>> {

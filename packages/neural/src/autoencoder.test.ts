@@ -1,4 +1,5 @@
-import { conformanceChecks, plantedAnomalies, rocAuc } from '@anomalia/core';
+import { rocAuc } from '@anomalia/core';
+import { conformanceChecks, plantedAnomalies } from '@anomalia/core/testing';
 import { describe, expect, it } from 'vitest';
 import { AutoEncoder } from './autoencoder';
 

@@ -1,15 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  conformanceChecks,
-  Matrix,
-  NotFittedError,
-  plantedAnomalies,
-  Rng,
-  rocAuc,
-  ValidationError,
-} from '@anomalia/core';
+import { Matrix, NotFittedError, Rng, rocAuc, ValidationError } from '@anomalia/core';
+import { conformanceChecks, plantedAnomalies } from '@anomalia/core/testing';
 import { describe, expect, it } from 'vitest';
 import { EnergyModel } from './energy-model';
 

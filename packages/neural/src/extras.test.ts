@@ -1,4 +1,5 @@
-import { Matrix, plantedAnomalies, ValidationError } from '@anomalia/core';
+import { Matrix, ValidationError } from '@anomalia/core';
+import { plantedAnomalies } from '@anomalia/core/testing';
 import { describe, expect, it } from 'vitest';
 import { selectMostUncertain } from './active-learning';
 import { AutoEncoder } from './autoencoder';

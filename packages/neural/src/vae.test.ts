@@ -1,4 +1,5 @@
-import { conformanceChecks, Matrix, plantedAnomalies, rocAuc } from '@anomalia/core';
+import { Matrix, rocAuc } from '@anomalia/core';
+import { conformanceChecks, plantedAnomalies } from '@anomalia/core/testing';
 import { describe, expect, it } from 'vitest';
 import { pca2d } from './pca';
 import { VariationalAutoEncoder } from './vae';

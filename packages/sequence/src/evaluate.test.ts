@@ -2,13 +2,14 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sharedDataPath } from '@anomalia/core/testing';
 import { describe, expect, it } from 'vitest';
 import { bestF1, evaluateUnsupervised } from './evaluate';
 import { readSequencesFile } from './io';
 import { generateSyntheticSamples } from './synthetic';
 
-// Read in place: <repo>/../shared/data (the repository is /work/main, the data /work/shared/data).
-const ADFA = fileURLToPath(new URL('../../../../shared/data/sequences/adfa_ld/', import.meta.url));
+// Read in place from the shared data folder.
+const ADFA = `${sharedDataPath(import.meta.url, 'sequences', 'adfa_ld')}/`;
 
 // The data set is part of ../shared, which CI always provides: a missing file fails the test.
 describe('ADFA-LD evaluation (real system-call traces)', () => {

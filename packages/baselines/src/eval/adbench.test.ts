@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ValidationError } from '@anomalia/core';
+import { sharedDataPath } from '@anomalia/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listAdbenchDatasets, loadReference, meanAucs, runAdbench } from './adbench';
 
-/** The shared data, read in place: ../shared/data/tabular from the repository root. */
-const TABULAR = fileURLToPath(new URL('../../../../../shared/data/tabular/', import.meta.url));
+/** The shared data, read in place. */
+const TABULAR = `${sharedDataPath(import.meta.url, 'tabular')}/`;
 
 /** The acceptance tolerances in ROC-AUC points (percent). */
 const TOLERANCE: Record<string, number> = { LOF: 0.5, OCSVM: 1, IForest: 2 };

@@ -1,14 +1,8 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  ArtifactError,
-  conformanceChecks,
-  Matrix,
-  NotFittedError,
-  plantedAnomalies,
-  Rng,
-} from '@anomalia/core';
+import { ArtifactError, Matrix, NotFittedError, Rng } from '@anomalia/core';
+import { conformanceChecks, plantedAnomalies } from '@anomalia/core/testing';
 import { describe, expect, it } from 'vitest';
 import type { FlatForest } from './forest';
 import { IsolationForest } from './isolation-forest';

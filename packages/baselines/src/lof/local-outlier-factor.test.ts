@@ -1,4 +1,5 @@
-import { conformanceChecks, Matrix, NotFittedError, Rng, ValidationError } from '@anomalia/core';
+import { Matrix, NotFittedError, Rng, ValidationError } from '@anomalia/core';
+import { conformanceChecks } from '@anomalia/core/testing';
 import { describe, expect, it } from 'vitest';
 import { LocalOutlierFactor } from './local-outlier-factor';
 

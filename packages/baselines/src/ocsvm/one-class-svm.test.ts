@@ -1,4 +1,5 @@
-import { conformanceChecks, Matrix, NotFittedError, plantedAnomalies } from '@anomalia/core';
+import { Matrix, NotFittedError } from '@anomalia/core';
+import { conformanceChecks, plantedAnomalies } from '@anomalia/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { setSimdEnabled } from '../shared/simd-dots';
 import { OneClassSVM, type OneClassSVMInput } from './one-class-svm';

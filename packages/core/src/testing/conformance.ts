@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Detector, FitOptions } from './detector';
-import { NotFittedError, ValidationError } from './errors';
-import { Matrix } from './matrix';
-import { rocAuc } from './metrics/ranking';
-import { Rng } from './rng';
+import type { Detector, FitOptions } from '../detector';
+import { NotFittedError, ValidationError } from '../errors';
+import { Matrix } from '../matrix';
+import { rocAuc } from '../metrics/ranking';
+import { Rng } from '../rng';
 
 export interface ConformanceOptions {
   /** A fresh, unfitted detector whose randomness comes from `seed`. */
