@@ -3,7 +3,7 @@
 
 Run from packages/longitudinal with Debian's python (python3-scipy, python3-statsmodels):
 
-    /usr/bin/python3 scripts/reference.py > fixtures/reference.json
+    /usr/bin/python3 scripts/reference.py > fixtures/reference.json   (or: pnpm --filter @anomalia/longitudinal reference)
 
 Every synthetic input series is generated here with a fixed seed and written into the fixture
 beside the expected outputs, so the TypeScript tests need no Python. Real series are read from

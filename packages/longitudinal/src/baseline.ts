@@ -27,11 +27,15 @@ export interface Baseline {
 /** d₂ for subgroups of 2, the constant relating the mean moving range to σ. */
 const D2_FOR_TWO = 1.128;
 
-export function estimateBaseline(values: ArrayLike<number>, options: BaselineOptions = {}): TestOutcome<Baseline> {
+export function estimateBaseline(
+  values: ArrayLike<number>,
+  options: BaselineOptions = {},
+): TestOutcome<Baseline> {
   assertFiniteSeries(values, 'values');
   const o = parseWith(baselineOptionsSchema, options, 'baseline');
   const count = o.count ?? values.length;
-  if (values.length < count || count < 2) return insufficientData(Math.min(values.length, count), Math.max(2, count));
+  if (values.length < count || count < 2)
+    return insufficientData(Math.min(values.length, count), Math.max(2, count));
   const head = Array.prototype.slice.call(values, 0, count) as number[];
   const { mean, variance } = meanAndVariance(head);
   let sigma: number;

@@ -61,7 +61,9 @@ export interface BenfordResult {
 }
 
 /** Benford proportions for digits 1…9. */
-export const BENFORD_FIRST_DIGIT: readonly number[] = Array.from({ length: 9 }, (_, i) => Math.log10(1 + 1 / (i + 1)));
+export const BENFORD_FIRST_DIGIT: readonly number[] = Array.from({ length: 9 }, (_, i) =>
+  Math.log10(1 + 1 / (i + 1)),
+);
 
 /** Nigrini's (2012) first-digit MAD bands: upper limits of close, acceptable and marginal conformity. */
 export const NIGRINI_FIRST_DIGIT_MAD = { close: 0.006, acceptable: 0.012, marginal: 0.015 } as const;
@@ -72,7 +74,10 @@ export function firstSignificantDigit(value: number): number {
   return value.toExponential().charCodeAt(value < 0 ? 1 : 0) - 48;
 }
 
-export function benfordFirstDigit(values: ArrayLike<number>, options: BenfordOptions = {}): TestOutcome<BenfordResult> {
+export function benfordFirstDigit(
+  values: ArrayLike<number>,
+  options: BenfordOptions = {},
+): TestOutcome<BenfordResult> {
   assertFiniteSeries(values, 'values');
   const o = parseWith(benfordOptionsSchema, options, 'benford');
   const counts = new Array<number>(9).fill(0);

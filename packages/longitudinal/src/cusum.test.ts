@@ -61,10 +61,16 @@ describe('cusum', () => {
       required: 1,
       reason: 'insufficient data: need ≥ 1 values, got 0',
     });
-    expect(() => cusum([1, 2, Number.NaN, 4], { target: 0, sigma: 1 })).toThrow(/values\[2\]: expected a finite number/);
+    expect(() => cusum([1, 2, Number.NaN, 4], { target: 0, sigma: 1 })).toThrow(
+      /values\[2\]: expected a finite number/,
+    );
     expect(() => cusum([1], { target: 0, sigma: 0 })).toThrow(/cusum\.sigma: expected a number > 0/);
-    expect(() => cusum([1], { target: 0, sigma: 1, kk: 1 } as never)).toThrow(/cusum\.kk: expected no such key/);
-    expect(() => createCusum({ target: 0, sigma: 1, h: 4, headStart: 4 })).toThrow(/cusum\.headStart: expected a number < h/);
+    expect(() => cusum([1], { target: 0, sigma: 1, kk: 1 } as never)).toThrow(
+      /cusum\.kk: expected no such key/,
+    );
+    expect(() => createCusum({ target: 0, sigma: 1, h: 4, headStart: 4 })).toThrow(
+      /cusum\.headStart: expected a number < h/,
+    );
     const monitor = createCusum({ target: 0, sigma: 1 });
     monitor.push(1);
     expect(() => monitor.push(Number.POSITIVE_INFINITY)).toThrow(/at index 1: expected a finite number/);

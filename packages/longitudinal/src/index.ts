@@ -1,4 +1,4 @@
-export type { BaselineOptions, Baseline } from './baseline';
+export type { Baseline, BaselineOptions } from './baseline';
 export { baselineOptionsSchema, estimateBaseline } from './baseline';
 export type {
   BenfordOptions,
@@ -7,10 +7,10 @@ export type {
 } from './benford';
 export {
   BENFORD_FIRST_DIGIT,
-  NIGRINI_FIRST_DIGIT_MAD,
   benfordFirstDigit,
   benfordOptionsSchema,
   firstSignificantDigit,
+  NIGRINI_FIRST_DIGIT_MAD,
   nigriniConformity,
 } from './benford';
 export type { CusumMonitor, CusumOptions, CusumResult, CusumSide, CusumState } from './cusum';

@@ -65,7 +65,8 @@ export function mannKendall(
   const s = mannKendallS(values);
   const sorted = Float64Array.from(values).sort();
   let tieGroups = 0;
-  for (let i = 1; i < n; i++) if (sorted[i] === sorted[i - 1] && (i === 1 || sorted[i - 1] !== sorted[i - 2])) tieGroups++;
+  for (let i = 1; i < n; i++)
+    if (sorted[i] === sorted[i - 1] && (i === 1 || sorted[i - 1] !== sorted[i - 2])) tieGroups++;
   const constant = sorted[0] === sorted[n - 1];
   let varS = (n * (n - 1) * (2 * n + 5) - tieTerm(sorted)) / 18;
   let varianceCorrection = 1;
@@ -90,7 +91,9 @@ export function mannKendall(
     alternative: o.alternative,
     varianceCorrection,
     tieGroups,
-    ...(constant ? { note: 'constant series: S = 0 and Var(S) = 0, reported as no trend (z = 0, p = 1)' } : {}),
+    ...(constant
+      ? { note: 'constant series: S = 0 and Var(S) = 0, reported as no trend (z = 0, p = 1)' }
+      : {}),
   };
 }
 

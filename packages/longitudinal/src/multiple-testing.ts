@@ -111,7 +111,10 @@ export interface OutcomeAdjustment extends MultipleTestingResult {
  * `rejectedOutcomes` to the input list.
  */
 export function adjustTestOutcomes(
-  outcomes: readonly ({ readonly status: 'ok'; readonly pValue: number } | { readonly status: 'insufficient-data' })[],
+  outcomes: readonly (
+    | { readonly status: 'ok'; readonly pValue: number }
+    | { readonly status: 'insufficient-data' }
+  )[],
   options: MultipleTestingOptions = {},
 ): OutcomeAdjustment & { readonly rejectedOutcomes: readonly number[] } {
   const tested: number[] = [];

@@ -49,7 +49,10 @@ export interface RunsTestResult {
   readonly continuityCorrection: boolean;
 }
 
-export function runsTest(values: ArrayLike<number>, options: RunsTestOptions = {}): TestOutcome<RunsTestResult> {
+export function runsTest(
+  values: ArrayLike<number>,
+  options: RunsTestOptions = {},
+): TestOutcome<RunsTestResult> {
   assertFiniteSeries(values, 'values');
   const o = parseWith(runsTestOptionsSchema, options, 'runsTest');
   const total = values.length;
@@ -86,7 +89,8 @@ export function runsTest(values: ArrayLike<number>, options: RunsTestOptions = {
   const expectedRuns = (2 * product) / n + 1;
   const varianceRuns = (2 * product * (2 * product - n)) / (n * n * (n - 1));
   const deviation = runs - expectedRuns;
-  const correct = o.method === 'normal' && (o.continuityCorrection === 'auto' ? n < 50 : o.continuityCorrection);
+  const correct =
+    o.method === 'normal' && (o.continuityCorrection === 'auto' ? n < 50 : o.continuityCorrection);
   const corrected = correct
     ? Math.abs(deviation) <= 0.5
       ? 0
@@ -94,7 +98,9 @@ export function runsTest(values: ArrayLike<number>, options: RunsTestOptions = {
     : deviation;
   const statistic = corrected / Math.sqrt(varianceRuns);
   const pValue =
-    o.method === 'exact' ? exactRunsPValue(runs, nAbove, nBelow, o.alternative) : normalPValue(statistic, o.alternative);
+    o.method === 'exact'
+      ? exactRunsPValue(runs, nAbove, nBelow, o.alternative)
+      : normalPValue(statistic, o.alternative);
   return {
     status: 'ok',
     n,
@@ -149,7 +155,12 @@ export function runsDistribution(n1: number, n2: number): Float64Array {
   return p;
 }
 
-function exactRunsPValue(r: number, n1: number, n2: number, alternative: 'two-sided' | 'greater' | 'less'): number {
+function exactRunsPValue(
+  r: number,
+  n1: number,
+  n2: number,
+  alternative: 'two-sided' | 'greater' | 'less',
+): number {
   const p = runsDistribution(n1, n2);
   let lower = 0;
   let upper = 0;

@@ -75,8 +75,7 @@ export function senSlope(
   const medianT = ts === null ? (n - 1) / 2 : sortedMedian(ts);
   const intercept = sortedMedian(ys) - slope * medianT;
 
-  const varS =
-    (n * (n - 1) * (2 * n + 5) - tieTerm(ys) - (ts === null ? 0 : tieTerm(ts))) / 18;
+  const varS = (n * (n - 1) * (2 * n + 5) - tieTerm(ys) - (ts === null ? 0 : tieTerm(ts))) / 18;
   let lower: number | null = null;
   let upper: number | null = null;
   if (varS >= 0) {

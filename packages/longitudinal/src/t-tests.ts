@@ -133,7 +133,8 @@ export function oneSampleTTest(
     diffs = Float64Array.from(values, (v) => v - planned);
   } else {
     assertFiniteSeries(planned, 'planned');
-    if (planned.length !== n) throw new ValidationError('planned', `${n} planned values, one per value`, planned.length);
+    if (planned.length !== n)
+      throw new ValidationError('planned', `${n} planned values, one per value`, planned.length);
     diffs = Float64Array.from(values, (v, i) => v - planned[i]!);
   }
   if (n < 2) return insufficientData(n, 2);
