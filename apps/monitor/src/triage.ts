@@ -1,0 +1,71 @@
+import {
+  bandRank,
+  type CriticalTier,
+  clampToScale,
+  mosaiqScale,
+  type MaliciousResponseLevel,
+  type ResponseTime,
+  type RoutingAction,
+  recommendMaliciousResponse,
+  type SeverityBand,
+} from '@anomalia/severity';
+
+/** What to do about one scored record, and by when (seed 001's risk-stratified alerting). */
+export interface Triage {
+  /** The energy clipped to the 0–3 scale (the raw energy is kept alongside). */
+  readonly severity: number;
+  readonly band: SeverityBand;
+  /** 0 normal … 4 critical. */
+  readonly rank: number;
+  /** critical → page, high → urgent_review, medium → queue, low → log, normal → none. */
+  readonly action: RoutingAction;
+  readonly tier: CriticalTier | null;
+  readonly responseTime: ResponseTime;
+  /** detectedAt + the response time's upper bound; null when the band has no deadline. */
+  readonly deadlineAt: number | null;
+  /** The Mosaiq playbook's steps for the band (and the critical tier's malicious steps when suspected). */
+  readonly steps: readonly string[];
+  readonly malicious: {
+    readonly probability: number;
+    readonly suspected: boolean;
+    readonly level: MaliciousResponseLevel;
+    readonly message: string;
+  } | null;
+}
+
+export interface TriageOptions {
+  readonly detectedAt: number;
+  /** Probability of malice from the longitudinal checks (null: not assessed). */
+  readonly maliciousProbability?: number | null;
+  /** Above this probability a critical finding gets its tier's malicious steps (seed 001: 0.5). */
+  readonly maliciousThreshold?: number;
+}
+
+/**
+ * energy → band → action, response time and deadline, with the Mosaiq catalogue's playbook. The
+ * malicious assessment can only make the response faster (`recommendMaliciousResponse` returns
+ * the more urgent of its level's time and the band's), never slower.
+ * Throws for a non-finite energy: the caller records such a record as invalid.
+ */
+export function triage(energy: number, options: TriageOptions): Triage {
+  const severity = clampToScale(energy);
+  const p = options.maliciousProbability ?? null;
+  const suspected = p !== null && p > (options.maliciousThreshold ?? 0.5);
+  const decision = mosaiqScale.route(severity, { malicious: suspected });
+  const recommendation = p === null ? null : recommendMaliciousResponse(severity, p);
+  const responseTime = recommendation ? recommendation.responseTime : decision.responseTime;
+  return {
+    severity,
+    band: decision.band,
+    rank: bandRank(decision.band),
+    action: decision.action,
+    tier: decision.tier,
+    responseTime,
+    deadlineAt: responseTime.maxMinutes === null ? null : options.detectedAt + responseTime.maxMinutes * 60_000,
+    steps: decision.steps,
+    malicious:
+      p === null
+        ? null
+        : { probability: p, suspected, level: recommendation!.level, message: recommendation!.message },
+  };
+}
