@@ -41,8 +41,11 @@ export function parseConfig(raw: unknown, source = 'config'): MonitorConfig {
   try {
     return parseWith(MonitorConfigSchema, raw ?? {}, '');
   } catch (e) {
-    if (e instanceof ValidationError)
-      throw new ConfigError(source, e.field, e.message.slice(e.field.length + 2));
+    if (e instanceof ValidationError) {
+      // A root-level unknown key comes back as `(input).key`: the file is the root here.
+      const key = e.field.replace(/^\(input\)\./, '');
+      throw new ConfigError(source, key, e.message.slice(e.field.length + 2));
+    }
     throw e;
   }
 }

@@ -27,6 +27,8 @@ export interface DispatcherOptions {
   readonly random?: () => number;
   /** Fresh notification ids. */
   readonly newId?: () => string;
+  /** The time (ms) of attempts and their retries. */
+  readonly clock?: () => number;
 }
 
 export interface DispatchRound {
@@ -50,8 +52,10 @@ export class Dispatcher {
   private readonly routes: Map<string, GroupTiming>;
   private readonly random: () => number;
   private readonly newId: () => string;
+  private readonly clock: () => number;
 
   constructor(private readonly o: DispatcherOptions) {
+    this.clock = o.clock ?? Date.now;
     this.routes = new Map(o.routes.map((r) => [r.name, r]));
     this.random = o.random ?? Math.random;
     this.newId = o.newId ?? randomUUID;
@@ -62,7 +66,7 @@ export class Dispatcher {
   }
 
   /** One round over every sink at time `now`. */
-  async runOnce(now = Date.now(), signal: AbortSignal = new AbortController().signal): Promise<DispatchRound> {
+  async runOnce(now = this.clock(), signal: AbortSignal = new AbortController().signal): Promise<DispatchRound> {
     const isInhibited = inhibitor(this.o.inhibit, this.o.store.openAlerts(sourceBands(this.o.inhibit)));
     const rounds = await Promise.all(this.o.sinks.map((s) => this.runSink(s, now, isInhibited, signal)));
     return rounds.reduce((a, b) => ({
@@ -114,7 +118,7 @@ export class Dispatcher {
     try {
       await s.sink.send(message, signal);
     } catch (e) {
-      const at = Date.now();
+      const at = this.clock();
       const attempts = n.attempts + 1;
       const dead = exhausted(s.retry, attempts);
       const nextAttemptAt = at + retryDelay(s.retry, attempts, this.random);
@@ -126,7 +130,7 @@ export class Dispatcher {
       );
       return false;
     }
-    store.markDelivered(n.id, Date.now());
+    store.markDelivered(n.id, this.clock());
     logger.info(
       { sink: n.sink, notification: n.id, kind: n.kind, route: n.route, alerts: message.alerts.length, band: message.summary.worstBand, attempts: n.attempts + 1 },
       'notification delivered',
