@@ -107,7 +107,7 @@ export class LinearScorer implements Scorer {
         patientId: r.patientId,
         occurredAt: r.occurredAt,
         energy,
-        saliency: terms.filter((t) => t.contribution !== 0).slice(0, 5),
+        saliency: terms.filter((t) => Number.isFinite(t.contribution) && t.contribution !== 0).slice(0, 5),
         malicious: r.malicious ?? null,
         ...(r.labels ? { labels: r.labels } : {}),
       });
