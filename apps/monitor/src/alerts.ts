@@ -22,11 +22,15 @@ export interface AlertDetail {
   readonly responseTime: { readonly label: string; readonly maxMinutes: number | null };
   readonly steps: readonly string[];
   readonly saliency: readonly { feature: string; value: number; contribution: number }[];
-  readonly malicious: Triage['malicious'] & { readonly indicators: readonly string[] } | null;
+  readonly malicious: (Triage['malicious'] & { readonly indicators: readonly string[] }) | null;
 }
 
 /** Built-in labels (they cannot be overridden by a scorer's labels), then the scorer's own. */
-export function alertLabels(record: ScoredRecord, t: Triage, ctx: Pick<AlertContext, 'source' | 'model'>): Record<string, string> {
+export function alertLabels(
+  record: ScoredRecord,
+  t: Triage,
+  ctx: Pick<AlertContext, 'source' | 'model'>,
+): Record<string, string> {
   const labels: Record<string, string> = { ...(record.labels ?? {}) };
   labels.source = ctx.source;
   labels.model = `${ctx.model.name}@${ctx.model.version}`;
@@ -88,7 +92,11 @@ export function buildCommit(
       uncertainty: r.uncertainty ?? null,
       responseTime: { label: t.responseTime.label, maxMinutes: t.responseTime.maxMinutes },
       steps: t.steps,
-      saliency: (r.saliency ?? []).map((s) => ({ feature: s.feature, value: s.value, contribution: s.contribution })),
+      saliency: (r.saliency ?? []).map((s) => ({
+        feature: s.feature,
+        value: s.value,
+        contribution: s.contribution,
+      })),
       malicious: t.malicious ? { ...t.malicious, indicators: r.malicious?.indicators ?? [] } : null,
     };
     alerts.push({

@@ -7,7 +7,14 @@ export type Logger = pino.Logger;
  * records are logged through these names only, so redaction cannot be bypassed by accident.
  */
 export const PATIENT_FIELDS = ['patientId', 'subject', 'patient'];
-const REDACT_PATHS = PATIENT_FIELDS.flatMap((f) => [f, `*.${f}`, `labels.${f}`, `*.labels.${f}`, `groupLabels.${f}`, `*.groupLabels.${f}`]);
+const REDACT_PATHS = PATIENT_FIELDS.flatMap((f) => [
+  f,
+  `*.${f}`,
+  `labels.${f}`,
+  `*.labels.${f}`,
+  `groupLabels.${f}`,
+  `*.groupLabels.${f}`,
+]);
 
 export interface LoggerOptions {
   readonly level: string;
@@ -15,7 +22,10 @@ export interface LoggerOptions {
 }
 
 /** JSON log lines (pino) on stderr by default, patient identifiers replaced by `[redacted]`. */
-export function createLogger(options: LoggerOptions, destination: pino.DestinationStream = pino.destination(2)): Logger {
+export function createLogger(
+  options: LoggerOptions,
+  destination: pino.DestinationStream = pino.destination(2),
+): Logger {
   return pino(
     {
       level: options.level,

@@ -119,7 +119,10 @@ export function buildMessage(
     sink: header.sink,
     route: header.route,
     createdAt: iso(header.createdAt)!,
-    group: { id: createHash('sha256').update(header.groupKey).digest('hex').slice(0, 16), labels: groupLabels },
+    group: {
+      id: createHash('sha256').update(header.groupKey).digest('hex').slice(0, 16),
+      labels: groupLabels,
+    },
     summary: {
       title,
       alerts: n,
@@ -142,7 +145,9 @@ export function messageText(m: NotificationMessage): string {
         ` · ${a.action}, ${a.responseTime}${a.deadline ? ` (by ${a.deadline})` : ''}`,
     );
     if (a.malicious)
-      lines.push(`  malicious: p=${a.malicious.probability.toFixed(2)} ${a.malicious.level} (${a.malicious.message})`);
+      lines.push(
+        `  malicious: p=${a.malicious.probability.toFixed(2)} ${a.malicious.level} (${a.malicious.message})`,
+      );
     if (a.topFeatures.length)
       lines.push(
         `  features: ${a.topFeatures.map((f) => `${f.feature}=${formatNumber(f.value)} (${formatNumber(f.contribution)})`).join(', ')}`,

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { triage } from './triage';
 
 const at = Date.UTC(2026, 0, 5, 9, 0);
-const minutes = (t: { deadlineAt: number | null }) => (t.deadlineAt === null ? null : (t.deadlineAt - at) / 60_000);
+const minutes = (t: { deadlineAt: number | null }) =>
+  t.deadlineAt === null ? null : (t.deadlineAt - at) / 60_000;
 
 describe('triage', () => {
   it('maps energy to band, action and deadline (seed 001: page now, hours, 24 h, log)', () => {
@@ -24,12 +25,16 @@ describe('triage', () => {
     ]);
   });
 
-  it('uses the Mosaiq playbook, adding the tier\'s malicious steps when malice is suspected', () => {
+  it("uses the Mosaiq playbook, adding the tier's malicious steps when malice is suspected", () => {
     const plain = triage(2.95, { detectedAt: at });
     expect(plain.steps.length).toBeGreaterThan(2);
     expect(plain.malicious).toBeNull();
     const suspected = triage(2.95, { detectedAt: at, maliciousProbability: 0.9 });
-    expect(suspected.malicious).toMatchObject({ probability: 0.9, suspected: true, level: 'high_confidence_malicious' });
+    expect(suspected.malicious).toMatchObject({
+      probability: 0.9,
+      suspected: true,
+      level: 'high_confidence_malicious',
+    });
     expect(suspected.steps.slice(0, plain.steps.length)).toEqual(plain.steps);
     expect(suspected.steps.length).toBeGreaterThan(plain.steps.length);
     const below = triage(2.95, { detectedAt: at, maliciousProbability: 0.4 });
@@ -47,6 +52,8 @@ describe('triage', () => {
   });
 
   it('refuses a non-finite energy (the caller stores it as invalid)', () => {
-    expect(() => triage(Number.NaN, { detectedAt: at })).toThrow(/energy: expected a number \(NaN means the model failed\)/);
+    expect(() => triage(Number.NaN, { detectedAt: at })).toThrow(
+      /energy: expected a number \(NaN means the model failed\)/,
+    );
   });
 });

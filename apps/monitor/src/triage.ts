@@ -2,13 +2,36 @@ import {
   bandRank,
   type CriticalTier,
   clampToScale,
-  mosaiqScale,
   type MaliciousResponseLevel,
+  mosaiqScale,
   type ResponseTime,
   type RoutingAction,
   recommendMaliciousResponse,
+  route,
   type SeverityBand,
 } from '@anomalia/severity';
+
+/**
+ * The Mosaiq playbook's steps depend only on band, tier and suspicion: computed once each
+ * (`mosaiqScale.route` validates the playbook on every call, too slow for a backlog of 100 000).
+ */
+const stepsCache = new Map<string, readonly string[]>();
+function playbookSteps(band: SeverityBand, tier: CriticalTier | null, suspected: boolean): readonly string[] {
+  const key = `${band}/${tier}/${suspected}`;
+  let steps = stepsCache.get(key);
+  if (!steps) {
+    const value = {
+      normal: 0,
+      low: 0.5,
+      medium: 1,
+      high: 2,
+      critical: { lower: 2.5, middle: 2.7, upper: 2.9 }[tier ?? 'lower'],
+    }[band];
+    steps = Object.freeze([...mosaiqScale.route(value, { malicious: suspected }).steps]);
+    stepsCache.set(key, steps);
+  }
+  return steps;
+}
 
 /** What to do about one scored record, and by when (seed 001's risk-stratified alerting). */
 export interface Triage {
@@ -51,7 +74,7 @@ export function triage(energy: number, options: TriageOptions): Triage {
   const severity = clampToScale(energy);
   const p = options.maliciousProbability ?? null;
   const suspected = p !== null && p > (options.maliciousThreshold ?? 0.5);
-  const decision = mosaiqScale.route(severity, { malicious: suspected });
+  const decision = route(severity, { malicious: suspected });
   const recommendation = p === null ? null : recommendMaliciousResponse(severity, p);
   const responseTime = recommendation ? recommendation.responseTime : decision.responseTime;
   return {
@@ -61,8 +84,9 @@ export function triage(energy: number, options: TriageOptions): Triage {
     action: decision.action,
     tier: decision.tier,
     responseTime,
-    deadlineAt: responseTime.maxMinutes === null ? null : options.detectedAt + responseTime.maxMinutes * 60_000,
-    steps: decision.steps,
+    deadlineAt:
+      responseTime.maxMinutes === null ? null : options.detectedAt + responseTime.maxMinutes * 60_000,
+    steps: playbookSteps(decision.band, decision.tier, suspected),
     malicious:
       p === null
         ? null

@@ -25,13 +25,21 @@ export async function loadConfig(file: string): Promise<MonitorConfig> {
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new ConfigError('--config', file, `cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new ConfigError(
+      '--config',
+      file,
+      `cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   let raw: unknown;
   try {
     raw = ext === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (e) {
-    throw new ConfigError(file, '(file)', `not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
+    throw new ConfigError(
+      file,
+      '(file)',
+      `not valid ${ext === '.json' ? 'JSON' : 'YAML'}: ${(e as Error).message}`,
+    );
   }
   return parseConfig(raw, file);
 }

@@ -13,7 +13,9 @@ export type AlertBand = (typeof ALERT_BANDS)[number];
 
 const path = z.string().min(1);
 /** Source, sink and route names: they appear in alert keys, notification ids and file names. */
-export const NameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a name of letters, digits, _ . -');
+export const NameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a name of letters, digits, _ . -');
 
 /** A secret given inline or, better, as the name of an environment variable that holds it. */
 export const SecretSchema = z.union([
@@ -144,7 +146,9 @@ export type SinkConfig = z.output<typeof SinkSchema>;
 export type SinkType = SinkConfig['type'];
 
 /** Labels alerts group and inhibit on: built-ins, or any label the scorer attaches (e.g. `machine`). */
-const LabelNameSchema = z.string().regex(/^[a-z][a-z0-9_]*$/, 'a label name such as patient, band or machine');
+const LabelNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]*$/, 'a label name such as patient, band or machine');
 
 const TimingSchema = {
   groupBy: z.array(LabelNameSchema),
@@ -239,18 +243,30 @@ export const MonitorConfigSchema = z
     const names = new Set<string>();
     c.sinks.forEach((s, i) => {
       if (names.has(s.name))
-        ctx.addIssue({ code: 'custom', path: ['sinks', i, 'name'], message: `expected a sink name not used before ("${s.name}" is)` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sinks', i, 'name'],
+          message: `expected a sink name not used before ("${s.name}" is)`,
+        });
       names.add(s.name);
     });
     const known = [...names].map((n) => `"${n}"`).join(', ');
     const routeNames = new Set<string>();
     c.routing.routes?.forEach((r, i) => {
       if (routeNames.has(r.name))
-        ctx.addIssue({ code: 'custom', path: ['routing', 'routes', i, 'name'], message: `expected a route name not used before ("${r.name}" is)` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routing', 'routes', i, 'name'],
+          message: `expected a route name not used before ("${r.name}" is)`,
+        });
       routeNames.add(r.name);
       r.sinks.forEach((s, j) => {
         if (!names.has(s))
-          ctx.addIssue({ code: 'custom', path: ['routing', 'routes', i, 'sinks', j], message: `expected one of the sinks' names (${known})` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['routing', 'routes', i, 'sinks', j],
+            message: `expected one of the sinks' names (${known})`,
+          });
       });
     });
     if (c.http) {
@@ -288,8 +304,24 @@ export function defaultRoutes(c: MonitorConfig): RouteConfig[] {
   const all = c.sinks.map((s) => s.name);
   const quiet = c.sinks.filter((s) => s.type === 'jsonl' || s.type === 'console').map((s) => s.name);
   const routes: RouteConfig[] = [
-    { name: 'critical', bands: ['critical'], sinks: all, groupWait: 0, groupInterval: 60_000, repeatInterval: 3_600_000, continue: false },
-    { name: 'high', bands: ['high'], sinks: all, groupWait: 30_000, groupInterval: 300_000, repeatInterval: 14_400_000, continue: false },
+    {
+      name: 'critical',
+      bands: ['critical'],
+      sinks: all,
+      groupWait: 0,
+      groupInterval: 60_000,
+      repeatInterval: 3_600_000,
+      continue: false,
+    },
+    {
+      name: 'high',
+      bands: ['high'],
+      sinks: all,
+      groupWait: 30_000,
+      groupInterval: 300_000,
+      repeatInterval: 14_400_000,
+      continue: false,
+    },
   ];
   if (quiet.length) routes.push({ name: 'routine', bands: ['medium', 'low'], sinks: quiet, continue: false });
   return routes;

@@ -22,11 +22,40 @@ const S = 1_000;
 const M = 60 * S;
 const t0 = Date.UTC(2026, 0, 5, 9, 0);
 const routes: ResolvedRoute[] = [
-  { name: 'page', bands: ['critical'], sinks: ['hook', 'file'], groupBy: ['patient'], groupWait: 0, groupInterval: M, repeatInterval: 30 * M, continue: false },
-  { name: 'review', bands: ['high'], sinks: ['hook'], groupBy: ['patient'], groupWait: 30 * S, groupInterval: 5 * M, repeatInterval: null, continue: false },
-  { name: 'queue', bands: ['medium', 'low'], sinks: ['file'], groupBy: ['band'], groupWait: 5 * M, groupInterval: 5 * M, repeatInterval: null, continue: false },
+  {
+    name: 'page',
+    bands: ['critical'],
+    sinks: ['hook', 'file'],
+    groupBy: ['patient'],
+    groupWait: 0,
+    groupInterval: M,
+    repeatInterval: 30 * M,
+    continue: false,
+  },
+  {
+    name: 'review',
+    bands: ['high'],
+    sinks: ['hook'],
+    groupBy: ['patient'],
+    groupWait: 30 * S,
+    groupInterval: 5 * M,
+    repeatInterval: null,
+    continue: false,
+  },
+  {
+    name: 'queue',
+    bands: ['medium', 'low'],
+    sinks: ['file'],
+    groupBy: ['band'],
+    groupWait: 5 * M,
+    groupInterval: 5 * M,
+    repeatInterval: null,
+    continue: false,
+  },
 ];
-const inhibit: InhibitRule[] = [{ sourceBands: ['critical'], targetBands: ['high', 'medium', 'low'], equal: ['patient'] }];
+const inhibit: InhibitRule[] = [
+  { sourceBands: ['critical'], targetBands: ['high', 'medium', 'low'], equal: ['patient'] },
+];
 const ENERGY = { low: 0.6, medium: 1.2, high: 2.0, critical: 2.8 } as const;
 
 let n = 0;
@@ -37,11 +66,24 @@ let dispatcher: Dispatcher;
 let filePath: string;
 
 function scored(id: string, band: keyof typeof ENERGY, patient: string): ScoredRecord {
-  return { recordId: id, patientId: patient, occurredAt: t0 - 10 * M, energy: ENERGY[band], saliency: [{ feature: 'mu_delta', value: 1, contribution: ENERGY[band] }] };
+  return {
+    recordId: id,
+    patientId: patient,
+    occurredAt: t0 - 10 * M,
+    energy: ENERGY[band],
+    saliency: [{ feature: 'mu_delta', value: 1, contribution: ENERGY[band] }],
+  };
 }
 
 function commit(at: number, ...records: ScoredRecord[]) {
-  const { commit } = buildCommit(records, null, { source: 'site-a', model: { name: 'ebm', version: '3' }, routes, minRank: 1, maliciousThreshold: 0.5, at });
+  const { commit } = buildCommit(records, null, {
+    source: 'site-a',
+    model: { name: 'ebm', version: '3' },
+    routes,
+    minRank: 1,
+    maliciousThreshold: 0.5,
+    at,
+  });
   return store.commitScored(commit);
 }
 
@@ -49,7 +91,11 @@ const bodies = () => receiver.requests.map((r) => JSON.parse(r.body) as Notifica
 const records = (m: NotificationMessage) => m.alerts.map((a) => a.recordId);
 const fileLines = () => {
   try {
-    return readFileSync(filePath, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as NotificationMessage);
+    return readFileSync(filePath, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as NotificationMessage);
   } catch {
     return [];
   }
@@ -66,7 +112,11 @@ beforeEach(async () => {
   dispatcher = new Dispatcher({
     store,
     sinks: [
-      { sink: new WebhookSink('hook', { url: receiver.url, timeoutMs: 5 * S }), retry, patientIdentifiers: 'omit' },
+      {
+        sink: new WebhookSink('hook', { url: receiver.url, timeoutMs: 5 * S }),
+        retry,
+        patientIdentifiers: 'omit',
+      },
       { sink: new JsonlSink('file', filePath), retry, patientIdentifiers: 'include' },
     ],
     routes,
@@ -92,11 +142,22 @@ async function at(t: number) {
 
 describe('Dispatcher grouping (Alertmanager timing)', () => {
   it('pages one group per patient at once, waits group_wait for high, group_interval for late joiners', async () => {
-    commit(t0, scored('1', 'critical', 'P1'), scored('2', 'critical', 'P1'), scored('3', 'high', 'P2'), scored('4', 'critical', 'P3'));
+    commit(
+      t0,
+      scored('1', 'critical', 'P1'),
+      scored('2', 'critical', 'P1'),
+      scored('3', 'high', 'P2'),
+      scored('4', 'critical', 'P3'),
+    );
     expect(await at(t0)).toEqual({ formed: 4, delivered: 4, failed: 0 }); // hook: P1, P3; file: P1, P3
     expect(bodies().map(records)).toEqual([['1', '2'], ['4']]);
-    expect(bodies()[0]!.summary.title).toBe('CRITICAL: 2 alerts for patient [redacted] (page; respond 15–30 min)');
-    expect(fileLines().map((m) => [records(m), m.group.labels.patient])).toEqual([[['1', '2'], 'P1'], [['4'], 'P3']]);
+    expect(bodies()[0]!.summary.title).toBe(
+      'CRITICAL: 2 alerts for patient [redacted] (page; respond 15–30 min)',
+    );
+    expect(fileLines().map((m) => [records(m), m.group.labels.patient])).toEqual([
+      [['1', '2'], 'P1'],
+      [['4'], 'P3'],
+    ]);
 
     await at(t0 + 29 * S);
     expect(receiver.requests).toHaveLength(2); // high P2 still in its group wait
@@ -125,7 +186,13 @@ describe('Dispatcher grouping (Alertmanager timing)', () => {
 
 describe('Dispatcher inhibition', () => {
   it('silences lower alerts of a patient with an open critical alert, until it is no longer open', async () => {
-    commit(t0, scored('1', 'critical', 'P1'), scored('2', 'high', 'P1'), scored('3', 'high', 'P2'), scored('4', 'low', 'P1'));
+    commit(
+      t0,
+      scored('1', 'critical', 'P1'),
+      scored('2', 'high', 'P1'),
+      scored('3', 'high', 'P2'),
+      scored('4', 'low', 'P1'),
+    );
     await at(t0 + 10 * M);
     expect(bodies().map(records)).toEqual([['1'], ['3']]);
     expect(fileLines().map(records)).toEqual([['1']]);
@@ -140,7 +207,9 @@ describe('Dispatcher inhibition', () => {
     commit(t0, scored('1', 'high', 'P1'));
     commit(t0 + S, scored('1', 'critical', 'P1'));
     await at(t0 + S);
-    expect(bodies().map((b) => b.alerts.map((a) => [a.recordId, a.band, a.revision]))).toEqual([[['1', 'critical', 2]]]);
+    expect(bodies().map((b) => b.alerts.map((a) => [a.recordId, a.band, a.revision]))).toEqual([
+      [['1', 'critical', 2]],
+    ]);
   });
 });
 
@@ -151,9 +220,16 @@ describe('Dispatcher repeat interval', () => {
     await at(t0 + 29 * M);
     expect(receiver.requests).toHaveLength(1);
     await at(t0 + 30 * M);
-    expect(bodies().map((b) => [b.kind, records(b)])).toEqual([['firing', ['1']], ['repeat', ['1']]]);
+    expect(bodies().map((b) => [b.kind, records(b)])).toEqual([
+      ['firing', ['1']],
+      ['repeat', ['1']],
+    ]);
     expect(bodies()[1]!.summary.title).toMatch(/^STILL OPEN: CRITICAL: 1 alert/);
-    store.setAlertState(store.alertByKey('site-a/1/ebm@3')!.id, { state: 'acknowledged', actor: 'physicist', at: t0 + 31 * M });
+    store.setAlertState(store.alertByKey('site-a/1/ebm@3')!.id, {
+      state: 'acknowledged',
+      actor: 'physicist',
+      at: t0 + 31 * M,
+    });
     await at(t0 + 61 * M);
     expect(receiver.requests).toHaveLength(2);
   });
@@ -173,7 +249,10 @@ describe('Dispatcher retries', () => {
     await at(t0 + first);
     expect(receiver.requests).toHaveLength(2);
     const [health] = store.backlog().filter((b) => b.sink === 'hook');
-    expect(health).toMatchObject({ pending: 1, nextAttemptAt: t0 + first + retryDelay(policy, 2, () => 0.5) });
+    expect(health).toMatchObject({
+      pending: 1,
+      nextAttemptAt: t0 + first + retryDelay(policy, 2, () => 0.5),
+    });
     expect(store.sinkStates().find((s) => s.sink === 'hook')).toMatchObject({ consecutiveFailures: 2 });
     await at(t0 + first + 1_500);
     expect(receiver.requests).toHaveLength(3);
@@ -181,14 +260,23 @@ describe('Dispatcher retries', () => {
     expect(new Set(keys).size).toBe(1);
     expect(new Set(receiver.requests.map((r) => r.body)).size).toBe(1);
     expect(store.backlog()).toEqual([]);
-    expect(store.sinkStates().find((s) => s.sink === 'hook')).toMatchObject({ consecutiveFailures: 0, lastSuccessAt: t0 + first + 1_500 });
+    expect(store.sinkStates().find((s) => s.sink === 'hook')).toMatchObject({
+      consecutiveFailures: 0,
+      lastSuccessAt: t0 + first + 1_500,
+    });
   });
 
   it('keeps a notification as dead after maxAttempts, and health shows it', async () => {
     receiver.setResponder(() => 500);
     const d = new Dispatcher({
       store,
-      sinks: [{ sink: new WebhookSink('hook', { url: receiver.url, timeoutMs: 5 * S }), retry: { initial: S, max: M, factor: 2, maxAttempts: 2 }, patientIdentifiers: 'omit' }],
+      sinks: [
+        {
+          sink: new WebhookSink('hook', { url: receiver.url, timeoutMs: 5 * S }),
+          retry: { initial: S, max: M, factor: 2, maxAttempts: 2 },
+          patientIdentifiers: 'omit',
+        },
+      ],
       routes,
       defaults: routes[1]!,
       inhibit: [],

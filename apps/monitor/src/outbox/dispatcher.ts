@@ -66,14 +66,20 @@ export class Dispatcher {
   }
 
   /** One round over every sink at time `now`. */
-  async runOnce(now = this.clock(), signal: AbortSignal = new AbortController().signal): Promise<DispatchRound> {
-    const isInhibited = inhibitor(this.o.inhibit, this.o.store.openAlerts(sourceBands(this.o.inhibit)));
+  async runOnce(
+    now = this.clock(),
+    signal: AbortSignal = new AbortController().signal,
+  ): Promise<DispatchRound> {
+    const isInhibited = inhibitor(this.o.inhibit, this.o.store.openAlertLabels(sourceBands(this.o.inhibit)));
     const rounds = await Promise.all(this.o.sinks.map((s) => this.runSink(s, now, isInhibited, signal)));
-    return rounds.reduce((a, b) => ({
-      formed: a.formed + b.formed,
-      delivered: a.delivered + b.delivered,
-      failed: a.failed + b.failed,
-    }), { formed: 0, delivered: 0, failed: 0 });
+    return rounds.reduce(
+      (a, b) => ({
+        formed: a.formed + b.formed,
+        delivered: a.delivered + b.delivered,
+        failed: a.failed + b.failed,
+      }),
+      { formed: 0, delivered: 0, failed: 0 },
+    );
   }
 
   private async runSink(
@@ -87,17 +93,38 @@ export class Dispatcher {
     let formed = 0;
     const build = (alerts: Parameters<typeof buildMessage>[0], header: Parameters<typeof buildMessage>[1]) =>
       buildMessage(alerts, header, { patientIdentifiers: s.patientIdentifiers });
-    for (const g of store.pendingGroups(name)) {
-      if (this.groupDueAt(g.route, g.firstQueuedAt, g.lastNotifiedAt) > now) continue;
-      const n = store.formNotification({ id: this.newId(), sink: name, route: g.route, groupKey: g.groupKey, at: now, isInhibited, build });
-      if (n) formed++;
-    }
-    const repeating = [...this.routes.entries()].filter(([, t]) => t.repeatInterval !== null).map(([r]) => r);
-    for (const g of store.repeatableGroups(name, repeating)) {
-      if (g.lastNotifiedAt + this.timing(g.route).repeatInterval! > now) continue;
-      const n = store.formRepeatNotification({ id: this.newId(), sink: name, route: g.route, groupKey: g.groupKey, at: now, isInhibited, build });
-      if (n) formed++;
-    }
+    // Every due group of this round is frozen in one transaction (one disk sync, not one per group).
+    store.inTransaction(() => {
+      for (const g of store.pendingGroups(name)) {
+        if (this.groupDueAt(g.route, g.firstQueuedAt, g.lastNotifiedAt) > now) continue;
+        const n = store.formNotification({
+          id: this.newId(),
+          sink: name,
+          route: g.route,
+          groupKey: g.groupKey,
+          at: now,
+          isInhibited,
+          build,
+        });
+        if (n) formed++;
+      }
+      const repeating = [...this.routes.entries()]
+        .filter(([, t]) => t.repeatInterval !== null)
+        .map(([r]) => r);
+      for (const g of store.repeatableGroups(name, repeating)) {
+        if (g.lastNotifiedAt + this.timing(g.route).repeatInterval! > now) continue;
+        const n = store.formRepeatNotification({
+          id: this.newId(),
+          sink: name,
+          route: g.route,
+          groupKey: g.groupKey,
+          at: now,
+          isInhibited,
+          build,
+        });
+        if (n) formed++;
+      }
+    });
     let delivered = 0;
     let failed = 0;
     for (const n of store.dueNotifications(name, now)) {
@@ -108,7 +135,8 @@ export class Dispatcher {
         break;
       }
     }
-    if (formed || delivered || failed) logger.debug({ sink: name, formed, delivered, failed }, 'dispatch round');
+    if (formed || delivered || failed)
+      logger.debug({ sink: name, formed, delivered, failed }, 'dispatch round');
     return { formed, delivered, failed };
   }
 
@@ -125,14 +153,29 @@ export class Dispatcher {
       const error = (e as Error).message;
       store.markFailed(n.id, { at, error, nextAttemptAt, dead });
       logger.warn(
-        { sink: n.sink, notification: n.id, attempts, dead, nextAttemptAt: dead ? null : new Date(nextAttemptAt).toISOString(), err: error },
+        {
+          sink: n.sink,
+          notification: n.id,
+          attempts,
+          dead,
+          nextAttemptAt: dead ? null : new Date(nextAttemptAt).toISOString(),
+          err: error,
+        },
         dead ? 'notification gave up (kept as dead)' : 'notification failed; will retry',
       );
       return false;
     }
     store.markDelivered(n.id, this.clock());
     logger.info(
-      { sink: n.sink, notification: n.id, kind: n.kind, route: n.route, alerts: message.alerts.length, band: message.summary.worstBand, attempts: n.attempts + 1 },
+      {
+        sink: n.sink,
+        notification: n.id,
+        kind: n.kind,
+        route: n.route,
+        alerts: message.alerts.length,
+        band: message.summary.worstBand,
+        attempts: n.attempts + 1,
+      },
       'notification delivered',
     );
     return true;
@@ -155,10 +198,12 @@ export class Dispatcher {
     };
     const repeating = [...this.routes.entries()].filter(([, t]) => t.repeatInterval !== null).map(([r]) => r);
     for (const { sink } of this.o.sinks) {
-      for (const g of store.pendingGroups(sink.name)) take(this.groupDueAt(g.route, g.firstQueuedAt, g.lastNotifiedAt));
+      for (const g of store.pendingGroups(sink.name))
+        take(this.groupDueAt(g.route, g.firstQueuedAt, g.lastNotifiedAt));
       const retry = store.nextAttemptAt(sink.name);
       if (retry !== null) take(retry);
-      for (const g of store.repeatableGroups(sink.name, repeating)) take(g.lastNotifiedAt + this.timing(g.route).repeatInterval!);
+      for (const g of store.repeatableGroups(sink.name, repeating))
+        take(g.lastNotifiedAt + this.timing(g.route).repeatInterval!);
     }
     return next;
   }

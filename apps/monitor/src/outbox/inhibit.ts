@@ -1,4 +1,3 @@
-import type { StoredAlert } from '@anomalia/db-sqlite/monitor-store';
 import type { InhibitRule } from '../config/schema';
 
 /**
@@ -6,7 +5,17 @@ import type { InhibitRule } from '../config/schema';
  * of alerts in its target bands that carry the same values of the rule's `equal` labels. A label
  * that is empty or missing never matches, so alerts without a patient inhibit nothing.
  */
-export function inhibitor(rules: readonly InhibitRule[], openSources: readonly StoredAlert[]): (a: StoredAlert) => boolean {
+/** What inhibition looks at in an alert. */
+export interface LabelledAlert {
+  readonly id: number;
+  readonly band: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+export function inhibitor(
+  rules: readonly InhibitRule[],
+  openSources: readonly LabelledAlert[],
+): (a: LabelledAlert) => boolean {
   const indexes = rules.map((rule) => {
     const byTuple = new Map<string, Set<number>>();
     for (const s of openSources) {
@@ -33,7 +42,7 @@ export function sourceBands(rules: readonly InhibitRule[]): string[] {
   return [...new Set(rules.flatMap((r) => r.sourceBands))];
 }
 
-function tuple(a: StoredAlert, names: readonly string[]): string | null {
+function tuple(a: LabelledAlert, names: readonly string[]): string | null {
   const values: string[] = [];
   for (const n of names) {
     const v = a.labels[n];

@@ -8,7 +8,9 @@ const BAND_COLORS = ['#9ecae1', '#fdd49e', '#fdae6b', '#f16913', '#a50f15'];
 const bandScale = { domain: [...BAND_IDS], range: BAND_COLORS };
 
 export function trendByBand(d: DailyReportData): TopLevelSpec | null {
-  const values = d.trend.flatMap((t) => BAND_IDS.map((band, i) => ({ day: t.day, band, order: i, count: t.counts[band] })));
+  const values = d.trend.flatMap((t) =>
+    BAND_IDS.map((band, i) => ({ day: t.day, band, order: i, count: t.counts[band] })),
+  );
   if (!d.trend.some((t) => t.total > 0)) return null;
   return {
     ...base,
@@ -37,7 +39,11 @@ export function alertTrend(d: DailyReportData): TopLevelSpec | null {
     encoding: {
       x: { field: 'day', type: 'ordinal', title: null },
       y: { field: 'count', type: 'quantitative', title: 'findings' },
-      color: { field: 'band', type: 'nominal', scale: { domain: ['medium', 'high', 'critical'], range: BAND_COLORS.slice(2) } },
+      color: {
+        field: 'band',
+        type: 'nominal',
+        scale: { domain: ['medium', 'high', 'critical'], range: BAND_COLORS.slice(2) },
+      },
     },
   } as TopLevelSpec;
 }
@@ -55,8 +61,18 @@ export function energyDistribution(d: DailyReportData): TopLevelSpec | null {
         data: { values: d.energies.map((energy) => ({ energy })) },
         mark: { type: 'bar', binSpacing: 0 },
         encoding: {
-          x: { field: 'energy', type: 'quantitative', bin: { extent: [0, 3], step: 0.1 }, title: 'energy (0–3 scale)' },
-          y: { aggregate: 'count', type: 'quantitative', scale: { type: 'symlog' }, title: 'records (symlog)' },
+          x: {
+            field: 'energy',
+            type: 'quantitative',
+            bin: { extent: [0, 3], step: 0.1 },
+            title: 'energy (0–3 scale)',
+          },
+          y: {
+            aggregate: 'count',
+            type: 'quantitative',
+            scale: { type: 'symlog' },
+            title: 'records (symlog)',
+          },
         },
       },
       {

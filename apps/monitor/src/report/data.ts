@@ -1,5 +1,5 @@
 import type { AlertState, MonitorStore, StoredAlert } from '@anomalia/db-sqlite/monitor-store';
-import { BAND_IDS, clampToScale, dailyReport, type SeverityBand } from '@anomalia/severity';
+import { clampToScale, dailyReport, type SeverityBand } from '@anomalia/severity';
 import type { AlertDetail } from '../alerts';
 
 /** One critical or high alert as the daily report lists it. */
@@ -69,7 +69,13 @@ export interface ReportOptions {
 export function dayRange(day: string): { from: number; to: number } {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
   const date = m ? new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : null;
-  if (!m || !date || date.getFullYear() !== Number(m[1]) || date.getMonth() !== Number(m[2]) - 1 || date.getDate() !== Number(m[3]))
+  if (
+    !m ||
+    !date ||
+    date.getFullYear() !== Number(m[1]) ||
+    date.getMonth() !== Number(m[2]) - 1 ||
+    date.getDate() !== Number(m[3])
+  )
     throw new Error(`--day: expected a calendar day as YYYY-MM-DD, received "${day}"`);
   const next = new Date(date);
   next.setDate(next.getDate() + 1);
@@ -90,10 +96,12 @@ function shiftDay(day: string, by: number): string {
   return localDay(d.getTime());
 }
 
-const zeroCounts = () => Object.fromEntries(BAND_IDS.map((b) => [b, 0])) as Record<SeverityBand, number>;
-
 /** Seed 001's daily QA report, from the state store: what was scored on `day` and what it raised. */
-export function collectDailyReport(store: MonitorStore, day: string, options: ReportOptions = {}): DailyReportData {
+export function collectDailyReport(
+  store: MonitorStore,
+  day: string,
+  options: ReportOptions = {},
+): DailyReportData {
   const { from, to } = dayRange(day);
   const trendDays = options.trendDays ?? 7;
   const firstDay = shiftDay(day, -(trendDays - 1));
@@ -128,7 +136,13 @@ export function collectDailyReport(store: MonitorStore, day: string, options: Re
       e.sum += f.contribution;
       frequency.set(f.feature, e);
     }
-  const models = [...new Set(scores.filter((s) => localDay(s.occurredAt ?? s.scoredAt) === day).map((s) => `${s.model.name}@${s.model.version}`))].sort();
+  const models = [
+    ...new Set(
+      scores
+        .filter((s) => localDay(s.occurredAt ?? s.scoredAt) === day)
+        .map((s) => `${s.model.name}@${s.model.version}`),
+    ),
+  ].sort();
   return {
     day,
     timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
@@ -146,7 +160,12 @@ export function collectDailyReport(store: MonitorStore, day: string, options: Re
     energies: today.energies,
     featureFrequency: [...frequency.entries()]
       .map(([feature, e]) => ({ feature, alerts: e.alerts, meanContribution: e.sum / e.alerts }))
-      .sort((a, b) => b.alerts - a.alerts || b.meanContribution - a.meanContribution || a.feature.localeCompare(b.feature)),
+      .sort(
+        (a, b) =>
+          b.alerts - a.alerts ||
+          b.meanContribution - a.meanContribution ||
+          a.feature.localeCompare(b.feature),
+      ),
   };
 }
 

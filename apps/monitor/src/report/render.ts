@@ -15,8 +15,12 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 }
 
 const esc = (s: unknown) =>
-  String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-const time = (ms: number | null) => (ms === null ? '–' : new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + 'Z');
+  String(s).replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
+const time = (ms: number | null) =>
+  ms === null ? '–' : new Date(ms).toISOString().replace('T', ' ').slice(0, 16) + 'Z';
 const num = (v: number) => (Number.isInteger(v) ? String(v) : v.toPrecision(3));
 
 function table(headers: string[], rows: string[][]): string {
@@ -31,9 +35,13 @@ function alertRow(a: ReportAlert): string[] {
     esc(a.severity.toFixed(2)),
     `${esc(a.recordId)}<br><small>${esc(a.source)}${a.patientId ? ` · patient ${esc(a.patientId)}` : ''}</small>`,
     `${esc(a.action)}<br><small>respond ${esc(a.responseTime)}${a.deadlineAt ? `, by ${esc(time(a.deadlineAt))}` : ''}</small>`,
-    a.topFeatures.map((f) => `${esc(f.feature)} = ${esc(num(f.value))} <small>(${esc(num(f.contribution))})</small>`).join('<br>') || '–',
+    a.topFeatures
+      .map((f) => `${esc(f.feature)} = ${esc(num(f.value))} <small>(${esc(num(f.contribution))})</small>`)
+      .join('<br>') || '–',
     `${a.steps.length ? `<ol>${a.steps.map((s) => `<li>${esc(s)}</li>`).join('')}</ol>` : '–'}${
-      a.malicious ? `<p class="malice">malicious p=${esc(a.malicious.probability.toFixed(2))}: ${esc(a.malicious.message)}</p>` : ''
+      a.malicious
+        ? `<p class="malice">malicious p=${esc(a.malicious.probability.toFixed(2))}: ${esc(a.malicious.message)}</p>`
+        : ''
     }`,
     `${esc(a.state)}${a.stateBy ? `<br><small>${esc(a.stateBy)}</small>` : ''}`,
   ];
@@ -52,12 +60,22 @@ export async function renderReportHtml(d: DailyReportData): Promise<string> {
   );
   const trend = table(
     ['day', 'total', ...BAND_IDS, 'mean energy'],
-    d.trend.map((t) => [esc(t.day), String(t.total), ...BAND_IDS.map((b) => String(t.counts[b])), t.meanEnergy === null ? '–' : t.meanEnergy.toFixed(3)]),
+    d.trend.map((t) => [
+      esc(t.day),
+      String(t.total),
+      ...BAND_IDS.map((b) => String(t.counts[b])),
+      t.meanEnergy === null ? '–' : t.meanEnergy.toFixed(3),
+    ]),
   );
   const alerts = d.alerts.length
-    ? table(['band', 'severity', 'record', 'action', 'top features', 'recommended steps', 'state'], d.alerts.map(alertRow))
+    ? table(
+        ['band', 'severity', 'record', 'action', 'top features', 'recommended steps', 'state'],
+        d.alerts.map(alertRow),
+      )
     : '<p>No critical or high alerts.</p>';
-  const banner = d.hasCritical ? '<p class="critical-banner">CRITICAL ISSUES DETECTED - IMMEDIATE REVIEW REQUIRED</p>' : '';
+  const banner = d.hasCritical
+    ? '<p class="critical-banner">CRITICAL ISSUES DETECTED - IMMEDIATE REVIEW REQUIRED</p>'
+    : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Daily QA Report ${esc(d.day)}</title>

@@ -32,9 +32,15 @@ beforeAll(async () => {
       features: { mu_delta: severity, ...extra },
       malicious: severity > 2.9 ? { probability: 0.9, indicators: ['audit_issues', 'targeting'] } : null,
     });
-  [0.1, 0.1, 0.2, 0.6].forEach((s) => add(3, s));
-  [0.1, 0.2, 0.2, 0.3, 1.1, 1.9].forEach((s) => add(4, s));
-  [0.1, 0.1, 0.15, 0.2, 0.3, 0.5].forEach((s) => add(5, s));
+  [0.1, 0.1, 0.2, 0.6].forEach((s) => {
+    add(3, s);
+  });
+  [0.1, 0.2, 0.2, 0.3, 1.1, 1.9].forEach((s) => {
+    add(4, s);
+  });
+  [0.1, 0.1, 0.15, 0.2, 0.3, 0.5].forEach((s) => {
+    add(5, s);
+  });
   add(5, 1.2, { offset_age: 0.3 });
   add(5, 2.0, { offset_age: 0.1 });
   add(5, 2.95, { offset_age: 0.02 }, EVIL);
@@ -62,7 +68,10 @@ describe('daily report', () => {
       ['18', 'high', 'urgent_review'],
     ]);
     expect(d.alerts[0]!.malicious).toMatchObject({ probability: 0.9, level: 'high_confidence_malicious' });
-    expect(d.featureFrequency.map((f) => [f.feature, f.alerts])).toEqual([['mu_delta', 2], ['offset_age', 2]]);
+    expect(d.featureFrequency.map((f) => [f.feature, f.alerts])).toEqual([
+      ['mu_delta', 2],
+      ['offset_age', 2],
+    ]);
     expect(d.trend.map((t) => [t.day, t.total, t.counts.critical])).toEqual([
       ['2026-01-02', 0, 0],
       ['2026-01-03', 4, 0],
@@ -84,7 +93,9 @@ describe('daily report', () => {
       '',
     ]);
     expect(text).toContain('Invalid model outputs (not a number): 1');
-    expect(text).toMatch(/CRITICAL 2\.97 {2}record <img src=x onerror=alert\(1\)> \(site-a\) {2}page, respond immediate \(< 15 min\)/);
+    expect(text).toMatch(
+      /CRITICAL 2\.97 {2}record <img src=x onerror=alert\(1\)> \(site-a\) {2}page, respond immediate \(< 15 min\)/,
+    );
     expect(text).toContain('features: mu_delta=2.95 (2.95), offset_age=0.0200 (0.0200)');
     expect(text).toContain('malicious: p=0.90, HIGH CONFIDENCE MALICIOUS: immediate incident response');
     expect(text).toMatch(/recommended: .+; .+/);
@@ -102,7 +113,9 @@ describe('daily report', () => {
     expect(html).not.toMatch(/(src|href)="https?:/);
     expect(html).toContain('CRITICAL ISSUES DETECTED - IMMEDIATE REVIEW REQUIRED');
     expect(html).not.toContain('PAT-');
-    const withIds = await renderReportHtml(collectDailyReport(monitor.store, '2026-01-05', { identifiers: true }));
+    const withIds = await renderReportHtml(
+      collectDailyReport(monitor.store, '2026-01-05', { identifiers: true }),
+    );
     expect(withIds).toContain('patient PAT-');
   });
 
@@ -111,7 +124,9 @@ describe('daily report', () => {
     expect(d).toMatchObject({ total: 0, hasCritical: false, alerts: [] });
     expect(formatReportText(d)).toContain('Critical and high alerts: 0');
     expect(await renderReportHtml(d)).not.toContain('<figure');
-    expect(() => dayRange('2026-02-30')).toThrow('--day: expected a calendar day as YYYY-MM-DD, received "2026-02-30"');
+    expect(() => dayRange('2026-02-30')).toThrow(
+      '--day: expected a calendar day as YYYY-MM-DD, received "2026-02-30"',
+    );
     expect(() => dayRange('05/01/2026')).toThrow(/--day/);
   });
 });

@@ -33,9 +33,17 @@ export interface AssembleOptions {
 }
 
 /** Opens the state store and sinks for `config` and wires them with the seam's parts. */
-export function assembleMonitor(config: MonitorConfig, parts: ScoringParts, options: AssembleOptions): RunningMonitor {
+export function assembleMonitor(
+  config: MonitorConfig,
+  parts: ScoringParts,
+  options: AssembleOptions,
+): RunningMonitor {
   if (config.queue)
-    throw new ConfigError('config', 'queue', 'the distributed mode (BullMQ over Redis) is not in this release; remove `queue` to run in one process');
+    throw new ConfigError(
+      'config',
+      'queue',
+      'the distributed mode (BullMQ over Redis) is not in this release; remove `queue` to run in one process',
+    );
   const sinks = config.sinks.map((c, i) => ({
     sink: createSink(c, i, options.env),
     retry: c.retry,

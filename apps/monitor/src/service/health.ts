@@ -75,5 +75,12 @@ export function healthSummary(input: {
       : src.consecutiveFailures > 0 || !src.caughtUp || sinks.some((s) => s.consecutiveFailures > 0)
         ? 'degraded'
         : 'ok';
-  return { status, at: new Date(input.now).toISOString(), model: input.model, source: src, totals: input.totals, sinks };
+  return {
+    status,
+    at: new Date(input.now).toISOString(),
+    model: input.model,
+    source: src,
+    totals: input.totals,
+    sinks,
+  };
 }

@@ -27,7 +27,14 @@ function setup(over: Record<string, unknown> = {}, webhook?: string) {
   n++;
   const logs = new PassThrough();
   const lines: Record<string, unknown>[] = [];
-  logs.on('data', (c) => String(c).trim().split('\n').forEach((l) => l && lines.push(JSON.parse(l))));
+  logs.on('data', (c) =>
+    String(c)
+      .trim()
+      .split('\n')
+      .forEach((l) => {
+        if (l) lines.push(JSON.parse(l));
+      }),
+  );
   const config = parseConfig({
     source: { name: 'site-a', database: { type: 'sqlite', path: 'unused.sqlite' } },
     model: { dir: 'unused' },
@@ -35,13 +42,19 @@ function setup(over: Record<string, unknown> = {}, webhook?: string) {
     poll: { interval: '50ms', batchSize: 100 },
     sinks: [
       { name: 'file', type: 'jsonl', path: join(dir, `alerts-${n}.jsonl`) },
-      ...(webhook ? [{ name: 'hook', type: 'webhook', url: webhook, retry: { initial: '50ms', max: '200ms' } }] : []),
+      ...(webhook
+        ? [{ name: 'hook', type: 'webhook', url: webhook, retry: { initial: '50ms', max: '200ms' } }]
+        : []),
     ],
     ...over,
   });
   const source = new MemoryChangeSource();
   const logger = createLogger({ level: 'debug', redactPatientIdentifiers: true }, logs);
-  const monitor = assembleMonitor(config, { source, scorer: source.linearScorer(model, { mu_delta: 1, baseline: 1 }) }, { logger });
+  const monitor = assembleMonitor(
+    config,
+    { source, scorer: source.linearScorer(model, { mu_delta: 1, baseline: 1 }) },
+    { logger },
+  );
   return { config, source, monitor, lines };
 }
 
@@ -49,12 +62,21 @@ describe('MonitorService.pollOnce', () => {
   it('scores changes since the watermark, stores alerts by band and moves the watermark with them', async () => {
     const { source, monitor } = setup();
     const severities = [0.1, 0.2, 0.55, 1.1, 1.95, 2.75, 0.15];
-    severities.forEach((s, i) => source.upsert(record(i + 1, s)));
+    severities.forEach((s, i) => {
+      source.upsert(record(i + 1, s));
+    });
     const first = await monitor.service.pollOnce();
     expect(first).toEqual({
-      changed: 7, scored: 7, missing: 0, invalid: 0,
-      alertsCreated: 4, alertsEscalated: 0, alertsUnchanged: 0,
-      deliveriesQueued: 4, caughtUp: true, watermark: '7',
+      changed: 7,
+      scored: 7,
+      missing: 0,
+      invalid: 0,
+      alertsCreated: 4,
+      alertsEscalated: 0,
+      alertsUnchanged: 0,
+      deliveriesQueued: 4,
+      caughtUp: true,
+      watermark: '7',
     });
     const alerts = monitor.store.alertsBetween(0, Date.UTC(2027, 0, 1));
     expect(alerts.map((a) => [a.recordId, a.band, a.action, a.labels.machine])).toEqual([
@@ -63,7 +85,11 @@ describe('MonitorService.pollOnce', () => {
       ['5', 'high', 'urgent_review', 'LA1'],
       ['6', 'critical', 'page', 'LA2'],
     ]);
-    expect((alerts[3]!.detail as { saliency: unknown[] }).saliency[0]).toEqual({ feature: 'mu_delta', value: 2.75, contribution: 2.75 });
+    expect((alerts[3]!.detail as { saliency: unknown[] }).saliency[0]).toEqual({
+      feature: 'mu_delta',
+      value: 2.75,
+      contribution: 2.75,
+    });
     expect(monitor.store.watermark('site-a')).toBe('7');
 
     // Nothing changed: nothing scored. An edit re-scores: worse → escalation, same band → nothing.
@@ -86,9 +112,15 @@ describe('MonitorService.pollOnce', () => {
       batches.push([r.changed, r.missing, r.invalid, r.caughtUp]);
       if (r.caughtUp) break;
     }
-    expect(batches).toEqual([[4, 1, 0, false], [4, 0, 1, false], [2, 0, 0, true]]);
+    expect(batches).toEqual([
+      [4, 1, 0, false],
+      [4, 0, 1, false],
+      [2, 0, 0, true],
+    ]);
     expect(monitor.store.counts()).toMatchObject({ scores: 9, alerts: 0 });
-    expect(monitor.store.scoresBetween(0, Date.UTC(2027, 0, 1)).find((s) => s.recordId === '5')).toMatchObject({ energy: null, band: 'invalid' });
+    expect(
+      monitor.store.scoresBetween(0, Date.UTC(2027, 0, 1)).find((s) => s.recordId === '5'),
+    ).toMatchObject({ energy: null, band: 'invalid' });
     await monitor.close();
   });
 
@@ -105,10 +137,14 @@ describe('MonitorService.pollOnce', () => {
   });
 
   it('refuses a queue config (not in this release) and an unset secret, naming the key', () => {
-    expect(() => setup({ queue: { redis: 'redis://127.0.0.1:6379' } })).toThrow(/config: queue: the distributed mode/);
+    expect(() => setup({ queue: { redis: 'redis://127.0.0.1:6379' } })).toThrow(
+      /config: queue: the distributed mode/,
+    );
     expect(() =>
       setup({ sinks: [{ name: 'hook', type: 'webhook', url: { env: 'ANOMALIA_TEST_UNSET_URL' } }] }),
-    ).toThrow('environment: sinks[0].url: expected the environment variable ANOMALIA_TEST_UNSET_URL to be set');
+    ).toThrow(
+      'environment: sinks[0].url: expected the environment variable ANOMALIA_TEST_UNSET_URL to be set',
+    );
   });
 });
 
@@ -122,7 +158,8 @@ describe('MonitorService.run', () => {
     const started = Date.now();
     source.upsert(record(2, 2.8, 'PAT-SECRET'));
     // Delivered = the receiver answered 200 and the store recorded it.
-    const delivered = () => monitor.store.sinkStates().some((s) => s.sink === 'hook' && s.lastSuccessAt !== null);
+    const delivered = () =>
+      monitor.store.sinkStates().some((s) => s.sink === 'hook' && s.lastSuccessAt !== null);
     while (!delivered() && Date.now() - started < 5_000) await new Promise((r) => setTimeout(r, 10));
     const elapsed = Date.now() - started;
     expect(elapsed).toBeLessThan(2_000);
@@ -131,8 +168,14 @@ describe('MonitorService.run', () => {
     expect(second!.alerts.map((a) => [a.recordId, a.band])).toEqual([['2', 'critical']]);
 
     const health = monitor.service.health();
-    expect(health).toMatchObject({ status: 'ok', source: { name: 'site-a', kind: 'memory', caughtUp: true, consecutiveFailures: 0 } });
-    expect(health.sinks.map((s) => [s.sink, s.consecutiveFailures])).toEqual([['file', 0], ['hook', 0]]);
+    expect(health).toMatchObject({
+      status: 'ok',
+      source: { name: 'site-a', kind: 'memory', caughtUp: true, consecutiveFailures: 0 },
+    });
+    expect(health.sinks.map((s) => [s.sink, s.consecutiveFailures])).toEqual([
+      ['file', 0],
+      ['hook', 0],
+    ]);
 
     controller.abort();
     await running;

@@ -152,8 +152,15 @@ export class MonitorService {
         const h = this.sourceHealth;
         h.consecutiveFailures++;
         h.lastError = (e as Error).message;
-        wait = retryDelay({ ...this.o.poll.retry, factor: 2, maxAttempts: null }, h.consecutiveFailures, this.random);
-        this.o.logger.error({ err: h.lastError, failures: h.consecutiveFailures, retryInMs: wait }, 'poll failed; nothing committed, will retry');
+        wait = retryDelay(
+          { ...this.o.poll.retry, factor: 2, maxAttempts: null },
+          h.consecutiveFailures,
+          this.random,
+        );
+        this.o.logger.error(
+          { err: h.lastError, failures: h.consecutiveFailures, retryInMs: wait },
+          'poll failed; nothing committed, will retry',
+        );
       }
       if (wait > 0 && !signal.aborted) await pause.wait(wait);
     }
@@ -207,6 +214,13 @@ export class MonitorService {
       lagMs: s.lastCaughtUpAt === null ? null : now - s.lastCaughtUpAt,
       newestChangeAt: s.newestChangeAt,
     };
-    return healthSummary({ now, source, totals: { ...this.totals }, store: this.o.store, model: this.o.scorer.model, sinkNames: this.o.dispatcher.sinkNames });
+    return healthSummary({
+      now,
+      source,
+      totals: { ...this.totals },
+      store: this.o.store,
+      model: this.o.scorer.model,
+      sinkNames: this.o.dispatcher.sinkNames,
+    });
   }
 }

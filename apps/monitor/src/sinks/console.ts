@@ -1,4 +1,4 @@
-import { type NotificationMessage, messageText } from '../message';
+import { messageText, type NotificationMessage } from '../message';
 import type { Sink } from './types';
 
 /** Writes each notification as text to stdout or stderr (logs go to stderr as JSON). */

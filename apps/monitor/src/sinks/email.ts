@@ -1,5 +1,5 @@
 import nodemailer from 'nodemailer';
-import { type NotificationMessage, messageText } from '../message';
+import { messageText, type NotificationMessage } from '../message';
 import { type Sink, SinkError } from './types';
 
 export interface EmailOptions {
@@ -48,10 +48,19 @@ export class EmailSink implements Sink {
         text: messageText(message),
         messageId: messageIdOf(message.id),
         headers: { 'X-Anomalia-Idempotency-Key': message.id },
-        attachments: [{ filename: 'notification.json', content: JSON.stringify(message, null, 2), contentType: 'application/json' }],
+        attachments: [
+          {
+            filename: 'notification.json',
+            content: JSON.stringify(message, null, 2),
+            contentType: 'application/json',
+          },
+        ],
       });
     } catch (e) {
-      throw new SinkError(this.name, `SMTP ${this.options.host}:${this.options.port} failed: ${(e as Error).message}`);
+      throw new SinkError(
+        this.name,
+        `SMTP ${this.options.host}:${this.options.port} failed: ${(e as Error).message}`,
+      );
     }
   }
 

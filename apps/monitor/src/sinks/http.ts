@@ -32,7 +32,11 @@ export async function postJson(o: PostOptions): Promise<void> {
   }
   const text = await res.text().catch(() => '');
   if (res.status < 200 || res.status >= 300)
-    throw new SinkError(o.sink, `POST ${redactUrl(o.url)} answered HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`, res.status);
+    throw new SinkError(
+      o.sink,
+      `POST ${redactUrl(o.url)} answered HTTP ${res.status}${text ? `: ${text.slice(0, 200)}` : ''}`,
+      res.status,
+    );
 }
 
 /** Incoming-webhook URLs carry their secret in the path: logs show the origin only. */

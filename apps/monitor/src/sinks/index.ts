@@ -1,5 +1,5 @@
-import type { SinkConfig } from '../config/schema';
 import { ConfigError, resolveSecret } from '../config/load';
+import type { SinkConfig } from '../config/schema';
 import { ConsoleSink } from './console';
 import { EmailSink } from './email';
 import { JsonlSink } from './jsonl';
@@ -30,7 +30,9 @@ export function createSink(c: SinkConfig, index: number, env: NodeJS.ProcessEnv 
         port: c.port,
         secure: c.secure,
         requireTls: c.requireTls,
-        ...(c.auth ? { auth: { user: c.auth.user, pass: resolveSecret(c.auth.pass, key('auth.pass'), env) } } : {}),
+        ...(c.auth
+          ? { auth: { user: c.auth.user, pass: resolveSecret(c.auth.pass, key('auth.pass'), env) } }
+          : {}),
         from: c.from,
         to: c.to,
         subjectPrefix: c.subjectPrefix,
@@ -44,6 +46,7 @@ function checkUrl(url: string, key: string): string {
   try {
     protocol = new URL(url).protocol;
   } catch {}
-  if (protocol !== 'http:' && protocol !== 'https:') throw new ConfigError('config', key, 'expected an http(s) URL');
+  if (protocol !== 'http:' && protocol !== 'https:')
+    throw new ConfigError('config', key, 'expected an http(s) URL');
   return url;
 }

@@ -27,7 +27,10 @@ export class JsonlSink implements Sink {
       await this.handle.sync();
     } catch (e) {
       await this.close();
-      throw new SinkError(this.name, `cannot append to ${this.path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new SinkError(
+        this.name,
+        `cannot append to ${this.path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      );
     }
   }
 

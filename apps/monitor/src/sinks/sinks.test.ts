@@ -15,7 +15,13 @@ import { createSink } from './index';
 import { JsonlSink } from './jsonl';
 import { SlackSink } from './slack';
 import { SinkError } from './types';
-import { IDEMPOTENCY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature, WebhookSink } from './webhook';
+import {
+  IDEMPOTENCY_HEADER,
+  SIGNATURE_HEADER,
+  TIMESTAMP_HEADER,
+  verifySignature,
+  WebhookSink,
+} from './webhook';
 
 const dir = mkdtempSync(join(tmpdir(), 'anomalia-monitor-sinks-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -101,7 +107,10 @@ describe('JsonlSink', () => {
     await sink.send(message('omit', 'a'));
     await sink.send(message('omit', 'b'));
     await sink.close();
-    const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.id)).toEqual(['a', 'b']);
     expect(lines[0].schema).toBe('anomalia.notification/v1');
   });
@@ -130,7 +139,12 @@ describe('WebhookSink', () => {
   it('POSTs the JSON with an idempotency key and a verifiable HMAC-SHA256 signature', async () => {
     const receiver = await startHttpReceiver();
     try {
-      const sink = new WebhookSink('hook', { url: receiver.url, secret: 's3cret', timeoutMs: 5_000, headers: { 'x-site': 'a' } });
+      const sink = new WebhookSink('hook', {
+        url: receiver.url,
+        secret: 's3cret',
+        timeoutMs: 5_000,
+        headers: { 'x-site': 'a' },
+      });
       const m = message();
       await sink.send(m, signal);
       const [req] = receiver.requests;
@@ -173,7 +187,9 @@ describe('WebhookSink', () => {
     const receiver = await startHttpReceiver();
     const url = receiver.url;
     await receiver.close();
-    await expect(new WebhookSink('hook', { url, timeoutMs: 2_000 }).send(message(), signal)).rejects.toThrow(/ECONNREFUSED/);
+    await expect(new WebhookSink('hook', { url, timeoutMs: 2_000 }).send(message(), signal)).rejects.toThrow(
+      /ECONNREFUSED/,
+    );
   });
 });
 
@@ -184,7 +200,9 @@ describe('SlackSink', () => {
       await new SlackSink('slack', receiver.url, 5_000).send(message(), signal);
       const body = JSON.parse(receiver.requests[0]!.body);
       expect(Object.keys(body)).toEqual(['text']);
-      expect(body.text).toMatch(/^\*CRITICAL: 1 alert for patient \[redacted\] \(page; respond 15–30 min\)\*\n/);
+      expect(body.text).toMatch(
+        /^\*CRITICAL: 1 alert for patient \[redacted\] \(page; respond 15–30 min\)\*\n/,
+      );
       expect(body.text).toContain('id n-1');
     } finally {
       await receiver.close();
@@ -214,8 +232,12 @@ describe('EmailSink', () => {
       const parsed = await simpleParser(mail!.raw);
       expect(parsed.messageId).toBe(messageIdOf('n-1'));
       expect(parsed.headers.get('x-anomalia-idempotency-key')).toBe('n-1');
-      expect(parsed.subject).toBe('[anomalia] CRITICAL: 1 alert for patient [redacted] (page; respond 15–30 min)');
-      expect(parsed.text).toContain('- CRITICAL 2.83 · record 1001 (site-a) · page, 15–30 min (by 2026-01-05T09:30:00.000Z)');
+      expect(parsed.subject).toBe(
+        '[anomalia] CRITICAL: 1 alert for patient [redacted] (page; respond 15–30 min)',
+      );
+      expect(parsed.text).toContain(
+        '- CRITICAL 2.83 · record 1001 (site-a) · page, 15–30 min (by 2026-01-05T09:30:00.000Z)',
+      );
       expect(parsed.attachments.map((a) => a.filename)).toEqual(['notification.json']);
       expect(JSON.parse(parsed.attachments[0]!.content.toString('utf8'))).toEqual(message());
       expect(`${parsed.text}${parsed.attachments[0]!.content}`).not.toContain('PAT-42');
@@ -238,7 +260,9 @@ describe('EmailSink', () => {
       timeoutMs: 5_000,
     });
     try {
-      await expect(sink.send(message(), signal)).rejects.toThrow(/sink mail: SMTP 127\.0\.0\.1:\d+ failed: .*451/);
+      await expect(sink.send(message(), signal)).rejects.toThrow(
+        /sink mail: SMTP 127\.0\.0\.1:\d+ failed: .*451/,
+      );
       expect(smtp.messages).toHaveLength(0);
     } finally {
       await sink.close();
@@ -263,6 +287,8 @@ describe('createSink', () => {
     );
     const sink = createSink(config.sinks[0]!, 0, { HOOK_URL: 'http://127.0.0.1:1/x', HOOK_SECRET: 'k' });
     expect(sink).toMatchObject({ name: 'hook', type: 'webhook' });
-    expect(() => createSink(config.sinks[1]!, 1, {})).toThrow('config: sinks[1].url: expected an http(s) URL');
+    expect(() => createSink(config.sinks[1]!, 1, {})).toThrow(
+      'config: sinks[1].url: expected an http(s) URL',
+    );
   });
 });

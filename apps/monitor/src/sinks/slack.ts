@@ -1,4 +1,4 @@
-import { type NotificationMessage, messageText } from '../message';
+import { messageText, type NotificationMessage } from '../message';
 import { postJson } from './http';
 import type { Sink } from './types';
 
@@ -18,7 +18,14 @@ export class SlackSink implements Sink {
   async send(message: NotificationMessage, signal: AbortSignal): Promise<void> {
     const [title, ...rest] = messageText(message).split('\n');
     const text = `*${title}*\n${rest.join('\n')}`;
-    await postJson({ sink: this.name, url: this.url, body: JSON.stringify({ text }), headers: {}, timeoutMs: this.timeoutMs, signal });
+    await postJson({
+      sink: this.name,
+      url: this.url,
+      body: JSON.stringify({ text }),
+      headers: {},
+      timeoutMs: this.timeoutMs,
+      signal,
+    });
   }
 
   async close(): Promise<void> {}

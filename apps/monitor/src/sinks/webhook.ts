@@ -58,7 +58,14 @@ export class WebhookSink implements Sink {
       headers[TIMESTAMP_HEADER] = timestamp;
       headers[SIGNATURE_HEADER] = signBody(this.options.secret, timestamp, body);
     }
-    await postJson({ sink: this.name, url: this.options.url, body, headers, timeoutMs: this.options.timeoutMs, signal });
+    await postJson({
+      sink: this.name,
+      url: this.options.url,
+      body,
+      headers,
+      timeoutMs: this.options.timeoutMs,
+      signal,
+    });
   }
 
   async close(): Promise<void> {}

@@ -17,7 +17,15 @@ const config = parseConfig({
   poll: { interval: '20ms', batchSize: 25 },
   sinks: [{ name: 'hook', type: 'webhook', url, timeout: '5s', retry: { initial: '20ms', max: '200ms' } }],
   routing: {
-    routes: [{ name: 'all', bands: ['low', 'medium', 'high', 'critical'], sinks: ['hook'], groupWait: '0s', groupInterval: '0s' }],
+    routes: [
+      {
+        name: 'all',
+        bands: ['low', 'medium', 'high', 'critical'],
+        sinks: ['hook'],
+        groupWait: '0s',
+        groupInterval: '0s',
+      },
+    ],
   },
   inhibit: [],
   log: { level: 'warn' },
@@ -27,7 +35,12 @@ const source = new MemoryChangeSource();
 const SEVERITY = [0.6, 1.2, 2.0, 2.8];
 for (let i = 1; i <= records; i++) {
   // One patient per record, so every alert is its own group and its own POST.
-  source.upsert({ id: String(i), patientId: `P${i}`, occurredAt: 1_767_600_000_000 + i * 1_000, features: { x: SEVERITY[i % 4]! } });
+  source.upsert({
+    id: String(i),
+    patientId: `P${i}`,
+    occurredAt: 1_767_600_000_000 + i * 1_000,
+    features: { x: SEVERITY[i % 4]! },
+  });
 }
 const fast = source.linearScorer({ name: 'linear', version: '1' }, { x: 1 });
 const scorer = {

@@ -12,7 +12,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const RECORDS = 400;
 const child = new URL('./crash-child.ts', import.meta.url).pathname;
 
-function start(state: string, url: string): { proc: ChildProcess; exited: Promise<{ code: number | null; signal: string | null; stderr: string }> } {
+function start(
+  state: string,
+  url: string,
+): { proc: ChildProcess; exited: Promise<{ code: number | null; signal: string | null; stderr: string }> } {
   const proc = spawn(process.execPath, ['--import', 'tsx', child, state, url, String(RECORDS)], {
     cwd: new URL('../..', import.meta.url).pathname,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -79,7 +82,9 @@ describe('crash safety', () => {
     for (const r of receiver.requests) byId.set(r.headers['idempotency-key'] as string, JSON.parse(r.body));
     // … and each alert in exactly one notification: none lost, none delivered twice.
     const alertCounts = new Map<string, number>();
-    for (const m of byId.values()) for (const a of m.alerts) alertCounts.set(a.idempotencyKey, (alertCounts.get(a.idempotencyKey) ?? 0) + 1);
+    for (const m of byId.values())
+      for (const a of m.alerts)
+        alertCounts.set(a.idempotencyKey, (alertCounts.get(a.idempotencyKey) ?? 0) + 1);
     expect(alertCounts.size).toBe(RECORDS);
     expect([...alertCounts.values()].every((c) => c === 1)).toBe(true);
     const rawDuplicates = receiver.requests.length - byId.size;
@@ -87,7 +92,15 @@ describe('crash safety', () => {
     expect(rawDuplicates).toBeGreaterThanOrEqual(2);
     expect(rawDuplicates).toBeLessThanOrEqual(kills.size);
     console.log(
-      JSON.stringify({ name: 'crash-test', kills: kills.size, watermarksAtKill: watermarks, alerts: RECORDS, posts: receiver.requests.length, uniqueNotifications: byId.size, rawDuplicates }),
+      JSON.stringify({
+        name: 'crash-test',
+        kills: kills.size,
+        watermarksAtKill: watermarks,
+        alerts: RECORDS,
+        posts: receiver.requests.length,
+        uniqueNotifications: byId.size,
+        rawDuplicates,
+      }),
     );
 
     const store = openMonitorStore(state);

@@ -21,15 +21,15 @@ export class MemoryChangeSource implements ChangeSource {
   private readonly rows = new Map<string, MemoryRecord>();
   /** id → its latest version; versions ascend with every change. */
   private readonly versions = new Map<string, number>();
-  private version = 0;
+  /** Every change in version order (log[v - 1] is version v); superseded entries are skipped. */
+  private readonly log: string[] = [];
   private failures: Error[] = [];
-
-  constructor(private readonly options: { lookbackFrom?: number } = {}) {}
 
   /** Inserts or edits a record (a new version, as a database row write would). */
   upsert(record: MemoryRecord): void {
     this.rows.set(record.id, record);
-    this.versions.set(record.id, ++this.version);
+    this.log.push(record.id);
+    this.versions.set(record.id, this.log.length);
   }
 
   get(id: string): MemoryRecord | undefined {
@@ -53,23 +53,22 @@ export class MemoryChangeSource implements ChangeSource {
   async poll(watermark: string | null, limit: number): Promise<ChangeBatch> {
     const failure = this.failures.shift();
     if (failure) throw failure;
-    const after = watermark === null ? 0 : Number(watermark);
-    const changed = [...this.versions.entries()]
-      .filter(([id, v]) => v > after && this.inLookback(watermark, id))
-      .sort((a, b) => a[1] - b[1]);
-    const taken = changed.slice(0, limit);
-    const last = taken.at(-1)?.[1];
-    return {
-      ids: taken.map(([id]) => id),
-      watermark: last === undefined ? watermark : String(last),
-      caughtUp: changed.length <= limit,
-    };
-  }
-
-  private inLookback(watermark: string | null, id: string): boolean {
-    if (watermark !== null || this.options.lookbackFrom === undefined) return true;
-    const at = this.rows.get(id)?.occurredAt;
-    return at == null || at >= this.options.lookbackFrom;
+    const ids: string[] = [];
+    let version = watermark === null ? 0 : Number(watermark);
+    let last: number | undefined;
+    while (version < this.log.length) {
+      const id = this.log[version++]!;
+      // Only an id's latest change counts (an edit supersedes the insert), as with a rowversion.
+      if (this.versions.get(id) !== version) continue;
+      if (ids.length === limit) {
+        version--;
+        break;
+      }
+      ids.push(id);
+      last = version;
+    }
+    const caughtUp = !this.log.slice(version).some((id, i) => this.versions.get(id) === version + i + 1);
+    return { ids, watermark: last === undefined ? watermark : String(last), caughtUp };
   }
 
   /** A scorer over this source's records (reads the current row, as a loader would). */

@@ -110,6 +110,7 @@ CREATE TABLE deliveries (
   UNIQUE (alert_id, revision, sink, route)
 ) STRICT;
 CREATE INDEX deliveries_pending ON deliveries (sink, status, route, group_key);
+CREATE INDEX deliveries_notification ON deliveries (notification_id);
 
 CREATE TABLE notification_alerts (
   notification_id TEXT NOT NULL REFERENCES notifications (id),

@@ -335,6 +335,9 @@ function prepareStatements(db: Database.Database) {
     openAlerts: db.prepare(
       `SELECT * FROM alerts WHERE state = 'open' AND band IN (SELECT value FROM json_each(?)) ORDER BY id`,
     ),
+    openLabels: db.prepare(
+      `SELECT id, band, labels FROM alerts WHERE state = 'open' AND band IN (SELECT value FROM json_each(?)) ORDER BY id`,
+    ),
     setState: db.prepare(
       `UPDATE alerts SET state = ?, state_at = ?, state_by = ?, state_note = ? WHERE id = ?`,
     ),
@@ -370,6 +373,14 @@ export class MonitorStore {
 
   get isOpen(): boolean {
     return this.db.open;
+  }
+
+  /**
+   * Runs `fn` in one transaction (store calls inside it join it): one disk sync for many small
+   * writes, e.g. forming the notifications of every due group at once.
+   */
+  inTransaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
   }
 
   /** The source cursor persisted by the last commit for `source` (null: never polled). */
@@ -662,6 +673,19 @@ export class MonitorStore {
       this.q.sinkFailure.run(n.sink, failure.at, failure.at, failure.error);
       return true;
     })();
+  }
+
+  /** Id, band and labels of the open alerts in `bands`: all inhibition needs, without the detail. */
+  openAlertLabels(
+    bands: readonly string[],
+  ): { id: number; band: string; labels: Readonly<Record<string, string>> }[] {
+    return (
+      this.q.openLabels.all(JSON.stringify(bands)) as { id: number; band: string; labels: string }[]
+    ).map((r) => ({
+      id: r.id,
+      band: r.band,
+      labels: labelsOf(r.labels, `alerts[${r.id}].labels`),
+    }));
   }
 
   /** Open alerts in the given bands (the sources of inhibition). */
