@@ -19,6 +19,10 @@ const dir = mkdtempSync(join(tmpdir(), 'anomalia-monitor-bench-'));
 const logger = createLogger({ level: 'silent', redactPatientIdentifiers: true });
 const emit = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(o)}\n`);
 let run = 0;
+const cpuSeconds = (since: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(since);
+  return +((d.user + d.system) / 1e6).toFixed(3);
+};
 
 function clinic(n: number, alertFraction: number, seed: number): MemoryChangeSource {
   const rng = new Rng(seed);
@@ -66,6 +70,7 @@ async function backlog(n: number, alertFraction: number, synchronous: 'full' | '
     state: { path: join(dir, `state-b${++run}.sqlite`), synchronous },
   });
   const t = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
   let alerts = 0;
   let deliveries = 0;
   for (;;) {
@@ -79,6 +84,7 @@ async function backlog(n: number, alertFraction: number, synchronous: 'full' | '
     name,
     n,
     seconds: +seconds.toFixed(3),
+    cpu_seconds: cpuSeconds(cpu),
     rows_per_s: Math.round(n / seconds),
     alerts,
     alerts_per_s: Math.round(alerts / seconds),
@@ -117,6 +123,7 @@ async function deliver(n: number, kind: 'jsonl' | 'webhook') {
   );
   await m.service.pollOnce();
   const t = process.hrtime.bigint();
+  const cpu = process.cpuUsage();
   let delivered = 0;
   while (delivered < n) delivered += (await m.dispatcher.runOnce()).delivered;
   const seconds = Number(process.hrtime.bigint() - t) / 1e9;
@@ -124,6 +131,7 @@ async function deliver(n: number, kind: 'jsonl' | 'webhook') {
     name: `deliver-${kind}`,
     n,
     seconds: +seconds.toFixed(3),
+    cpu_seconds: cpuSeconds(cpu),
     rows_per_s: Math.round(n / seconds),
     unit: 'notifications (one alert each), formed, sent and recorded',
   });

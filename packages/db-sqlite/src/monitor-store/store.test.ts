@@ -309,6 +309,21 @@ describe('notifications', () => {
       /change.state/,
     );
     expect(store.openAlerts(['critical']).map((a) => a.recordId)).toEqual(['1']);
+    expect(store.openAlertLabels(['critical', 'high'])).toEqual([
+      {
+        id: store.alertByKey(alertKey('site-a', '1', 'ebm', '3'))!.id,
+        band: 'critical',
+        labels: { patient: 'P1', band: 'critical' },
+      },
+    ]);
+    // inTransaction: all or nothing across several store calls.
+    expect(() =>
+      store.inTransaction(() => {
+        store.recordAction({ at: 700, actor: 'x', action: 'note' });
+        throw new Error('abort');
+      }),
+    ).toThrow('abort');
+    expect(store.auditLog()).toHaveLength(1);
     store.close();
   });
 });
