@@ -53,6 +53,8 @@ export class Dispatcher {
   private readonly random: () => number;
   private readonly newId: () => string;
   private readonly clock: () => number;
+  /** Aborted only by `close()`: sends are bounded by their sink's timeout, not by shutdown. */
+  private readonly inFlight = new AbortController();
 
   constructor(private readonly o: DispatcherOptions) {
     this.clock = o.clock ?? Date.now;
@@ -65,13 +67,16 @@ export class Dispatcher {
     return this.routes.get(route) ?? this.o.defaults;
   }
 
-  /** One round over every sink at time `now`. */
+  /**
+   * One round over every sink at time `now`. Once `stop` aborts, no further send starts; a send
+   * in flight is left to finish (or time out), so shutdown never cuts a delivery in half.
+   */
   async runOnce(
     now = this.clock(),
-    signal: AbortSignal = new AbortController().signal,
+    stop: AbortSignal = new AbortController().signal,
   ): Promise<DispatchRound> {
     const isInhibited = inhibitor(this.o.inhibit, this.o.store.openAlertLabels(sourceBands(this.o.inhibit)));
-    const rounds = await Promise.all(this.o.sinks.map((s) => this.runSink(s, now, isInhibited, signal)));
+    const rounds = await Promise.all(this.o.sinks.map((s) => this.runSink(s, now, isInhibited, stop)));
     return rounds.reduce(
       (a, b) => ({
         formed: a.formed + b.formed,
@@ -86,7 +91,7 @@ export class Dispatcher {
     s: DispatchSink,
     now: number,
     isInhibited: (a: StoredAlert) => boolean,
-    signal: AbortSignal,
+    stop: AbortSignal,
   ): Promise<DispatchRound> {
     const { store, logger } = this.o;
     const name = s.sink.name;
@@ -128,8 +133,8 @@ export class Dispatcher {
     let delivered = 0;
     let failed = 0;
     for (const n of store.dueNotifications(name, now)) {
-      if (signal.aborted) break;
-      if (await this.attempt(s, n, signal)) delivered++;
+      if (stop.aborted) break;
+      if (await this.attempt(s, n)) delivered++;
       else {
         failed++;
         break;
@@ -140,11 +145,11 @@ export class Dispatcher {
     return { formed, delivered, failed };
   }
 
-  private async attempt(s: DispatchSink, n: StoredNotification, signal: AbortSignal): Promise<boolean> {
+  private async attempt(s: DispatchSink, n: StoredNotification): Promise<boolean> {
     const { store, logger } = this.o;
     const message = n.payload as NotificationMessage;
     try {
-      await s.sink.send(message, signal);
+      await s.sink.send(message, this.inFlight.signal);
     } catch (e) {
       const at = this.clock();
       const attempts = n.attempts + 1;
@@ -214,6 +219,7 @@ export class Dispatcher {
   }
 
   async close(): Promise<void> {
+    this.inFlight.abort();
     await Promise.all(this.o.sinks.map((s) => s.sink.close()));
   }
 }

@@ -171,7 +171,7 @@ export class MonitorService {
     while (!signal.aborted) {
       let wait = this.o.poll.interval;
       try {
-        await this.o.dispatcher.runOnce(this.now());
+        await this.o.dispatcher.runOnce(this.now(), signal);
         failures = 0;
         const next = this.o.dispatcher.nextDueAt();
         if (next !== null) wait = Math.max(0, Math.min(wait, next - this.now()));
