@@ -1,0 +1,342 @@
+import { z } from 'zod';
+import { DurationSchema } from './duration';
+
+/**
+ * The monitor's configuration: one zod schema is the runtime validation (every error names its
+ * key; unknown keys are refused) and the TypeScript type. Parts that later work wires in (the SQL
+ * Server source, MC-dropout uncertainty, the dashboard's HTTP bind, the Redis queue) are part of
+ * the schema already, so a config written today stays valid.
+ */
+
+export const ALERT_BANDS = ['low', 'medium', 'high', 'critical'] as const;
+export type AlertBand = (typeof ALERT_BANDS)[number];
+
+const path = z.string().min(1);
+/** Source, sink and route names: they appear in alert keys, notification ids and file names. */
+export const NameSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a name of letters, digits, _ . -');
+
+/** A secret given inline or, better, as the name of an environment variable that holds it. */
+export const SecretSchema = z.union([
+  z.string().min(1),
+  z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name') }),
+]);
+export type Secret = z.output<typeof SecretSchema>;
+
+const SqliteSourceSchema = z.strictObject({
+  type: z.literal('sqlite'),
+  /** A Mosaiq-shaped SQLite file, opened read-only. */
+  path,
+});
+const MssqlSourceSchema = z.strictObject({
+  type: z.literal('mssql'),
+  /** `mssql://user:password@host:1433/MOSAIQ?encrypt=true` (use `{ env: NAME }` to keep it out of the file). */
+  url: SecretSchema,
+});
+
+const SourceSchema = z.strictObject({
+  /** The site's name: part of every alert key, so two databases never share an alert. */
+  name: NameSchema.default('default'),
+  database: z.discriminatedUnion('type', [SqliteSourceSchema, MssqlSourceSchema]),
+});
+
+const PollSchema = z.strictObject({
+  /** Time between polls when caught up (a full batch polls again at once). */
+  interval: DurationSchema.default(5_000),
+  /** On the very first start (no watermark yet), how far back to begin. */
+  lookback: DurationSchema.default(86_400_000),
+  /** Treatments per poll, scoring batch and transaction. */
+  batchSize: z.number().int().min(1).max(100_000).default(5_000),
+  /** Waits after a failed poll (unreachable database): exponential from `initial` up to `max`. */
+  retry: z
+    .strictObject({ initial: DurationSchema.default(1_000), max: DurationSchema.default(60_000) })
+    .prefault({}),
+});
+
+const ModelSchema = z.strictObject({
+  /** A promoted model directory (`models/current/<name>`), loaded and verified at start. */
+  dir: path,
+  /** MC-dropout passes for an uncertainty per record (0: off). */
+  mcDropoutSamples: z.number().int().min(0).max(1_000).default(0),
+});
+
+const StateSchema = z.strictObject({
+  /** The monitor's own SQLite file (created when missing; never a source database). */
+  path: path.default('.anomalia/monitor/state.sqlite'),
+  /** `full`: durable across power loss; `normal`: across process crashes only, faster. */
+  synchronous: z.enum(['full', 'normal']).default('full'),
+});
+
+const TriageSchema = z.strictObject({
+  /** The least severe band stored as an alert (normal records are only counted). */
+  minBand: z.enum(ALERT_BANDS).default('low'),
+  /** A record whose malicious probability exceeds this gets the critical tier's malicious steps. */
+  maliciousThreshold: z.number().min(0).max(1).default(0.5),
+});
+
+const RetrySchema = z
+  .strictObject({
+    initial: DurationSchema.default(1_000),
+    max: DurationSchema.default(300_000),
+    factor: z.number().min(1).max(10).default(2),
+    /** Attempts before a notification is kept as dead; null: retry forever (nothing is ever dropped). */
+    maxAttempts: z.number().int().positive().nullable().default(null),
+  })
+  .prefault({});
+
+const sinkCommon = {
+  name: NameSchema,
+  retry: RetrySchema,
+  /** `omit` (default): messages carry record ids but no patient identifier. */
+  patientIdentifiers: z.enum(['omit', 'include']).default('omit'),
+};
+
+const JsonlSinkSchema = z.strictObject({
+  ...sinkCommon,
+  type: z.literal('jsonl'),
+  /** One notification per line, appended and fsynced. */
+  path,
+});
+const ConsoleSinkSchema = z.strictObject({
+  ...sinkCommon,
+  type: z.literal('console'),
+  stream: z.enum(['stdout', 'stderr']).default('stdout'),
+});
+const WebhookSinkSchema = z.strictObject({
+  ...sinkCommon,
+  type: z.literal('webhook'),
+  url: SecretSchema,
+  /** HMAC-SHA256 key: requests carry `X-Anomalia-Signature: sha256=<hex of HMAC(timestamp.body)>`. */
+  secret: SecretSchema.optional(),
+  timeout: DurationSchema.default(10_000),
+  headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, 'an HTTP header name'), z.string()).default({}),
+});
+const SlackSinkSchema = z.strictObject({
+  ...sinkCommon,
+  type: z.literal('slack'),
+  /** The incoming-webhook URL (a secret: prefer `{ env: NAME }`). */
+  url: SecretSchema,
+  timeout: DurationSchema.default(10_000),
+});
+const EmailSinkSchema = z.strictObject({
+  ...sinkCommon,
+  type: z.literal('email'),
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65_535).default(587),
+  /** true: TLS from the first byte (port 465); false: STARTTLS when the server offers it. */
+  secure: z.boolean().default(false),
+  /** Refuse to send unless the server upgrades to TLS. */
+  requireTls: z.boolean().default(false),
+  auth: z.strictObject({ user: z.string().min(1), pass: SecretSchema }).optional(),
+  from: z.email(),
+  to: z.array(z.email()).min(1),
+  subjectPrefix: z.string().default('[anomalia]'),
+  timeout: DurationSchema.default(30_000),
+});
+
+export const SinkSchema = z.discriminatedUnion('type', [
+  JsonlSinkSchema,
+  ConsoleSinkSchema,
+  WebhookSinkSchema,
+  SlackSinkSchema,
+  EmailSinkSchema,
+]);
+export type SinkConfig = z.output<typeof SinkSchema>;
+export type SinkType = SinkConfig['type'];
+
+/** Labels alerts group and inhibit on: built-ins, or any label the scorer attaches (e.g. `machine`). */
+const LabelNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9_]*$/, 'a label name such as patient, band or machine');
+
+const TimingSchema = {
+  groupBy: z.array(LabelNameSchema),
+  /** Wait before a new group's first notification, to collect its other alerts. */
+  groupWait: DurationSchema,
+  /** Wait before notifying a group again about alerts that joined it. */
+  groupInterval: DurationSchema,
+  /** Remind about a group's still-open alerts this often; null: never. */
+  repeatInterval: DurationSchema.nullable(),
+};
+
+const RouteDefaultsSchema = z.strictObject({
+  groupBy: TimingSchema.groupBy.default(['patient']),
+  groupWait: TimingSchema.groupWait.default(30_000),
+  groupInterval: TimingSchema.groupInterval.default(300_000),
+  repeatInterval: TimingSchema.repeatInterval.default(null),
+});
+
+const RouteSchema = z.strictObject({
+  name: NameSchema,
+  /** Alerts in these bands take this route. */
+  bands: z.array(z.enum(ALERT_BANDS)).min(1),
+  sinks: z.array(NameSchema).min(1),
+  groupBy: TimingSchema.groupBy.optional(),
+  groupWait: TimingSchema.groupWait.optional(),
+  groupInterval: TimingSchema.groupInterval.optional(),
+  repeatInterval: TimingSchema.repeatInterval.optional(),
+  /** Also try the routes after this one (Alertmanager's `continue`); default: first match wins. */
+  continue: z.boolean().default(false),
+});
+export type RouteConfig = z.output<typeof RouteSchema>;
+
+const InhibitRuleSchema = z.strictObject({
+  /** An open alert in one of these bands … */
+  sourceBands: z.array(z.enum(ALERT_BANDS)).min(1),
+  /** … suppresses notifications of alerts in these bands … */
+  targetBands: z.array(z.enum(ALERT_BANDS)).min(1),
+  /** … that have the same, non-empty values of these labels. */
+  equal: z.array(LabelNameSchema).min(1),
+});
+export type InhibitRule = z.output<typeof InhibitRuleSchema>;
+
+const HttpSchema = z.strictObject({
+  /** `host:port` for the dashboard; anything but loopback needs `token`. */
+  bind: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'host:port, e.g. 127.0.0.1:8080'),
+  token: SecretSchema.optional(),
+});
+
+const LogSchema = z.strictObject({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Replace patient identifiers in log lines with `[redacted]` (turn off only on a secured host). */
+  redactPatientIdentifiers: z.boolean().default(true),
+});
+
+const HealthSchema = z.strictObject({
+  /** How often the health summary is logged (and written to `file`). */
+  interval: DurationSchema.default(60_000),
+  /** A JSON file rewritten with the health summary (for a supervisor or a container probe). */
+  file: path.optional(),
+});
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+
+export const MonitorConfigSchema = z
+  .strictObject({
+    source: SourceSchema,
+    poll: PollSchema.prefault({}),
+    model: ModelSchema,
+    state: StateSchema.prefault({}),
+    triage: TriageSchema.prefault({}),
+    sinks: z
+      .array(SinkSchema)
+      .min(1)
+      .prefault([{ name: 'alerts', type: 'jsonl', path: '.anomalia/monitor/alerts.jsonl' }]),
+    routing: z
+      .strictObject({
+        defaults: RouteDefaultsSchema.prefault({}),
+        /** Evaluated in order; absent: the seed-001 routing over every sink (see `defaultRoutes`). */
+        routes: z.array(RouteSchema).min(1).optional(),
+      })
+      .prefault({}),
+    inhibit: z
+      .array(InhibitRuleSchema)
+      .default([{ sourceBands: ['critical'], targetBands: ['high', 'medium', 'low'], equal: ['patient'] }]),
+    http: HttpSchema.optional(),
+    /** Distributed mode on BullMQ (later work); absent: one process, no Redis. */
+    queue: z.strictObject({ redis: SecretSchema }).optional(),
+    log: LogSchema.prefault({}),
+    health: HealthSchema.prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    const names = new Set<string>();
+    c.sinks.forEach((s, i) => {
+      if (names.has(s.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sinks', i, 'name'],
+          message: `expected a sink name not used before ("${s.name}" is)`,
+        });
+      names.add(s.name);
+    });
+    const known = [...names].map((n) => `"${n}"`).join(', ');
+    const routeNames = new Set<string>();
+    c.routing.routes?.forEach((r, i) => {
+      if (routeNames.has(r.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routing', 'routes', i, 'name'],
+          message: `expected a route name not used before ("${r.name}" is)`,
+        });
+      routeNames.add(r.name);
+      r.sinks.forEach((s, j) => {
+        if (!names.has(s))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['routing', 'routes', i, 'sinks', j],
+            message: `expected one of the sinks' names (${known})`,
+          });
+      });
+    });
+    if (c.http) {
+      const host = c.http.bind.slice(0, c.http.bind.lastIndexOf(':'));
+      if (!LOOPBACK.test(host) && !c.http.token)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['http', 'token'],
+          message: `expected an access token: binding to ${host}, beyond localhost, is refused without one`,
+        });
+    }
+  });
+
+export type MonitorConfig = z.output<typeof MonitorConfigSchema>;
+export type MonitorConfigInput = z.input<typeof MonitorConfigSchema>;
+
+/** Routing with defaults applied to each route. */
+export interface ResolvedRoute {
+  readonly name: string;
+  readonly bands: readonly AlertBand[];
+  readonly sinks: readonly string[];
+  readonly groupBy: readonly string[];
+  readonly groupWait: number;
+  readonly groupInterval: number;
+  readonly repeatInterval: number | null;
+  readonly continue: boolean;
+}
+
+/**
+ * Seed 001's routing when no routes are configured: critical pages every sink at once (no group
+ * wait, a reminder every hour while open); high goes to every sink after 30 s of grouping (a
+ * reminder every 4 h); medium and low are queued and logged on the file and console sinks only.
+ */
+export function defaultRoutes(c: MonitorConfig): RouteConfig[] {
+  const all = c.sinks.map((s) => s.name);
+  const quiet = c.sinks.filter((s) => s.type === 'jsonl' || s.type === 'console').map((s) => s.name);
+  const routes: RouteConfig[] = [
+    {
+      name: 'critical',
+      bands: ['critical'],
+      sinks: all,
+      groupWait: 0,
+      groupInterval: 60_000,
+      repeatInterval: 3_600_000,
+      continue: false,
+    },
+    {
+      name: 'high',
+      bands: ['high'],
+      sinks: all,
+      groupWait: 30_000,
+      groupInterval: 300_000,
+      repeatInterval: 14_400_000,
+      continue: false,
+    },
+  ];
+  if (quiet.length) routes.push({ name: 'routine', bands: ['medium', 'low'], sinks: quiet, continue: false });
+  return routes;
+}
+
+export function resolveRoutes(c: MonitorConfig): ResolvedRoute[] {
+  const d = c.routing.defaults;
+  return (c.routing.routes ?? defaultRoutes(c)).map((r) => ({
+    name: r.name,
+    bands: r.bands,
+    sinks: r.sinks,
+    groupBy: r.groupBy ?? d.groupBy,
+    groupWait: r.groupWait ?? d.groupWait,
+    groupInterval: r.groupInterval ?? d.groupInterval,
+    repeatInterval: r.repeatInterval === undefined ? d.repeatInterval : r.repeatInterval,
+    continue: r.continue,
+  }));
+}

@@ -1,0 +1,95 @@
+import {
+  bandRank,
+  type CriticalTier,
+  clampToScale,
+  type MaliciousResponseLevel,
+  mosaiqScale,
+  type ResponseTime,
+  type RoutingAction,
+  recommendMaliciousResponse,
+  route,
+  type SeverityBand,
+} from '@anomalia/severity';
+
+/**
+ * The Mosaiq playbook's steps depend only on band, tier and suspicion: computed once each
+ * (`mosaiqScale.route` validates the playbook on every call, too slow for a backlog of 100 000).
+ */
+const stepsCache = new Map<string, readonly string[]>();
+function playbookSteps(band: SeverityBand, tier: CriticalTier | null, suspected: boolean): readonly string[] {
+  const key = `${band}/${tier}/${suspected}`;
+  let steps = stepsCache.get(key);
+  if (!steps) {
+    const value = {
+      normal: 0,
+      low: 0.5,
+      medium: 1,
+      high: 2,
+      critical: { lower: 2.5, middle: 2.7, upper: 2.9 }[tier ?? 'lower'],
+    }[band];
+    steps = Object.freeze([...mosaiqScale.route(value, { malicious: suspected }).steps]);
+    stepsCache.set(key, steps);
+  }
+  return steps;
+}
+
+/** What to do about one scored record, and by when (seed 001's risk-stratified alerting). */
+export interface Triage {
+  /** The energy clipped to the 0–3 scale (the raw energy is kept alongside). */
+  readonly severity: number;
+  readonly band: SeverityBand;
+  /** 0 normal … 4 critical. */
+  readonly rank: number;
+  /** critical → page, high → urgent_review, medium → queue, low → log, normal → none. */
+  readonly action: RoutingAction;
+  readonly tier: CriticalTier | null;
+  readonly responseTime: ResponseTime;
+  /** detectedAt + the response time's upper bound; null when the band has no deadline. */
+  readonly deadlineAt: number | null;
+  /** The Mosaiq playbook's steps for the band (and the critical tier's malicious steps when suspected). */
+  readonly steps: readonly string[];
+  readonly malicious: {
+    readonly probability: number;
+    readonly suspected: boolean;
+    readonly level: MaliciousResponseLevel;
+    readonly message: string;
+  } | null;
+}
+
+export interface TriageOptions {
+  readonly detectedAt: number;
+  /** Probability of malice from the longitudinal checks (null: not assessed). */
+  readonly maliciousProbability?: number | null;
+  /** Above this probability a critical finding gets its tier's malicious steps (seed 001: 0.5). */
+  readonly maliciousThreshold?: number;
+}
+
+/**
+ * energy → band → action, response time and deadline, with the Mosaiq catalogue's playbook. The
+ * malicious assessment can only make the response faster (`recommendMaliciousResponse` returns
+ * the more urgent of its level's time and the band's), never slower.
+ * Throws for a non-finite energy: the caller records such a record as invalid.
+ */
+export function triage(energy: number, options: TriageOptions): Triage {
+  const severity = clampToScale(energy);
+  const p = options.maliciousProbability ?? null;
+  const suspected = p !== null && p > (options.maliciousThreshold ?? 0.5);
+  const decision = route(severity, { malicious: suspected });
+  const recommendation = p === null ? null : recommendMaliciousResponse(severity, p);
+  const responseTime = recommendation ? recommendation.responseTime : decision.responseTime;
+  return {
+    severity,
+    band: decision.band,
+    rank: bandRank(decision.band),
+    action: decision.action,
+    tier: decision.tier,
+    responseTime,
+    deadlineAt:
+      responseTime.maxMinutes === null ? null : options.detectedAt + responseTime.maxMinutes * 60_000,
+    steps: playbookSteps(decision.band, decision.tier, suspected),
+    malicious:
+      p === null
+        ? null
+        : { probability: p, suspected, level: recommendation!.level, message: recommendation!.message },
+  };
+}

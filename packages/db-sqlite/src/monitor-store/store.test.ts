@@ -1,0 +1,359 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../testing/fixtures';
+import { alertKey, NotAMonitorStoreError, openMonitorStore } from './store';
+import type { AlertInput, CommitInput } from './types';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+let fileNo = 0;
+const freshStore = () => openMonitorStore(tmp.path(`state-${++fileNo}.sqlite`));
+
+const RANK: Record<string, number> = { low: 1, medium: 2, high: 3, critical: 4 };
+
+function alert(recordId: string, band: string, patient: string, sinks = ['log']): AlertInput {
+  const energy = { low: 0.6, medium: 1.2, high: 2.0, critical: 2.8 }[band]!;
+  return {
+    recordId,
+    subject: patient,
+    energy,
+    severity: energy,
+    band,
+    bandRank: RANK[band]!,
+    action: band === 'critical' ? 'page' : 'log',
+    tier: band === 'critical' ? 'middle' : null,
+    maliciousProbability: null,
+    responseLabel: band === 'critical' ? '15–30 min' : 'days',
+    deadlineAt: null,
+    occurredAt: 1_000,
+    labels: { patient, band },
+    detail: { features: { mu: energy } },
+    deliveries: sinks.map((sink) => ({
+      sink,
+      route: 'default',
+      groupKey: `patient=${patient}`,
+      groupLabels: { patient },
+    })),
+  };
+}
+
+function commit(over: Partial<CommitInput>): CommitInput {
+  return {
+    source: 'site-a',
+    model: { name: 'ebm', version: '3' },
+    at: 5_000,
+    watermark: null,
+    scores: [],
+    alerts: [],
+    ...over,
+  };
+}
+
+const build = (alerts: readonly { key: string }[]) => ({ keys: alerts.map((a) => a.key) });
+
+describe('openMonitorStore', () => {
+  it('creates a store, reopens it with its data, and refuses files that are not monitor stores', () => {
+    const path = tmp.path('reopen.sqlite');
+    const store = openMonitorStore(path);
+    store.commitScored(commit({ watermark: '42', alerts: [alert('1', 'high', 'P1')] }));
+    store.close();
+    const again = openMonitorStore(path);
+    expect(again.watermark('site-a')).toBe('42');
+    expect(again.alertByKey(alertKey('site-a', '1', 'ebm', '3'))?.band).toBe('high');
+    again.close();
+
+    const other = tmp.path('source.sqlite');
+    const db = new Database(other);
+    db.exec('CREATE TABLE TrackTreatment (TTX_ID INTEGER PRIMARY KEY)');
+    db.close();
+    const before = readFileSync(other);
+    expect(() => openMonitorStore(other)).toThrow(NotAMonitorStoreError);
+    expect(readFileSync(other).equals(before)).toBe(true);
+    expect(existsSync(`${other}-wal`)).toBe(false);
+    expect(() => openMonitorStore(other)).toThrow(/\(no monitor_meta table\); refusing to write/);
+    const text = tmp.path('notes.txt');
+    writeFileSync(text, 'x'.repeat(4096));
+    expect(() => openMonitorStore(text)).toThrow(/not an SQLite file/);
+    expect(() => openMonitorStore(':memory:')).toThrow(/state.path: expected a plain file path/);
+  });
+});
+
+describe('commitScored', () => {
+  it('keys alerts by (source, record, model, version): a re-score queues nothing, a worse band escalates', () => {
+    const store = freshStore();
+    const first = store.commitScored(
+      commit({
+        watermark: 'w1',
+        scores: [
+          { recordId: '1', energy: 0.6, band: 'low', occurredAt: 1_000 },
+          { recordId: '2', energy: 0.1, band: 'normal', occurredAt: 1_000 },
+        ],
+        alerts: [alert('1', 'low', 'P1', ['log', 'pager'])],
+      }),
+    );
+    expect(first).toEqual({
+      scored: 2,
+      alertsCreated: 1,
+      alertsEscalated: 0,
+      alertsUnchanged: 0,
+      deliveriesQueued: 2,
+    });
+    expect(store.watermark('site-a')).toBe('w1');
+
+    const same = store.commitScored(
+      commit({ watermark: 'w2', alerts: [alert('1', 'low', 'P1', ['log', 'pager'])] }),
+    );
+    expect(same).toMatchObject({
+      alertsCreated: 0,
+      alertsEscalated: 0,
+      alertsUnchanged: 1,
+      deliveriesQueued: 0,
+    });
+    const lower = store.commitScored(commit({ alerts: [alert('1', 'low', 'P1')] }));
+    expect(lower.alertsUnchanged).toBe(1);
+
+    const worse = store.commitScored(
+      commit({ at: 6_000, alerts: [alert('1', 'critical', 'P1', ['log', 'pager'])] }),
+    );
+    expect(worse).toMatchObject({ alertsEscalated: 1, deliveriesQueued: 2 });
+    const a = store.alertByKey(alertKey('site-a', '1', 'ebm', '3'))!;
+    expect(a).toMatchObject({
+      band: 'critical',
+      revision: 2,
+      state: 'open',
+      detectedAt: 5_000,
+      updatedAt: 6_000,
+    });
+    // The revision-1 deliveries that were never sent are superseded: only the escalation goes out.
+    const groups = store.pendingGroups('log');
+    expect(groups).toEqual([expect.objectContaining({ pending: 1, groupLabels: { patient: 'P1' } })]);
+
+    // Another model version is another alert.
+    const v4 = store.commitScored(
+      commit({ model: { name: 'ebm', version: '4' }, alerts: [alert('1', 'low', 'P1')] }),
+    );
+    expect(v4.alertsCreated).toBe(1);
+    expect(store.counts()).toMatchObject({ scores: 2, alerts: 2 });
+    store.close();
+  });
+
+  it('writes nothing when any part of a batch fails (scores, alerts and watermark move together)', () => {
+    const store = freshStore();
+    store.commitScored(commit({ watermark: 'w1' }));
+    const bad = alert('9', 'high', 'P9');
+    (bad as { detail: unknown }).detail = { n: 10n }; // JSON.stringify throws inside the transaction
+    expect(() =>
+      store.commitScored(
+        commit({
+          watermark: 'w2',
+          scores: [{ recordId: '8', energy: 0.2, band: 'normal', occurredAt: null }],
+          alerts: [alert('8', 'low', 'P8'), bad],
+        }),
+      ),
+    ).toThrow(/BigInt/);
+    expect(store.watermark('site-a')).toBe('w1');
+    expect(store.counts()).toMatchObject({ scores: 0, alerts: 0, deliveries: 0 });
+    store.close();
+  });
+
+  it('validates its input, naming the field, and refuses prototype keys', () => {
+    const store = freshStore();
+    expect(() => store.commitScored(commit({ source: 'a b' }))).toThrow(
+      /commit.source: expected a string matching/,
+    );
+    expect(() =>
+      store.commitScored(
+        commit({ scores: [{ recordId: '1', energy: Number.NaN, band: 'x', occurredAt: null }] }),
+      ),
+    ).toThrow(/commit.scores\[0\].energy/);
+    const polluted = JSON.parse('{"recordId":"1","__proto__":{"x":1}}');
+    expect(() => store.commitScored(commit({ scores: [polluted] }))).toThrow(/commit.scores\[0\].__proto__/);
+    store.close();
+  });
+});
+
+describe('notifications', () => {
+  it('freezes a group into one notification, inhibits, retries and settles it', () => {
+    const store = freshStore();
+    store.commitScored(
+      commit({ alerts: [alert('1', 'critical', 'P1'), alert('2', 'medium', 'P1'), alert('3', 'low', 'P1')] }),
+    );
+    const [group] = store.pendingGroups('log');
+    expect(group).toMatchObject({
+      route: 'default',
+      groupKey: 'patient=P1',
+      pending: 3,
+      lastNotifiedAt: null,
+    });
+    const n = store.formNotification({
+      id: 'n1',
+      sink: 'log',
+      route: 'default',
+      groupKey: 'patient=P1',
+      at: 7_000,
+      isInhibited: (a) => a.band === 'low',
+      build,
+    })!;
+    // Members ordered most severe first; the inhibited one is left out and marked.
+    expect(n.payload).toEqual({
+      keys: [alertKey('site-a', '1', 'ebm', '3'), alertKey('site-a', '2', 'ebm', '3')],
+    });
+    expect(n).toMatchObject({ status: 'pending', attempts: 0, nextAttemptAt: 7_000, kind: 'firing' });
+    expect(store.notificationAlerts('n1').map((a) => a.recordId)).toEqual(['1', '2']);
+    expect(store.pendingGroups('log')).toEqual([]);
+    expect(store.backlog()).toEqual([
+      { sink: 'log', queued: 0, pending: 1, dead: 0, oldestAt: 7_000, nextAttemptAt: 7_000 },
+    ]);
+
+    expect(store.dueNotifications('log', 6_999)).toEqual([]);
+    expect(store.markFailed('n1', { at: 7_100, error: 'HTTP 503', nextAttemptAt: 9_000 })).toBe(true);
+    expect(store.notification('n1')).toMatchObject({
+      attempts: 1,
+      lastError: 'HTTP 503',
+      nextAttemptAt: 9_000,
+    });
+    expect(store.dueNotifications('log', 8_000)).toEqual([]);
+    expect(store.nextAttemptAt('log')).toBe(9_000);
+    expect(store.sinkStates()[0]).toMatchObject({
+      sink: 'log',
+      consecutiveFailures: 1,
+      lastError: 'HTTP 503',
+    });
+
+    expect(store.dueNotifications('log', 9_000).map((x) => x.id)).toEqual(['n1']);
+    expect(store.markDelivered('n1', 9_050)).toBe(true);
+    expect(store.markDelivered('n1', 9_060)).toBe(false); // settled once only
+    expect(store.notification('n1')).toMatchObject({ status: 'delivered', attempts: 2, deliveredAt: 9_050 });
+    expect(store.sinkStates()[0]).toMatchObject({ consecutiveFailures: 0, lastSuccessAt: 9_050 });
+    expect(store.backlog()).toEqual([]);
+
+    // The next alert of the group knows when the group was last notified.
+    store.commitScored(commit({ at: 10_000, alerts: [alert('4', 'high', 'P1')] }));
+    expect(store.pendingGroups('log')[0]).toMatchObject({ pending: 1, lastNotifiedAt: 7_000 });
+    store.close();
+  });
+
+  it('gives up on a notification only when told to, keeping it as dead', () => {
+    const store = freshStore();
+    store.commitScored(commit({ alerts: [alert('1', 'high', 'P1')] }));
+    store.formNotification({ id: 'n1', sink: 'log', route: 'default', groupKey: 'patient=P1', at: 1, build });
+    store.markFailed('n1', { at: 2, error: 'HTTP 400', nextAttemptAt: 3, dead: true });
+    expect(store.dueNotifications('log', 10)).toEqual([]);
+    expect(store.backlog()).toEqual([
+      { sink: 'log', queued: 0, pending: 0, dead: 1, oldestAt: null, nextAttemptAt: null },
+    ]);
+    store.close();
+  });
+
+  it('repeats open delivered alerts until they are acknowledged, and audits who acknowledged', () => {
+    const store = freshStore();
+    store.commitScored(commit({ alerts: [alert('1', 'critical', 'P1'), alert('2', 'high', 'P2')] }));
+    for (const g of store.pendingGroups('log')) {
+      const n = store.formNotification({
+        id: `n-${g.groupKey}`,
+        sink: 'log',
+        route: g.route,
+        groupKey: g.groupKey,
+        at: 100,
+        build,
+      })!;
+      store.markDelivered(n.id, 110);
+    }
+    expect(store.repeatableGroups('log', ['other'])).toEqual([]);
+    const groups = store.repeatableGroups('log', ['default']);
+    expect(groups.map((g) => [g.groupKey, g.open, g.lastNotifiedAt])).toEqual([
+      ['patient=P1', 1, 100],
+      ['patient=P2', 1, 100],
+    ]);
+    const r = store.formRepeatNotification({
+      id: 'r1',
+      sink: 'log',
+      route: 'default',
+      groupKey: 'patient=P1',
+      at: 500,
+      build,
+    })!;
+    expect(r).toMatchObject({ kind: 'repeat', payload: { keys: [alertKey('site-a', '1', 'ebm', '3')] } });
+    // While the reminder is pending the group is not repeatable again.
+    expect(store.repeatableGroups('log', ['default']).map((g) => g.groupKey)).toEqual(['patient=P2']);
+
+    const p2 = store.alertByKey(alertKey('site-a', '2', 'ebm', '3'))!;
+    const acked = store.setAlertState(p2.id, {
+      state: 'acknowledged',
+      actor: 'dr.physicist',
+      at: 600,
+      note: 'checked',
+    });
+    expect(acked).toMatchObject({
+      state: 'acknowledged',
+      stateBy: 'dr.physicist',
+      stateAt: 600,
+      stateNote: 'checked',
+    });
+    expect(store.repeatableGroups('log', ['default'])).toEqual([]);
+    expect(store.auditLog({ alertId: p2.id })).toEqual([
+      {
+        id: 1,
+        at: 600,
+        actor: 'dr.physicist',
+        action: 'state:acknowledged',
+        alertId: p2.id,
+        detail: { from: 'open', note: 'checked' },
+      },
+    ]);
+    expect(() => store.setAlertState(999, { state: 'resolved', actor: 'x', at: 1 })).toThrow(
+      /alertId: expected the id/,
+    );
+    expect(() => store.setAlertState(p2.id, { state: 'closed' as 'resolved', actor: 'x', at: 1 })).toThrow(
+      /change.state/,
+    );
+    expect(store.openAlerts(['critical']).map((a) => a.recordId)).toEqual(['1']);
+    expect(store.openAlertLabels(['critical', 'high'])).toEqual([
+      {
+        id: store.alertByKey(alertKey('site-a', '1', 'ebm', '3'))!.id,
+        band: 'critical',
+        labels: { patient: 'P1', band: 'critical' },
+      },
+    ]);
+    // inTransaction: all or nothing across several store calls.
+    expect(() =>
+      store.inTransaction(() => {
+        store.recordAction({ at: 700, actor: 'x', action: 'note' });
+        throw new Error('abort');
+      }),
+    ).toThrow('abort');
+    expect(store.auditLog()).toHaveLength(1);
+    store.close();
+  });
+});
+
+describe('report queries', () => {
+  it('selects scores and alerts by record time, falling back to scoring time', () => {
+    const store = freshStore();
+    store.commitScored(
+      commit({
+        at: 50_000,
+        scores: [
+          { recordId: '1', energy: 0.1, band: 'normal', occurredAt: 10_000 },
+          { recordId: '2', energy: null, band: 'invalid', occurredAt: null },
+        ],
+        alerts: [alert('1', 'low', 'P1')],
+      }),
+    );
+    expect(store.scoresBetween(0, 20_000).map((s) => s.recordId)).toEqual(['1']);
+    expect(store.scoresBetween(20_000, 60_000)).toEqual([
+      {
+        source: 'site-a',
+        recordId: '2',
+        model: { name: 'ebm', version: '3' },
+        energy: null,
+        band: 'invalid',
+        occurredAt: null,
+        scoredAt: 50_000,
+      },
+    ]);
+    expect(store.alertsBetween(0, 2_000).map((a) => a.recordId)).toEqual(['1']);
+    store.close();
+  });
+});
