@@ -113,4 +113,23 @@ describe('report', () => {
       expect(p.marks, p.id).toBeGreaterThan(0);
     }
   });
+
+  it('sees in the browser when a plot is missing or drawn empty', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'anomalia-report-'));
+    const html = await renderReport(sampleReport());
+    // One figure removed, another with its marks stripped: what a broken renderer would produce.
+    const broken = html
+      .replace(/<figure class="plot" data-plot="roc">[\s\S]*?<\/figure>/, '')
+      .replace(
+        /(<figure class="plot" data-plot="pr">[\s\S]*?)<g class="mark-[\s\S]*?(<\/svg><\/figure>)/,
+        '$1$2',
+      );
+    expect(broken).not.toContain('data-plot="roc"');
+    const path = join(dir, 'broken.html');
+    await writeFile(path, broken);
+    const { plots } = await inspectReport(path);
+    expect(plots.map((p) => p.id)).not.toContain('roc');
+    expect(plots.map((p) => p.id).sort()).not.toEqual(Object.keys(CHARTS).sort());
+    expect(plots.find((p) => p.id === 'pr')?.marks).toBe(0);
+  });
 });
