@@ -28,7 +28,7 @@ function without(table: TableName, rs: readonly TreatmentRecord[]): TreatmentRec
         return { ...r, doseHistory: null };
       case 'Offset':
         return { ...r, offset: null, sessionOffsets: [] };
-      case 'TrackTreatment':
+      default:
         return r;
     }
   });
