@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openTreatmentReader, runImportCli } from '@anomalia/db-sqlite';
 import { QA_EXTENDED_FEATURES, unobservedFeatures } from '@anomalia/features';
 import { emptyTableRows, formatMosaiqCsv, generateClinic, TABLE_NAMES } from '@anomalia/mosaiq';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config/load';
 import { runTraining } from './pipeline/run';
 import { createProgress } from './progress';
@@ -43,7 +43,9 @@ beforeAll(async () => {
   });
   importOutput = out;
   expect(code, out).toBe(0);
-});
+}, 120_000);
+
+afterAll(() => rm(tmp, { recursive: true, force: true }));
 
 describe('anomalia-train on an imported extract', () => {
   it('records the absent tables and trains without learning that every record lacks them', async () => {
@@ -92,5 +94,5 @@ describe('anomalia-train on an imported extract', () => {
       run.sourceTables,
     );
     expect(existsSync(result.reportPath)).toBe(true);
-  });
+  }, 300_000);
 });
