@@ -1,7 +1,12 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', 'monitor-store/index': 'src/monitor-store/index.ts' },
+  // cli.ts is the anomalia-import bin (dist/cli.js); monitor-store is its own subpath.
+  entry: {
+    index: 'src/index.ts',
+    cli: 'src/cli.ts',
+    'monitor-store/index': 'src/monitor-store/index.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,

@@ -1,5 +1,22 @@
 export { type TableChecksums, tableChecksum, tableChecksums } from './checksum';
 export type { OpenOptions } from './connection';
+export {
+  EXTRACT_TABLE,
+  type ExtractRecord,
+  type ExtractTableRecord,
+  readExtractRecord,
+  tablePresenceOf,
+} from './extract-record';
+export { type CliIo, formatImportSummary, IMPORT_USAGE, runImportCli } from './import-cli';
+export {
+  type ImportOptionsInput,
+  type ImportProgress,
+  type ImportSummary,
+  type ImportTableSummary,
+  importExtract,
+  SKIPPED_MOSAIQ_TABLES,
+  tableOfFile,
+} from './import-extract';
 export { createClinicDatabase, type LoadSummary, MosaiqLoader, type TableCounts } from './loader';
 export { openTreatmentReader, type ReaderOptions, SqliteTreatmentReader } from './reader';
 export {

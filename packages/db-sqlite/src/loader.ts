@@ -1,13 +1,17 @@
 import { ValidationError } from '@anomalia/core';
 import {
   type ClinicOptionsInput,
+  type DuplicateTally,
+  FOREIGN_KEYS,
   generateClinic,
+  type LocatedRow,
   TABLE_NAMES,
   type TableName,
   type TableRows,
 } from '@anomalia/mosaiq';
 import type Database from 'better-sqlite3';
 import { createDatabaseFile, removeDatabaseFile } from './connection';
+import { type ExtractRecord, writeExtractRecord } from './extract-record';
 import { createIndexes, createSchema } from './schema';
 import { quote, tableCodec } from './table-codec';
 
@@ -19,6 +23,17 @@ export interface LoadSummary {
   rows: TableCounts;
   /** Wall time of the load (including indexing), in seconds. */
   seconds: number;
+}
+
+/** Equal as stored: numbers and text by value, BLOBs byte for byte (the driver returns Buffers). */
+function sameStoredValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a instanceof Uint8Array && b instanceof Uint8Array) {
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+  return false;
 }
 
 const zeroCounts = (): TableCounts =>
@@ -33,6 +48,11 @@ const zeroCounts = (): TableCounts =>
  */
 export class MosaiqLoader {
   private readonly inserts: Map<TableName, Database.Statement>;
+  // Prepared on first use by loadExtractRows.
+  private readonly keepFirst = new Map<
+    TableName,
+    { insert: Database.Statement; stored: Database.Statement }
+  >();
   private readonly counts = zeroCounts();
   private readonly started = performance.now();
   private closed = false;
@@ -97,6 +117,94 @@ export class MosaiqLoader {
       }
     })();
     for (const table of TABLE_NAMES) this.counts[table] += added[table];
+  }
+
+  /**
+   * Writes rows read from an extract file in one transaction. A row whose primary key is already
+   * loaded (earlier in this file or in another) is not inserted: it is compared with the stored
+   * row over every stored column and reported to `duplicates`, which drops it when identical and,
+   * when it differs, drops it under `keep-first` or throws under `error` (the transaction then
+   * rolls back). `where(i)` names row i in reports and errors (e.g. `Staff.csv line 104`).
+   * Returns the number of rows inserted.
+   */
+  loadExtractRows<T extends TableName>(
+    table: T,
+    rows: readonly LocatedRow<T>[],
+    duplicates: DuplicateTally,
+    where: (row: LocatedRow<T>) => string,
+  ): number {
+    if (this.closed) throw new ValidationError('loader', 'an open loader (finish() was called)');
+    if (duplicates.table !== table)
+      throw new ValidationError('duplicates.table', `the tally of ${table}`, duplicates.table);
+    const codec = tableCodec(table);
+    let statements = this.keepFirst.get(table);
+    if (!statements) {
+      const pk = quote(codec.primaryKey);
+      statements = {
+        insert: this.db.prepare(
+          `INSERT INTO ${quote(table)} (${codec.selectList}) VALUES (${codec.columns.map(() => '?').join(', ')}) ON CONFLICT (${pk}) DO NOTHING`,
+        ),
+        stored: this.db.prepare(`SELECT ${codec.selectList} FROM ${quote(table)} WHERE ${pk} = ?`).raw(true),
+      };
+      this.keepFirst.set(table, statements);
+    }
+    const { insert, stored } = statements;
+    let inserted = 0;
+    this.db.transaction(() => {
+      for (const located of rows) {
+        const values = codec.encode(located.row as Record<string, unknown>);
+        if (insert.run(values).changes === 1) {
+          inserted++;
+          continue;
+        }
+        const key = values[codec.pkIndex] as number;
+        const old = stored.get(key) as unknown[];
+        const differing = codec.columns.filter((_, i) => !sameStoredValue(old[i], values[i]));
+        duplicates.add(key, where(located), null, differing);
+      }
+    })();
+    this.counts[table] += inserted;
+    return inserted;
+  }
+
+  /** Records what the extract contained (see `readExtractRecord`); call before `finish`. */
+  recordExtract(record: ExtractRecord): void {
+    if (this.closed) throw new ValidationError('loader', 'an open loader (finish() was called)');
+    writeExtractRecord(this.db, record);
+  }
+
+  /**
+   * References between loaded tables that point at no row (`FOREIGN_KEYS`), counted for the
+   * tables in `present` (a reference into an absent table points nowhere by construction).
+   */
+  danglingReferences(
+    present: readonly TableName[],
+  ): { from: TableName; column: string; to: TableName; rows: number }[] {
+    const out = [];
+    for (const fk of FOREIGN_KEYS) {
+      if (!present.includes(fk.from) || !present.includes(fk.to)) continue;
+      const rows = this.db
+        .prepare(
+          // A non-correlated IN list: SQLite builds one temporary index of it (no index exists yet).
+          `SELECT count(*) FROM ${quote(fk.from)} WHERE ${quote(fk.column)} NOT IN ` +
+            `(SELECT ${quote(fk.toColumn)} FROM ${quote(fk.to)} WHERE ${quote(fk.toColumn)} IS NOT NULL)`,
+        )
+        .pluck()
+        .get() as number;
+      if (rows > 0) out.push({ from: fk.from, column: fk.column, to: fk.to, rows });
+    }
+    return out;
+  }
+
+  /** How many TxField rows there are, and how many of them have control points. */
+  controlPointCoverage(): { fields: number; withPoints: number } {
+    const count = (sql: string) => this.db.prepare(sql).pluck().get() as number;
+    return {
+      fields: count('SELECT count(*) FROM "TxField"'),
+      withPoints: count(
+        'SELECT count(DISTINCT "FLD_ID") FROM "TxFieldPoint" WHERE "FLD_ID" IN (SELECT "FLD_ID" FROM "TxField")',
+      ),
+    };
   }
 
   /** Builds indexes, analyzes, checkpoints, closes. The database is then ready to read. */

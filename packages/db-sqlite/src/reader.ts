@@ -10,6 +10,7 @@ import {
   type Row,
   TABLE_NAMES,
   type TableName,
+  type TablePresence,
   type TableRows,
   type TrackTreatmentRow,
   type TreatmentPage,
@@ -20,6 +21,7 @@ import {
 import type Database from 'better-sqlite3';
 import { checksumDatabase, type TableChecksums } from './checksum';
 import { type OpenOptions, openReadOnly } from './connection';
+import { type ExtractRecord, readExtractRecord, tablePresenceOf } from './extract-record';
 import { assertSchema } from './schema';
 import { quote, TableCodec, tableCodec } from './table-codec';
 
@@ -278,6 +280,19 @@ export class SqliteTreatmentReader implements TreatmentReader {
   /** Checksums of the Mosaiq tables (see `tableChecksum`). */
   checksum(): TableChecksums {
     return checksumDatabase(this.db);
+  }
+
+  /**
+   * Which Mosaiq tables the source holds: from its extract record when it was made by
+   * `anomalia-import` (a table the extract lacked is absent, not empty), else all of them.
+   */
+  tablePresence(): TablePresence {
+    return tablePresenceOf(this.db, this.path);
+  }
+
+  /** What the imported extract held per table, or null for a database that was not imported. */
+  extractRecord(): ExtractRecord | null {
+    return readExtractRecord(this.db, this.path);
   }
 
   /** Rows per Mosaiq table. */

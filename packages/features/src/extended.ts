@@ -4,6 +4,7 @@ import { usedLeafCount } from '@anomalia/mosaiq';
 import { type FeatureDefinition, QA74_FEATURES } from './definitions';
 import { checkRecord, type ExtractOptions, QA74_COLS, qa74Context, writeQa74 } from './extract74';
 import type { FeatureMatrix } from './feature-matrix';
+import { unobservedColumns } from './feature-tables';
 
 /**
  * The extended set: the 74 QA features unchanged, then features that need context the original
@@ -286,6 +287,8 @@ export function extractQaExtended(
     }
   }
   const ctx = qa74Context(options);
+  // Unobserved extended columns (the 74 are handled by writeQa74).
+  const unobserved = unobservedColumns(QA_EXTENDED_FEATURES, options.absentTables).filter((j) => j >= E);
   // A batch record supersedes its history version (same TTX_ID): counting both would make every
   // re-read record its own duplicate.
   const inBatch = new Set(records.map((r) => r.treatment.TTX_ID));
@@ -397,6 +400,11 @@ export function extractQaExtended(
     let missing74 = 0;
     for (let c = 0; c < E; c++) missing74 += m[at + c]!;
     x[at + E + 12] = missing74;
+    for (let k = 0; k < unobserved.length; k++) {
+      const j = unobserved[k]!;
+      x[at + j] = QA_EXTENDED_FEATURES[j]!.missingValue;
+      m[at + j] = 0;
+    }
   }
   return {
     X: new Matrix(n, COLS, x),

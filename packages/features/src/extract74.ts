@@ -1,12 +1,19 @@
 import { Matrix, ValidationError } from '@anomalia/core';
-import type { TreatmentRecord } from '@anomalia/mosaiq';
+import type { TableName, TreatmentRecord } from '@anomalia/mosaiq';
 import { QA74_FEATURE_NAMES, QA74_FEATURES } from './definitions';
 import type { FeatureMatrix } from './feature-matrix';
+import { unobservedColumns } from './feature-tables';
 import { GEOMETRY_FIRST, GeometryCache } from './geometry';
 
 export interface ExtractOptions {
   /** "Now" for create_in_future / edit_in_future (Date or epoch ms). Default: the time of the call. */
   asOf?: Date | number;
+  /**
+   * Tables the source's extract did not contain (`TablePresence.absent`). Features that read one
+   * of them are unobserved: their `missingValue` for every record, missing flag clear (see
+   * FEATURE_TABLES). Give a model the absent tables of its training source at scoring time too.
+   */
+  absentTables?: readonly TableName[];
 }
 
 export const QA74_COLS = 74;
@@ -21,10 +28,12 @@ function minimumControlPoints(typeEnum: number | null | undefined): number {
 // Missing values differ from 0 for a few "all is well" flags; they are set by the writers.
 const MISSING_VALUE = Float64Array.from(QA74_FEATURES, (f) => f.missingValue);
 
-/** Per-batch state: the geometry cache and the reference time. */
+/** Per-batch state: the geometry cache, the reference time and the unobserved columns. */
 export interface Qa74Context {
   asOf: number;
   geometry: GeometryCache;
+  /** Columns (of the 74) that read an absent table. */
+  unobserved: Int32Array;
 }
 
 export function qa74Context(options: ExtractOptions = {}): Qa74Context {
@@ -36,7 +45,11 @@ export function qa74Context(options: ExtractOptions = {}): Qa74Context {
         : options.asOf.getTime();
   if (!Number.isFinite(asOf))
     throw new ValidationError('options.asOf', 'a valid Date or epoch milliseconds', options.asOf);
-  return { asOf, geometry: new GeometryCache() };
+  return {
+    asOf,
+    geometry: new GeometryCache(),
+    unobserved: unobservedColumns(QA74_FEATURES, options.absentTables),
+  };
 }
 
 function setMissing(x: Float64Array, m: Uint8Array, at: number, from: number, to: number): void {
@@ -169,6 +182,13 @@ export function writeQa74(
     }
     x[at + 71] = typeOk ? 1 : 0;
     x[at + 72] = stateOk ? 1 : 0;
+  }
+
+  // Features of tables the extract did not contain: a constant, not missing data.
+  for (let k = 0; k < ctx.unobserved.length; k++) {
+    const j = ctx.unobserved[k]!;
+    x[at + j] = MISSING_VALUE[j]!;
+    m[at + j] = 0;
   }
 }
 

@@ -14,7 +14,7 @@ import { extractQa74 } from './extract74';
 const rows = readMosaiqCsv(
   'TxFieldPoint',
   readFileSync(sharedDataPath(import.meta.url, 'mosaiq', 'TxFieldPoint_sample.csv'), 'utf8'),
-);
+).rows;
 
 /** A treatment of a real field: the sample's control points with an otherwise clean record. */
 function recordFor(fieldId: number, meterset: number, typeEnum: number): TreatmentRecord {

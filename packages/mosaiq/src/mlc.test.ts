@@ -66,7 +66,7 @@ describe('MLC codec', () => {
     const rows = readMosaiqCsv(
       'TxFieldPoint',
       readFileSync(sharedDataPath(import.meta.url, 'mosaiq', 'TxFieldPoint_sample.csv'), 'utf8'),
-    );
+    ).rows;
 
     it('decodes field 88043 control point 0 as the notes describe', () => {
       const cp0 = rows.find((r) => r.FLD_ID === 88043 && r.Point === 0)!;

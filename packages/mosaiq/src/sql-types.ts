@@ -68,6 +68,11 @@ export function parseMosaiqDateTime(value: string): Date | null {
     s,
   );
   if (!m) return null;
+  // Date.parse rolls impossible dates over (2020-02-30 → 2020-03-01) and accepts 24:00: refuse both.
+  const [year, month, day] = m[1]!.split('-').map(Number) as [number, number, number];
+  if (month < 1 || month > 12 || day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate())
+    return null;
+  if (m[2] && Number(m[2].slice(0, 2)) > 23) return null;
   const time = m[2] ?? '00:00:00';
   // Date.parse understands at most milliseconds.
   const trimmed = time.replace(/(\.\d{3})\d+$/, '$1');

@@ -10,7 +10,7 @@ import {
   tableChecksum,
 } from '@anomalia/db-sqlite';
 import { createCohort, createKeyAllocator, planCorruption } from '@anomalia/failure-modes';
-import { getFeatureSet } from '@anomalia/features';
+import { getFeatureSet, unobservedFeatures } from '@anomalia/features';
 import type { TreatmentRecord } from '@anomalia/mosaiq';
 import { DEFAULT_SAMPLING_MIX } from '@anomalia/severity';
 import { ConfigError } from '../config/load';
@@ -91,6 +91,8 @@ export async function prepareMosaiq(
   }
 
   const reader = openTreatmentReader(source);
+  // Tables the source's extract lacked (anomalia-import records them): their features are unobserved, not missing.
+  const tables = reader.tablePresence();
   let cohortRecords: TreatmentRecord[];
   let asOf: Date;
   let window: { from: Date; to: Date };
@@ -196,11 +198,16 @@ export async function prepareMosaiq(
   if (records.length !== examples.length)
     throw new Error(`read ${records.length} of ${examples.length} examples back from the sandbox`);
   const featureSet = getFeatureSet(cfg.features);
+  const unobserved = unobservedFeatures(
+    featureSet.features.map((f) => f.name),
+    tables.absent,
+  );
   progress.stage(`extracting the ${featureSet.features.length} features of ${featureSet.name}`);
   // The cohort as read from the source is the context of cohort features (a batch record supersedes its own source version).
   const fm = featureSet.extract(records, {
     asOf,
     history: cfg.features === 'qa74' ? undefined : cohortRecords,
+    absentTables: tables.absent,
   });
   const holdout = new Set(cfg.holdoutVariants);
   const meta: RowMeta[] = examples.map((e) => ({
@@ -267,13 +274,21 @@ export async function prepareMosaiq(
           ]
         : []),
       `Features (${featureSet.name}) extracted as of ${asOf.toISOString()} (the cohort's latest timestamp).`,
+      ...(tables.absent.length
+        ? [
+            `The source's extract has no ${tables.absent.join(', ')}: ${unobserved.length} features from them are unobserved (constant), and this model does not apply to a source without ${tables.present.join(', ')}.`,
+          ]
+        : []),
       ...(cfg.bandMargin > 0
         ? [
             `Training and validation targets moved ${cfg.bandMargin} inside their severity band; calibration and test use the true severities.`,
           ]
         : []),
     ],
-    files: { 'failure_mode_records.csv': `${csv}\n` },
+    files: {
+      'failure_mode_records.csv': `${csv}\n`,
+      'source_tables.json': `${JSON.stringify(tables, null, 2)}\n`,
+    },
     finish: async () => {
       await writer.restore(run.runId);
       await writer.close();
@@ -282,6 +297,7 @@ export async function prepareMosaiq(
         throw new Error(`sandbox ${sandbox}: checksum after restore differs from before the run`);
       if (!cfg.sandbox) rmSync(sandbox, { force: true });
       return {
+        sourceTables: tables,
         sandbox: {
           path: sandbox,
           runId: run.runId,

@@ -1,8 +1,8 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '@anomalia/core';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { inspectReport } from '../testing/browser';
 import { CHARTS } from './charts';
 import { renderReport } from './render';
@@ -80,6 +80,14 @@ function sampleReport(): ReportData {
   };
 }
 
+const dirs: string[] = [];
+const tempDir = async (): Promise<string> => {
+  const dir = await mkdtemp(join(tmpdir(), 'anomalia-report-'));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
 describe('report', () => {
   it('renders every plot as inline SVG, escapes text, and needs no script', async () => {
     const html = await renderReport(sampleReport());
@@ -100,7 +108,7 @@ describe('report', () => {
   });
 
   it('displays in headless Chromium with every plot drawn', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'anomalia-report-'));
+    const dir = await tempDir();
     const path = join(dir, 'report.html');
     await writeFile(path, await renderReport(sampleReport()));
     const { title, plots, errors } = await inspectReport(path);
@@ -112,5 +120,24 @@ describe('report', () => {
       expect(p.height, p.id).toBeGreaterThan(50);
       expect(p.marks, p.id).toBeGreaterThan(0);
     }
+  });
+
+  it('sees in the browser when a plot is missing or drawn empty', async () => {
+    const dir = await tempDir();
+    const html = await renderReport(sampleReport());
+    // One figure removed, another with its marks stripped: what a broken renderer would produce.
+    const broken = html
+      .replace(/<figure class="plot" data-plot="roc">[\s\S]*?<\/figure>/, '')
+      .replace(
+        /(<figure class="plot" data-plot="pr">[\s\S]*?)<g class="mark-[\s\S]*?(<\/svg><\/figure>)/,
+        '$1$2',
+      );
+    expect(broken).not.toContain('data-plot="roc"');
+    const path = join(dir, 'broken.html');
+    await writeFile(path, broken);
+    const { plots } = await inspectReport(path);
+    expect(plots.map((p) => p.id)).not.toContain('roc');
+    expect(plots.map((p) => p.id).sort()).not.toEqual(Object.keys(CHARTS).sort());
+    expect(plots.find((p) => p.id === 'pr')?.marks).toBe(0);
   });
 });

@@ -1,27 +1,4 @@
-import { existsSync } from 'node:fs';
-import { type Browser, chromium } from 'playwright-core';
-
-/** Debian's Chromium, which .ci/run installs; the flags keep it off the (closed) network. */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH`,
-    );
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
+import { launchChromium } from '@anomalia/test-browser';
 
 export interface RenderedPlot {
   id: string;

@@ -1,0 +1,17 @@
+import { parseTableNames, type TableName } from '@anomalia/mosaiq';
+import { QA_EXTENDED_FEATURES } from './extended';
+import { featureTables } from './feature-tables';
+
+/** Feature name → the tables it reads besides TrackTreatment, for every feature of every set. */
+export const FEATURE_TABLES: Readonly<Record<string, readonly TableName[]>> = Object.freeze(
+  Object.fromEntries(QA_EXTENDED_FEATURES.map((f) => [f.name, Object.freeze(featureTables(f))])),
+);
+
+/** The features (of `featureNames`, in order) that read one of `absentTables`. */
+export function unobservedFeatures(
+  featureNames: readonly string[],
+  absentTables: readonly TableName[],
+): string[] {
+  const absent = new Set(parseTableNames(absentTables, 'absentTables'));
+  return featureNames.filter((name) => (FEATURE_TABLES[name] ?? []).some((t) => absent.has(t)));
+}
