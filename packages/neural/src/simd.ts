@@ -1,15 +1,16 @@
-import { compileModule, type JsFunction, type WasmMemory, wasmModule } from '@anomalia/wasm-kit';
+import { compileModule, type JsFunction, type WasmMemory } from '@anomalia/wasm-kit';
 import {
   type BlockForwardVariant,
   backwardName,
-  blockBackwardFunctions,
-  blockForwardFunctions,
+  type blockBackwardFunctions,
+  type blockForwardFunctions,
+  denseBlockModule,
   forwardName,
 } from './wasm/dense-block';
-import { gemm, gemmBias, gemmBiasTail, gemmTail } from './wasm/gemm';
-import { mse } from './wasm/loss';
-import { adam, sumsq } from './wasm/optimiser';
-import { transpose } from './wasm/transpose';
+import { type gemm, gemmModule } from './wasm/gemm';
+import { lossModule, type mse } from './wasm/loss';
+import { type adam, optimiserModule, type sumsq } from './wasm/optimiser';
+import { type transpose, transposeModule } from './wasm/transpose';
 
 /**
  * The WebAssembly SIMD kernels for the loops that bound a training step on the wasm backend: the
@@ -20,23 +21,6 @@ import { transpose } from './wasm/transpose';
  * ANOMALIA_WASM=off runs the JS loops in kernels (or the backend's ops) instead. Tested against
  * those.
  */
-
-const kernelModule = wasmModule({
-  name: '@anomalia/neural kernels',
-  memory: { import: { module: 'env', name: 'memory' }, minPages: 0 },
-  functions: [
-    adam,
-    sumsq,
-    transpose,
-    gemm,
-    mse,
-    gemmBias,
-    gemmTail,
-    gemmBiasTail,
-    ...blockForwardFunctions,
-    ...blockBackwardFunctions,
-  ],
-});
 
 export type { BlockForwardVariant, WasmMemory };
 
@@ -61,6 +45,15 @@ export interface SimdKernels {
   blockBackward(norm: boolean, gate: boolean): BlockBackwardFn;
 }
 
+/** Every WebAssembly module of the package (their SHA-256 is pinned in wasm/modules.test.ts). */
+export const WASM_MODULES = [
+  gemmModule,
+  denseBlockModule,
+  optimiserModule,
+  lossModule,
+  transposeModule,
+] as const;
+
 const instances = new WeakMap<WasmMemory, SimdKernels | null>();
 
 /**
@@ -69,26 +62,36 @@ const instances = new WeakMap<WasmMemory, SimdKernels | null>();
  */
 export function simdKernels(memory: WasmMemory): SimdKernels | null {
   if (instances.has(memory)) return instances.get(memory)!;
-  const compiled = compileModule(kernelModule);
-  let k: SimdKernels | null = null;
-  if (compiled) {
-    const ex = compiled.instantiate({ env: { memory } });
-    k = {
-      adam: ex.adam,
-      sumsq: ex.sumsq,
-      transpose: ex.transpose,
-      mse: ex.mse,
-      gemm: (a, b, bias, out, m, k, n) => {
-        // The vector tail reads up to 12 bytes past b's and bias's ends: only inside the memory.
-        const end = memory.buffer.byteLength - 12;
-        const tail = n % 4 !== 0 && b + 4 * k * n <= end && bias + 4 * n <= end;
-        const f = tail ? (bias ? ex.gemmBiasTail : ex.gemmTail) : bias ? ex.gemmBias : ex.gemm;
-        f(a, b, bias, out, m, k, n);
-      },
-      blockForward: (v) => ex[forwardName(v)],
-      blockBackward: (norm, gate) => ex[backwardName(norm, gate)],
-    };
-  }
+  const k = bind(memory);
   instances.set(memory, k);
   return k;
+}
+
+function bind(memory: WasmMemory): SimdKernels | null {
+  const gemmM = compileModule(gemmModule);
+  const blockM = compileModule(denseBlockModule);
+  const optimiserM = compileModule(optimiserModule);
+  const lossM = compileModule(lossModule);
+  const transposeM = compileModule(transposeModule);
+  // Null together (ANOMALIA_WASM=off, or no WebAssembly); a module the engine rejects has thrown.
+  if (!gemmM || !blockM || !optimiserM || !lossM || !transposeM) return null;
+  const imports = { env: { memory } };
+  const g = gemmM.instantiate(imports);
+  const block = blockM.instantiate(imports);
+  const optimiser = optimiserM.instantiate(imports);
+  return {
+    adam: optimiser.adam,
+    sumsq: optimiser.sumsq,
+    transpose: transposeM.instantiate(imports).transpose,
+    mse: lossM.instantiate(imports).mse,
+    gemm: (a, b, bias, out, m, k, n) => {
+      // The vector tail reads up to 12 bytes past b's and bias's ends: only inside the memory.
+      const end = memory.buffer.byteLength - 12;
+      const tail = n % 4 !== 0 && b + 4 * k * n <= end && bias + 4 * n <= end;
+      const f = tail ? (bias ? g.gemmBiasTail : g.gemmTail) : bias ? g.gemmBias : g.gemm;
+      f(a, b, bias, out, m, k, n);
+    },
+    blockForward: (v) => block[forwardName(v)],
+    blockBackward: (norm, gate) => block[backwardName(norm, gate)],
+  };
 }

@@ -34,9 +34,6 @@ export type Tuple<T, N extends number, A extends T[] = []> = number extends N
 
 export type Body<P extends readonly Param[]> = (fn: FunctionBuilder, params: ParamLocals<P>) => Code;
 
-/** How local declarations are grouped in the binary (`runs`: one entry per run of one type). */
-export type LocalGrouping = 'runs' | 'single';
-
 export interface WasmFunction<
   N extends string = string,
   P extends readonly Param[] = readonly Param[],
@@ -47,8 +44,8 @@ export interface WasmFunction<
   readonly results: R;
   /** The parameter types, in order. */
   paramTypes(): ValType[];
-  /** The code-section entry: size, local declarations, instructions, `end`. */
-  encodeBody(grouping?: LocalGrouping): number[];
+  /** The code-section entry: size, local declarations (one per run of a type), instructions, `end`. */
+  encodeBody(): number[];
 }
 
 type JsArgs<P extends readonly Param[]> = { -readonly [K in keyof P]: JsValue<ParamType<P[K]>> };
@@ -94,7 +91,7 @@ export function func<
     params,
     results,
     paramTypes: () => parsed.map((p) => p.type),
-    encodeBody(grouping: LocalGrouping = 'runs') {
+    encodeBody() {
       const types: ValType[] = [];
       const builder: FunctionBuilder = {
         local(type) {
@@ -115,7 +112,7 @@ export function func<
       const groups: Array<[number, ValType]> = [];
       for (const t of types) {
         const last = groups[groups.length - 1];
-        if (grouping === 'runs' && last && last[1] === t) last[0]++;
+        if (last && last[1] === t) last[0]++;
         else groups.push([1, t]);
       }
       const entry = [

@@ -4,14 +4,20 @@ export {
   type FunctionBuilder,
   func,
   type JsFunction,
-  type LocalGrouping,
   type Param,
   type ParamLocals,
   type WasmFunction,
 } from './function';
 export { sleb128, uleb128 } from './leb128';
 export { Local } from './local';
-export { type ExportsOf, type MemorySpec, type ModuleSpec, type WasmModule, wasmModule } from './module';
+export {
+  type ExportsOf,
+  type MemorySpec,
+  type ModuleExports,
+  type ModuleSpec,
+  type WasmModule,
+  wasmModule,
+} from './module';
 export {
   br,
   br_if,

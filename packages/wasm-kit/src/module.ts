@@ -1,4 +1,4 @@
-import type { JsFunction, LocalGrouping, WasmFunction } from './function';
+import type { JsFunction, WasmFunction } from './function';
 import { uleb128 } from './leb128';
 import { VALTYPE_CODE, type WasmMemory } from './types';
 
@@ -25,18 +25,21 @@ export interface WasmModule<E = unknown> {
   /** Names the module in errors and warnings, e.g. `@anomalia/neural gemm`. */
   readonly name: string;
   readonly memory: MemorySpec;
+  /** The functions' names, in index order (engines name a failing function by its index). */
+  readonly functionNames: readonly string[];
   /** The binary module (encoded on first call, then cached). */
   bytes(): Uint8Array;
   /** Type-level only: the exports' JS types. */
   readonly exportsType?: E;
 }
 
+/** The exports' JS types of a module. */
+export type ModuleExports<M> = M extends WasmModule<infer E> ? E : never;
+
 export interface ModuleSpec<Fs extends readonly WasmFunction[], M extends MemorySpec> {
   name: string;
   memory: M;
   functions: Fs;
-  /** How local declarations are grouped (default `runs`). */
-  localGrouping?: LocalGrouping;
 }
 
 const MAGIC_AND_VERSION = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
@@ -65,6 +68,7 @@ export function wasmModule<const Fs extends readonly WasmFunction[], const M ext
   return {
     name: spec.name,
     memory: spec.memory,
+    functionNames: spec.functions.map((f) => f.name),
     bytes() {
       cached ??= encode(spec);
       return cached;
@@ -110,7 +114,7 @@ function encode(spec: ModuleSpec<readonly WasmFunction[], MemorySpec>): Uint8Arr
       SECTION.export,
       vec('export' in memory ? [[...name(memory.export), EXTERNAL_KIND.memory, 0], ...exports] : exports),
     ),
-    ...section(SECTION.code, vec(fns.map((f) => f.encodeBody(spec.localGrouping)))),
+    ...section(SECTION.code, vec(fns.map((f) => f.encodeBody()))),
   ];
   return Uint8Array.from(bytes);
 }

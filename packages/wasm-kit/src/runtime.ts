@@ -1,6 +1,6 @@
 import { parseWith } from '@anomalia/core';
 import { z } from 'zod';
-import type { WasmModule } from './module';
+import type { ModuleExports, WasmModule } from './module';
 import type { WasmMemory } from './types';
 
 /**
@@ -35,9 +35,15 @@ export class WasmModuleError extends Error {
     /** What failed: `encode`, `compile` or `instantiate`. */
     readonly stage: 'encode' | 'compile' | 'instantiate',
     override readonly cause: unknown,
+    functionNames: readonly string[] = [],
   ) {
+    const reason = (cause as Error)?.message ?? String(cause);
+    // Engines name a function by its index ("function #3"): say which one that is.
+    const index = /function #(\d+)/.exec(reason)?.[1];
+    const named =
+      index !== undefined && functionNames[+index] ? ` (function #${index} is ${functionNames[+index]})` : '';
     super(
-      `WebAssembly module "${module}" failed to ${stage}: ${(cause as Error)?.message ?? String(cause)}. ` +
+      `WebAssembly module "${module}" failed to ${stage}: ${reason}${named}. ` +
         `This is a bug in the kernel's definition; ${WASM_ENV}=off runs the JavaScript path meanwhile.`,
     );
   }
@@ -89,7 +95,7 @@ function compile<E>(mod: WasmModule<E>): Compiled {
     // Validates as it compiles; its CompileError names the function and the offending instruction.
     module = new api.Module(bytes);
   } catch (e) {
-    return { error: new WasmModuleError(mod.name, 'compile', e) };
+    return { error: new WasmModuleError(mod.name, 'compile', e, mod.functionNames) };
   }
   return {
     module: {
@@ -110,14 +116,16 @@ function compile<E>(mod: WasmModule<E>): Compiled {
  * WebAssembly in this engine: warned once). Throws a WasmModuleError when the engine rejects it.
  * Compiled once per module and process; ANOMALIA_WASM is read at that first call.
  */
-export function compileModule<E>(mod: WasmModule<E>): CompiledModule<E> | null {
+export function compileModule<M extends WasmModule<unknown>>(
+  mod: M,
+): CompiledModule<ModuleExports<M>> | null {
   let entry = compiled.get(mod);
   if (!entry) {
     entry = compile(mod);
     compiled.set(mod, entry);
   }
   if ('error' in entry) throw entry.error;
-  return entry.module as CompiledModule<E> | null;
+  return entry.module as CompiledModule<ModuleExports<M>> | null;
 }
 
 /** A new WebAssembly.Memory of `pages` 64 KiB pages, for modules that import their memory. */

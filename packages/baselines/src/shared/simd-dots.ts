@@ -1,6 +1,12 @@
-import { compileModule, wasmModule } from '@anomalia/wasm-kit';
-import { dots1x4, dots4x2, dotsIndexed4x2 } from './wasm/dots';
-import { screenIndexed4x2, screenIndexed4x2f32 } from './wasm/screen';
+import {
+  type CompiledModule,
+  compileModule,
+  createMemory,
+  type ModuleExports,
+  type WasmMemory,
+} from '@anomalia/wasm-kit';
+import { dotsModule } from './wasm/dots';
+import { screenModule } from './wasm/screen';
 
 /*
  * Dot products of rows with WebAssembly SIMD (f64x2): about twice the throughput of the best
@@ -10,14 +16,26 @@ import { screenIndexed4x2, screenIndexed4x2f32 } from './wasm/screen';
  * and recompute what matters exactly.
  */
 
-const kernelModule = wasmModule({
-  name: '@anomalia/baselines distance kernels',
-  memory: { export: 'memory', pages: 1 },
-  functions: [dots4x2, dots1x4, dotsIndexed4x2, screenIndexed4x2, screenIndexed4x2f32],
-  localGrouping: 'single',
-});
+/** Every WebAssembly module of the package (their SHA-256 is pinned in wasm/modules.test.ts). */
+export const WASM_MODULES = [dotsModule, screenModule] as const;
 
-type KernelExports = NonNullable<(typeof kernelModule)['exportsType']>;
+type Dots = CompiledModule<ModuleExports<typeof dotsModule>>;
+type Screen = CompiledModule<ModuleExports<typeof screenModule>>;
+
+let compiled: { dots: Dots; screen: Screen } | null | undefined;
+
+/**
+ * The compiled modules, or null when the JavaScript path is to run (ANOMALIA_WASM=off, or no
+ * WebAssembly: warned once). A module the engine rejects throws (WasmModuleError).
+ */
+function kernelModules(): { dots: Dots; screen: Screen } | null {
+  if (compiled === undefined) {
+    const dots = compileModule(dotsModule);
+    const screen = compileModule(screenModule);
+    compiled = dots && screen ? { dots, screen } : null;
+  }
+  return compiled;
+}
 
 let disabled = false;
 
@@ -26,7 +44,7 @@ let disabled = false;
  * WebAssembly present (a module the engine rejects throws instead of falling back).
  */
 export function simdAvailable(): boolean {
-  return !disabled && compileModule(kernelModule) !== null;
+  return !disabled && kernelModules() !== null;
 }
 
 /** Turns the SIMD kernels off or back on (to exercise the JavaScript fallbacks in tests). */
@@ -55,14 +73,20 @@ export function releaseKernels(k: SimdKernels | null): void {
  * byte offsets in that memory; views are refreshed when it grows.
  */
 export class SimdKernels {
-  private readonly exports: KernelExports;
+  private readonly memory: WasmMemory;
+  private readonly dots: ModuleExports<typeof dotsModule>;
+  private readonly screen: ModuleExports<typeof screenModule>;
   private offsets: Record<string, number> = {};
   private sizes: Record<string, number> = {};
 
   constructor() {
-    const module = compileModule(kernelModule);
-    if (!module) throw new Error('WebAssembly SIMD kernels are off (ANOMALIA_WASM=off) or unavailable');
-    this.exports = module.instantiate();
+    const modules = kernelModules();
+    if (!modules) throw new Error('WebAssembly SIMD kernels are off (ANOMALIA_WASM=off) or unavailable');
+    // One memory shared by both modules: the screen reads the rows the dot products read.
+    this.memory = createMemory(1);
+    const imports = { env: { memory: this.memory } };
+    this.dots = modules.dots.instantiate(imports);
+    this.screen = modules.screen.instantiate(imports);
   }
 
   /**
@@ -79,9 +103,9 @@ export class SimdKernels {
       offset += Math.ceil(bytes / 16) * 16;
     }
     const pages = Math.ceil(offset / 65536);
-    const have = this.exports.memory.buffer.byteLength / 65536;
-    if (pages > have) this.exports.memory.grow(pages - have);
-    new Uint8Array(this.exports.memory.buffer, 0, offset).fill(0);
+    const have = this.memory.buffer.byteLength / 65536;
+    if (pages > have) this.memory.grow(pages - have);
+    new Uint8Array(this.memory.buffer, 0, offset).fill(0);
   }
 
   address(name: string): number {
@@ -89,33 +113,25 @@ export class SimdKernels {
   }
 
   f64(name: string): Float64Array {
-    return new Float64Array(
-      this.exports.memory.buffer,
-      this.offsets[name],
-      Math.floor(this.sizes[name]! / 8),
-    );
+    return new Float64Array(this.memory.buffer, this.offsets[name], Math.floor(this.sizes[name]! / 8));
   }
 
   f32(name: string): Float32Array {
-    return new Float32Array(
-      this.exports.memory.buffer,
-      this.offsets[name],
-      Math.floor(this.sizes[name]! / 4),
-    );
+    return new Float32Array(this.memory.buffer, this.offsets[name], Math.floor(this.sizes[name]! / 4));
   }
 
   i32(name: string): Int32Array {
-    return new Int32Array(this.exports.memory.buffer, this.offsets[name], Math.floor(this.sizes[name]! / 4));
+    return new Int32Array(this.memory.buffer, this.offsets[name], Math.floor(this.sizes[name]! / 4));
   }
 
   /** out[a·n + b] = A[a] · B[b] for contiguous rows; m a multiple of 4, n a multiple of 2. */
   dots4x2(A: number, m: number, B: number, n: number, rowBytes: number, out: number): void {
-    this.exports.dots4x2(A, m, B, n, rowBytes, out);
+    this.dots.dots4x2(A, m, B, n, rowBytes, out);
   }
 
   /** out[b] = X · B[b] for contiguous rows; n a multiple of 4. */
   dots1x4(X: number, B: number, n: number, rowBytes: number, out: number): void {
-    this.exports.dots1x4(X, B, n, rowBytes, out);
+    this.dots.dots1x4(X, B, n, rowBytes, out);
   }
 
   /** See screenIndexed4x2: writes candidate pairs (ia << 16 | ib) at `hits`, returns their count. */
@@ -132,7 +148,7 @@ export class SimdKernels {
     shrink: number,
     hits: number,
   ): number {
-    return this.exports.screenIndexed4x2(aList, aSq, aLim, m, bList, bSq, bLim, n, rowBytes, shrink, hits);
+    return this.screen.screenIndexed4x2(aList, aSq, aLim, m, bList, bSq, bLim, n, rowBytes, shrink, hits);
   }
 
   /** As screenIndexed4x2 on float32 rows (four lanes: twice the throughput); `shrink` must cover float32 rounding. */
@@ -149,11 +165,11 @@ export class SimdKernels {
     shrink: number,
     hits: number,
   ): number {
-    return this.exports.screenIndexed4x2f32(aList, aSq, aLim, m, bList, bSq, bLim, n, rowBytes, shrink, hits);
+    return this.screen.screenIndexed4x2f32(aList, aSq, aLim, m, bList, bSq, bLim, n, rowBytes, shrink, hits);
   }
 
   /** As dots4x2, with rows given by lists of byte addresses. */
   dotsIndexed4x2(aList: number, m: number, bList: number, n: number, rowBytes: number, out: number): void {
-    this.exports.dotsIndexed4x2(aList, m, bList, n, rowBytes, out);
+    this.dots.dotsIndexed4x2(aList, m, bList, n, rowBytes, out);
   }
 }

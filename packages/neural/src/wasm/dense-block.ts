@@ -1,5 +1,16 @@
-import { type Code, f32, f32x4, forLoop, func, i32, type Local, local, v128 } from '@anomalia/wasm-kit';
-import { add2, bytesOf, hsum, load, loadAt, store, zero } from './heap';
+import {
+  type Code,
+  f32,
+  f32x4,
+  forLoop,
+  func,
+  i32,
+  type Local,
+  local,
+  v128,
+  wasmModule,
+} from '@anomalia/wasm-kit';
+import { add2, bytesOf, hsum, load, loadAt, store, TFJS_HEAP, zero } from './heap';
 
 /**
  * The dense block after a matrix product, (LayerNorm) → (ReLU) → (dropout mask), forward and
@@ -217,3 +228,10 @@ export const blockForwardVariants: BlockForwardVariant[] = Array.from({ length: 
 
 export const blockForwardFunctions = blockForwardVariants.map(blockForward);
 export const blockBackwardFunctions = BITS.flatMap((norm) => BITS.map((gate) => blockBackward(norm, gate)));
+
+/** Every forward and backward variant of the dense block. */
+export const denseBlockModule = wasmModule({
+  name: '@anomalia/neural dense-block',
+  memory: TFJS_HEAP,
+  functions: [...blockForwardFunctions, ...blockBackwardFunctions],
+});

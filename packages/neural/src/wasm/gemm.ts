@@ -1,5 +1,17 @@
-import { type Code, f32, f32x4, forLoop, func, i32, if_, type Local, local, v128 } from '@anomalia/wasm-kit';
-import { add2, bytesOf, load, store, zero } from './heap';
+import {
+  type Code,
+  f32,
+  f32x4,
+  forLoop,
+  func,
+  i32,
+  if_,
+  type Local,
+  local,
+  v128,
+  wasmModule,
+} from '@anomalia/wasm-kit';
+import { add2, bytesOf, load, store, TFJS_HEAP, zero } from './heap';
 
 /**
  * gemm(a, b, bias, out, M, K, N): out[M, N] = a[M, K] · b[K, N] (+ bias[N]), all row-major, read
@@ -138,3 +150,10 @@ export const gemm = gemmKernel('gemm', false, false);
 export const gemmBias = gemmKernel('gemmBias', true, false);
 export const gemmTail = gemmKernel('gemmTail', false, true);
 export const gemmBiasTail = gemmKernel('gemmBiasTail', true, true);
+
+/** The matrix products: plain, with bias, and both with the vector tail. */
+export const gemmModule = wasmModule({
+  name: '@anomalia/neural gemm',
+  memory: TFJS_HEAP,
+  functions: [gemm, gemmBias, gemmTail, gemmBiasTail],
+});

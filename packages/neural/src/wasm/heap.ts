@@ -1,4 +1,15 @@
-import { type Code, f32, f32x4, type Instr, i8x16, i32, type Local, local, v128 } from '@anomalia/wasm-kit';
+import {
+  type Code,
+  f32,
+  f32x4,
+  type Instr,
+  i8x16,
+  i32,
+  type Local,
+  local,
+  type MemorySpec,
+  v128,
+} from '@anomalia/wasm-kit';
 
 /**
  * Pieces every neural kernel shares. The kernels work in place on TensorFlow.js's wasm heap,
@@ -40,3 +51,9 @@ export const shuffle32 = (lanes: readonly number[]): Instr =>
 
 /** Pushes n·4 (a count of float32 values in bytes). */
 export const bytesOf = (n: Local): Code => [local.get(n), i32.const(2), i32.shl];
+
+/** The memory every neural module imports: TensorFlow.js's wasm heap, as `env.memory`. */
+export const TFJS_HEAP = {
+  import: { module: 'env', name: 'memory' },
+  minPages: 0,
+} as const satisfies MemorySpec;

@@ -1,5 +1,5 @@
-import { f32, f32x4, forLoop, func, i32, local } from '@anomalia/wasm-kit';
-import { add2, bytesOf, hsum, loadAt, store, zero } from './heap';
+import { f32, f32x4, forLoop, func, i32, local, wasmModule } from '@anomalia/wasm-kit';
+import { add2, bytesOf, hsum, loadAt, store, TFJS_HEAP, zero } from './heap';
 
 /**
  * mse(pred, target, dPred, n, scale) → Σ (pred − target)² over i < n (a multiple of 4), writing
@@ -25,3 +25,5 @@ export const mse = func(
     ];
   },
 );
+
+export const lossModule = wasmModule({ name: '@anomalia/neural loss', memory: TFJS_HEAP, functions: [mse] });

@@ -1,5 +1,5 @@
-import { f32, f32x4, forLoop, func, i32, local, whileBelow } from '@anomalia/wasm-kit';
-import { add2, bytesOf, hsum, load, store } from './heap';
+import { f32, f32x4, forLoop, func, i32, local, wasmModule, whileBelow } from '@anomalia/wasm-kit';
+import { add2, bytesOf, hsum, load, store, TFJS_HEAP } from './heap';
 
 /**
  * adam(p, m, v, g, pOut, mOut, vOut, n, scale, l2, b1, c1, b2, c2, step, invBc2, decay, eps):
@@ -80,4 +80,11 @@ export const sumsq = func('sumsq', ['g:i32', 'n:i32'], ['f32'], (fn, { g, n }) =
     ),
     hsum(acc),
   ];
+});
+
+/** The optimiser: the Adam update and the squared norm for gradient clipping. */
+export const optimiserModule = wasmModule({
+  name: '@anomalia/neural optimiser',
+  memory: TFJS_HEAP,
+  functions: [adam, sumsq],
 });

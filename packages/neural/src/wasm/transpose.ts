@@ -1,5 +1,5 @@
-import { type Code, f32, forLoop, func, i32, local, select } from '@anomalia/wasm-kit';
-import { bytesOf, load, shuffle32, store } from './heap';
+import { type Code, f32, forLoop, func, i32, local, select, wasmModule } from '@anomalia/wasm-kit';
+import { bytesOf, load, shuffle32, store, TFJS_HEAP } from './heap';
 
 /**
  * transpose(src, dst, rows, cols): dst[j, i] = src[i, j]. 4×4 blocks transposed in registers,
@@ -78,3 +78,9 @@ export const transpose = func(
     ];
   },
 );
+
+export const transposeModule = wasmModule({
+  name: '@anomalia/neural transpose',
+  memory: TFJS_HEAP,
+  functions: [transpose],
+});

@@ -1,5 +1,5 @@
-import { type Code, f64, f64x2, func, i32, local, v128, whileBelow } from '@anomalia/wasm-kit';
-import { storeTile4x2, type Tile4x2, tile4x2Products, zeroF64x2 } from './tile4x2';
+import { type Code, f64, f64x2, func, i32, local, v128, wasmModule, whileBelow } from '@anomalia/wasm-kit';
+import { KERNEL_MEMORY, storeTile4x2, type Tile4x2, tile4x2Products, zeroF64x2 } from './tile4x2';
 
 /*
  * Dot products of float64 rows (f64x2). Rows live in the module's memory, padded with zeros to
@@ -155,3 +155,9 @@ export const dotsIndexed4x2 = func(
     ];
   },
 );
+
+export const dotsModule = wasmModule({
+  name: '@anomalia/baselines dots',
+  memory: KERNEL_MEMORY,
+  functions: [dots4x2, dots1x4, dotsIndexed4x2],
+});

@@ -10,9 +10,10 @@ import {
   type Local,
   local,
   v128,
+  wasmModule,
   whileBelow,
 } from '@anomalia/wasm-kit';
-import { type Tile4x2, tile4x2Products } from './tile4x2';
+import { KERNEL_MEMORY, type Tile4x2, tile4x2Products } from './tile4x2';
 
 /**
  * Screens a block of scattered rows for nearest-neighbour candidates without leaving SIMD:
@@ -169,3 +170,9 @@ function screenKernel<const N extends string>(name: N, precision: 'f64' | 'f32')
 
 export const screenIndexed4x2 = screenKernel('screenIndexed4x2', 'f64');
 export const screenIndexed4x2f32 = screenKernel('screenIndexed4x2f32', 'f32');
+
+export const screenModule = wasmModule({
+  name: '@anomalia/baselines screen',
+  memory: KERNEL_MEMORY,
+  functions: [screenIndexed4x2, screenIndexed4x2f32],
+});

@@ -1,4 +1,15 @@
-import { type Code, f32x4, f64, f64x2, i32, type Local, local, v128, whileBelow } from '@anomalia/wasm-kit';
+import {
+  type Code,
+  f32x4,
+  f64,
+  f64x2,
+  i32,
+  type Local,
+  local,
+  type MemorySpec,
+  v128,
+  whileBelow,
+} from '@anomalia/wasm-kit';
 
 /**
  * The register tile every dot-product kernel shares: four A rows against two B rows, 16 bytes
@@ -75,3 +86,9 @@ export function storeTile4x2(acc: readonly Local[], out: Local, nb: Local): Code
     ];
   });
 }
+
+/** The memory both modules import: one per kernel instance, created by simd-dots.ts. */
+export const KERNEL_MEMORY = {
+  import: { module: 'env', name: 'memory' },
+  minPages: 1,
+} as const satisfies MemorySpec;
