@@ -5,6 +5,7 @@ import { type ModuleExports, wasmModule } from './module';
 import { f32, f64, i32, local, v128 } from './ops';
 import { compileModule, WasmModuleError } from './runtime';
 import { readModule, wat2wasm } from './test-support';
+import { moduleDigests } from './testing';
 
 /** sum(p, n) → Σ f32 at p[0..n) */
 const sum = func('sum', ['p:i32', 'n:i32'], ['f32'], (fn, { p, n }) => {
@@ -139,5 +140,15 @@ describe('wasmModule', () => {
     });
     expect(() => module.bytes()).toThrow(/v128 export: f is exported, so it cannot take or return a v128/);
     expect(() => compileModule(module)).toThrow(WasmModuleError);
+  });
+});
+
+describe('moduleDigests', () => {
+  it('is the SHA-256 of each module’s bytes, by name', async () => {
+    const { createHash } = await import('node:crypto');
+    const module = wasmModule({ name: 'digest', memory: { export: 'memory', pages: 1 }, functions: [sum] });
+    const expected = createHash('sha256').update(module.bytes()).digest('hex');
+    expect(moduleDigests([module])).toEqual({ digest: expected });
+    expect(expected).toMatch(/^[0-9a-f]{64}$/);
   });
 });

@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '@anomalia/core';
 import { compileModule, WASM_ENV } from '@anomalia/wasm-kit';
+import { moduleDigests } from '@anomalia/wasm-kit/testing';
 import { describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../engine';
 import { matMulInPlace, simdAvailable, useSimdKernels } from '../kernels';
@@ -24,12 +24,9 @@ const GOLDEN_SHA256: Record<string, string> = {
   '@anomalia/neural transpose': '844c493f291326de56a5b4c2624aa8c779038ef04e38aed0ca4a15755b2a0fbf',
 };
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
 describe('the WebAssembly modules', () => {
   it('are byte for byte the pinned ones', () => {
-    const built = Object.fromEntries(WASM_MODULES.map((m) => [m.name, sha256(m.bytes())]));
-    expect(built).toEqual(GOLDEN_SHA256);
+    expect(moduleDigests(WASM_MODULES)).toEqual(GOLDEN_SHA256);
   });
 
   it('compile on this engine', () => {

@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Matrix, Rng } from '@anomalia/core';
 import { compileModule, WASM_ENV } from '@anomalia/wasm-kit';
+import { moduleDigests } from '@anomalia/wasm-kit/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalOutlierFactor, OneClassSVM } from '../../index';
 import { setSimdEnabled, simdAvailable, WASM_MODULES } from '../simd-dots';
@@ -20,14 +20,11 @@ const GOLDEN_SHA256: Record<string, string> = {
   '@anomalia/baselines screen': 'b581774461aac6278917baa85b3219de18fb52e25c9c1811b9f8603bea1abb47',
 };
 
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-
 afterEach(() => setSimdEnabled(true));
 
 describe('the WebAssembly modules', () => {
   it('are byte for byte the pinned ones', () => {
-    const built = Object.fromEntries(WASM_MODULES.map((m) => [m.name, sha256(m.bytes())]));
-    expect(built).toEqual(GOLDEN_SHA256);
+    expect(moduleDigests(WASM_MODULES)).toEqual(GOLDEN_SHA256);
   });
 
   it('compile on this engine', () => {
