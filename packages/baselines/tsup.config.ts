@@ -7,4 +7,6 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'node20',
+  // The private WebAssembly toolkit is bundled in: the published package does not depend on it.
+  noExternal: ['@anomalia/wasm-kit'],
 });

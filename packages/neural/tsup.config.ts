@@ -7,6 +7,8 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'node20',
+  // The private WebAssembly toolkit is bundled in: the published package does not depend on it.
+  noExternal: ['@anomalia/wasm-kit'],
   // import.meta.url in the CJS bundle (the wasm backend's .wasm files are located from it).
   shims: true,
 });

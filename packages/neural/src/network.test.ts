@@ -1,4 +1,5 @@
 import { Rng } from '@anomalia/core';
+import { createMemory } from '@anomalia/wasm-kit';
 import { describe, expect, it } from 'vitest';
 import { initBackend, tf } from './engine';
 import {
@@ -205,12 +206,10 @@ describe('hand-written backward pass', () => {
   it('the wasm-SIMD GEMM sums float32 products in k order, with b at the very end of the memory', () => {
     // Its own memory: b's last row ends at the memory's end, so the column tail (N mod 4) must take
     // the scalar path (the vector tail reads past b); elsewhere it takes the vector tail.
-    const WA = (globalThis as unknown as { WebAssembly: { Memory: new (d: { initial: number }) => object } })
-      .WebAssembly;
-    const memory = new WA.Memory({ initial: 1 });
+    const memory = createMemory(1);
     const sk = simdKernels(memory)!;
     expect(sk).not.toBeNull(); // Node ≥ 20 runs wasm SIMD
-    const heap = new Float32Array((memory as { buffer: ArrayBuffer }).buffer);
+    const heap = new Float32Array(memory.buffer);
     const rng = new Rng(7);
     for (const [m, k, n, atEnd] of [
       [6, 5, 7, true],

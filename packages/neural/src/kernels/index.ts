@@ -1,0 +1,7 @@
+export { type AdamAttrs, adamStep } from './adam';
+export { simdAvailable, simdBlockKernels, useCopyKernels, useSimdKernels } from './define';
+export { type BlockAttrs, blockBackward, blockForward } from './dense-block';
+export { lossGradient } from './loss';
+export { matMulInPlace } from './matmul';
+export { pieces } from './pieces';
+export { reparameterise, reparameteriseBackward } from './reparam';
