@@ -95,8 +95,16 @@ export function parseArtifactWith<S extends z.ZodType>(
   file: string,
   root = '',
 ): z.output<S> {
+  return readingArtifact(file, () => parseWith(schema, input, root));
+}
+
+/**
+ * Runs `read` on content of an artifact file; a ValidationError it throws (bad content, not bad
+ * user input) becomes an ArtifactError naming the file and the same field.
+ */
+export function readingArtifact<T>(file: string, read: () => T): T {
   try {
-    return parseWith(schema, input, root);
+    return read();
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
     const received = e.received === undefined ? '' : `, received ${describeValue(e.received)}`;

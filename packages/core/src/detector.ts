@@ -1,5 +1,11 @@
 import type { z } from 'zod';
-import { type LoadedArtifact, type Manifest, saveArtifact, type TypedArray } from './artifact';
+import {
+  type LoadedArtifact,
+  type Manifest,
+  readingArtifact,
+  saveArtifact,
+  type TypedArray,
+} from './artifact';
 import { type CalibrationMethod, Calibrator } from './calibration';
 import { ArtifactError, NotFittedError, ValidationError } from './errors';
 import type { Matrix } from './matrix';
@@ -308,16 +314,9 @@ export abstract class BaseDetector<P extends DetectorParams, Input> implements D
     if (artifact.kind !== this.kind)
       throw new ArtifactError('manifest.json', 'kind', `expected "${this.kind}", found "${artifact.kind}"`);
     const commitInput = this.restoreInput(artifact);
-    let calibrator: Calibrator | null;
-    try {
-      calibrator = artifact.calibrator ? Calibrator.fromJSON(artifact.calibrator) : null;
-    } catch (e) {
-      throw new ArtifactError(
-        'manifest.json',
-        e instanceof ValidationError ? e.field : 'calibrator',
-        (e as Error).message,
-      );
-    }
+    const calibrator = readingArtifact('manifest.json', () =>
+      artifact.calibrator ? Calibrator.fromJSON(artifact.calibrator) : null,
+    );
     this.importModel(artifact);
     commitInput?.();
     this.#calibrator = calibrator;

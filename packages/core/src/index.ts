@@ -7,6 +7,7 @@ export {
   loadArtifact,
   type Manifest,
   parseArtifactWith,
+  readingArtifact,
   requireTensor,
   saveArtifact,
   type TypedArray,

@@ -1,4 +1,4 @@
-import type { LoadedArtifact } from './artifact';
+import { type LoadedArtifact, readingArtifact } from './artifact';
 import {
   BaseDetector,
   type Detector,
@@ -107,16 +107,9 @@ export abstract class BaseMatrixDetector<P extends MatrixDetectorParams>
     if (names && names.length !== n) {
       throw new ArtifactError('manifest.json', 'featureNames', `expected ${n} names, found ${names.length}`);
     }
-    let scaler: Scaler | null;
-    try {
-      scaler = artifact.scaler ? scalerFromJSON(artifact.scaler) : null;
-    } catch (e) {
-      throw new ArtifactError(
-        'manifest.json',
-        e instanceof ValidationError ? e.field : 'scaler',
-        (e as Error).message,
-      );
-    }
+    const scaler = readingArtifact('manifest.json', () =>
+      artifact.scaler ? scalerFromJSON(artifact.scaler) : null,
+    );
     return () => {
       this.#nFeatures = n;
       this.#names = names ? [...names] : null;

@@ -1,5 +1,4 @@
 import {
-  ArtifactError,
   BaseDetector,
   type FitOptions,
   type FitReport,
@@ -7,7 +6,7 @@ import {
   type ModelExport,
   NotFittedError,
   parseArtifactWith,
-  ValidationError,
+  readingArtifact,
 } from '@anomalia/core';
 import { z } from 'zod';
 import { loadSequenceArtifact } from './artifact-dir';
@@ -161,12 +160,8 @@ export class SequenceAnomalyDetector extends BaseDetector<SequenceDetectorParams
       this.lm = null;
     } else {
       const lm = new NGramLanguageModel(p, vocab, trie);
-      try {
-        lm.finalize();
-      } catch (e) {
-        if (!(e instanceof ValidationError)) throw e;
-        throw new ArtifactError('weights.bin', 'tensors.ngrams', e.message);
-      }
+      // A table that counting cannot produce (not suffix-closed) is refused here.
+      readingArtifact('weights.bin', () => lm.finalize());
       this.lm = lm;
       this.stide = null;
     }
