@@ -6,7 +6,7 @@ import {
   OneClassSVM,
   OneClassSVMParamsSchema,
 } from '@anomalia/baselines';
-import type { Detector } from '@anomalia/core';
+import { type Detector, loadArtifact, type MatrixDetector, ValidationError } from '@anomalia/core';
 import {
   AutoEncoder,
   AutoEncoderParamsSchema,
@@ -15,24 +15,35 @@ import {
   VariationalAutoEncoder,
   VariationalAutoEncoderParamsSchema,
 } from '@anomalia/neural';
+import {
+  NGramClassifier,
+  NGramClassifierParamsSchema,
+  SequenceAnomalyDetector,
+  type Sequences,
+} from '@anomalia/sequence';
 import type { z } from 'zod';
 import type { ModelType } from './config/schema';
 
-/** A model over feature matrices: any core Detector. */
+/** A model over feature matrices: any core MatrixDetector. */
 export interface MatrixModel {
   input: 'matrix';
   /** Fits on graded targets (severity) or labels; unsupervised models ignore them. */
   supervised: boolean;
   /** What the score is called in reports. */
   scoreName: string;
-  create(params: Record<string, unknown>, seed: number): Detector;
-  load(dir: string): Promise<Detector>;
+  create(params: Record<string, unknown>, seed: number): MatrixDetector;
+  load(dir: string): Promise<MatrixDetector>;
 }
 
-/** A model over token sequences (see the sequence pipeline). */
+/** A model over token sequences: a core Detector whose input is a batch of sequences. */
 export interface SequenceModel {
   input: 'sequences';
-  scoreName: string;
+  /** Whether a created detector fits on labels (decided by its parameters). */
+  supervised(detector: Detector<Sequences>): boolean;
+  /** What the score of a created detector is called in reports. */
+  scoreName(detector: Detector<Sequences>): string;
+  create(params: Record<string, unknown>, seed: number): Detector<Sequences>;
+  load(dir: string): Promise<Detector<Sequences>>;
 }
 
 export type ModelEntry = MatrixModel | SequenceModel;
@@ -44,8 +55,8 @@ function seeded(schema: z.ZodObject, params: Record<string, unknown>, seed: numb
 
 function matrixModel<P extends Record<string, unknown>>(
   schema: z.ZodObject,
-  ctor: new (params: P) => Detector,
-  load: (dir: string) => Promise<Detector>,
+  ctor: new (params: P) => MatrixDetector,
+  load: (dir: string) => Promise<MatrixDetector>,
   options: { supervised?: boolean; scoreName?: string } = {},
 ): MatrixModel {
   return {
@@ -56,6 +67,36 @@ function matrixModel<P extends Record<string, unknown>>(
     load,
   };
 }
+
+export const NGRAM_MODES = ['classifier', 'language-model', 'stide'] as const;
+
+/**
+ * `ngram`: `params.mode` picks the model, "classifier" (NGramClassifier, supervised) or
+ * "language-model" / "stide" (SequenceAnomalyDetector, trained on normal sequences only; the
+ * default). The other params go to that model's schema.
+ */
+const ngram: SequenceModel = {
+  input: 'sequences',
+  supervised: (d) => d instanceof NGramClassifier,
+  scoreName: (d) =>
+    d instanceof NGramClassifier
+      ? 'P(anomalous)'
+      : d.params.mode === 'stide'
+        ? 'mismatch rate'
+        : 'mean surprisal (bits/token)',
+  create(params, seed) {
+    const { mode = 'language-model', ...rest } = params;
+    if (mode === 'classifier') return new NGramClassifier(seeded(NGramClassifierParamsSchema, rest, seed));
+    if (mode === 'language-model' || mode === 'stide') return new SequenceAnomalyDetector({ ...rest, mode });
+    throw new ValidationError('params.mode', `one of ${NGRAM_MODES.map((m) => `"${m}"`).join(', ')}`, mode);
+  },
+  async load(dir) {
+    const artifact = await loadArtifact(dir, { kind: ['ngram-classifier', 'sequence-detector'] });
+    return artifact.kind === 'ngram-classifier'
+      ? new NGramClassifier(artifact.params).restore(artifact)
+      : new SequenceAnomalyDetector(artifact.params).restore(artifact);
+  },
+};
 
 /** `model.type` → how to build it. Adding a model is one entry. */
 export const REGISTRY: Record<ModelType, ModelEntry> = {
@@ -72,5 +113,5 @@ export const REGISTRY: Record<ModelType, ModelEntry> = {
   isolation_forest: matrixModel(IsolationForestParamsSchema, IsolationForest, (d) => IsolationForest.load(d)),
   lof: matrixModel(LocalOutlierFactorParamsSchema, LocalOutlierFactor, (d) => LocalOutlierFactor.load(d)),
   ocsvm: matrixModel(OneClassSVMParamsSchema, OneClassSVM, (d) => OneClassSVM.load(d)),
-  ngram: { input: 'sequences', scoreName: 'anomaly score' },
+  ngram,
 };

@@ -13,7 +13,14 @@
  * in-process wall-clock seconds around fit() and score().
  */
 import { resolve } from 'node:path';
-import { type Detector, loadCsv, type Matrix, MinMaxScaler, rocAuc, ValidationError } from '@anomalia/core';
+import {
+  type Detector,
+  loadCsvDataset,
+  type Matrix,
+  MinMaxScaler,
+  rocAuc,
+  ValidationError,
+} from '@anomalia/core';
 import { plantedAnomalies } from '@anomalia/core/testing';
 import { IsolationForest, LocalOutlierFactor, OneClassSVM } from '../src/index';
 
@@ -64,7 +71,7 @@ async function data(
     const planted = plantedAnomalies(rows ?? 3000, 16, 1, 0.05);
     return { X: planted.X, Xs: planted.X, y: planted.y };
   }
-  const ds = await loadCsv(csv, { labelColumn: 'label' });
+  const ds = await loadCsvDataset(csv, { labelColumn: 'label' });
   const n = Math.min(rows ?? ds.X.rows, score === 'next' ? Math.floor(ds.X.rows / 2) : ds.X.rows);
   const from = score === 'next' ? n : 0;
   const fitRows = Int32Array.from({ length: n }, (_, i) => i);

@@ -4,7 +4,6 @@ export {
   type IsolationForestParams,
   IsolationForestParamsSchema,
 } from './isolation-forest/isolation-forest';
-export { averagePathLength } from './isolation-forest/path-length';
 export {
   LocalOutlierFactor,
   type LocalOutlierFactorInput,

@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadArtifact, requireTensor, saveArtifact } from './artifact';
+import { z } from 'zod';
+import { loadArtifact, manifestDigest, parseArtifactWith, requireTensor, saveArtifact } from './artifact';
 import { ArtifactError } from './errors';
 
 let dir: string;
@@ -73,12 +74,53 @@ describe('artifacts', () => {
     await writeFile(join(dir, 'manifest.json'), JSON.stringify(m));
     await expect(loadArtifact(dir)).rejects.toMatchObject({ file: 'manifest.json', field: 'formatVersion' });
     m.formatVersion = 1;
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify(m));
+    await expect(loadArtifact(dir)).rejects.toThrow(
+      /formatVersion: expected 2, found 1: .*without a manifest digest/,
+    );
+    m.formatVersion = 2;
+    // A consistent digest over an impossible manifest: caught by the checks behind the digest.
     m.tensors.w.offset = 1_000_000;
+    m.digest = manifestDigest(m);
     await writeFile(join(dir, 'manifest.json'), JSON.stringify(m));
     await expect(loadArtifact(dir)).rejects.toMatchObject({ file: 'weights.bin', field: 'tensors.w' });
     await writeFile(join(dir, 'manifest.json'), '{ not json');
     await expect(loadArtifact(dir)).rejects.toMatchObject({ field: '(json)' });
     await expect(loadArtifact(join(dir, 'nope'))).rejects.toBeInstanceOf(ArtifactError);
+  });
+
+  it('detects an edited manifest field by the manifest digest', async () => {
+    await saveArtifact(dir, {
+      ...content(),
+      threshold: { value: 0.5, strategy: { strategy: 'fixed', value: 0.5 }, split: 'none', n: 0 },
+    });
+    const text = await readFile(join(dir, 'manifest.json'), 'utf8');
+    expect((await loadArtifact(dir)).threshold?.value).toBe(0.5);
+    const m = JSON.parse(text);
+    m.threshold.value = 0.9;
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify(m, null, 2));
+    await expect(loadArtifact(dir)).rejects.toMatchObject({ file: 'manifest.json', field: 'digest' });
+    // Re-formatting the JSON (whitespace) is not an edit.
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify(JSON.parse(text)));
+    expect((await loadArtifact(dir)).params).toEqual({ k: 3, name: 'x' });
+  });
+
+  it('parseArtifactWith turns a schema failure into an ArtifactError naming the file and field', () => {
+    const schema = z.object({ vocabulary: z.array(z.string()) });
+    expect(parseArtifactWith(schema, { vocabulary: ['a'] }, 'manifest.json', 'state')).toEqual({
+      vocabulary: ['a'],
+    });
+    let error: unknown;
+    try {
+      parseArtifactWith(schema, { vocabulary: ['a', 3] }, 'manifest.json', 'state');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ArtifactError);
+    expect(error).toMatchObject({ file: 'manifest.json', field: 'state.vocabulary[1]' });
+    expect((error as Error).message).toBe(
+      'manifest.json: state.vocabulary[1]: expected a string, received 3',
+    );
   });
 
   it('refuses file names that escape the directory and non-finite JSON numbers', async () => {

@@ -3,17 +3,20 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { CalibratorStateSchema } from './calibration';
-import { ArtifactError } from './errors';
+import { ArtifactError, describeValue, ValidationError } from './errors';
 import { ScalerStateSchema } from './scalers';
 import { ThresholdSchema } from './thresholds';
+import { parseWith } from './validation';
 
 /**
  * A model artifact is a directory: `manifest.json` (validated, never evaluated) describing the
  * model, and the files it lists with their sha256, including `weights.bin`, where named typed
- * arrays are stored little-endian at 8-byte-aligned offsets.
+ * arrays are stored little-endian at 8-byte-aligned offsets. The manifest carries a digest of
+ * itself, so an edit to any field (a threshold, a parameter, a checksum) is detected too.
  */
 export const ARTIFACT_FORMAT = 'anomalia-artifact';
-export const ARTIFACT_FORMAT_VERSION = 1;
+/** 2: the manifest carries `digest`. Version 1 (no digest) is refused: save the model again. */
+export const ARTIFACT_FORMAT_VERSION = 2;
 export const MANIFEST_FILE = 'manifest.json';
 export const WEIGHTS_FILE = 'weights.bin';
 
@@ -68,8 +71,46 @@ export const ManifestSchema = z.object({
   state: z.record(z.string(), JsonValue),
   tensors: z.record(z.string(), TensorEntrySchema),
   files: z.record(z.string(), FileEntrySchema),
+  /** sha256 of the manifest's compact JSON without this field (see `manifestDigest`). */
+  digest: z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex sha256'),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
+
+/**
+ * The digest of a manifest: sha256 of `JSON.stringify` of every field but `digest`, in the
+ * order they were written (JSON.parse keeps key order, so a reader recomputes it exactly).
+ */
+export function manifestDigest(manifest: Record<string, unknown>): string {
+  const { digest: _, ...rest } = manifest;
+  return sha256(new TextEncoder().encode(JSON.stringify(rest)));
+}
+
+/**
+ * `parseWith` for content read from (or written to) an artifact: a failure is an ArtifactError
+ * naming the file and the field instead of a ValidationError.
+ */
+export function parseArtifactWith<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  file: string,
+  root = '',
+): z.output<S> {
+  return readingArtifact(file, () => parseWith(schema, input, root));
+}
+
+/**
+ * Runs `read` on content of an artifact file; a ValidationError it throws (bad content, not bad
+ * user input) becomes an ArtifactError naming the file and the same field.
+ */
+export function readingArtifact<T>(file: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    const received = e.received === undefined ? '' : `, received ${describeValue(e.received)}`;
+    throw new ArtifactError(file, e.field, `expected ${e.expected}${received}`);
+  }
+}
 
 export interface ArtifactContent {
   kind: string;
@@ -138,7 +179,7 @@ export async function saveArtifact(dir: string, content: ArtifactContent): Promi
   for (const [name, body] of Object.entries(content.files ?? {})) {
     await write(name, typeof body === 'string' ? new TextEncoder().encode(body) : body);
   }
-  const manifest: Manifest = {
+  const unsigned: Omit<Manifest, 'digest'> = {
     format: ARTIFACT_FORMAT,
     formatVersion: ARTIFACT_FORMAT_VERSION,
     kind: content.kind,
@@ -153,11 +194,9 @@ export async function saveArtifact(dir: string, content: ArtifactContent): Promi
     tensors,
     files,
   };
-  const checked = ManifestSchema.safeParse(manifest);
-  if (!checked.success) {
-    const issue = checked.error.issues[0]!;
-    throw new ArtifactError(MANIFEST_FILE, issue.path.join('.'), issue.message);
-  }
+  // Validated, but written as built: zod's output orders keys by the schema, not as digested.
+  const manifest: Manifest = { ...unsigned, digest: manifestDigest(unsigned) };
+  parseArtifactWith(ManifestSchema, manifest, MANIFEST_FILE);
   const tmp = join(dir, `.${MANIFEST_FILE}.tmp`);
   await writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
   await rename(tmp, join(dir, MANIFEST_FILE));
@@ -211,12 +250,22 @@ export async function loadArtifact(
   } catch (e) {
     throw new ArtifactError(MANIFEST_FILE, '(json)', `not valid JSON: ${(e as Error).message}`);
   }
-  const parsed = ManifestSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ArtifactError(MANIFEST_FILE, issue.path.join('.') || '(root)', issue.message);
+  const version = (raw as { formatVersion?: unknown } | null)?.formatVersion;
+  if (version === 1) {
+    throw new ArtifactError(
+      MANIFEST_FILE,
+      'formatVersion',
+      `expected ${ARTIFACT_FORMAT_VERSION}, found 1: an artifact saved by @anomalia/core 0.1, without a manifest digest: fit the model again and save it with this version`,
+    );
   }
-  const manifest = parsed.data;
+  const manifest = parseArtifactWith(ManifestSchema, raw, MANIFEST_FILE);
+  if (manifestDigest(raw as Record<string, unknown>) !== manifest.digest) {
+    throw new ArtifactError(
+      MANIFEST_FILE,
+      'digest',
+      'digest mismatch: the manifest was modified after it was saved',
+    );
+  }
   const kinds = options.kind === undefined ? undefined : ([] as string[]).concat(options.kind);
   if (kinds && !kinds.includes(manifest.kind)) {
     throw new ArtifactError(

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { NotFittedError, ValidationError } from './errors';
+import { ValidationError } from './errors';
 import { assertBinaryLabels, assertFiniteScores, assertSameLength } from './metrics/validate';
+import { parseWith } from './validation';
 
 export const CalibratorStateSchema = z.discriminatedUnion('method', [
   /** p = 1 / (1 + exp(a·score + b)). */
@@ -33,12 +34,7 @@ export class Calibrator {
   }
 
   static fromJSON(json: unknown): Calibrator {
-    const parsed = CalibratorStateSchema.safeParse(json);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]!;
-      throw new ValidationError(`calibrator.${issue.path.join('.')}`, issue.message);
-    }
-    const s = parsed.data;
+    const s = parseWith(CalibratorStateSchema, json, 'calibrator');
     if (s.method === 'isotonic' && (s.x.length !== s.y.length || s.x.length === 0)) {
       throw new ValidationError(
         'calibrator.y',
@@ -201,13 +197,4 @@ function interpolate(x: readonly number[], y: readonly number[], v: number): num
   }
   const t = (v - x[lo]!) / (x[hi]! - x[lo]!);
   return y[lo]! + t * (y[hi]! - y[lo]!);
-}
-
-export function requireCalibrator(c: Calibrator | undefined, kind: string): Calibrator {
-  if (!c)
-    throw new NotFittedError(
-      kind,
-      'predictProba() needs calibrate() first, on a validation or calibration split',
-    );
-  return c;
 }

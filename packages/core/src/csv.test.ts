@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadCsv, parseCsv, parseCsvTable } from './csv';
+import { loadCsvDataset, parseCsvDataset, parseCsvTable } from './csv';
 import { sharedDataPath } from './testing/shared-data';
 
 const DATA = sharedDataPath(import.meta.url);
@@ -21,7 +21,7 @@ describe('CSV loading', () => {
       'vowels.csv': [1456, 12],
     };
     for (const f of files) {
-      const ds = await loadCsv(join(DATA, 'tabular', f), { labelColumn: 'label' });
+      const ds = await loadCsvDataset(join(DATA, 'tabular', f), { labelColumn: 'label' });
       expect([ds.X.rows, ds.X.cols], f).toEqual(shapes[f]);
       expect(ds.featureNames[0]).toBe('f0');
       expect(ds.X.findNonFinite()).toBeNull();
@@ -31,7 +31,7 @@ describe('CSV loading', () => {
   });
 
   it('selects columns and maps text labels (IMS labelled file)', async () => {
-    const ds = await loadCsv(join(DATA, 'ims/ims_2nd_test_selvasundar_labelled.csv'), {
+    const ds = await loadCsvDataset(join(DATA, 'ims/ims_2nd_test_selvasundar_labelled.csv'), {
       labelColumn: 'Target',
       labelMap: { Normal: 0, Anomaly: 1 },
       featureColumns: ['Bearing1_Mean', 'Bearing2_Mean'],
@@ -47,12 +47,12 @@ describe('CSV loading', () => {
   });
 
   it('names the line and column of bad cells', () => {
-    expect(() => parseCsv('a,b\n1,2\n3,x\n')).toThrow(/line 3, column "b"/);
-    expect(() => parseCsv('a,b\n1,2\n3\n')).toThrow(/line 3/);
-    expect(() => parseCsv('a,b\n1,\n')).toThrow(/missing: "nan"/);
-    expect(Number.isNaN(parseCsv('a,b\n1,\n', { missing: 'nan' }).X.get(0, 1))).toBe(true);
-    expect(() => parseCsv('a,b\n1,2\n', { labelColumn: 'label' })).toThrow(/labelColumn/);
-    expect(() => parseCsv('a,l\n1,odd\n', { labelColumn: 'l', labelMap: { Normal: 0 } })).toThrow(
+    expect(() => parseCsvDataset('a,b\n1,2\n3,x\n')).toThrow(/line 3, column "b"/);
+    expect(() => parseCsvDataset('a,b\n1,2\n3\n')).toThrow(/line 3/);
+    expect(() => parseCsvDataset('a,b\n1,\n')).toThrow(/missing: "nan"/);
+    expect(Number.isNaN(parseCsvDataset('a,b\n1,\n', { missing: 'nan' }).X.get(0, 1))).toBe(true);
+    expect(() => parseCsvDataset('a,b\n1,2\n', { labelColumn: 'label' })).toThrow(/labelColumn/);
+    expect(() => parseCsvDataset('a,l\n1,odd\n', { labelColumn: 'l', labelMap: { Normal: 0 } })).toThrow(
       /one of Normal/,
     );
   });

@@ -142,11 +142,16 @@ export function csvTableToDataset(table: CsvTable, options: CsvDatasetOptions = 
   return { X, y, featureNames: featureIdx.map((j) => table.header[j]!) };
 }
 
-export function parseCsv(text: string, options: CsvDatasetOptions & { delimiter?: string } = {}): Dataset {
+/** Parses CSV text into a numeric Dataset (see `csvTableToDataset`). */
+export function parseCsvDataset(
+  text: string,
+  options: CsvDatasetOptions & { delimiter?: string } = {},
+): Dataset {
   return csvTableToDataset(parseCsvTable(text, options), options);
 }
 
-export async function loadCsv(
+/** Reads a CSV file into a numeric Dataset; an unreadable file is an error naming the path. */
+export async function loadCsvDataset(
   path: string,
   options: CsvDatasetOptions & { delimiter?: string } = {},
 ): Promise<Dataset> {
@@ -160,5 +165,5 @@ export async function loadCsv(
       `${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
     );
   }
-  return parseCsv(text, { source: path, ...options });
+  return parseCsvDataset(text, { source: path, ...options });
 }

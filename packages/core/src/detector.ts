@@ -1,22 +1,32 @@
 import type { z } from 'zod';
-import { type LoadedArtifact, type Manifest, saveArtifact, type TypedArray } from './artifact';
-import { type CalibrationMethod, Calibrator, requireCalibrator } from './calibration';
+import {
+  type LoadedArtifact,
+  type Manifest,
+  readingArtifact,
+  saveArtifact,
+  type TypedArray,
+} from './artifact';
+import { type CalibrationMethod, Calibrator } from './calibration';
 import { ArtifactError, NotFittedError, ValidationError } from './errors';
-import { assertColumns, assertFinite, type Matrix } from './matrix';
-import { type Scaler, scalerFromJSON } from './scalers';
-import { type FitSplit, fitThreshold, type Threshold, type ThresholdStrategy } from './thresholds';
+import type { Matrix } from './matrix';
+import {
+  type Contamination,
+  defaultThreshold,
+  type FitSplit,
+  fitThreshold,
+  type Threshold,
+  ThresholdSchema,
+  type ThresholdStrategy,
+} from './thresholds';
+import { parseWith } from './validation';
 
-export interface FitOptions {
+export interface FitOptions<Input = Matrix> {
   /** Labels or graded targets for supervised detectors (ignored by unsupervised ones). */
   y?: Float64Array;
+  /** Names of the input columns (matrix detectors), kept in the model and its artifact. */
   featureNames?: string[];
   /** A held-out split for early stopping or model selection (never the test split). */
-  validation?: { X: Matrix; y?: Float64Array };
-  /**
-   * A scaler applied before the model, in fit and in every score. Fitted on X when not yet
-   * fitted. It is saved in the artifact, so a loaded model scores raw features.
-   */
-  scaler?: Scaler;
+  validation?: { X: Input; y?: Float64Array };
   /** Progress callback, e.g. one call per epoch. */
   onProgress?: (event: { step: number; total: number; metrics?: Record<string, number> }) => void;
 }
@@ -29,35 +39,54 @@ export interface FitReport {
 }
 
 /**
- * The contract every model implements (scikit-learn / PyOD style): higher score = more
- * anomalous; a threshold set by a named strategy on a named split; calibrated probabilities;
- * save / load through the artifact format.
+ * The contract every model implements, on feature matrices or on any other input (event
+ * sequences): scikit-learn / PyOD style, higher score = more anomalous; a default threshold from
+ * the training scores, or one set by a named strategy on a named split; calibrated
+ * probabilities; save / load through the artifact format.
  */
-export interface Detector {
+export interface Detector<Input = Matrix> {
   readonly kind: string;
   readonly params: Readonly<Record<string, unknown>>;
   readonly isFitted: boolean;
-  readonly featureNames: readonly string[] | null;
   readonly threshold: Threshold | null;
   readonly calibrator: Calibrator | null;
-  readonly scaler: Scaler | null;
-  fit(X: Matrix, options?: FitOptions): Promise<FitReport>;
-  /** Anomaly scores, higher = more anomalous. */
-  score(X: Matrix): Promise<Float64Array>;
+  /** Fits the model, then sets its default threshold (see `defaultThreshold`). */
+  fit(X: Input, options?: FitOptions<Input>): Promise<FitReport>;
+  /** Anomaly scores, one per row, higher = more anomalous. */
+  score(X: Input): Promise<Float64Array>;
   /** Chooses and stores the decision threshold from this detector's scores on X. */
   fitThreshold(
     strategy: ThresholdStrategy,
-    X: Matrix,
+    X: Input,
     options: { y?: ArrayLike<number>; split: FitSplit },
   ): Promise<Threshold>;
   setThreshold(threshold: Threshold): void;
   /** 1 = anomalous (score > threshold), 0 = normal. */
-  predict(X: Matrix): Promise<Uint8Array>;
+  predict(X: Input): Promise<Uint8Array>;
   /** Fits Platt or isotonic calibration on a held-out split (0/1 labels). */
-  calibrate(X: Matrix, y: ArrayLike<number>, method?: CalibrationMethod): Promise<Calibrator>;
+  calibrate(X: Input, y: ArrayLike<number>, method?: CalibrationMethod): Promise<Calibrator>;
   /** Calibrated probability of being anomalous. */
-  predictProba(X: Matrix): Promise<Float64Array>;
+  predictProba(X: Input): Promise<Float64Array>;
   save(dir: string, extra?: { metrics?: Record<string, unknown> }): Promise<Manifest>;
+}
+
+/** Parameters the shared half of a detector reads (each model's zod schema declares its own). */
+export interface DetectorParams {
+  readonly [key: string]: unknown;
+  /** See `ContaminationSchema` and `defaultThreshold`. */
+  readonly contamination?: Contamination;
+}
+
+/** What a model's `fitModel` returns. */
+export interface ModelFit {
+  /** Fields added to the fit report (history, notes, sizes). */
+  report?: Omit<FitReport, 'seconds'>;
+  /**
+   * Scores of the training rows when fitting produced them (LOF's own outlier factors), as
+   * `score` would give them. Otherwise, and only when the default threshold needs them, the
+   * training rows are scored once after the fit.
+   */
+  trainingScores?: Float64Array;
 }
 
 /** What a model contributes to its artifact beyond the common fields. */
@@ -67,137 +96,161 @@ export interface ModelExport {
   files?: Record<string, Uint8Array | string>;
 }
 
-/** Validates parameters with a zod schema; the error names the parameter (`params.nu`) and what was expected. */
-export function parseParams<S extends z.ZodType>(schema: S, input: unknown, prefix = 'params'): z.infer<S> {
-  const parsed = schema.safeParse(input ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const path = [prefix, ...issue.path.map(String)].join('.');
-    const received = (issue as { input?: unknown }).input;
-    throw new ValidationError(path, issue.message, received);
-  }
-  return parsed.data;
+/** The input-specific part of an artifact (a matrix detector's columns and scaler). */
+export interface InputExport {
+  featureNames?: string[] | null;
+  scaler?: Manifest['scaler'];
+  state?: Record<string, unknown>;
 }
 
+/** Fit input after validation (and, for matrices, scaling), with what to record once the fit succeeded. */
+export interface PreparedFit<Input> {
+  X: Input;
+  options: FitOptions<Input>;
+  /** Runs after `fitModel` returned: records what describes the input (columns, scaler). */
+  commit?: () => void;
+}
+
+type MaybePromise<T> = T | Promise<T>;
+
 /**
- * Implements the shared half of the contract (validation, scaling, thresholds, calibration,
- * persistence) so that a model only writes fitting, scoring and its weights.
+ * The shared half of the contract for any input type (validation, the default threshold,
+ * thresholds, calibration, persistence), so that a model writes fitting, scoring and its
+ * weights. Matrix models extend `BaseMatrixDetector`; other inputs implement `checkInput`.
  */
-export abstract class BaseDetector<P extends Record<string, unknown>> implements Detector {
+export abstract class BaseDetector<P extends DetectorParams, Input> implements Detector<Input> {
   abstract readonly kind: string;
   readonly params: P;
-  private nFeatures: number | null = null;
-  private names: string[] | null = null;
-  private currentThreshold: Threshold | null = null;
-  private currentCalibrator: Calibrator | null = null;
-  private currentScaler: Scaler | null = null;
+  #fitted = false;
+  #threshold: Threshold | null = null;
+  #calibrator: Calibrator | null = null;
 
   constructor(schema: z.ZodType<P>, params: unknown) {
-    this.params = Object.freeze(parseParams(schema, params)) as P;
+    this.params = Object.freeze(parseWith(schema, params ?? {}, 'params')) as P;
+    if (this.params.contamination === 'auto' && this.nativeThreshold() === undefined) {
+      throw new ValidationError(
+        'params.contamination',
+        'a fraction in (0, 0.5]: this model has no native cut-off for "auto"',
+        'auto',
+      );
+    }
   }
 
-  protected abstract fitModel(
-    X: Matrix,
-    options: FitOptions,
-  ): Promise<Omit<FitReport, 'seconds'> | undefined> | Omit<FitReport, 'seconds'> | undefined;
-  protected abstract scoreModel(X: Matrix): Promise<Float64Array> | Float64Array;
+  protected abstract fitModel(X: Input, options: FitOptions<Input>): MaybePromise<ModelFit | undefined>;
+  protected abstract scoreModel(X: Input): MaybePromise<Float64Array>;
   protected abstract exportModel(): ModelExport;
   /** Restores the model from an artifact written by `exportModel`; throws ArtifactError on a mismatch. */
   protected abstract importModel(artifact: LoadedArtifact): void;
+  /**
+   * Checks input and returns its number of rows; a ValidationError names `field` and the bad
+   * element. `purpose` "fit" also refuses empty input; "score" also checks the input against the
+   * fitted model (e.g. its column count).
+   */
+  protected abstract checkInput(X: Input, field: string, purpose: 'fit' | 'score'): number;
 
-  /** The contamination used to set a threshold on the training scores right after fit, if the model has one. */
-  protected defaultContamination(): number | undefined {
-    const c = this.params.contamination;
-    return typeof c === 'number' ? c : undefined;
+  /**
+   * The model's native decision cut-off, used when `contamination` is "auto" or absent (e.g.
+   * Isolation Forest 0.5). Undefined: no default threshold without a contamination fraction.
+   */
+  protected nativeThreshold(): number | undefined {
+    return undefined;
+  }
+
+  /** The name of the input in error messages ("X", "sequences"). */
+  protected get inputName(): string {
+    return 'X';
   }
 
   get isFitted(): boolean {
-    return this.nFeatures !== null;
-  }
-  get featureNames(): readonly string[] | null {
-    return this.names;
+    return this.#fitted;
   }
   get threshold(): Threshold | null {
-    return this.currentThreshold;
+    return this.#threshold;
   }
   get calibrator(): Calibrator | null {
-    return this.currentCalibrator;
-  }
-  get scaler(): Scaler | null {
-    return this.currentScaler;
-  }
-  /** Number of input columns the model was fitted with. */
-  get inputDimension(): number {
-    if (this.nFeatures === null) throw new NotFittedError(this.kind, 'call fit() first');
-    return this.nFeatures;
+    return this.#calibrator;
   }
 
-  async fit(X: Matrix, options: FitOptions = {}): Promise<FitReport> {
+  async fit(X: Input, options: FitOptions<Input> = {}): Promise<FitReport> {
     const start = performance.now();
-    if (X.rows < 1) throw new ValidationError('X.rows', 'at least one row to fit', X.rows);
-    assertFinite(X);
-    if (options.y && options.y.length !== X.rows)
-      throw new ValidationError('y.length', `X.rows (${X.rows})`, options.y.length);
-    if (options.featureNames && options.featureNames.length !== X.cols) {
-      throw new ValidationError('featureNames.length', `X.cols (${X.cols})`, options.featureNames.length);
-    }
-    let Xs = X;
-    let validation = options.validation;
-    if (options.scaler) {
-      Xs = options.scaler.isFitted ? options.scaler.transform(X) : options.scaler.fitTransform(X);
-      if (validation) validation = { ...validation, X: options.scaler.transform(validation.X) };
-    }
-    if (validation) assertColumns(validation.X, X.cols, 'validation.X');
-    this.currentThreshold = null;
-    this.currentCalibrator = null;
-    const report = (await this.fitModel(Xs, { ...options, validation })) ?? {};
-    this.nFeatures = X.cols;
-    this.names = options.featureNames ? [...options.featureNames] : null;
-    this.currentScaler = options.scaler ?? null;
-    const contamination = this.defaultContamination();
-    if (contamination !== undefined) {
-      this.currentThreshold = fitThreshold(
-        { strategy: 'contamination', contamination },
-        await this.scoreModel(Xs),
-        { split: 'train' },
-      );
-    }
-    return { ...report, seconds: (performance.now() - start) / 1000 };
+    const prepared = this.prepareFit(X, options);
+    this.#threshold = null;
+    this.#calibrator = null;
+    const fitted = (await this.fitModel(prepared.X, prepared.options)) ?? {};
+    prepared.commit?.();
+    this.#fitted = true;
+    await this.resetDecision(X, fitted.trainingScores);
+    return { ...fitted.report, seconds: (performance.now() - start) / 1000 };
   }
 
-  async score(X: Matrix): Promise<Float64Array> {
+  /**
+   * After the model changed (fit, fine-tuning): drops the calibrator and sets the default
+   * threshold, from `trainingScores` when given, else by scoring X (raw training input) once.
+   */
+  protected async resetDecision(X: Input, trainingScores?: Float64Array): Promise<void> {
+    this.#calibrator = null;
+    this.#threshold = await defaultThreshold(
+      this.params.contamination,
+      this.nativeThreshold(),
+      () => trainingScores ?? this.score(X),
+    );
+  }
+
+  /** Validates fit input (rows, targets, validation split); subclasses add their own checks. */
+  protected prepareFit(X: Input, options: FitOptions<Input>): PreparedFit<Input> {
+    const name = this.inputName;
+    const rows = this.checkInput(X, name, 'fit');
+    if (options.y && options.y.length !== rows)
+      throw new ValidationError('y.length', `the number of rows of ${name} (${rows})`, options.y.length);
+    const v = options.validation;
+    if (v) {
+      const vRows = this.checkInput(v.X, `validation.${name}`, 'fit');
+      if (v.y && v.y.length !== vRows)
+        throw new ValidationError(
+          'validation.y.length',
+          `the number of validation rows (${vRows})`,
+          v.y.length,
+        );
+    }
+    return { X, options };
+  }
+
+  async score(X: Input): Promise<Float64Array> {
     return this.scoreModel(this.prepare(X));
   }
 
-  /** Validates X against the fitted shape and applies the scaler. */
-  protected prepare(X: Matrix): Matrix {
-    if (this.nFeatures === null)
-      throw new NotFittedError(this.kind, 'call fit() before score() or predict()');
-    assertColumns(X, this.nFeatures);
-    assertFinite(X);
-    return this.currentScaler ? this.currentScaler.transform(X) : X;
+  /** Validates input against the fitted model and returns what `scoreModel` receives. */
+  protected prepare(X: Input): Input {
+    this.ensureFitted('score() or predict()');
+    this.checkInput(X, this.inputName, 'score');
+    return X;
+  }
+
+  protected ensureFitted(before: string): void {
+    if (!this.#fitted) throw new NotFittedError(this.kind, `call fit() before ${before}`);
   }
 
   async fitThreshold(
     strategy: ThresholdStrategy,
-    X: Matrix,
+    X: Input,
     options: { y?: ArrayLike<number>; split: FitSplit },
   ): Promise<Threshold> {
-    const scores = strategy.strategy === 'fixed' ? new Float64Array(0) : await this.score(X);
-    this.currentThreshold = fitThreshold(strategy, scores, {
-      labels: strategy.strategy === 'fixed' ? undefined : options.y,
+    const fixed = strategy.strategy === 'fixed';
+    const scores = fixed ? new Float64Array(0) : await this.score(X);
+    this.#threshold = fitThreshold(strategy, scores, {
+      labels: fixed ? undefined : options.y,
       split: options.split,
     });
-    return this.currentThreshold;
+    return this.#threshold;
   }
 
   setThreshold(threshold: Threshold): void {
-    this.currentThreshold = threshold;
+    this.#threshold = parseWith(ThresholdSchema, threshold, 'threshold');
   }
 
-  async predict(X: Matrix): Promise<Uint8Array> {
+  async predict(X: Input): Promise<Uint8Array> {
     const scores = await this.score(X);
-    const t = this.currentThreshold;
+    const t = this.#threshold;
     if (!t)
       throw new NotFittedError(
         this.kind,
@@ -208,62 +261,67 @@ export abstract class BaseDetector<P extends Record<string, unknown>> implements
     return out;
   }
 
-  async calibrate(X: Matrix, y: ArrayLike<number>, method: CalibrationMethod = 'platt'): Promise<Calibrator> {
-    this.currentCalibrator = Calibrator.fit(method, await this.score(X), y);
-    return this.currentCalibrator;
+  async calibrate(X: Input, y: ArrayLike<number>, method: CalibrationMethod = 'platt'): Promise<Calibrator> {
+    this.#calibrator = Calibrator.fit(method, await this.score(X), y);
+    return this.#calibrator;
   }
 
-  async predictProba(X: Matrix): Promise<Float64Array> {
-    const c = requireCalibrator(this.currentCalibrator ?? undefined, this.kind);
+  /** Replaces the calibrator (for models that calibrate something other than their score). */
+  protected setCalibrator(calibrator: Calibrator | null): void {
+    this.#calibrator = calibrator;
+  }
+
+  async predictProba(X: Input): Promise<Float64Array> {
+    const c = this.#calibrator;
+    if (!c)
+      throw new NotFittedError(
+        this.kind,
+        'predictProba() needs calibrate() first, on a validation or calibration split',
+      );
     return c.predict(await this.score(X));
   }
 
   async save(dir: string, extra: { metrics?: Record<string, unknown> } = {}): Promise<Manifest> {
-    if (this.nFeatures === null) throw new NotFittedError(this.kind, 'call fit() before save()');
+    this.ensureFitted('save()');
     const model = this.exportModel();
+    const input = this.exportInput();
     return saveArtifact(dir, {
       kind: this.kind,
       params: this.params,
-      featureNames: this.names,
-      scaler: this.currentScaler?.toJSON() ?? null,
-      threshold: this.currentThreshold,
-      calibrator: this.currentCalibrator?.toJSON() ?? null,
+      featureNames: input.featureNames ?? null,
+      scaler: input.scaler ?? null,
+      threshold: this.#threshold,
+      calibrator: this.#calibrator?.toJSON() ?? null,
       metrics: extra.metrics,
-      state: { ...model.state, nFeatures: this.nFeatures },
+      state: { ...model.state, ...input.state },
       tensors: model.tensors,
       files: model.files,
     });
+  }
+
+  /** The input-specific part of the artifact (none by default). */
+  protected exportInput(): InputExport {
+    return {};
+  }
+
+  /** Checks the input-specific part of an artifact; the returned function records it. */
+  protected restoreInput(_artifact: LoadedArtifact): (() => void) | undefined {
+    return undefined;
   }
 
   /** Restores the common fields and the model from a loaded artifact (used by each model's static `load`). */
   restore(artifact: LoadedArtifact): this {
     if (artifact.kind !== this.kind)
       throw new ArtifactError('manifest.json', 'kind', `expected "${this.kind}", found "${artifact.kind}"`);
-    const n = artifact.state.nFeatures;
-    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
-      throw new ArtifactError('manifest.json', 'state.nFeatures', 'expected a positive integer');
-    }
-    if (artifact.featureNames && artifact.featureNames.length !== n) {
-      throw new ArtifactError(
-        'manifest.json',
-        'featureNames',
-        `expected ${n} names, found ${artifact.featureNames.length}`,
-      );
-    }
-    try {
-      this.currentScaler = artifact.scaler ? scalerFromJSON(artifact.scaler) : null;
-      this.currentCalibrator = artifact.calibrator ? Calibrator.fromJSON(artifact.calibrator) : null;
-    } catch (e) {
-      throw new ArtifactError(
-        'manifest.json',
-        e instanceof ValidationError ? e.field : 'scaler',
-        (e as Error).message,
-      );
-    }
+    const commitInput = this.restoreInput(artifact);
+    const calibrator = readingArtifact('manifest.json', () =>
+      artifact.calibrator ? Calibrator.fromJSON(artifact.calibrator) : null,
+    );
     this.importModel(artifact);
-    this.nFeatures = n;
-    this.names = artifact.featureNames ? [...artifact.featureNames] : null;
-    this.currentThreshold = artifact.threshold;
+    commitInput?.();
+    this.#calibrator = calibrator;
+    this.#threshold = artifact.threshold;
+    this.#fitted = true;
     return this;
   }
 }

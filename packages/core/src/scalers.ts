@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { NotFittedError, ValidationError } from './errors';
 import { Matrix } from './matrix';
 import { quantile } from './stats';
+import { parseWith } from './validation';
 
 /**
  * What a scaler does with NaN:
@@ -27,6 +28,13 @@ export const ScalerStateSchema = z.object({
   featureRange: z.tuple([z.number(), z.number()]).optional(),
 });
 export type ScalerState = z.infer<typeof ScalerStateSchema>;
+
+/**
+ * The `scaler` parameter of a matrix detector: the scaler it fits on its training rows, applies
+ * before every score and saves in its artifact, or "none".
+ */
+export const ScalerParamSchema = z.enum(['none', 'minmax', 'standard', 'robust']);
+export type ScalerParam = z.infer<typeof ScalerParamSchema>;
 
 export interface Scaler {
   readonly kind: ScalerState['kind'];
@@ -220,12 +228,7 @@ export class RobustScaler extends ColumnScaler {
 
 /** Rebuilds a fitted scaler from `toJSON()` output, validating it. */
 export function scalerFromJSON(json: unknown): Scaler {
-  const parsed = ScalerStateSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ValidationError(`scaler.${issue.path.join('.')}`, issue.message);
-  }
-  const s = parsed.data;
+  const s = parseWith(ScalerStateSchema, json, 'scaler');
   if (s.scale.length !== s.center.length || s.fill.length !== s.center.length) {
     throw new ValidationError(
       'scaler.scale',

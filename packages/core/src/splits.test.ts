@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadCsv } from './csv';
+import { loadCsvDataset } from './csv';
 import { ValidationError } from './errors';
 import {
   largestRemainder,
@@ -64,7 +64,7 @@ describe('splits', () => {
   });
 
   it('reads the ADBench index splits and checks every index', async () => {
-    const ds = await loadCsv(join(DATA, 'cardio.csv'), { labelColumn: 'label' });
+    const ds = await loadCsvDataset(join(DATA, 'cardio.csv'), { labelColumn: 'label' });
     const splits = await loadIndexSplits(join(DATA, 'splits/cardio_adbench_splits.json'), ds.X.rows);
     expect(Object.keys(splits).sort()).toEqual(['1', '2', '3']);
     const s1 = splits['1']!;
@@ -73,7 +73,7 @@ describe('splits', () => {
       /splits\.1\.train\[1\]/,
     );
     expect(() => parseIndexSplits({ splits: { 1: { train: [-1], test: [] } } }, 5)).toThrow(
-      /splits\.splits\.1\.train\.0/,
+      /splits\.splits\.1\.train\[0\]/,
     );
   });
 });

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ValidationError } from './errors';
 import { Rng } from './rng';
+import { parseWith } from './validation';
 
 /**
  * Splits a set of rows into named parts with the given fractions, preserving the proportion of
@@ -135,13 +136,9 @@ export function parseIndexSplits(
   rows: number,
   source = 'splits',
 ): Record<string, { train: Int32Array; test: Int32Array }> {
-  const parsed = IndexSplitsSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ValidationError(`${source}.${issue.path.join('.')}`, issue.message);
-  }
+  const parsed = parseWith(IndexSplitsSchema, json, source);
   const out: Record<string, { train: Int32Array; test: Int32Array }> = {};
-  for (const [key, s] of Object.entries(parsed.data.splits)) {
+  for (const [key, s] of Object.entries(parsed.splits)) {
     for (const part of ['train', 'test'] as const) {
       const bad = s[part].findIndex((i) => i >= rows);
       if (bad >= 0)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from './errors';
-import { fitThreshold } from './thresholds';
+import { ContaminationSchema, defaultThreshold, fitThreshold } from './thresholds';
+import { parseWith } from './validation';
 
 const scores = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
 const labels = [0, 0, 0, 0, 0, 0, 1, 0, 1, 1];
@@ -48,5 +49,46 @@ describe('thresholds', () => {
     expect(() =>
       fitThreshold({ strategy: 'max-f1' }, scores, { labels: labels.map(() => 2), split: 'validation' }),
     ).toThrow(ValidationError);
+  });
+
+  it('defaultThreshold: a contamination fraction on the training scores, else the native cut-off, else none', async () => {
+    let calls = 0;
+    const training = () => {
+      calls++;
+      return scores;
+    };
+    const fromScores = await defaultThreshold(0.2, 0.5, training);
+    expect(fromScores).toEqual(
+      fitThreshold({ strategy: 'contamination', contamination: 0.2 }, scores, { split: 'train' }),
+    );
+    expect(calls).toBe(1);
+    expect(await defaultThreshold('auto', 0.5, training)).toEqual({
+      value: 0.5,
+      strategy: { strategy: 'fixed', value: 0.5 },
+      split: 'none',
+      n: 0,
+    });
+    expect(await defaultThreshold(undefined, 1.5, training)).toMatchObject({ value: 1.5, split: 'none' });
+    expect(await defaultThreshold(undefined, undefined, training)).toBeNull();
+    expect(await defaultThreshold('auto', undefined, training)).toBeNull();
+    expect(calls).toBe(1);
+  });
+
+  it('ContaminationSchema accepts "auto" or a fraction in (0, 0.5]', () => {
+    expect(parseWith(ContaminationSchema, 'auto')).toBe('auto');
+    expect(parseWith(ContaminationSchema, 0.5)).toBe(0.5);
+    const message = (bad: unknown) => {
+      try {
+        parseWith(ContaminationSchema, bad, 'params.contamination');
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(message(0)).toBe('params.contamination: expected a number > 0, received 0');
+    expect(message(0.6)).toBe('params.contamination: expected a number ≤ 0.5, received 0.6');
+    expect(message('some')).toBe(
+      'params.contamination: expected a fraction in (0, 0.5] or "auto", received "some"',
+    );
   });
 });

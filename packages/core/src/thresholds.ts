@@ -2,6 +2,21 @@ import { z } from 'zod';
 import { ValidationError } from './errors';
 import { assertBinaryLabels, assertFiniteScores, assertSameLength } from './metrics/validate';
 import { quantile, sortedCopy } from './stats';
+import { parseWith } from './validation';
+
+/** A share of anomalies: a fraction in (0, 0.5]. */
+const ContaminationFractionSchema = z.number().gt(0).max(0.5);
+
+/**
+ * The `contamination` parameter of every model that has one: the expected share of anomalies in
+ * the training data, a fraction in (0, 0.5] (the threshold becomes that quantile of the training
+ * scores, as scikit-learn's `offset_`), or "auto": the model's native cut-off (a model without
+ * one refuses "auto"). See `defaultThreshold`.
+ */
+export const ContaminationSchema = z.union([z.literal('auto'), ContaminationFractionSchema], {
+  error: 'a fraction in (0, 0.5] or "auto"',
+});
+export type Contamination = z.infer<typeof ContaminationSchema>;
 
 /**
  * How a decision threshold is chosen. A row is anomalous when its score is strictly above the
@@ -9,7 +24,7 @@ import { quantile, sortedCopy } from './stats';
  */
 export const ThresholdStrategySchema = z.discriminatedUnion('strategy', [
   /** The (1 − contamination) quantile of the scores (numpy linear interpolation), as scikit-learn's `contamination`. */
-  z.object({ strategy: z.literal('contamination'), contamination: z.number().gt(0).max(0.5) }),
+  z.object({ strategy: z.literal('contamination'), contamination: ContaminationFractionSchema }),
   /** The lowest threshold at which at most `fpr` of the normal rows (label 0) score above it. */
   z.object({ strategy: z.literal('target-fpr'), fpr: z.number().min(0).lt(1) }),
   /** The threshold that maximises F1 on labelled rows (midpoint between adjacent distinct scores). */
@@ -44,12 +59,7 @@ export function fitThreshold(
   scores: ArrayLike<number>,
   options: { labels?: ArrayLike<number>; split: FitSplit | 'test' },
 ): Threshold {
-  const parsed = ThresholdStrategySchema.safeParse(strategyInput);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ValidationError(`threshold.${issue.path.join('.')}`, issue.message);
-  }
-  const strategy = parsed.data;
+  const strategy = parseWith(ThresholdStrategySchema, strategyInput, 'threshold');
   const { labels, split } = options;
   if (split === 'test') {
     throw new ValidationError(
@@ -106,6 +116,32 @@ export function fitThreshold(
       return { ...base, value: (s0 / n0 + s1 / n1) / 2 };
     }
   }
+}
+
+/**
+ * The one place a default threshold is decided: the threshold a detector holds right after fit
+ * (and after fine-tuning), before anyone chooses one on a validation or calibration split.
+ * - `contamination` a fraction: the (1 − contamination) quantile of the training scores
+ *   (split "train"), scikit-learn's `offset_`;
+ * - `contamination` "auto" or absent, and the model has a native cut-off (Isolation Forest 0.5,
+ *   LOF 1.5, one-class SVM 0, a classifier's probability threshold): that fixed value;
+ * - otherwise none (null): choose one with `fitThreshold` on a labelled split.
+ * `trainingScores` is only called when the training scores are needed.
+ */
+export async function defaultThreshold(
+  contamination: Contamination | undefined,
+  nativeCutoff: number | undefined,
+  trainingScores: () => ArrayLike<number> | Promise<ArrayLike<number>>,
+): Promise<Threshold | null> {
+  if (typeof contamination === 'number') {
+    return fitThreshold({ strategy: 'contamination', contamination }, await trainingScores(), {
+      split: 'train',
+    });
+  }
+  if (nativeCutoff !== undefined) {
+    return fitThreshold({ strategy: 'fixed', value: nativeCutoff }, [], { split: 'none' });
+  }
+  return null;
 }
 
 function requireLabels(labels: ArrayLike<number> | undefined, strategy: string): ArrayLike<number> {

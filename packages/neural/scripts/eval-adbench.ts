@@ -11,7 +11,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadCsv, loadIndexSplits, MinMaxScaler, rocAuc } from '@anomalia/core';
+import { loadCsvDataset, loadIndexSplits, MinMaxScaler, rocAuc } from '@anomalia/core';
 import { AutoEncoder, VariationalAutoEncoder } from '../src/index';
 import { parseArgs } from './args';
 
@@ -37,7 +37,7 @@ const files = (await readdir(dir))
   .sort();
 const results = new Map<string, number[]>();
 for (const name of files) {
-  const data = await loadCsv(join(dir, `${name}.csv`), { labelColumn: 'label' });
+  const data = await loadCsvDataset(join(dir, `${name}.csv`), { labelColumn: 'label' });
   const splits = await loadIndexSplits(join(dir, 'splits', `${name}_adbench_splits.json`), data.X.rows);
   for (const [seed, split] of Object.entries(splits)) {
     if (seedFilter && !seedFilter.includes(seed)) continue;

@@ -11,7 +11,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadCsv, Matrix, rocAuc } from '@anomalia/core';
+import { loadCsvDataset, Matrix, rocAuc } from '@anomalia/core';
 import { VariationalAutoEncoder } from '../src/index';
 import { numberArg, parseArgs } from './args';
 
@@ -56,7 +56,7 @@ const epochs = args.has('epochs') ? numberArg(args, 'epochs', 50) : undefined;
 const files = (await readdir(dir)).filter((f) => f.endsWith('.csv')).sort();
 const rows: Array<{ roc_auc: number | null; best_f1: number | null }> = [];
 for (const file of files) {
-  const data = await loadCsv(join(dir, file), {
+  const data = await loadCsvDataset(join(dir, file), {
     featureColumns: ['value', 'label_window', 'label_point'],
   });
   const values = data.X.getColumn(0);

@@ -1,4 +1,4 @@
-import { loadArtifact, Matrix } from '@anomalia/core';
+import { ContaminationSchema, loadArtifact, Matrix } from '@anomalia/core';
 import { z } from 'zod';
 import { tf } from './engine';
 import { lossGradient } from './kernels';
@@ -29,7 +29,7 @@ export const AutoEncoderParamsSchema = z.strictObject({
   weightDecay: z.number().min(0).default(1e-4),
   validationFraction: z.number().min(0).lt(1).default(0.1),
   /** Expected share of anomalies: the threshold is this percentile of the training reconstruction errors. */
-  contamination: z.number().gt(0).max(0.5).default(0.1),
+  contamination: ContaminationSchema.default(0.1),
 });
 export type AutoEncoderParams = z.output<typeof AutoEncoderParamsSchema>;
 export type AutoEncoderInput = z.input<typeof AutoEncoderParamsSchema>;

@@ -33,7 +33,7 @@ function severityData(rows: number, seed: number) {
 }
 
 describe('EnergyModel', () => {
-  it('learns severities (energy ≈ severity) and separates anomalies, threshold on the validation split', async () => {
+  it('learns severities (energy ≈ severity) and separates anomalies; threshold and calibration are explicit steps on the held-out split', async () => {
     const train = severityData(400, 1);
     const test = severityData(200, 2);
     const m = new EnergyModel({ ...small, epochs: 40, seed: 4 });
@@ -42,6 +42,17 @@ describe('EnergyModel', () => {
     expect(report.history[0]).toHaveProperty('loss');
     expect(report.history[0]).toHaveProperty('val_mae');
     expect(report.validationRows).toBe(80);
+    // fit chooses no threshold and no calibration: both are the caller's explicit steps.
+    expect(m.threshold).toBeNull();
+    expect(m.calibrator).toBeNull();
+    const held = m.heldOutRows!;
+    expect(held.length).toBe(80);
+    const val = {
+      X: train.X.selectRows(held),
+      labels: m.anomalyLabels(Array.from(held, (i) => train.y[i]!)),
+    };
+    await m.fitThreshold({ strategy: 'max-f1' }, val.X, { y: val.labels, split: 'validation' });
+    await m.calibrate(val.X, val.labels, 'platt');
     const E = await m.score(test.X);
     const labels = test.y.map((v) => (v >= 0.4 ? 1 : 0));
     expect(rocAuc(labels, E)).toBeGreaterThanOrEqual(0.95);
@@ -60,10 +71,16 @@ describe('EnergyModel', () => {
   it('trains the contrastive margin objective with 0/1 labels and early-stops on F1', async () => {
     const train = plantedAnomalies(300, 5, 21, 0.3);
     const test = plantedAnomalies(150, 5, 22, 0.2);
-    const m = new EnergyModel({ ...small, objective: 'contrastive', seed: 2, calibration: 'isotonic' });
+    const m = new EnergyModel({ ...small, objective: 'contrastive', seed: 2 });
     const report = await m.fit(train.X, { y: train.y });
     expect(report.history.at(-1)).toHaveProperty('val_f1');
     expect(rocAuc(test.y, await m.score(test.X))).toBeGreaterThanOrEqual(0.95);
+    const held = m.heldOutRows!;
+    await m.calibrate(
+      train.X.selectRows(held),
+      m.anomalyLabels(Array.from(held, (i) => train.y[i]!)),
+      'isotonic',
+    );
     expect(m.calibrator?.method).toBe('isotonic');
   });
 
@@ -85,6 +102,11 @@ describe('EnergyModel', () => {
     const first = plantedAnomalies(200, 4, 31, 0.3);
     const m = new EnergyModel({ ...small, seed: 9 });
     await m.fit(first.X, { y: first.y });
+    const firstHeld = m.heldOutRows!;
+    await m.fitThreshold({ strategy: 'max-f1' }, first.X.selectRows(firstHeld), {
+      y: m.anomalyLabels(Array.from(firstHeld, (i) => first.y[i]!)),
+      split: 'validation',
+    });
     const dir = await mkdtemp(join(tmpdir(), 'neural-ft-'));
     try {
       const manifest = await m.save(dir);
@@ -93,6 +115,7 @@ describe('EnergyModel', () => {
       expect(manifest.tensors['energy.0.W']).toMatchObject({ dtype: 'float32', shape: [4, 16] });
       const loaded = await EnergyModel.load(dir);
       expect(loaded.trainedBackend).toEqual(m.trainedBackend);
+      expect(loaded.threshold).toEqual(m.threshold);
       expect(Array.from(await loaded.score(first.X))).toEqual(Array.from(await m.score(first.X)));
       const before = await loaded.score(first.X);
       const more = plantedAnomalies(200, 4, 32, 0.3);
@@ -100,6 +123,14 @@ describe('EnergyModel', () => {
       expect(report.epochsRun).toBeGreaterThan(0);
       const after = await loaded.score(first.X);
       expect(Array.from(after)).not.toEqual(Array.from(before));
+      // The scores moved: the old threshold is dropped, and chosen again on a held-out split.
+      expect(loaded.threshold).toBeNull();
+      const held = loaded.heldOutRows!;
+      const val = more.X.selectRows(held);
+      await loaded.fitThreshold({ strategy: 'max-f1' }, val, {
+        y: loaded.anomalyLabels(Array.from(held, (i) => more.y[i]!)),
+        split: 'validation',
+      });
       expect(loaded.threshold?.split).toBe('validation');
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import type { tf } from './engine';
 import { lossGradient } from './kernels';
 import { mlpLayers, Network } from './network';
-import { commonParams, type NetParams, NeuralDetector, type NeuralFitReport, pick } from './neural-detector';
+import { commonParams, type NetParams, NeuralDetector, type NeuralFitReport } from './neural-detector';
 import type { OptimizerConfig } from './optimizer';
 import type { EarlyStopping, Objective, ParamLayout } from './trainer';
 
@@ -32,17 +32,12 @@ export const EnergyModelParamsSchema = z.strictObject({
   weightDecay: z.number().min(0).default(1e-5),
   /** Global gradient-norm clipping. */
   clipNorm: z.number().positive().default(1),
-  /** Training rows held out (stratified) for early stopping, threshold and calibration when no validation split is given. */
+  /** Training rows held out (stratified) for early stopping when no validation split is given (see `heldOutRows`). */
   validationFraction: z.number().min(0).lt(1).default(0.2),
   /** A target at or above this counts as anomalous (severity bands: normal < 0.4). */
   anomalyTarget: z.number().positive().default(0.4),
   /** Early-stopping metric on the validation split; "auto": MAE for severity, F1 for contrastive. */
   earlyStoppingMetric: z.enum(['auto', 'mae', 'f1', 'loss']).default('auto'),
-  /** How the decision threshold is chosen on the validation split (never the test split). */
-  threshold: z.enum(['max-f1', 'midpoint', 'target-fpr']).default('max-f1'),
-  targetFpr: z.number().min(0).lt(1).default(0.01),
-  /** Probability calibration fitted on the validation split. */
-  calibration: z.enum(['platt', 'isotonic', 'none']).default('platt'),
 });
 export type EnergyModelParams = z.output<typeof EnergyModelParamsSchema>;
 export type EnergyModelInput = z.input<typeof EnergyModelParamsSchema>;
@@ -50,8 +45,10 @@ export type EnergyModelInput = z.input<typeof EnergyModelParamsSchema>;
 /**
  * The energy-based model of the Mosaiq QA trainer: an MLP whose scalar output (the energy) is
  * low for normal records and high for anomalies, ≈ the 0–3 severity with the default
- * objective. Unlike the original, features are scaled, the threshold is chosen on a validation
- * split and `predictProba` is a calibrated probability, never sigmoid(energy).
+ * objective. Unlike the original, features are scaled, and the threshold and the calibration
+ * are explicit steps on a validation or calibration split (`fitThreshold`, `calibrate` with
+ * `anomalyLabels(targets)`): `fit` sets neither, and `predictProba` is a calibrated
+ * probability, never sigmoid(energy).
  */
 export class EnergyModel extends NeuralDetector<EnergyModelParams> {
   readonly kind = 'energy-model';
@@ -70,33 +67,15 @@ export class EnergyModel extends NeuralDetector<EnergyModelParams> {
     if (!y) throw new ValidationError('y', 'targets for the energy model (severity 0–3, or 0/1 labels)');
     this.checkTargets(y, 'y');
     if (options.validation?.y) this.checkTargets(options.validation.y, 'validation.y');
-    const report = await super.fit(X, options);
-    const val =
-      options.validation ??
-      (this.heldOut ? { X: X.selectRows(this.heldOut), y: pick(y, this.heldOut) } : null);
-    if (val?.y) await this.fitDecision(val.X, val.y);
-    return report;
+    return super.fit(X, options);
   }
 
   /**
-   * Chooses the threshold (params.threshold) and the calibration (params.calibration) on a
-   * labelled validation or calibration split. Targets are binarised at params.anomalyTarget.
+   * 0/1 labels from targets: 1 when the target is at least params.anomalyTarget (0.4, the lower
+   * edge of the "low" severity band). For `fitThreshold` and `calibrate`, which take labels.
    */
-  async fitDecision(X: Matrix, y: ArrayLike<number>, split: 'validation' | 'calibration' = 'validation') {
-    const labels = this.binarise(y);
-    const positives = labels.reduce((a, b) => a + b, 0);
-    if (positives === 0 || positives === labels.length) return;
-    const p = this.params;
-    const strategy =
-      p.threshold === 'target-fpr'
-        ? ({ strategy: 'target-fpr', fpr: p.targetFpr } as const)
-        : ({ strategy: p.threshold } as const);
-    await this.fitThreshold(strategy, X, { y: labels, split });
-    if (p.calibration !== 'none') await this.calibrate(X, labels, p.calibration);
-  }
-
-  private binarise(y: ArrayLike<number>): Float64Array {
-    return Float64Array.from(y, (v) => (v >= this.params.anomalyTarget ? 1 : 0));
+  anomalyLabels(targets: ArrayLike<number>): Float64Array {
+    return Float64Array.from(targets, (v) => (v >= this.params.anomalyTarget ? 1 : 0));
   }
 
   private checkTargets(y: Float64Array, field: string): void {
@@ -116,7 +95,11 @@ export class EnergyModel extends NeuralDetector<EnergyModelParams> {
   protected override splitValidation(rows: number, y: Float64Array | undefined, rng: Rng): Int32Array {
     const f = this.params.validationFraction;
     if (!y || f <= 0 || Math.floor(rows * f) < 2) return new Int32Array(0);
-    const parts = stratifiedSplit(this.binarise(y), { train: 1 - f, validation: f }, rng.integer(0, 2 ** 31));
+    const parts = stratifiedSplit(
+      this.anomalyLabels(y),
+      { train: 1 - f, validation: f },
+      rng.integer(0, 2 ** 31),
+    );
     return parts.validation;
   }
 
@@ -182,7 +165,7 @@ export class EnergyModel extends NeuralDetector<EnergyModelParams> {
       }
       metrics.val_loss = loss / E.length;
     }
-    const labels = this.binarise(y);
+    const labels = this.anomalyLabels(y);
     const pos = labels.reduce((a, b) => a + b, 0);
     if (pos > 0 && pos < labels.length) {
       const t = fitThreshold({ strategy: 'max-f1' }, E, { labels, split: 'validation' });
@@ -207,23 +190,13 @@ export class EnergyModel extends NeuralDetector<EnergyModelParams> {
     };
   }
 
-  protected override async afterFineTune(): Promise<void> {}
-
-  /**
-   * Continues training from the current weights; with a labelled validation split the
-   * threshold and calibration are re-fitted on it.
-   */
+  /** Continues training from the current weights on graded targets (see NeuralDetector.fineTune). */
   override async fineTune(
     X: Matrix,
     options: Parameters<NeuralDetector<EnergyModelParams>['fineTune']>[1] = {},
   ) {
     if (!options.y) throw new ValidationError('y', 'targets for fine-tuning the energy model');
     this.checkTargets(options.y, 'y');
-    const report = await super.fineTune(X, options);
-    const val =
-      options.validation ??
-      (this.heldOut ? { X: X.selectRows(this.heldOut), y: pick(options.y, this.heldOut) } : null);
-    if (val?.y) await this.fitDecision(val.X, val.y);
-    return report;
+    return super.fineTune(X, options);
   }
 }

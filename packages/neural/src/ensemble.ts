@@ -1,4 +1,12 @@
-import { type FitOptions, type Matrix, NotFittedError, ValidationError } from '@anomalia/core';
+import {
+  type FitOptions,
+  type FitSplit,
+  type Matrix,
+  NotFittedError,
+  type Threshold,
+  type ThresholdStrategy,
+  ValidationError,
+} from '@anomalia/core';
 import type { NeuralDetector } from './neural-detector';
 
 // biome-ignore lint/suspicious/noExplicitAny: any parameter type of a neural model
@@ -34,6 +42,17 @@ export class Ensemble<M extends AnyNeural> {
     const reports = [];
     for (const m of this.members) reports.push(await m.fit(X, options));
     return reports;
+  }
+
+  /** Chooses each member's threshold with the same strategy on the same (non-test) split. */
+  async fitThreshold(
+    strategy: ThresholdStrategy,
+    X: Matrix,
+    options: { y?: ArrayLike<number>; split: FitSplit },
+  ): Promise<Threshold[]> {
+    const out = [];
+    for (const m of this.members) out.push(await m.fitThreshold(strategy, X, options));
+    return out;
   }
 
   async score(X: Matrix): Promise<Float64Array> {

@@ -1,4 +1,4 @@
-import { Matrix, ValidationError } from '@anomalia/core';
+import { Matrix, NotFittedError, ValidationError } from '@anomalia/core';
 import { plantedAnomalies } from '@anomalia/core/testing';
 import { describe, expect, it } from 'vitest';
 import { selectMostUncertain } from './active-learning';
@@ -90,6 +90,13 @@ describe('uncertainty, ensembles, saliency, active learning', () => {
   it('an ensemble averages energies, votes and reports agreement', async () => {
     const ens = new Ensemble((seed) => new EnergyModel({ ...ebm, seed }), { size: 3 });
     await ens.fit(train.X, { y: train.y });
+    await expect(ens.predict(test.X)).rejects.toBeInstanceOf(NotFittedError);
+    const validation = plantedAnomalies(80, 5, 73, 0.3);
+    const thresholds = await ens.fitThreshold({ strategy: 'max-f1' }, validation.X, {
+      y: validation.y,
+      split: 'validation',
+    });
+    expect(thresholds.map((t) => t.split)).toEqual(['validation', 'validation', 'validation']);
     const s = await ens.scoreAll(test.X);
     expect(s.members.length).toBe(3);
     const i = 4;

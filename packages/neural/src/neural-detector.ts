@@ -1,18 +1,19 @@
 import {
   ArtifactError,
-  assertColumns,
-  assertFinite,
-  BaseDetector,
-  createScaler,
+  BaseMatrixDetector,
+  type Contamination,
   type FitOptions,
   type FitReport,
-  fitThreshold,
   type LoadedArtifact,
   Matrix,
+  type MatrixDetectorParams,
   type ModelExport,
+  type ModelFit,
   NotFittedError,
   Rng,
   requireTensor,
+  type ScalerParam,
+  ScalerParamSchema,
   ValidationError,
 } from '@anomalia/core';
 import { z } from 'zod';
@@ -33,7 +34,7 @@ export const commonParams = {
   patience: z.number().int().positive().default(10),
   minDelta: z.number().min(0).default(0),
   /** Feature scaling fitted on the training data and saved with the model ("none" to skip). */
-  scaler: z.enum(['standard', 'minmax', 'robust', 'none']).default('standard'),
+  scaler: ScalerParamSchema.default('standard'),
 };
 
 export interface NeuralFitReport extends FitReport {
@@ -65,18 +66,19 @@ export interface Uncertainty {
   passes: number;
 }
 
-type CommonParams = {
+type CommonParams = MatrixDetectorParams & {
   seed: number;
   backend?: BackendChoice;
   batchSize: number;
   dropout: number;
   patience: number;
   minDelta: number;
-  scaler: 'standard' | 'minmax' | 'robust' | 'none';
+  scaler: ScalerParam;
   epochs: number;
   learningRate: number;
   weightDecay: number;
   validationFraction: number;
+  contamination?: Contamination;
 };
 
 /** Parameters of every network of a model, as views cut from the flat vector. */
@@ -90,7 +92,7 @@ const SCORE_CHUNK = 8192;
  * loop with a validation split and early stopping (best checkpoint restored), chunked scoring,
  * MC dropout, gradient saliency, fine-tuning, and the float32 weights in the artifact.
  */
-export abstract class NeuralDetector<P extends CommonParams> extends BaseDetector<P> {
+export abstract class NeuralDetector<P extends CommonParams> extends BaseMatrixDetector<P> {
   protected layout: ParamLayout | null = null;
   protected weights: Float32Array | null = null;
   protected lastReport: NeuralFitReport | null = null;
@@ -148,29 +150,27 @@ export abstract class NeuralDetector<P extends CommonParams> extends BaseDetecto
     return this.lastReport;
   }
 
+  /**
+   * Indices of the training rows the last fit or fine-tune held out for early stopping (when no
+   * validation split was given), or null: a validation split for choosing the threshold and
+   * the calibration without touching the test split.
+   */
+  get heldOutRows(): Int32Array | null {
+    return this.heldOut;
+  }
+
   /** The backend and TensorFlow.js version the weights were trained on (recorded in the artifact too). */
   get trainedBackend(): { backend: string; tfjsVersion: string | null } | null {
     return this.trainedOn;
   }
 
   override async fit(X: Matrix, options: FitOptions = {}): Promise<NeuralFitReport> {
-    const scaler =
-      options.scaler ?? (this.params.scaler === 'none' ? undefined : createScaler(this.params.scaler));
-    const report = (await super.fit(X, { ...options, scaler })) as NeuralFitReport;
-    // The contamination threshold again, on the scores `score()` gives (scaling on device).
-    const c = this.defaultContamination();
-    if (c !== undefined) {
-      this.setThreshold(
-        fitThreshold({ strategy: 'contamination', contamination: c }, await this.score(X), {
-          split: 'train',
-        }),
-      );
-    }
+    const report = (await super.fit(X, options)) as NeuralFitReport;
     if (this.lastReport) this.lastReport.seconds = report.seconds;
     return report;
   }
 
-  protected async fitModel(X: Matrix, options: FitOptions): Promise<Omit<FitReport, 'seconds'>> {
+  protected async fitModel(X: Matrix, options: FitOptions): Promise<ModelFit> {
     this.backendInfo = await initBackend(this.params.backend);
     this.releaseDevice();
     const rng = new Rng(this.params.seed);
@@ -179,7 +179,7 @@ export abstract class NeuralDetector<P extends CommonParams> extends BaseDetecto
     for (const n of layout.networks) n.initialise(initial, rng);
     this.layout = layout;
     const report = this.train(X, options, initial, this.params.learningRate, this.params.epochs, rng);
-    return report;
+    return { report };
   }
 
   private train(
@@ -258,8 +258,10 @@ export abstract class NeuralDetector<P extends CommonParams> extends BaseDetecto
 
   /**
    * Continues training from the current weights (e.g. a loaded artifact) on new data, at a
-   * lower learning rate (default: a tenth of the model's). The scaler is kept as fitted; the
-   * contamination threshold, when the model has one, is re-fitted on the new training scores.
+   * lower learning rate (default: a tenth of the model's). The scaler is kept as fitted. The
+   * scores change, so the decision is reset as after fit: the calibrator is dropped and the
+   * threshold is the default one (the contamination quantile of the new training scores, or
+   * none); choose a threshold and calibrate again on a held-out split.
    */
   async fineTune(X: Matrix, options: FineTuneOptions = {}): Promise<NeuralFitReport> {
     if (!this.weights || !this.layout)
@@ -286,21 +288,9 @@ export abstract class NeuralDetector<P extends CommonParams> extends BaseDetecto
       epochs,
       rng,
     );
-    await this.afterFineTune(Xs);
+    await this.resetDecision(X);
     report.seconds = (performance.now() - start) / 1000;
     return report;
-  }
-
-  /** Re-fits what depends on the scores after fine-tuning (threshold). */
-  protected async afterFineTune(Xs: Matrix): Promise<void> {
-    const c = this.defaultContamination();
-    if (c !== undefined) {
-      this.setThreshold(
-        fitThreshold({ strategy: 'contamination', contamination: c }, await this.scoreModel(Xs), {
-          split: 'train',
-        }),
-      );
-    }
   }
 
   /** Scores of scaled rows under the parameters in `flat` (used during training, for validation). */
@@ -351,9 +341,8 @@ export abstract class NeuralDetector<P extends CommonParams> extends BaseDetecto
    * is an affine map per column), which is several times faster than scaling in JS first.
    */
   override async score(X: Matrix): Promise<Float64Array> {
-    if (!this.isFitted) throw new NotFittedError(this.kind, 'call fit() before score() or predict()');
-    assertColumns(X, this.inputDimension);
-    assertFinite(X);
+    this.ensureFitted('score() or predict()');
+    this.checkInput(X, 'X', 'score');
     await this.useBackend();
     const nets = this.deviceParams();
     const affine = this.scalerAffine();

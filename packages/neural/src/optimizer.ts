@@ -1,3 +1,4 @@
+import { parseWith } from '@anomalia/core';
 import { z } from 'zod';
 import { tf } from './engine';
 import { adamStep } from './kernels';
@@ -27,7 +28,7 @@ export class FlatAdam {
   private t = 0;
 
   constructor(config: OptimizerConfig, size: number) {
-    this.config = OptimizerSchema.parse(config);
+    this.config = parseWith(OptimizerSchema, config, 'optimizer');
     this.m = tf.zeros([size]);
     this.v = tf.zeros([size]);
   }

@@ -1,4 +1,4 @@
-import { ArtifactError, loadArtifact, Matrix } from '@anomalia/core';
+import { ArtifactError, ContaminationSchema, loadArtifact, Matrix } from '@anomalia/core';
 import { z } from 'zod';
 import { tf } from './engine';
 import { lossGradient, reparameterise, reparameteriseBackward } from './kernels';
@@ -34,7 +34,7 @@ export const VariationalAutoEncoderParamsSchema = z.strictObject({
   /** L2 penalty added to the gradient (PyTorch Adam's weight_decay). */
   weightDecay: z.number().min(0).default(0),
   validationFraction: z.number().min(0).lt(1).default(0.1),
-  contamination: z.number().gt(0).max(0.5).default(0.1),
+  contamination: ContaminationSchema.default(0.1),
 });
 export type VariationalAutoEncoderParams = z.output<typeof VariationalAutoEncoderParamsSchema>;
 export type VariationalAutoEncoderInput = z.input<typeof VariationalAutoEncoderParamsSchema>;

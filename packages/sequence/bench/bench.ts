@@ -101,15 +101,15 @@ function sequences(count: number, seed: number): string[][] {
  * Runs `fn` and prints wall-clock and CPU-time throughput (CPU time tells the code's speed
  * when the machine is shared; wall time is what a user waits).
  */
-function measure<T>(
+async function measure<T>(
   name: string,
   n: number,
-  fn: () => T,
+  fn: () => T | Promise<T>,
   extra: (r: T) => Record<string, unknown> = () => ({}),
-): T {
+): Promise<T> {
   const cpu = process.cpuUsage();
   const t = performance.now();
-  const result = fn();
+  const result = await fn();
   const seconds = (performance.now() - t) / 1000;
   const used = process.cpuUsage(cpu);
   const cpuSeconds = (used.user + used.system) / 1e6;
@@ -134,7 +134,7 @@ const nEvents = nSeq * length;
 
 for (const mode of ['language-model', 'stide'] as const) {
   const detector = new SequenceAnomalyDetector({ mode, order: Number(values.order) });
-  measure(
+  await measure(
     `sequence.${mode}.fit`,
     nEvents,
     () => detector.fit(train),
@@ -145,7 +145,7 @@ for (const mode of ['language-model', 'stide'] as const) {
       params: detector.params,
     }),
   );
-  measure(
+  await measure(
     `sequence.${mode}.score`,
     nEvents,
     () => detector.score(test),
@@ -164,7 +164,7 @@ for (const mode of ['language-model', 'stide'] as const) {
   const agentIdx = Int32Array.from({ length: calls }, () => rng.integer(0, agents.length));
   const actionIdx = Int32Array.from({ length: calls }, () => rng.integer(0, actions.length));
   const risk = Float64Array.from({ length: calls }, () => rng.random());
-  measure(
+  await measure(
     'drift.recordAction',
     calls,
     () => {
@@ -184,11 +184,11 @@ if (values.real) {
   const real = (await Promise.all(files.map((f) => readSequencesFile(f, '--real')))).flat();
   const n = real.reduce((a, s) => a + s.length, 0);
   const detector = new SequenceAnomalyDetector({ order: Number(values.order) });
-  measure(
+  await measure(
     'sequence.language-model.fit.real',
     n,
     () => detector.fit(real),
     (fit) => ({ files, ngrams: fit.ngrams }),
   );
-  measure('sequence.language-model.score.real', n, () => detector.score(real));
+  await measure('sequence.language-model.score.real', n, () => detector.score(real));
 }

@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     }).filter(([, v]) => v !== undefined),
   );
   const start = performance.now();
-  const { detector: _, ...result } = evaluateUnsupervised({
+  const { detector: _, ...result } = await evaluateUnsupervised({
     train,
     normal,
     anomalous,

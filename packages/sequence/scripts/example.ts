@@ -9,43 +9,45 @@ import {
   NGramClassifier,
   promoteModel,
   SequenceAnomalyDetector,
+  unzipLabelled,
 } from '../src/index';
 
 // 1. Supervised: labelled sequences → calibrated probabilities.
 const samples = generateSyntheticSamples(5000, { seed: 42 });
 const [train, validation] = [samples.slice(0, 4000), samples.slice(4000)];
-const clf = new NGramClassifier({ n: 3, anomalyThreshold: 0.3 });
-const report = clf.train(train, { epochs: 10, batchSize: 32 });
+const clf = new NGramClassifier({ n: 3, anomalyThreshold: 0.3, epochs: 10, batchSize: 32 });
+const { sequences, y } = unzipLabelled(train);
+const report = await clf.fit(sequences, { y });
 console.log('weights', report.weights);
-console.log(clf.predict(['read', 'process', 'write']));
-console.log(clf.predict(['read', 'delete', 'exfiltrate', 'cover_tracks']));
+console.log(clf.predictOne(['read', 'process', 'write']));
+console.log(clf.predictOne(['read', 'delete', 'exfiltrate', 'cover_tracks']));
+console.log(
+  await clf.predict([
+    ['read', 'process', 'write'],
+    ['scan', 'exploit', 'inject'],
+  ]),
+);
 
 // Promotion gate: ECE ≤ 0.08 and accuracy ≥ 0.85 → <root>/current/, else <root>/candidates/.
 const root = await mkdtemp(join(tmpdir(), 'anomalia-models-'));
 const promotion = await promoteModel(clf, validation, { outputRoot: root });
 console.log(promotion.passed, promotion.destination, promotion.metrics.ece.toFixed(4));
 const loaded = await NGramClassifier.load(promotion.modelPath);
-console.log(loaded.predict(['scan', 'exploit', 'inject']).label);
+console.log(loaded.predictOne(['scan', 'exploit', 'inject']).label);
 
 // 2. Unsupervised: normal sequences only → surprisal scores, threshold on a calibration split.
 const normal = samples.filter((s) => s.label === 0).map((s) => s.sequence);
 const detector = new SequenceAnomalyDetector({ mode: 'language-model', order: 4 });
-detector.fit(normal.slice(0, 2000));
-detector.fitThreshold({ strategy: 'target-fpr', fpr: 0.01 }, normal.slice(2000, 3000), {
+await detector.fit(normal.slice(0, 2000));
+await detector.fitThreshold({ strategy: 'target-fpr', fpr: 0.01 }, normal.slice(2000, 3000), {
   split: 'calibration',
 });
-console.log(
-  detector.score([
-    ['read', 'process', 'write'],
-    ['read', 'exfiltrate', 'write'],
-  ]),
-);
-console.log(
-  detector.predict([
-    ['read', 'process', 'write'],
-    ['read', 'exfiltrate', 'write'],
-  ]),
-);
+const probes = [
+  ['read', 'process', 'write'],
+  ['read', 'exfiltrate', 'write'],
+];
+console.log(await detector.score(probes));
+console.log(await detector.predict(probes));
 
 // 3. Streaming drift monitor.
 const monitor = new DriftMonitor({ alertsPath: join(root, 'anomaly_alerts.jsonl') });

@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { stratifiedTrainTestSplit, ValidationError } from '@anomalia/core';
 import { promoteModel } from '../src/gate';
-import { type LabelledSequence, NGramClassifier } from '../src/ngram-classifier';
+import { type LabelledSequence, NGramClassifier, unzipLabelled } from '../src/ngram-classifier';
 import { generateSyntheticSamples } from '../src/synthetic';
 import { assertSequence } from '../src/validate';
 
@@ -89,8 +89,14 @@ async function main(): Promise<void> {
   const epochs = int('epochs');
   const batchSize = int('batch-size');
   log(`Training anomaly model for ${epochs} epochs, batch size ${batchSize}...`);
-  const model = new NGramClassifier({ weighting: values.weighting as 'logistic' | 'original', seed });
-  const report = model.train(trainSet, { epochs, batchSize });
+  const model = new NGramClassifier({
+    weighting: values.weighting as 'logistic' | 'original',
+    seed,
+    epochs,
+    batchSize,
+  });
+  const { sequences, y } = unzipLabelled(trainSet);
+  const report = await model.fit(sequences, { y });
   log(`Signal weights: ${JSON.stringify(report.weights)}`);
   const gate = { maxEce: num('max-ece'), minAccuracy: num('min-accuracy') };
   const result = await promoteModel(model, validation, {

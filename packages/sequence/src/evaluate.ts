@@ -27,9 +27,9 @@ export interface EvaluationInput {
  * calibration half and a test half, choose the 1 %-FPR threshold on the calibration half only,
  * and measure on test = the test half of `normal` + every `anomalous` sequence.
  */
-export function evaluateUnsupervised(
+export async function evaluateUnsupervised(
   input: EvaluationInput,
-): UnsupervisedEvaluation & { detector: SequenceAnomalyDetector } {
+): Promise<UnsupervisedEvaluation & { detector: SequenceAnomalyDetector }> {
   const { train, normal, anomalous } = input;
   if (train.length === 0) throw new ValidationError('train', 'at least one training sequence', 0);
   if (normal.length < 2)
@@ -40,14 +40,14 @@ export function evaluateUnsupervised(
   const calibration = Array.from(order.subarray(0, half), (i) => normal[i]!);
   const testNormal = Array.from(order.subarray(half), (i) => normal[i]!);
   const detector = new SequenceAnomalyDetector(input.params);
-  detector.fit(train);
-  const threshold = detector.fitThreshold({ strategy: 'target-fpr', fpr: 0.01 }, calibration, {
+  await detector.fit(train);
+  const threshold = await detector.fitThreshold({ strategy: 'target-fpr', fpr: 0.01 }, calibration, {
     split: 'calibration',
   });
   const test = [...testNormal, ...anomalous];
   const labels = new Uint8Array(test.length);
   labels.fill(1, testNormal.length);
-  const scores = detector.score(test);
+  const scores = await detector.score(test);
   return {
     roc_auc: rocAuc(labels, scores),
     average_precision: averagePrecision(labels, scores),

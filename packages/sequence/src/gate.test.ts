@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkPromotionGate, promoteModel, validationMetrics } from './gate';
-import { NGramClassifier } from './ngram-classifier';
+import { NGramClassifier, unzipLabelled } from './ngram-classifier';
 import { generateSyntheticSamples } from './synthetic';
 
 const data = generateSyntheticSamples(1500, { seed: 5 });
+const trainSet = unzipLabelled(data.slice(0, 1200));
 const model = new NGramClassifier();
-model.train(data.slice(0, 1200));
+await model.fit(trainSet.sequences, { y: trainSet.y });
 const validation = data.slice(1200);
 
 describe('promotion gate', () => {
@@ -25,17 +26,16 @@ describe('promotion gate', () => {
 
   it('ECE is the binned calibration error of the probabilities, not |accuracy − precision|', async () => {
     const m = new NGramClassifier();
-    m.train(data.slice(0, 1200));
-    const proba = m.predictProba(validation.map((s) => s.sequence));
-    const metrics = validationMetrics(m, validation);
+    await m.fit(trainSet.sequences, { y: trainSet.y });
+    const proba = await m.predictProba(validation.map((s) => s.sequence));
+    const metrics = await validationMetrics(m, validation);
     expect(metrics.ece).toBeLessThan(0.05);
     // Squash every probability towards 0.5: same ranking and labels at 0.5, far worse calibration.
     const squashed = {
-      ...m,
-      predictProba: () => proba.map((p) => 0.5 + (p - 0.5) * 0.1),
+      predictProba: async () => proba.map((p) => 0.5 + (p - 0.5) * 0.1),
       threshold: m.threshold,
     };
-    const worse = validationMetrics(squashed as unknown as NGramClassifier, validation);
+    const worse = await validationMetrics(squashed as unknown as NGramClassifier, validation);
     expect(worse.ece).toBeGreaterThan(0.3);
     expect(worse.rocAuc).toBeCloseTo(metrics.rocAuc!, 12);
   });
@@ -46,11 +46,13 @@ describe('promotion gate', () => {
     const pass = await promoteModel(model, validation, { outputRoot: root, now });
     expect(pass.passed).toBe(true);
     expect(pass.destination).toBe('current');
-    expect(pass.modelPath).toBe(join(root, 'current', 'ngram_model_20260102_030405.json'));
+    expect(pass.modelPath).toBe(join(root, 'current', 'ngram_model_20260102_030405'));
     const written = JSON.parse(await readFile(pass.metricsPath, 'utf8'));
     expect(written.passed).toBe(true);
     expect(written.metrics.ece).toBeCloseTo(pass.metrics.ece, 12);
-    expect((await NGramClassifier.load(pass.modelPath)).predict(['read', 'process', 'write']).label).toBe(0);
+    expect((await NGramClassifier.load(pass.modelPath)).predictOne(['read', 'process', 'write']).label).toBe(
+      0,
+    );
 
     const fail = await promoteModel(model, validation, {
       outputRoot: root,
@@ -61,7 +63,7 @@ describe('promotion gate', () => {
     expect(fail.destination).toBe('candidates');
     expect((await readdir(join(root, 'candidates'))).sort()).toEqual([
       'ngram_metrics_20260102_030405.json',
-      'ngram_model_20260102_030405.json',
+      'ngram_model_20260102_030405',
     ]);
     await expect(promoteModel(model, validation, { outputRoot: root, name: '../x' })).rejects.toThrow(/name/);
   });

@@ -1,6 +1,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { binaryMetrics, brierScore, expectedCalibrationError, rocAuc, ValidationError } from '@anomalia/core';
+import {
+  binaryMetrics,
+  brierScore,
+  expectedCalibrationError,
+  NotFittedError,
+  parseWith,
+  rocAuc,
+  ValidationError,
+} from '@anomalia/core';
 import { z } from 'zod';
 import type { LabelledSequence, NGramClassifier } from './ngram-classifier';
 
@@ -38,16 +46,17 @@ export interface GateDecision {
   gate: PromotionGate;
 }
 
-/** Metrics of a trained classifier on labelled validation sequences (never the training set). */
-export function validationMetrics(
+/** Metrics of a fitted classifier on labelled validation sequences (never the training set). */
+export async function validationMetrics(
   model: NGramClassifier,
   validation: readonly LabelledSequence[],
   gate: Partial<PromotionGate> = {},
-): ValidationMetrics {
-  const g = PromotionGateSchema.parse(gate);
+): Promise<ValidationMetrics> {
+  const g = parseWith(PromotionGateSchema, gate, 'gate');
   if (validation.length === 0) throw new ValidationError('validation', 'at least one labelled sequence', 0);
   const y = validation.map((s) => s.label);
-  const p = model.predictProba(validation.map((s) => s.sequence));
+  const p = await model.predictProba(validation.map((s) => s.sequence));
+  if (!model.threshold) throw new NotFittedError(model.kind, 'call fit() before validationMetrics()');
   const t = model.threshold.value;
   const pred = Array.from(p, (v) => (v > t ? 1 : 0));
   const m = binaryMetrics(y, pred);
@@ -70,12 +79,7 @@ export function checkPromotionGate(
   metrics: Pick<ValidationMetrics, 'accuracy' | 'ece'>,
   gate: Partial<PromotionGate> = {},
 ): GateDecision {
-  const parsed = PromotionGateSchema.safeParse(gate);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ValidationError(`gate.${issue.path.join('.')}`, issue.message);
-  }
-  const g = parsed.data;
+  const g = parseWith(PromotionGateSchema, gate, 'gate');
   const reasons: string[] = [];
   if (!(metrics.accuracy >= g.minAccuracy))
     reasons.push(`accuracy ${metrics.accuracy.toFixed(4)} < ${g.minAccuracy}`);
@@ -87,14 +91,16 @@ export interface PromotionResult extends GateDecision {
   metrics: ValidationMetrics;
   /** "current" when promoted, "candidates" otherwise. */
   destination: 'current' | 'candidates';
+  /** The model's artifact directory. */
   modelPath: string;
   metricsPath: string;
 }
 
 /**
- * Evaluates a classifier on validation data, applies the gate and writes the model and a metrics
- * file to `<outputRoot>/current/` when it passes or `<outputRoot>/candidates/` when it does not:
- * `<name>_model_<UTC yyyymmdd_hhmmss>.json` and `<name>_metrics_<same>.json`.
+ * Evaluates a classifier on validation data, applies the gate and writes the model (an artifact
+ * directory) and a metrics file to `<outputRoot>/current/` when it passes or
+ * `<outputRoot>/candidates/` when it does not: `<name>_model_<UTC yyyymmdd_hhmmss>/` and
+ * `<name>_metrics_<same>.json`.
  */
 export async function promoteModel(
   model: NGramClassifier,
@@ -110,15 +116,15 @@ export async function promoteModel(
   const { outputRoot = 'models', name = 'ngram', now = new Date() } = options;
   if (!/^[A-Za-z0-9_.-]+$/.test(name))
     throw new ValidationError('name', 'letters, digits, "_", "-" or "."', name);
-  const metrics = validationMetrics(model, validation, options.gate);
+  const metrics = await validationMetrics(model, validation, options.gate);
   const decision = checkPromotionGate(metrics, options.gate);
   const destination = decision.passed ? 'current' : 'candidates';
   const dir = join(outputRoot, destination);
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '_').slice(0, 15);
-  const modelPath = join(dir, `${name}_model_${stamp}.json`);
+  const modelPath = join(dir, `${name}_model_${stamp}`);
   const metricsPath = join(dir, `${name}_metrics_${stamp}.json`);
   await mkdir(dir, { recursive: true });
-  await model.save(modelPath);
+  await model.save(modelPath, { metrics: { ...metrics } });
   const report = {
     ...options.extra,
     metrics,

@@ -1,17 +1,56 @@
-export * from './drift/drift-metrics';
-export * from './drift/drift-monitor';
-export * from './drift/windowed-ngram-model';
-export * from './evaluate';
-export * from './gate';
-export * from './io';
-export * from './language-model';
-export * from './logistic';
-export * from './model-file';
-export * from './ngram-classifier';
-export * from './ngram-trie';
-export * from './sequence-detector';
-export * from './signals';
-export * from './stide';
-export * from './synthetic';
-export * from './validate';
-export * from './vocabulary';
+// The public API of @anomalia/sequence.
+
+export {
+  type DriftMetrics,
+  driftMetrics,
+  histogram,
+  jensenShannonDistance,
+  klDivergence,
+  populationStabilityIndex,
+} from './drift/drift-metrics';
+export {
+  ALERT_TYPES,
+  type AlertSeverity,
+  type AnomalyAlert,
+  type AnomalyType,
+  DriftMonitor,
+  type DriftMonitorDependencies,
+  type DriftMonitorOptions,
+  type DriftReport,
+} from './drift/drift-monitor';
+export { type EvaluationInput, evaluateUnsupervised, type UnsupervisedEvaluation } from './evaluate';
+export {
+  checkPromotionGate,
+  type GateDecision,
+  type PromotionGate,
+  type PromotionResult,
+  promoteModel,
+  type ValidationMetrics,
+  validationMetrics,
+} from './gate';
+export { parseSequences, readSequencesFile } from './io';
+export {
+  type LabelledSequence,
+  NGramClassifier,
+  type NGramClassifierFitReport,
+  type NGramClassifierParams,
+  type NGramClassifierParamsInput,
+  NGramClassifierParamsSchema,
+  type Prediction,
+  unzipLabelled,
+} from './ngram-classifier';
+export {
+  SequenceAnomalyDetector,
+  type SequenceDetectorParams,
+  type SequenceDetectorParamsInput,
+  SequenceDetectorParamsSchema,
+  type SequenceFitReport,
+} from './sequence-detector';
+export { SIGNAL_NAMES, type SignalName } from './signals';
+export {
+  type AnomalyKind,
+  generateSyntheticSamples,
+  type SyntheticOptions,
+  type SyntheticSample,
+} from './synthetic';
+export type { Sequence, Sequences } from './validate';

@@ -1,39 +1,42 @@
 import {
   ArtifactError,
+  BaseDetector,
   type CalibrationMethod,
   Calibrator,
-  CalibratorStateSchema,
-  type FitSplit,
-  fitThreshold,
+  type FitOptions,
+  type FitReport,
+  type LoadedArtifact,
+  type ModelExport,
   NotFittedError,
-  parseParams,
+  parseArtifactWith,
+  requireTensor,
   stratifiedKFold,
-  type Threshold,
-  ThresholdSchema,
-  type ThresholdStrategy,
   ValidationError,
 } from '@anomalia/core';
 import { z } from 'zod';
+import { loadSequenceArtifact } from './artifact-dir';
 import { fitLogistic, logit, sigmoid } from './logistic';
-import { readModelFile, writeModelFile } from './model-file';
-import { NGramTableSchema, trieFromJson, trieToJson, vocabularyFromJson } from './ngram-table-json';
+import { trieFromTensors, trieTensors, vocabularyFromState } from './ngram-table';
 import { ClassTables, extractSignals, SIGNAL_COUNT, SIGNAL_NAMES, type SignalName } from './signals';
-import { assertSequence, type Sequence } from './validate';
+import { assertSequence, checkSequences, type Sequence, type Sequences } from './validate';
 import { Vocabulary } from './vocabulary';
 
 export const NGramClassifierParamsSchema = z.object({
   /** N-gram length of the rarity signal. */
   n: z.number().int().min(1).max(16).default(3),
-  /** Initial decision threshold on the anomaly probability (label 1 when p > threshold). */
+  /** Decision threshold on the anomaly probability (label 1 when p > threshold): the default threshold after fit. */
   anomalyThreshold: z.number().min(0).max(1).default(0.3),
   /**
    * How the four signals are combined: "logistic" (default) fits a logistic regression on
-   * out-of-fold signals; "original" is v1's rule w_k ∝ max(0, μA_k − μN_k) + 0.01 followed by
-   * Platt scaling of the weighted sum.
+   * out-of-fold signals; "original" weighs signal k by max(0, μA_k − μN_k) + 0.01 (its class
+   * means, normalised to sum 1) and Platt-scales the weighted sum, as the Nethical classifier did.
    */
   weighting: z.enum(['logistic', 'original']).default('logistic'),
   /** Folds of the cross-fitting that produces unbiased training signals. */
   folds: z.number().int().min(2).max(20).default(5),
+  /** Passes of the logistic regression over the training signals. */
+  epochs: z.number().int().positive().default(10),
+  batchSize: z.number().int().positive().default(32),
   learningRate: z.number().positive().default(0.05),
   l2: z.number().nonnegative().default(1e-3),
   seed: z.number().int().default(42),
@@ -41,12 +44,20 @@ export const NGramClassifierParamsSchema = z.object({
 export type NGramClassifierParams = z.infer<typeof NGramClassifierParamsSchema>;
 export type NGramClassifierParamsInput = z.input<typeof NGramClassifierParamsSchema>;
 
-export const NGRAM_CLASSIFIER_KIND = 'ngram-classifier';
+const KIND = 'ngram-classifier';
 
 /** A labelled sequence: 0 = normal, 1 = anomalous. */
 export interface LabelledSequence {
   sequence: Sequence;
   label: 0 | 1;
+}
+
+/** Splits labelled sequences into the `fit` input and its labels: `clf.fit(sequences, { y })`. */
+export function unzipLabelled(samples: readonly LabelledSequence[]): {
+  sequences: Sequence[];
+  y: Float64Array;
+} {
+  return { sequences: samples.map((s) => s.sequence), y: Float64Array.from(samples, (s) => s.label) };
 }
 
 export interface Prediction {
@@ -58,15 +69,9 @@ export interface Prediction {
   confidence: number;
 }
 
-export interface TrainOptions {
-  epochs?: number;
-  batchSize?: number;
-}
-
-export interface TrainReport {
-  seconds: number;
+export interface NGramClassifierFitReport extends FitReport {
   samples: number;
-  /** Weight of each signal in the combination (logistic coefficients, or v1's normalised weights). */
+  /** Weight of each signal in the combination (logistic coefficients, or the "original" normalised weights). */
   weights: Record<SignalName, number>;
   bias: number;
   /** Logistic log-loss per epoch (empty for the original rule). */
@@ -82,55 +87,60 @@ const CombinerSchema = z.discriminatedUnion('kind', [
   z.object({
     kind: z.literal('original'),
     weights: z.array(z.number().nonnegative()).length(SIGNAL_COUNT),
-    platt: CalibratorStateSchema,
+    platt: z.object({ method: z.literal('platt'), a: z.number(), b: z.number() }),
   }),
 ]);
 type Combiner = z.infer<typeof CombinerSchema>;
 
-const NGramClassifierJsonSchema = z.object({
-  params: NGramClassifierParamsSchema,
-  vocabulary: z.array(z.string()),
-  normalNgrams: NGramTableSchema,
-  anomalousNgrams: NGramTableSchema,
-  normalActions: z.array(z.number().nonnegative()),
-  anomalousActions: z.array(z.number().nonnegative()),
+/** The manifest state beside `state.vocabulary` (see ngram-table). */
+const ClassifierStateSchema = z.object({
   combiner: CombinerSchema,
-  calibrator: CalibratorStateSchema.nullable(),
-  threshold: ThresholdSchema,
-  training: z.object({ samples: z.number().int().nonnegative(), timestamp: z.string() }),
+  training: z.object({ samples: z.number().int().nonnegative() }),
 });
-export type NGramClassifierJson = z.infer<typeof NGramClassifierJsonSchema>;
 
 /**
- * Supervised sequence classifier built on the four signals of the original v1 model
- * (n-gram rarity, action-frequency ratio, entropy, pattern diversity), with weights learned
- * from labelled data and calibrated probabilities.
+ * Supervised sequence classifier on core's Detector contract, built on four signals (n-gram
+ * rarity, action-frequency ratio, entropy, pattern diversity) with weights learned from labelled
+ * data. Its score is the probability of being anomalous; the default threshold after `fit` is
+ * `anomalyThreshold`. `predictOne` gives the label, probability and confidence of one sequence.
  */
-export class NGramClassifier {
-  readonly kind = NGRAM_CLASSIFIER_KIND;
-  readonly params: Readonly<NGramClassifierParams>;
+export class NGramClassifier extends BaseDetector<NGramClassifierParams, Sequences> {
+  readonly kind = KIND;
   private tables: ClassTables | null = null;
   private combiner: Combiner | null = null;
-  /** v1 rule only: the Platt map of the weighted sum, kept built. */
+  /** "original" weighting only: the Platt map of the weighted sum, kept built. */
   private platt: Calibrator | null = null;
-  private currentCalibrator: Calibrator | null = null;
-  private currentThreshold: Threshold;
-  private training = { samples: 0, timestamp: '' };
+  private training = { samples: 0 };
 
   constructor(params: NGramClassifierParamsInput = {}) {
-    this.params = Object.freeze(parseParams(NGramClassifierParamsSchema, params));
-    this.currentThreshold = fixedThreshold(this.params.anomalyThreshold);
+    super(NGramClassifierParamsSchema, params);
   }
 
-  get isTrained(): boolean {
-    return this.combiner !== null;
+  static async load(dir: string): Promise<NGramClassifier> {
+    const artifact = await loadSequenceArtifact(dir, KIND);
+    return new NGramClassifier(artifact.params as NGramClassifierParamsInput).restore(artifact);
   }
-  get threshold(): Threshold {
-    return this.currentThreshold;
-  }
+
   /** Signal weights of the fitted combination. */
   get weights(): Record<SignalName, number> {
     return namedWeights(this.requireCombiner().weights);
+  }
+
+  protected override get inputName(): string {
+    return 'sequences';
+  }
+
+  protected override nativeThreshold(): number {
+    return this.params.anomalyThreshold;
+  }
+
+  protected checkInput(X: Sequences, field: string, purpose: 'fit' | 'score'): number {
+    return checkSequences(X, field, purpose);
+  }
+
+  /** Fits on labelled sequences: `y` holds 0 (normal) or 1 (anomalous) per sequence. */
+  override async fit(X: Sequences, options?: FitOptions<Sequences>): Promise<NGramClassifierFitReport> {
+    return (await super.fit(X, options)) as NGramClassifierFitReport;
   }
 
   /**
@@ -138,174 +148,152 @@ export class NGramClassifier {
    * computed out of fold (each sample against tables built without it), so the weights and the
    * probabilities are not fitted to signals the final tables make look too easy.
    */
-  train(samples: readonly LabelledSequence[], options: TrainOptions = {}): TrainReport {
-    const start = performance.now();
-    const { epochs = 10, batchSize = 32 } = options;
-    if (!Number.isInteger(epochs) || epochs < 1)
-      throw new ValidationError('epochs', 'a positive integer', epochs);
-    if (!Number.isInteger(batchSize) || batchSize < 1)
-      throw new ValidationError('batchSize', 'a positive integer', batchSize);
-    const labels = validateSamples(samples);
+  protected fitModel(sequences: Sequences, options: FitOptions<Sequences>) {
+    const labels = binaryLabels(options.y);
     const counts = [0, 0];
     for (const y of labels) counts[y]!++;
     if (counts[0]! < 2 || counts[1]! < 2) {
       throw new ValidationError(
-        'samples',
+        'y',
         'at least two normal (label 0) and two anomalous (label 1) sequences',
         `${counts[0]} normal, ${counts[1]} anomalous`,
       );
     }
+    const p = this.params;
     const vocab = new Vocabulary();
-    const ids = samples.map((s) => vocab.encode(s.sequence, true));
-    // Out-of-fold signals.
-    const k = Math.min(this.params.folds, counts[0]!, counts[1]!);
-    const signals: Float64Array[] = new Array(samples.length);
-    for (const fold of stratifiedKFold(labels, k, this.params.seed)) {
-      const t = new ClassTables(this.params.n, vocab);
+    const ids = sequences.map((s) => vocab.encode(s, true));
+    const k = Math.min(p.folds, counts[0]!, counts[1]!);
+    const signals: Float64Array[] = new Array(sequences.length);
+    for (const fold of stratifiedKFold(labels, k, p.seed)) {
+      const t = new ClassTables(p.n, vocab);
       for (const i of fold.train) t.add(ids[i]!, labels[i]!);
-      for (const i of fold.test) signals[i] = extractSignals(t, samples[i]!.sequence, ids[i]!);
+      for (const i of fold.test) signals[i] = extractSignals(t, sequences[i]!, ids[i]!);
     }
-    let history: TrainReport['history'] = [];
-    if (this.params.weighting === 'logistic') {
+    let history: NGramClassifierFitReport['history'] = [];
+    if (p.weighting === 'logistic') {
       const fit = fitLogistic(signals, labels, {
-        epochs,
-        batchSize,
-        learningRate: this.params.learningRate,
-        l2: this.params.l2,
-        seed: this.params.seed,
+        epochs: p.epochs,
+        batchSize: p.batchSize,
+        learningRate: p.learningRate,
+        l2: p.l2,
+        seed: p.seed,
       });
       this.combiner = { kind: 'logistic', ...fit.model };
       history = fit.history;
     } else {
       const weights = originalWeights(signals, labels);
       const raw = signals.map((f) => weightedSum(weights, f));
-      this.combiner = { kind: 'original', weights, platt: Calibrator.fit('platt', raw, labels).toJSON() };
+      const platt = Calibrator.fit('platt', raw, labels).toJSON() as Extract<
+        Combiner,
+        { kind: 'original' }
+      >['platt'];
+      this.combiner = { kind: 'original', weights, platt };
     }
     this.platt = this.combiner.kind === 'original' ? Calibrator.fromJSON(this.combiner.platt) : null;
-    const tables = new ClassTables(this.params.n, vocab);
-    for (let i = 0; i < samples.length; i++) tables.add(ids[i]!, labels[i]!);
+    const tables = new ClassTables(p.n, vocab);
+    for (let i = 0; i < sequences.length; i++) tables.add(ids[i]!, labels[i]!);
     this.tables = tables;
-    this.currentCalibrator = null;
-    this.training = { samples: samples.length, timestamp: new Date().toISOString() };
+    this.training = { samples: sequences.length };
     return {
-      seconds: (performance.now() - start) / 1000,
-      samples: samples.length,
-      weights: namedWeights(this.combiner.weights),
-      bias: this.combiner.kind === 'logistic' ? this.combiner.bias : 0,
-      history,
+      report: {
+        samples: sequences.length,
+        weights: namedWeights(this.combiner.weights),
+        bias: this.combiner.kind === 'logistic' ? this.combiner.bias : 0,
+        history,
+      },
     };
   }
 
-  /** The four signals of a sequence against the trained tables. */
+  /** The four signals of a sequence against the fitted tables. */
   signals(sequence: Sequence): Record<SignalName, number> {
     assertSequence(sequence);
     const f = extractSignals(this.requireTables(), sequence);
     return namedWeights(Array.from(f));
   }
 
-  /** Calibrated probabilities of being anomalous. */
-  predictProba(sequences: readonly Sequence[]): Float64Array {
+  /** Probabilities of being anomalous (calibrated: see `calibrate`). */
+  protected scoreModel(sequences: Sequences): Float64Array {
     const out = new Float64Array(sequences.length);
-    for (let i = 0; i < sequences.length; i++) {
-      assertSequence(sequences[i], `sequences[${i}]`);
-      out[i] = this.probability(sequences[i]!);
-    }
+    for (let i = 0; i < sequences.length; i++) out[i] = this.probability(sequences[i]!);
     return out;
   }
 
-  /** Label, anomaly probability and confidence of one sequence (or of a `{ sequence }` sample). */
-  predict(input: Sequence | { sequence: Sequence }): Prediction {
-    const sequence = Array.isArray(input) ? (input as Sequence) : (input as { sequence: Sequence }).sequence;
+  /** The score is already a calibrated probability, so `predictProba` needs no `calibrate` first. */
+  override async predictProba(sequences: Sequences): Promise<Float64Array> {
+    return this.score(sequences);
+  }
+
+  /** Label, anomaly probability and confidence of one sequence. */
+  predictOne(sequence: Sequence): Prediction {
     assertSequence(sequence);
+    const threshold = this.threshold;
+    if (!threshold) throw new NotFittedError(this.kind, 'call fit() before predictOne()');
     const score = this.probability(sequence);
-    const label = score > this.currentThreshold.value ? 1 : 0;
+    const label = score > threshold.value ? 1 : 0;
     return { label, score, confidence: label === 1 ? score : 1 - score };
   }
 
-  predictBatch(sequences: readonly Sequence[]): Prediction[] {
-    return sequences.map((s) => this.predict(s));
+  /**
+   * Re-fits the probability map on held-out labelled sequences: Platt or isotonic on the model's
+   * raw combination (the logistic logit, or the weighted sum), which then replaces the built-in map.
+   */
+  override async calibrate(
+    sequences: Sequences,
+    y: ArrayLike<number>,
+    method: CalibrationMethod = 'platt',
+  ): Promise<Calibrator> {
+    this.ensureFitted('calibrate()');
+    this.checkInput(sequences, 'sequences', 'score');
+    const raw = sequences.map((s) => this.rawScore(s));
+    const calibrator = Calibrator.fit(method, raw, y);
+    this.setCalibrator(calibrator);
+    return calibrator;
   }
 
-  /** Re-fits the probability map on held-out labelled samples (Platt or isotonic on the model's logit). */
-  calibrate(samples: readonly LabelledSequence[], method: CalibrationMethod = 'platt'): Calibrator {
-    const labels = validateSamples(samples);
-    const raw = samples.map((s) => this.rawScore(s.sequence));
-    this.currentCalibrator = Calibrator.fit(method, raw, labels);
-    return this.currentCalibrator;
-  }
-
-  /** Chooses the threshold on predicted probabilities with one of core's strategies (never on test). */
-  fitThreshold(
-    strategy: ThresholdStrategy,
-    samples: readonly LabelledSequence[],
-    split: FitSplit,
-  ): Threshold {
-    const labels = validateSamples(samples);
-    const p = this.predictProba(samples.map((s) => s.sequence));
-    this.currentThreshold = fitThreshold(strategy, p, { labels, split });
-    return this.currentThreshold;
-  }
-
-  setThreshold(threshold: Threshold): void {
-    this.currentThreshold = ThresholdSchema.parse(threshold);
-  }
-
-  toJSON(): NGramClassifierJson {
+  protected exportModel(): ModelExport {
     const tables = this.requireTables();
+    const size = tables.vocab.size;
     return {
-      params: { ...this.params },
-      vocabulary: [...tables.vocab.list],
-      normalNgrams: trieToJson(tables.ngrams[0]),
-      anomalousNgrams: trieToJson(tables.ngrams[1]),
-      normalActions: Array.from(tables.actions[0].subarray(0, tables.vocab.size)),
-      anomalousActions: Array.from(tables.actions[1].subarray(0, tables.vocab.size)),
-      combiner: structuredClone(this.requireCombiner()),
-      calibrator: this.currentCalibrator?.toJSON() ?? null,
-      threshold: this.currentThreshold,
-      training: { ...this.training },
+      state: {
+        vocabulary: [...tables.vocab.list],
+        combiner: structuredClone(this.requireCombiner()),
+        training: { ...this.training },
+      },
+      tensors: {
+        ...trieTensors('normalNgrams', tables.ngrams[0]),
+        ...trieTensors('anomalousNgrams', tables.ngrams[1]),
+        normalActions: { data: tables.actions[0].slice(0, size) },
+        anomalousActions: { data: tables.actions[1].slice(0, size) },
+      },
     };
   }
 
-  static fromJSON(json: NGramClassifierJson, file = '(model)'): NGramClassifier {
-    const c = new NGramClassifier(json.params);
-    const vocab = vocabularyFromJson(json.vocabulary, file);
-    const n = c.params.n;
-    const normal = trieFromJson(json.normalNgrams, vocab.size, n, 'model.normalNgrams', file);
-    const anomalous = trieFromJson(json.anomalousNgrams, vocab.size, n, 'model.anomalousNgrams', file);
+  protected importModel(artifact: LoadedArtifact): void {
+    const state = parseArtifactWith(ClassifierStateSchema, artifact.state, 'manifest.json', 'state');
+    const vocab = vocabularyFromState(artifact);
+    const n = this.params.n;
+    const normal = trieFromTensors(artifact, 'normalNgrams', vocab.size, n);
+    const anomalous = trieFromTensors(artifact, 'anomalousNgrams', vocab.size, n);
     const tables = new ClassTables(n, vocab, [normal, anomalous]);
-    for (const [label, field] of [
-      [0, 'normalActions'],
-      [1, 'anomalousActions'],
-    ] as const) {
-      const a = json[field];
-      if (a.length !== vocab.size)
+    (['normalActions', 'anomalousActions'] as const).forEach((name, label) => {
+      const counts = requireTensor(artifact, name, 'float64', vocab.size);
+      const bad = counts.findIndex((v) => !(v >= 0 && Number.isFinite(v)));
+      if (bad >= 0)
         throw new ArtifactError(
-          file,
-          `model.${field}`,
-          `expected ${vocab.size} counts (one per vocabulary id), found ${a.length}`,
+          'weights.bin',
+          `tensors.${name}[${bad}]`,
+          `a count ≥ 0, found ${counts[bad]}`,
         );
-      tables.actions[label] = Float64Array.from(a);
-      tables.actionTotals[label] = a.reduce((s, v) => s + v, 0);
-    }
-    c.tables = tables;
-    c.combiner = json.combiner;
-    c.platt = json.combiner.kind === 'original' ? Calibrator.fromJSON(json.combiner.platt) : null;
-    c.currentCalibrator = json.calibrator ? Calibrator.fromJSON(json.calibrator) : null;
-    c.currentThreshold = json.threshold;
-    c.training = json.training;
-    return c;
+      tables.actions[label] = counts;
+      tables.actionTotals[label] = counts.reduce((s, v) => s + v, 0);
+    });
+    this.tables = tables;
+    this.combiner = state.combiner;
+    this.platt = state.combiner.kind === 'original' ? Calibrator.fromJSON(state.combiner.platt) : null;
+    this.training = state.training;
   }
 
-  async save(path: string): Promise<void> {
-    await writeModelFile(path, this.kind, this.toJSON());
-  }
-
-  static async load(path: string): Promise<NGramClassifier> {
-    const json = await readModelFile(path, NGRAM_CLASSIFIER_KIND, NGramClassifierJsonSchema);
-    return NGramClassifier.fromJSON(json, path);
-  }
-
-  /** The combination before any re-calibration: the logistic logit, or v1's weighted sum. */
+  /** The combination before any re-calibration: the logistic logit, or the original weighted sum. */
   private rawScore(sequence: Sequence): number {
     const f = extractSignals(this.requireTables(), sequence);
     const c = this.requireCombiner();
@@ -314,35 +302,27 @@ export class NGramClassifier {
 
   private probability(sequence: Sequence): number {
     const raw = this.rawScore(sequence);
-    if (this.currentCalibrator) return this.currentCalibrator.predict([raw])[0]!;
+    const calibrator = this.calibrator;
+    if (calibrator) return calibrator.predict([raw])[0]!;
     return this.platt ? this.platt.predict([raw])[0]! : sigmoid(raw);
   }
 
   private requireTables(): ClassTables {
-    if (!this.tables) throw new NotFittedError(this.kind, 'call train() first');
+    if (!this.tables) throw new NotFittedError(this.kind, 'call fit() first');
     return this.tables;
   }
   private requireCombiner(): Combiner {
-    if (!this.combiner) throw new NotFittedError(this.kind, 'call train() first');
+    if (!this.combiner) throw new NotFittedError(this.kind, 'call fit() first');
     return this.combiner;
   }
 }
 
-function fixedThreshold(value: number): Threshold {
-  return { value, strategy: { strategy: 'fixed', value }, split: 'none', n: 0 };
-}
-
-function validateSamples(samples: readonly LabelledSequence[]): Array<0 | 1> {
-  if (!Array.isArray(samples))
-    throw new ValidationError('samples', 'an array of { sequence, label }', samples);
-  if (samples.length === 0) throw new ValidationError('samples', 'at least one labelled sequence', 0);
-  return samples.map((s, i) => {
-    if (typeof s !== 'object' || s === null)
-      throw new ValidationError(`samples[${i}]`, 'an object { sequence, label }', s);
-    assertSequence(s.sequence, `samples[${i}].sequence`);
-    if (s.label !== 0 && s.label !== 1)
-      throw new ValidationError(`samples[${i}].label`, '0 (normal) or 1 (anomalous)', s.label);
-    return s.label;
+/** 0/1 labels from `y`; a missing `y` or another value is a ValidationError naming it. */
+function binaryLabels(y: ArrayLike<number> | undefined): Array<0 | 1> {
+  if (!y) throw new ValidationError('y', '0/1 labels, one per sequence (the classifier is supervised)');
+  return Array.from(y, (v, i) => {
+    if (v !== 0 && v !== 1) throw new ValidationError(`y[${i}]`, '0 (normal) or 1 (anomalous)', v);
+    return v;
   });
 }
 
@@ -356,7 +336,7 @@ function weightedSum(w: readonly number[], f: ArrayLike<number>): number {
   return Math.min(1, Math.max(0, s));
 }
 
-/** v1's rule: power_k = max(0, μA_k − μN_k) + 0.01 over class means of each signal, normalised to sum 1. */
+/** The "original" weights: power_k = max(0, μA_k − μN_k) + 0.01 over class means of each signal, normalised to sum 1. */
 export function originalWeights(signals: readonly ArrayLike<number>[], labels: ArrayLike<number>): number[] {
   const sums = [new Float64Array(SIGNAL_COUNT), new Float64Array(SIGNAL_COUNT)];
   const n = [0, 0];

@@ -54,13 +54,16 @@ describe('the four v1 signals', () => {
 });
 
 describe("v1's weight rule", () => {
-  it('reproduces the worked example of the original (50 × normal, 50 × anomalous)', () => {
+  it('reproduces the worked example of the original (50 × normal, 50 × anomalous)', async () => {
     const samples = [
       ...Array(50).fill({ sequence: N, label: 0 }),
       ...Array(50).fill({ sequence: A, label: 1 }),
     ];
     const c = new NGramClassifier({ weighting: 'original' });
-    c.train(samples);
+    await c.fit(
+      samples.map((s) => s.sequence),
+      { y: Float64Array.from(samples, (s) => s.label) },
+    );
     const w = c.weights;
     expect(w.ngramRarity).toBeCloseTo(0.4951, 4);
     expect(w.actionFrequency).toBeCloseTo(0.4951, 4);

@@ -83,7 +83,10 @@ const TabularDatasetSchema = z.strictObject({
     .optional(),
   /** ADBench-style index splits (`{ splits: { "1": { train, test } } }`) and which key to use. */
   indexSplits: z.strictObject({ path, key: z.string().default('1') }).optional(),
-  scaling: z.enum(['minmax', 'standard', 'robust', 'none']).default('minmax'),
+  /** Moved: a model's scaler is its `scaler` parameter, fitted and saved with the model. */
+  scaling: z
+    .never({ error: 'no such key: set model.params.scaler (none, minmax, standard or robust) instead' })
+    .optional(),
   split: SplitSchema.default(DEFAULT_SPLIT),
 });
 

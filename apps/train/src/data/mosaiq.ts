@@ -254,7 +254,6 @@ export async function prepareMosaiq(
     kind: 'matrix',
     featureNames: [...fm.featureNames],
     graded: true,
-    scaling: 'minmax',
     parts: {
       train: part(split.train, cfg.bandMargin),
       validation: part(split.validation, cfg.bandMargin),

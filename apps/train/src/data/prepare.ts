@@ -15,12 +15,11 @@ export async function prepareData(
   const d = config.dataset;
   switch (d.kind) {
     case 'tabular':
-      return { ...(await prepareTabular(d, config.seed)), scaling: d.scaling };
+      return prepareTabular(d, config.seed);
     case 'timeseries': {
       const { normalizers, ...data } = await prepareTimeseries(d);
       return {
         ...data,
-        scaling: 'none',
         files: { 'normalizer.json': `${JSON.stringify(normalizers, null, 2)}\n` },
       };
     }

@@ -66,9 +66,7 @@ export async function prepareTabular(cfg: TabularConfig, seed: number): Promise<
       'dataset.labelColumn',
       'labels 0 (normal) or 1 (anomalous); use labelMap for text labels',
     );
-  const notes = [
-    `${X.rows} rows × ${X.cols} features from ${paths.length} file(s); scaling: ${cfg.scaling}.`,
-  ];
+  const notes = [`${X.rows} rows × ${X.cols} features from ${paths.length} file(s).`];
 
   if (cfg.indexSplits) {
     const splits = await loadIndexSplits(cfg.indexSplits.path, X.rows);

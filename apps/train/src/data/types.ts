@@ -33,8 +33,6 @@ export interface MatrixData {
   };
   /** True when parts carry graded targets (severity 0–3) for supervised models. */
   graded: boolean;
-  /** Scaler attached to the model (unless the model scales inside). */
-  scaling?: 'minmax' | 'standard' | 'robust' | 'none';
   /** A whole series in time order, scored for the report's timeline (time series and IMS-style tabular). */
   timeline?: { X: Matrix; t: number[]; axis: string; y?: Float64Array };
   notes: string[];

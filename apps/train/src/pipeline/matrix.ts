@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { createScaler, type Detector, type FitReport } from '@anomalia/core';
+import type { FitReport, MatrixDetector } from '@anomalia/core';
 import type { TrainConfig } from '../config/schema';
 import type { MatrixData } from '../data/types';
 import type { Progress } from '../progress';
@@ -7,12 +7,12 @@ import type { MatrixModel } from '../registry';
 import type { ReportData } from '../report/types';
 import { binaryEvaluation, detectionByVariant, severityEvaluation } from './evaluate';
 import { featureImportance } from './importance';
-import { chooseThreshold } from './thresholding';
+import { calibrationPart, chooseThreshold } from './thresholding';
 
 export interface MatrixRunResult {
   report: Omit<ReportData, 'title' | 'runId' | 'createdAt' | 'promotion'>;
   fit: FitReport;
-  detector: Detector;
+  detector: MatrixDetector;
   /** True when the score is a severity energy and the severity gate applies. */
   graded: boolean;
   severityPass: boolean | null;
@@ -38,10 +38,6 @@ export async function runMatrixModel(
   const { train, validation, calibration, test, heldOut } = data.parts;
   const detector = entry.create(config.model.params, config.seed);
   const graded = entry.supervised && data.graded;
-  // A model with its own `scaler` parameter scales inside; otherwise the data's scaling is attached to the model.
-  const ownScaler = 'scaler' in detector.params;
-  const scaling = data.scaling ?? 'none';
-  const scaler = !ownScaler && scaling !== 'none' ? createScaler(scaling) : undefined;
 
   progress.stage(`training ${config.model.type} on ${train.X.rows} rows × ${train.X.cols} features`);
   const fit = await timed('fit', () =>
@@ -52,7 +48,6 @@ export async function runMatrixModel(
           ? { X: validation.X, y: graded ? validation.target : validation.y }
           : undefined,
       featureNames: data.featureNames,
-      scaler,
       onProgress: (e) =>
         progress.step(
           'epochs',
@@ -68,17 +63,14 @@ export async function runMatrixModel(
     }),
   );
 
+  // Explicit steps after fit, for every model alike (the energy model's included): the threshold
+  // and the calibration are chosen on held-out splits, never on the test split.
   progress.stage('threshold and calibration (validation / calibration splits)');
   const threshold = await timed('threshold', () =>
     chooseThreshold(detector, { train, validation, calibration }, config.threshold),
   );
-  const calibrationPart = [calibration, validation].find(
-    (p) => p?.y?.some((v) => v === 1) && p.y.some((v) => v === 0),
-  );
-  if (calibrationPart)
-    await timed('calibration', () =>
-      detector.calibrate(calibrationPart.X, calibrationPart.y!, config.calibration),
-    );
+  const held = calibrationPart({ validation, calibration });
+  if (held) await timed('calibration', () => detector.calibrate(held.X, held.y, config.calibration));
 
   progress.stage(`evaluating on the test split (${test.X.rows} rows)`);
   const scores = await timed('score', () => detector.score(test.X));

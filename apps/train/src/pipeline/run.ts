@@ -80,15 +80,14 @@ export async function runTraining(
   let report: Omit<ReportData, 'title' | 'runId' | 'createdAt' | 'promotion'>;
   let gate: GateResult;
   let history: unknown;
-  let modelPath: string;
   let extra: Record<string, unknown> = {};
   try {
     if (data.kind === 'sequences') {
-      const r = await runSequenceModel(config, data, runDir, progress);
+      if (entry.input !== 'sequences') throw new Error('unreachable: checked above');
+      const r = await runSequenceModel(config, data, entry, runDir, progress);
       report = r.report;
       history = r.history;
       gate = classifierGate(report.metrics, config.promotion.classifier);
-      modelPath = join(runDir, 'model.json');
     } else {
       if (entry.input !== 'matrix') throw new Error('unreachable: checked above');
       const r = await runMatrixModel(config, data, entry, runDir, progress);
@@ -97,7 +96,6 @@ export async function runTraining(
       gate = r.graded
         ? severityGate(report.metrics, r.severityPass, config.promotion.severity)
         : classifierGate(report.metrics, config.promotion.classifier);
-      modelPath = join(runDir, 'model');
       if (r.detector.scaler)
         await writeFile(
           join(runDir, 'scaler.json'),
@@ -111,6 +109,7 @@ export async function runTraining(
   for (const [name, body] of Object.entries(data.files ?? {})) await writeFile(join(runDir, name), body);
   report.seconds = { prepare: prepareSeconds, ...report.seconds };
 
+  const modelPath = join(runDir, 'model');
   const modelsDir = resolve(options.cwd ?? process.cwd(), config.promotion.modelsDir);
   const destination = await promote(modelPath, config.name, runId, modelsDir, gate, report.metrics);
   const promotion = { ...gate, destination };

@@ -1,49 +1,41 @@
 import { join } from 'node:path';
-import type { Threshold } from '@anomalia/core';
-import { NGramClassifier, type Sequence, SequenceAnomalyDetector } from '@anomalia/sequence';
+import type { Sequences } from '@anomalia/sequence';
 import { ConfigError } from '../config/load';
 import type { TrainConfig } from '../config/schema';
 import type { SequenceData, SequencePart } from '../data/types';
 import type { Progress } from '../progress';
+import { NGRAM_MODES, type SequenceModel } from '../registry';
 import type { ReportData } from '../report/types';
 import { binaryEvaluation } from './evaluate';
+import { calibrationPart, chooseThreshold, type LabelledPart } from './thresholding';
 
 export interface SequenceRunResult {
   report: Omit<ReportData, 'title' | 'runId' | 'createdAt' | 'promotion'>;
   history: Array<Record<string, number>>;
 }
 
-const labelledSamples = (p: SequencePart) =>
-  p.sequences.map((sequence, i) => ({ sequence, label: (p.y?.[i] ?? 0) as 0 | 1 }));
-const bothClasses = (p?: SequencePart): p is SequencePart & { y: Float64Array } =>
-  Boolean(p?.y?.some((v) => v === 1) && p.y.some((v) => v === 0));
+const asPart = (p?: SequencePart): LabelledPart<Sequences> | undefined => p && { X: p.sequences, y: p.y };
 
 /**
- * The `ngram` model. `params.mode` picks the model: "classifier" (supervised, the default when
- * the training split is labelled) or "language-model" / "stide" (unsupervised, trained on normal
- * sequences only). The rest of `params` goes to the model.
+ * Fits, calibrates, thresholds and evaluates a sequence detector from the registry (`ngram`) on
+ * the same Detector contract as the matrix models; saves its artifact into `<runDir>/model`.
+ * `params.mode` defaults to "classifier" when the training split is labelled, else
+ * "language-model". Calibration comes before the threshold: a classifier's score is its
+ * (re-calibrated) probability, which the threshold is chosen on.
  */
 export async function runSequenceModel(
   config: TrainConfig,
   data: SequenceData,
+  entry: SequenceModel,
   runDir: string,
   progress: Progress,
 ): Promise<SequenceRunResult> {
-  const {
-    mode: modeParam,
-    epochs,
-    batchSize,
-    ...params
-  } = config.model.params as Record<string, unknown> & {
-    mode?: unknown;
-    epochs?: number;
-    batchSize?: number;
-  };
-  const mode = modeParam ?? (data.labelledTrain ? 'classifier' : 'language-model');
-  if (mode !== 'classifier' && mode !== 'language-model' && mode !== 'stide') {
+  const params = config.model.params;
+  const mode = params.mode ?? (data.labelledTrain ? 'classifier' : 'language-model');
+  if (!NGRAM_MODES.includes(mode as (typeof NGRAM_MODES)[number])) {
     throw new ConfigError(
       'model.params.mode',
-      `one of classifier, language-model, stide, got ${JSON.stringify(modeParam)}`,
+      `one of ${NGRAM_MODES.join(', ')}, got ${JSON.stringify(params.mode)}`,
     );
   }
   if (mode === 'classifier' && !data.labelledTrain)
@@ -51,73 +43,39 @@ export async function runSequenceModel(
       'model.params.mode',
       'language-model or stide: the classifier needs labelled training sequences (dataset.numSamples)',
     );
+  const detector = entry.create({ ...params, mode }, config.seed);
+  const supervised = entry.supervised(detector);
   const { train, validation, calibration, test } = data.parts;
   const seconds: Record<string, number> = {};
-  const t0 = performance.now();
-  let score: (s: readonly Sequence[]) => Float64Array;
-  let probabilities: ((s: readonly Sequence[]) => Float64Array) | null = null;
-  let threshold: Threshold | null = null;
-  let history: Array<Record<string, number>> = [];
-  let save: (path: string) => Promise<void>;
 
   progress.stage(`training the n-gram ${mode} on ${train.sequences.length} sequences`);
-  if (mode === 'classifier') {
-    const clf = new NGramClassifier({ seed: config.seed, ...params });
-    const r = clf.train(labelledSamples(train), { epochs, batchSize });
-    history = (r.history ?? []) as Array<Record<string, number>>;
-    seconds.fit = (performance.now() - t0) / 1000;
-    const cal = [calibration, validation].find(bothClasses);
-    if (cal) clf.calibrate(labelledSamples(cal), config.calibration);
-    const thr = [validation, calibration].find(bothClasses);
-    if (thr)
-      threshold = clf.fitThreshold(
-        { strategy: 'max-f1' },
-        labelledSamples(thr),
-        thr === validation ? 'validation' : 'calibration',
-      );
-    score = (s) => clf.predictProba(s);
-    probabilities = score;
-    save = (p) => clf.save(p);
-  } else {
-    const det = new SequenceAnomalyDetector({ mode, ...params });
-    det.fit(train.sequences);
-    seconds.fit = (performance.now() - t0) / 1000;
-    const cal = calibration ?? validation;
-    if (cal) {
-      threshold = det.fitThreshold({ strategy: 'target-fpr', fpr: 0.01 }, cal.sequences, {
-        labels: cal.y,
-        split: cal === calibration ? 'calibration' : 'validation',
-      });
-      if (bothClasses(cal)) {
-        det.calibrate(cal.sequences, cal.y, config.calibration);
-        probabilities = (s) => det.predictProba(s);
-      }
-    }
-    score = (s) => det.score(s);
-    save = (p) => det.save(p);
-  }
+  const t0 = performance.now();
+  const fit = await detector.fit(train.sequences, { y: supervised ? train.y : undefined });
+  seconds.fit = (performance.now() - t0) / 1000;
+  const history = (fit.history ?? []) as Array<Record<string, number>>;
+
+  const held = calibrationPart({ validation: asPart(validation), calibration: asPart(calibration) });
+  if (held) await detector.calibrate(held.X, held.y, config.calibration);
+  const threshold = await chooseThreshold(
+    detector,
+    { train: asPart(train)!, validation: asPart(validation), calibration: asPart(calibration) },
+    config.threshold,
+  );
+
   progress.stage(`evaluating on ${test.sequences.length} test sequences`);
   const t1 = performance.now();
-  const scores = score(test.sequences);
+  const scores = await detector.score(test.sequences);
   seconds.score = (performance.now() - t1) / 1000;
-  const evaluation = binaryEvaluation(
-    scores,
-    test.y,
-    threshold?.value ?? null,
-    probabilities ? probabilities(test.sequences) : null,
-  );
-  await save(join(runDir, 'model.json'));
+  const probabilities =
+    supervised || detector.calibrator ? await detector.predictProba(test.sequences) : null;
+  const evaluation = binaryEvaluation(scores, test.y, threshold?.value ?? null, probabilities);
+  await detector.save(join(runDir, 'model'), { metrics: evaluation.metrics });
   return {
     history,
     report: {
       modelType: `ngram (${mode})`,
       datasetKind: 'sequences',
-      scoreName:
-        mode === 'classifier'
-          ? 'P(anomalous)'
-          : mode === 'stide'
-            ? 'mismatch rate'
-            : 'mean surprisal (bits/token)',
+      scoreName: entry.scoreName(detector),
       seconds,
       metrics: evaluation.metrics,
       threshold: threshold?.value ?? null,

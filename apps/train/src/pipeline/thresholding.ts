@@ -1,23 +1,29 @@
 import type { Detector, Threshold } from '@anomalia/core';
 import type { TrainConfig } from '../config/schema';
-import type { MatrixPart } from '../data/types';
 
-const bothClasses = (y?: Float64Array) => Boolean(y?.some((v) => v === 1) && y?.some((v) => v === 0));
+/** One split in the detector's input type, with 0/1 labels when known. */
+export interface LabelledPart<Input> {
+  X: Input;
+  y?: Float64Array;
+}
+
+export const bothClasses = (y?: Float64Array): y is Float64Array =>
+  Boolean(y?.some((v) => v === 1) && y?.some((v) => v === 0));
 
 /**
  * Sets the detector's threshold on a split that is never the test split:
  * - the configured strategy: contamination on train, target-fpr on calibration (else validation),
  *   max-f1 / midpoint on validation (else calibration);
  * - by default: max-f1 on a labelled validation split, else a 1 % false-positive rate on the
- *   calibration split's normal rows, else the model's own contamination threshold.
+ *   calibration split's normal rows, else the detector's default threshold from `fit`.
  */
-export async function chooseThreshold(
-  detector: Detector,
-  parts: { train: MatrixPart; validation?: MatrixPart; calibration?: MatrixPart },
+export async function chooseThreshold<Input>(
+  detector: Detector<Input>,
+  parts: { train: LabelledPart<Input>; validation?: LabelledPart<Input>; calibration?: LabelledPart<Input> },
   configured: TrainConfig['threshold'],
 ): Promise<Threshold | null> {
   const { train, validation, calibration } = parts;
-  const labelled = [validation, calibration].filter((p): p is MatrixPart => bothClasses(p?.y));
+  const labelled = [validation, calibration].filter((p): p is LabelledPart<Input> => bothClasses(p?.y));
   if (configured) {
     switch (configured.strategy) {
       case 'fixed':
@@ -56,4 +62,14 @@ export async function chooseThreshold(
       split: 'calibration',
     });
   return detector.threshold;
+}
+
+/** The held-out split calibration is fitted on: calibration, else validation, the first with both classes. */
+export function calibrationPart<Input>(parts: {
+  validation?: LabelledPart<Input>;
+  calibration?: LabelledPart<Input>;
+}): (LabelledPart<Input> & { y: Float64Array }) | undefined {
+  return [parts.calibration, parts.validation].find((p): p is LabelledPart<Input> & { y: Float64Array } =>
+    bothClasses(p?.y),
+  );
 }

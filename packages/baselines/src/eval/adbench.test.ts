@@ -1,7 +1,6 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ValidationError } from '@anomalia/core';
 import { sharedDataPath } from '@anomalia/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

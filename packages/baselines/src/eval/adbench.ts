@@ -2,7 +2,7 @@ import { access, readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import {
   type Detector,
-  loadCsv,
+  loadCsvDataset,
   loadIndexSplits,
   MinMaxScaler,
   parseCsvTable,
@@ -138,7 +138,7 @@ export async function runAdbench(dataDir: string, options: AdbenchOptions = {}):
     if (!(await exists(csvPath))) throw new ValidationError('dataset', `a file ${csvPath}`, name);
     if (!(await exists(split)))
       throw new ValidationError(`${name}: split file`, `a file ${split}`, 'missing');
-    const { X, y } = await loadCsv(csvPath, { labelColumn: 'label' });
+    const { X, y } = await loadCsvDataset(csvPath, { labelColumn: 'label' });
     const splits = await loadIndexSplits(split, X.rows);
     const keys = options.seeds ?? Object.keys(splits);
     for (const algorithm of algorithms) {

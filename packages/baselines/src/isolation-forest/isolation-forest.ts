@@ -1,17 +1,18 @@
 import {
   ArtifactError,
-  BaseDetector,
-  type FitOptions,
+  BaseMatrixDetector,
+  ContaminationSchema,
   type LoadedArtifact,
   loadArtifact,
   Matrix,
   type ModelExport,
   NotFittedError,
   Rng,
+  ScalerParamSchema,
   ValidationError,
 } from '@anomalia/core';
 import { z } from 'zod';
-import { ContaminationSchema, CountOrFractionSchema, resolveCountOrFraction } from '../shared/schemas';
+import { CountOrFractionSchema, resolveCountOrFraction } from '../shared/schemas';
 import {
   buildForest,
   type FlatForest,
@@ -36,6 +37,8 @@ export const IsolationForestParamsSchema = z.object({
   bootstrap: z.boolean().default(false),
   /** Threshold: "auto" flags scores above 0.5 (scikit-learn's offset), a fraction sets it on the training scores. */
   contamination: ContaminationSchema.default('auto'),
+  /** Scaler fitted on the training rows and applied before every score (trees do not need one). */
+  scaler: ScalerParamSchema.default('none'),
   seed: z.number().int().min(0).max(4294967295).default(0),
   /**
    * Grow exactly the trees of scikit-learn's IsolationForest(random_state=seed): numpy's
@@ -61,7 +64,7 @@ const KIND = 'isolation-forest';
  * subsamples isolate anomalies in few steps. score(x) = 2^(−E[h(x)] / c(ψ)) in (0, 1], higher =
  * more anomalous (scikit-learn's `-score_samples`).
  */
-export class IsolationForest extends BaseDetector<IsolationForestParams> {
+export class IsolationForest extends BaseMatrixDetector<IsolationForestParams> {
   readonly kind = KIND;
   private forest: FlatForest | null = null;
   private scoring: ScoringForest | null = null;
@@ -95,7 +98,7 @@ export class IsolationForest extends BaseDetector<IsolationForestParams> {
     return sums;
   }
 
-  protected fitModel(X: Matrix, _options: FitOptions) {
+  protected fitModel(X: Matrix) {
     const { nEstimators, maxSamples, maxFeatures, bootstrap, seed } = this.params;
     const n = X.rows;
     const psi = maxSamples === 'auto' ? Math.min(256, n) : Math.min(n, resolveCountOrFraction(maxSamples, n));
@@ -124,13 +127,7 @@ export class IsolationForest extends BaseDetector<IsolationForestParams> {
       });
       this.scoring = scoringForest(this.forest);
       this.psi = psi;
-      return {
-        maxSamplesUsed: psi,
-        maxFeaturesUsed: nFeatures,
-        maxDepth,
-        nodes: this.forest.left.length,
-        notes,
-      };
+      return { report: this.fitReport(nFeatures, maxDepth, notes) };
     }
     const rng = new Rng(seed);
     const specs = function* (): Generator<TreeSpec> {
@@ -150,22 +147,16 @@ export class IsolationForest extends BaseDetector<IsolationForestParams> {
     this.forest = buildForest(X, specs());
     this.scoring = scoringForest(this.forest);
     this.psi = psi;
-    return {
-      maxSamplesUsed: psi,
-      maxFeaturesUsed: nFeatures,
-      maxDepth,
-      nodes: this.forest.left.length,
-      notes,
-    };
+    return { report: this.fitReport(nFeatures, maxDepth, notes) };
   }
 
-  override async fit(X: Matrix, options: FitOptions = {}) {
-    const report = await super.fit(X, options);
-    if (this.params.contamination === 'auto') {
-      // scikit-learn's contamination="auto": offset −0.5 on score_samples, i.e. score > 0.5.
-      this.setThreshold({ value: 0.5, strategy: { strategy: 'fixed', value: 0.5 }, split: 'none', n: 0 });
-    }
-    return report;
+  private fitReport(maxFeaturesUsed: number, maxDepth: number, notes: string[]) {
+    return { maxSamplesUsed: this.psi, maxFeaturesUsed, maxDepth, nodes: this.nodeCount, notes };
+  }
+
+  /** scikit-learn's contamination="auto": offset −0.5 on score_samples, i.e. score > 0.5. */
+  protected override nativeThreshold(): number {
+    return 0.5;
   }
 
   /** scikit-learn compares float32 features with the thresholds: round like it in compatible mode. */

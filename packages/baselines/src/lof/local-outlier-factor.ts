@@ -1,19 +1,19 @@
 import {
   ArtifactError,
-  BaseDetector,
-  type FitOptions,
-  fitThreshold,
+  BaseMatrixDetector,
+  ContaminationSchema,
   type LoadedArtifact,
   loadArtifact,
   Matrix,
   type ModelExport,
   NotFittedError,
   requireTensor,
+  ScalerParamSchema,
   ValidationError,
 } from '@anomalia/core';
 import { z } from 'zod';
 import { numpySum } from '../shared/numpy-sum';
-import { ContaminationSchema, requireRows } from '../shared/schemas';
+import { requireRows } from '../shared/schemas';
 import { tensor } from '../shared/tensor';
 import { createMetric, type Metric } from './metric';
 import {
@@ -37,6 +37,8 @@ export const LocalOutlierFactorParamsSchema = z.object({
   novelty: z.boolean().default(true),
   /** "auto" flags LOF > 1.5 (scikit-learn's offset); a fraction sets it on the training LOFs. */
   contamination: ContaminationSchema.default('auto'),
+  /** Scaler fitted on the training rows and applied before every score (distances depend on it). */
+  scaler: ScalerParamSchema.default('none'),
   /**
    * Neighbour search. "kd-tree": a port of scikit-learn's KDTree (same neighbours as
    * scikit-learn among equidistant rows). "brute": exact blocked search over all rows (blocks a
@@ -68,7 +70,7 @@ interface Fitted {
  * neighbours of lrd(neighbour) / lrd(x), higher = more anomalous (scikit-learn's
  * `-score_samples` in novelty mode, `-negative_outlier_factor_` in outlier mode).
  */
-export class LocalOutlierFactor extends BaseDetector<LocalOutlierFactorParams> {
+export class LocalOutlierFactor extends BaseMatrixDetector<LocalOutlierFactorParams> {
   readonly kind = KIND;
   private fitted: Fitted | null = null;
 
@@ -128,7 +130,7 @@ export class LocalOutlierFactor extends BaseDetector<LocalOutlierFactorParams> {
     return this.requireFitted().index.algorithm;
   }
 
-  protected fitModel(X: Matrix, _options: FitOptions) {
+  protected fitModel(X: Matrix) {
     requireRows(X.rows, 2, 'to find neighbours of each row among the others');
     const notes: string[] = [];
     const k = Math.max(1, Math.min(this.params.nNeighbors, X.rows - 1));
@@ -147,27 +149,14 @@ export class LocalOutlierFactor extends BaseDetector<LocalOutlierFactorParams> {
     const lrd = reachabilityDensities(own, kDistance);
     const trainingScores = outlierFactors(own, lrd, lrd);
     this.fitted = { index, X: Xfit, k, kDistance, lrd, trainingScores };
-    return { nNeighborsUsed: k, algorithm: index.algorithm, notes };
+    // As scikit-learn's offset_, a contamination threshold comes from the training rows' own LOFs,
+    // not from scoring the training rows as new points (each would be its own neighbour).
+    return { report: { nNeighborsUsed: k, algorithm: index.algorithm, notes }, trainingScores };
   }
 
-  override async fit(X: Matrix, options: FitOptions = {}) {
-    const report = await super.fit(X, options);
-    const c = this.params.contamination;
-    // As scikit-learn's offset_, the threshold comes from the training rows' own LOFs, not from
-    // scoring the training rows as new points (which would count each row as its own neighbour).
-    this.setThreshold(
-      c === 'auto'
-        ? { value: 1.5, strategy: { strategy: 'fixed', value: 1.5 }, split: 'none', n: 0 }
-        : fitThreshold({ strategy: 'contamination', contamination: c }, this.trainingScores, {
-            split: 'train',
-          }),
-    );
-    return report;
-  }
-
-  /** The base class must not set a threshold by scoring the training rows (see fit). */
-  protected override defaultContamination(): number | undefined {
-    return undefined;
+  /** scikit-learn's contamination="auto": offset −1.5 on score_samples, i.e. LOF > 1.5. */
+  protected override nativeThreshold(): number {
+    return 1.5;
   }
 
   protected scoreModel(X: Matrix): Float64Array {

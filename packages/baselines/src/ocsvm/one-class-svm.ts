@@ -1,16 +1,16 @@
 import {
   ArtifactError,
-  BaseDetector,
-  type FitOptions,
+  BaseMatrixDetector,
+  ContaminationSchema,
   type LoadedArtifact,
   loadArtifact,
   Matrix,
   type ModelExport,
   NotFittedError,
   requireTensor,
+  ScalerParamSchema,
 } from '@anomalia/core';
 import { z } from 'zod';
-import { ContaminationSchema } from '../shared/schemas';
 import { tensor } from '../shared/tensor';
 import { decisionFunction } from './decision-function';
 import { type KernelSpec, resolveGamma } from './kernel';
@@ -37,6 +37,8 @@ export const OneClassSVMParamsSchema = z.object({
   maxIter: z.number().int().positive().optional(),
   /** "auto": the SVM's own boundary (decision_function < 0, i.e. score > 0); a fraction sets it on the training scores. */
   contamination: ContaminationSchema.default('auto'),
+  /** Scaler fitted on the training rows and applied before every score (kernels depend on it). */
+  scaler: ScalerParamSchema.default('none'),
 });
 export type OneClassSVMParams = z.infer<typeof OneClassSVMParamsSchema>;
 export type OneClassSVMInput = z.input<typeof OneClassSVMParamsSchema>;
@@ -56,7 +58,7 @@ interface Fitted {
  * scikit-learn. decisionFunction(x) = Σ α_i K(sv_i, x) − ρ (positive inside the learned
  * support); score = −decisionFunction, higher = more anomalous.
  */
-export class OneClassSVM extends BaseDetector<OneClassSVMParams> {
+export class OneClassSVM extends BaseMatrixDetector<OneClassSVMParams> {
   readonly kind = KIND;
   private fitted: Fitted | null = null;
 
@@ -97,7 +99,7 @@ export class OneClassSVM extends BaseDetector<OneClassSVMParams> {
     return decisionFunction(Xs, f.supportVectors, f.dualCoef, f.rho, f.spec);
   }
 
-  protected fitModel(X: Matrix, _options: FitOptions) {
+  protected fitModel(X: Matrix) {
     const p = this.params;
     const spec: KernelSpec = {
       kernel: p.kernel,
@@ -132,23 +134,21 @@ export class OneClassSVM extends BaseDetector<OneClassSVMParams> {
           `the solver stopped at maxIter (${solution.iterations} iterations) before reaching tol; consider a larger maxIter`,
         ];
     return {
-      iterations: solution.iterations,
-      converged: solution.converged,
-      objective: solution.objective,
-      rho: solution.rho,
-      gamma: spec.gamma,
-      supportVectors: support.length,
-      notes,
+      report: {
+        iterations: solution.iterations,
+        converged: solution.converged,
+        objective: solution.objective,
+        rho: solution.rho,
+        gamma: spec.gamma,
+        supportVectors: support.length,
+        notes,
+      },
     };
   }
 
-  override async fit(X: Matrix, options: FitOptions = {}) {
-    const report = await super.fit(X, options);
-    if (this.params.contamination === 'auto') {
-      // libsvm's own boundary: decision_function < 0 is an outlier, i.e. score > 0.
-      this.setThreshold({ value: 0, strategy: { strategy: 'fixed', value: 0 }, split: 'none', n: 0 });
-    }
-    return report;
+  /** libsvm's own boundary: decision_function < 0 is an outlier, i.e. score > 0. */
+  protected override nativeThreshold(): number {
+    return 0;
   }
 
   protected scoreModel(X: Matrix): Float64Array {

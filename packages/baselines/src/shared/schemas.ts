@@ -18,9 +18,6 @@ export function resolveCountOrFraction(value: number, total: number): number {
   return value <= 1 ? Math.max(1, Math.floor(value * total)) : value;
 }
 
-/** `contamination`: a fraction in (0, 0.5], or "auto" for the model's own native cut-off. */
-export const ContaminationSchema = z.union([z.literal('auto'), z.number().gt(0).max(0.5)]);
-
 /** Throws a ValidationError unless X has at least `min` rows. */
 export function requireRows(rows: number, min: number, why: string): void {
   if (rows < min) throw new ValidationError('X.rows', `at least ${min} rows ${why}`, rows);

@@ -8,16 +8,30 @@ import { Matrix } from '../matrix';
 import { rocAuc } from '../metrics/ranking';
 import { Rng } from '../rng';
 
-export interface ConformanceOptions {
+/** Labelled input for the conformance checks, in the detector's own input type. */
+export interface ConformanceData<Input> {
+  /** Training input with 0/1 labels (a supervised detector fits on them; others ignore them). */
+  train: { X: Input; y: Float64Array };
+  /** Held-out input with planted anomalies: 0/1 labels, both classes. */
+  test: { X: Input; y: Float64Array };
+  /** Inputs `score` must refuse with a ValidationError whose field is `field`. */
+  invalid: Array<{ name: string; X: Input; field: string }>;
+  /** Training input `fit` must refuse with a ValidationError (e.g. a NaN cell). */
+  invalidFit?: Input;
+}
+
+export interface ConformanceOptions<Input = Matrix> {
   /** A fresh, unfitted detector whose randomness comes from `seed`. */
-  create: (seed: number) => Detector;
+  create: (seed: number) => Detector<Input>;
   /** Loads a detector saved with `save(dir)`. */
-  load: (dir: string) => Promise<Detector>;
-  /** Pass 0/1 labels to fit (supervised models such as the energy model). */
+  load: (dir: string) => Promise<Detector<Input>>;
+  /** Pass the 0/1 training labels to fit (supervised models such as the energy model). */
   supervised?: boolean;
   /** Extra fit options (e.g. fewer epochs). */
-  fitOptions?: Omit<FitOptions, 'y'>;
-  /** Data size; small by default to keep suites fast. */
+  fitOptions?: Omit<FitOptions<Input>, 'y'>;
+  /** The data; matrix detectors get planted Gaussian anomalies by default (see `rows`, `cols`). */
+  data?: ConformanceData<Input>;
+  /** Size of the default matrix data; small by default to keep suites fast. */
   rows?: number;
   cols?: number;
   /** Minimum ROC-AUC separating the planted anomalies (default 0.9). */
@@ -44,18 +58,55 @@ export function plantedAnomalies(rows: number, cols: number, seed: number, anoma
   return { X, y };
 }
 
+/** The default data of matrix detectors: planted anomalies, a wrong column count and NaN cells. */
+export function matrixConformanceData(
+  rows: number,
+  cols: number,
+  supervised = false,
+): ConformanceData<Matrix> {
+  const train = plantedAnomalies(rows, cols, 11, supervised ? 0.3 : 0);
+  const test = plantedAnomalies(Math.max(100, Math.floor(rows / 2)), cols, 12, 0.2);
+  const withNaN = test.X.clone();
+  withNaN.set(2, 1, Number.NaN);
+  const badTrain = train.X.clone();
+  badTrain.set(0, 0, Number.NaN);
+  return {
+    train,
+    test,
+    invalid: [
+      { name: 'a wrong column count', X: new Matrix(3, cols + 1), field: 'X.cols' },
+      { name: 'NaN input', X: withNaN, field: 'X[2][1]' },
+    ],
+    invalidFit: badTrain,
+  };
+}
+
 /**
  * The checks every Detector must pass, framework-free: run each `check.run()` inside a test
- * (e.g. `for (const c of conformanceChecks(o)) it(c.name, c.run)`). Failures throw.
+ * (e.g. `for (const c of conformanceChecks(o)) it(c.name, c.run)`). Failures throw. Matrix
+ * detectors get default data; detectors on other inputs (sequences) pass `data`.
  */
-export function conformanceChecks(options: ConformanceOptions): ConformanceCheck[] {
-  const rows = options.rows ?? 300;
-  const cols = options.cols ?? 5;
-  const train = plantedAnomalies(rows, cols, 11, options.supervised ? 0.3 : 0);
-  const test = plantedAnomalies(Math.max(100, Math.floor(rows / 2)), cols, 12, 0.2);
+export function conformanceChecks(options: ConformanceOptions<Matrix>): ConformanceCheck[];
+export function conformanceChecks<Input>(
+  options: ConformanceOptions<Input> & { data: ConformanceData<Input> },
+): ConformanceCheck[];
+export function conformanceChecks<Input>(options: ConformanceOptions<Input>): ConformanceCheck[] {
+  const data =
+    options.data ??
+    (matrixConformanceData(
+      options.rows ?? 300,
+      options.cols ?? 5,
+      options.supervised,
+    ) as unknown as ConformanceData<Input>);
+  const { train, test } = data;
+  const rows = test.y.length;
+  const fitOptions = (): FitOptions<Input> => ({
+    ...options.fitOptions,
+    y: options.supervised ? train.y : undefined,
+  });
   const fit = async (seed: number) => {
     const d = options.create(seed);
-    await d.fit(train.X, { ...options.fitOptions, y: options.supervised ? train.y : undefined });
+    await d.fit(train.X, fitOptions());
     return d;
   };
   const checks: ConformanceCheck[] = [
@@ -64,7 +115,7 @@ export function conformanceChecks(options: ConformanceOptions): ConformanceCheck
       run: async () => {
         const s = await (await fit(1)).score(test.X);
         assert.ok(s instanceof Float64Array, 'score() must return a Float64Array');
-        assert.equal(s.length, test.X.rows);
+        assert.equal(s.length, rows);
         assert.ok(s.every(Number.isFinite), 'every score must be finite');
       },
     },
@@ -84,12 +135,30 @@ export function conformanceChecks(options: ConformanceOptions): ConformanceCheck
       },
     },
     {
+      name: 'fit sets the default threshold (training scores or a native cut-off) and drops older decisions',
+      run: async () => {
+        const d = await fit(1);
+        const initial = d.threshold;
+        if (initial) {
+          const fromTraining = initial.strategy.strategy === 'contamination' && initial.split === 'train';
+          const native = initial.strategy.strategy === 'fixed' && initial.split === 'none';
+          assert.ok(fromTraining || native, `unexpected default threshold ${JSON.stringify(initial)}`);
+        }
+        assert.equal(d.calibrator, null, 'fit leaves no calibrator');
+        await d.fitThreshold({ strategy: 'max-f1' }, test.X, { y: test.y, split: 'validation' });
+        await d.calibrate(test.X, test.y, 'platt');
+        await d.fit(train.X, fitOptions());
+        assert.deepEqual(d.threshold, initial, 'a new fit replaces a chosen threshold by the default one');
+        assert.equal(d.calibrator, null, 'a new fit drops the calibrator');
+      },
+    },
+    {
       name: 'predict gives 0/1 per row after a threshold is set',
       run: async () => {
         const d = await fit(1);
         await d.fitThreshold({ strategy: 'max-f1' }, test.X, { y: test.y, split: 'validation' });
         const p = await d.predict(test.X);
-        assert.equal(p.length, test.X.rows);
+        assert.equal(p.length, rows);
         assert.ok(p.every((v) => v === 0 || v === 1));
         assert.ok(
           p.some((v) => v === 1) && p.some((v) => v === 0),
@@ -147,34 +216,25 @@ export function conformanceChecks(options: ConformanceOptions): ConformanceCheck
         }
       },
     },
-    {
-      name: 'a wrong column count is a ValidationError',
-      run: async () => {
-        const d = await fit(1);
-        await assert.rejects(
-          d.score(new Matrix(3, cols + 1)),
-          (e: unknown) => e instanceof ValidationError && e.field === 'X.cols',
-        );
-      },
-    },
-    {
-      name: 'NaN input is a ValidationError naming the cell',
-      run: async () => {
-        const d = await fit(1);
-        const X = test.X.clone();
-        X.set(2, 1, Number.NaN);
-        await assert.rejects(
-          d.score(X),
-          (e: unknown) => e instanceof ValidationError && e.field === 'X[2][1]',
-        );
-        const bad = train.X.clone();
-        bad.set(0, 0, Number.NaN);
-        await assert.rejects(
-          options.create(1).fit(bad, { ...options.fitOptions, y: options.supervised ? train.y : undefined }),
-          ValidationError,
-        );
-      },
-    },
+    ...data.invalid.map(
+      ({ name, X, field }): ConformanceCheck => ({
+        name: `${name} is a ValidationError naming ${field}`,
+        run: async () => {
+          const d = await fit(1);
+          await assert.rejects(d.score(X), (e: unknown) => e instanceof ValidationError && e.field === field);
+        },
+      }),
+    ),
+    ...(data.invalidFit === undefined
+      ? []
+      : [
+          {
+            name: 'invalid training input is a ValidationError',
+            run: async () => {
+              await assert.rejects(options.create(1).fit(data.invalidFit!, fitOptions()), ValidationError);
+            },
+          },
+        ]),
     {
       name: 'score, predict and save before fit are NotFittedErrors',
       run: async () => {

@@ -1,8 +1,10 @@
 /** Test kits for packages built on @anomalia/core: the Detector conformance checks and shared-data paths. */
 export {
   type ConformanceCheck,
+  type ConformanceData,
   type ConformanceOptions,
   conformanceChecks,
+  matrixConformanceData,
   plantedAnomalies,
 } from './conformance';
 export { sharedDataPath, sharedDir } from './shared-data';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parseParams, ValidationError } from '@anomalia/core';
+import { parseWith, ValidationError } from '@anomalia/core';
 import { z } from 'zod';
 import { AgentState, cLogCTable } from './agent-state';
 import { binOf, DRIFT_BINS, type DriftMetrics, driftMetrics, histogram } from './drift-metrics';
@@ -119,7 +119,7 @@ export class DriftMonitor {
   private readonly cLogC: Float64Array;
 
   constructor(options: z.input<typeof DriftMonitorOptionsSchema> = {}, deps: DriftMonitorDependencies = {}) {
-    this.options = Object.freeze(parseParams(DriftMonitorOptionsSchema, options, 'options'));
+    this.options = Object.freeze(parseWith(DriftMonitorOptionsSchema, options ?? {}, 'options'));
     const o = this.options;
     this.clock = deps.clock ?? Date.now;
     this.newId = deps.newId ?? randomUUID;

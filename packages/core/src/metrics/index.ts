@@ -1,4 +1,0 @@
-export * from './classification';
-export * from './probabilistic';
-export * from './ranking';
-export * from './regression';
