@@ -92,4 +92,10 @@ export {
   type ThresholdStrategy,
   ThresholdStrategySchema,
 } from './thresholds';
-export { assertNoPrototypeKeys, parseJsonText, parseWith, validationErrorFromZod } from './validation';
+export {
+  assertNoPrototypeKeys,
+  PROTOTYPE_KEYS,
+  parseJsonText,
+  parseWith,
+  validationErrorFromZod,
+} from './validation';
