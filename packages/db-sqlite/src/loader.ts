@@ -1,11 +1,6 @@
 import { ValidationError } from '@anomalia/core';
-import {
-  type ClinicOptionsInput,
-  generateClinic,
-  TABLE_NAMES,
-  type TableName,
-  type TableRows,
-} from '@anomalia/mosaiq';
+import { TABLE_NAMES, type TableName, type TableRows } from '@anomalia/mosaiq';
+import { type ClinicOptionsInput, generateClinic } from '@anomalia/mosaiq/synthetic';
 import type Database from 'better-sqlite3';
 import { createDatabaseFile, removeDatabaseFile } from './connection';
 import { createIndexes, createSchema } from './schema';
