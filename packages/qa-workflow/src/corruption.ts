@@ -1,0 +1,182 @@
+import { Rng, ValidationError } from '@anomalia/core';
+import {
+  type Cohort,
+  createCohort,
+  type FailureApplication,
+  type FailureCatalogue,
+  type FailureMode,
+  NotApplicableError,
+} from '@anomalia/failure-modes';
+import { applyChanges, type Change, type TreatmentSummary } from '@anomalia/mosaiq';
+import {
+  databaseKeyAllocator,
+  listAllTreatments,
+  loadPatientCohort,
+  type PatientScope,
+  scopeOf,
+} from './cohort';
+import type { OpenSource } from './sources/types';
+
+/** What a failure-mode tool (or `preview`) is asked to do. */
+export interface CorruptionRequest {
+  readonly mode: string;
+  readonly variant: string;
+  /** The variant's parameters (validated by the mode; omitted ones take their defaults). */
+  readonly params?: Record<string, unknown>;
+  /** Explicit targets (TTX_IDs), applied in this order. */
+  readonly ttxIds?: readonly number[];
+  /** Otherwise: this many eligible records drawn at random with `seed`. */
+  readonly count?: number;
+  readonly seed: number;
+}
+
+export interface CorruptionLimits {
+  /** The most records one call may corrupt. */
+  readonly maxTargets: number;
+  /** The most candidates examined when drawing eligible records at random. */
+  readonly maxCandidates: number;
+}
+
+/** The changes of one call: one application per target, composed in order. */
+export interface Corruption {
+  readonly mode: FailureMode;
+  readonly variant: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly applications: readonly FailureApplication[];
+  /** Every application's changes, in order: apply them in one transaction. */
+  readonly changes: readonly Change[];
+  /** Records whose rows the changes alter (every application's affected records), ascending. */
+  readonly affectedTtxIds: readonly number[];
+  /** Random selection: how many were asked for, and how many candidates did not suit the variant. */
+  readonly requested: number;
+  readonly candidatesSkipped: number;
+}
+
+/**
+ * Computes the changes of a failure mode on records of the target, reading only. Each target
+ * is applied to a cohort of every treatment of its patient (fields, control points, dose and
+ * offset rows included), so the affected sets are exact; targets of one patient are applied in
+ * turn to the cohort as the earlier ones left it, so their changes compose. Keys for inserted
+ * rows and dangling ids come from one allocator above the database's highest keys.
+ */
+export async function computeCorruption(
+  target: Pick<OpenSource, 'name' | 'reader'>,
+  catalogue: FailureCatalogue,
+  request: CorruptionRequest,
+  limits: CorruptionLimits,
+): Promise<Corruption> {
+  const mode = catalogue.mode(request.mode);
+  const variant = mode.variant(request.variant).id;
+  const params = mode.parseParams(variant, request.params);
+  if (request.ttxIds !== undefined && request.count !== undefined) {
+    throw new ValidationError('count', 'either ttx_ids or count, not both', request.count);
+  }
+  const explicit = request.ttxIds !== undefined;
+  const requested = request.ttxIds?.length ?? request.count ?? 1;
+  if (requested > limits.maxTargets) {
+    throw new ValidationError(
+      explicit ? 'ttx_ids' : 'count',
+      `at most ${limits.maxTargets} records per call`,
+      requested,
+    );
+  }
+
+  const rng = new Rng(request.seed);
+  const keys = await databaseKeyAllocator(target.reader);
+  const cohorts = new Map<string, Cohort>();
+  const applications: FailureApplication[] = [];
+  const affected = new Set<number>();
+  let skipped = 0;
+
+  const cohortFor = async (scope: PatientScope): Promise<Cohort> => {
+    let cohort = cohorts.get(scope.key);
+    if (!cohort) {
+      cohort = await loadPatientCohort(target.reader, scope);
+      cohorts.set(scope.key, cohort);
+    }
+    return cohort;
+  };
+  const applyTo = (scope: PatientScope, cohort: Cohort, ttxId: number) => {
+    const app = mode.apply({ variant, target: ttxId, cohort, params: request.params, rng, keys });
+    cohorts.set(scope.key, createCohort(applyChanges(cohort.rows, app.changes)));
+    applications.push(app);
+    for (const id of app.affectedTtxIds) affected.add(id);
+  };
+
+  if (explicit) {
+    const ids = request.ttxIds!;
+    const { records, missingIds } = await target.reader.loadRecords(ids);
+    if (missingIds.length > 0) {
+      const i = ids.indexOf(missingIds[0]!);
+      throw new ValidationError(
+        `ttx_ids[${i}]`,
+        `the TTX_ID of a TrackTreatment row of ${target.name}`,
+        ids[i],
+      );
+    }
+    for (const [i, record] of records.entries()) {
+      const id = record.treatment.TTX_ID;
+      if (affected.has(id)) {
+        throw new ValidationError(
+          `ttx_ids[${i}]`,
+          'a record not already changed by an earlier target of this call (it shares their rows)',
+          id,
+        );
+      }
+      const scope = scopeOf(record.treatment);
+      const cohort = await cohortFor(scope);
+      try {
+        applyTo(scope, cohort, id);
+      } catch (error) {
+        if (error instanceof NotApplicableError) {
+          throw new ValidationError(
+            `ttx_ids[${i}]`,
+            `a record ${mode.id}/${variant} suits: ${error.reason}`,
+            id,
+          );
+        }
+        throw error;
+      }
+    }
+  } else {
+    const candidates: TreatmentSummary[] = await listAllTreatments(target.reader);
+    rng.shuffle(candidates);
+    let examined = 0;
+    for (const candidate of candidates) {
+      if (applications.length >= requested || examined >= limits.maxCandidates) break;
+      if (affected.has(candidate.TTX_ID)) continue;
+      examined++;
+      const scope = scopeOf(candidate);
+      const cohort = await cohortFor(scope);
+      if (!cohort.record(candidate.TTX_ID)) continue;
+      if (mode.check({ variant, target: candidate.TTX_ID, cohort, params: request.params }) !== null) {
+        skipped++;
+        continue;
+      }
+      try {
+        applyTo(scope, cohort, candidate.TTX_ID);
+      } catch (error) {
+        if (!(error instanceof NotApplicableError)) throw error;
+        skipped++;
+      }
+    }
+    if (applications.length === 0) {
+      throw new ValidationError(
+        'variant',
+        `a variant some record of ${target.name} suits (${mode.id}/${variant}: none of the ${examined} records examined does; see describe_failure_mode)`,
+        variant,
+      );
+    }
+  }
+
+  return {
+    mode,
+    variant,
+    params,
+    applications,
+    changes: applications.flatMap((a) => a.changes),
+    affectedTtxIds: [...affected].sort((a, b) => a - b),
+    requested,
+    candidatesSkipped: skipped,
+  };
+}
