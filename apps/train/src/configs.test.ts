@@ -80,7 +80,7 @@ describe('example configs', async () => {
         // The source is only read; the sandbox was restored to its checksum and removed.
         expect(run.sandbox.restored).toBe(true);
         expect(existsSync(run.sandbox.path)).toBe(false);
-        expect(tableChecksum(config.dataset.source)).toBe(clinicChecksum);
+        expect(tableChecksum(join(tmp, 'clinic.sqlite'))).toBe(clinicChecksum);
         const labels = await readFile(join(result.runDir, 'failure_mode_records.csv'), 'utf8');
         expect(labels.split('\n')[0]).toBe('ttx_id,mode,variant,severity,held_out');
         expect(run.detection.some((d: { heldOut: boolean }) => d.heldOut)).toBe(true);
