@@ -145,7 +145,11 @@ export const ThresholdConfigSchema = z.discriminatedUnion(
 export const PromotionSchema = z.strictObject({
   /** Where current/ and candidates/ live. */
   modelsDir: path.default('models'),
-  /** Gate for severity models (seed 001 targets); set any to null to skip it. */
+  /**
+   * Gate for models whose score is a severity, on the test split: MAE < maxMae (0.3), category
+   * accuracy > minCategoryAccuracy (0.9), binary accuracy > minBinaryAccuracy (0.95), and every
+   * band separation target met unless requireSeparations is false.
+   */
   severity: z
     .strictObject({
       maxMae: z.number().positive().default(0.3),
