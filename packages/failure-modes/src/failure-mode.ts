@@ -63,13 +63,14 @@ export interface VariantDefinition<S extends z.ZodType = z.ZodType> {
   apply(ctx: VariantContext<z.output<S>>): VariantOutcome;
 }
 
-export interface FailureModeDefinition {
-  readonly id: string;
+/** A mode's definition; `Id` and `V` narrow its id and variant ids (see `defineMosaiqMode`). */
+export interface FailureModeDefinition<Id extends string = string, V extends string = string> {
+  readonly id: Id;
   readonly kind: FailureModeKind;
   readonly scope: FailureScope;
   readonly description: string;
   /** Variants in catalogue order. Their severities come from the severity scale, never from here. */
-  readonly variants: Readonly<Record<string, VariantDefinition>>;
+  readonly variants: Readonly<Record<V, VariantDefinition>>;
 }
 
 /** One variant of a catalogued mode, with its severity from @anomalia/severity. */
@@ -191,7 +192,7 @@ export function defineFailureMode(
       def.kind,
     );
   }
-  const definitions = new Map<string, VariantDefinition>(Object.entries(def.variants));
+  const definitions = new Map<string, VariantDefinition>(Object.entries<VariantDefinition>(def.variants));
   const variants: FailureVariant[] = [...definitions].map(([id, v]) => {
     const severity = scale.severity(def.id, id);
     return Object.freeze({
