@@ -8,12 +8,13 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeDatabases, type TestDatabases } from './testing/fixtures';
 
-// The built server (`pretest` builds it): what an MCP client actually runs.
+// The built server (turbo runs this package's build before its test task): what an MCP client runs.
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli.js');
 
 let dbs: TestDatabases;
 beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`pnpm build\` (the pretest script does)`);
+  if (!existsSync(CLI))
+    throw new Error(`${CLI} is missing: run \`pnpm build\` (\`pnpm test\` builds it first)`);
   dbs = makeDatabases(200);
 });
 afterAll(() => dbs.cleanup());

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { ValidationError } from '@anomalia/core';
+import { parseWith, ValidationError } from '@anomalia/core';
+import { resolveSource, SourceConfigSchema } from '@anomalia/qa-workflow';
 import { z } from 'zod';
 
 /** The environment variable naming the sandbox SQLite file when no config file is given. */
@@ -9,16 +10,10 @@ export const DB_ENV_VAR = 'ANOMALIA_MCP_DB';
 export const CONFIG_ENV_VAR = 'ANOMALIA_MCP_CONFIG';
 
 /**
- * Where the server writes. Only SQLite exists today; the SQL Server adapter (`type: "mssql"`)
- * becomes one more member of this union, opened behind the same reader / writer interfaces.
+ * Where the server writes: a source of @anomalia/qa-workflow's registry (`{ type: "sqlite", path }`
+ * today; a SQL Server source plugs in there, behind the same reader / writer interfaces).
  */
-export const DatabaseConfigSchema = z.discriminatedUnion('type', [
-  z.strictObject({
-    type: z.literal('sqlite'),
-    /** The sandbox file (relative paths are resolved against the config file's directory). */
-    path: z.string().min(1),
-  }),
-]);
+export const DatabaseConfigSchema = SourceConfigSchema;
 export type DatabaseConfig = z.infer<typeof DatabaseConfigSchema>;
 
 /** How much one call may do. */
@@ -44,20 +39,6 @@ export function parseLimits(input: unknown, source = 'limits'): z.output<typeof 
   return parseWith(LimitsSchema, input, source);
 }
 
-function parseWith<S extends z.ZodType>(schema: S, input: unknown, source: string): z.output<S> {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const path = issue.path.map(String);
-  if (issue.code === 'unrecognized_keys') path.push(issue.keys[0]!);
-  let received: unknown = input;
-  for (const p of path) {
-    received =
-      received && typeof received === 'object' ? (received as Record<string, unknown>)[p] : undefined;
-  }
-  throw new ValidationError([source, ...path].join('.'), issue.message, received);
-}
-
 /** Reads and validates a JSON config file; a relative database path is taken from the file's directory. */
 export function loadConfigFile(file: string): ServerConfig {
   let text: string;
@@ -73,10 +54,7 @@ export function loadConfigFile(file: string): ServerConfig {
     throw new ValidationError('--config', `valid JSON (${(error as Error).message})`, file);
   }
   const config = parseServerConfig(json, file);
-  return {
-    ...config,
-    database: { ...config.database, path: resolve(dirname(file), config.database.path) },
-  };
+  return { ...config, database: resolveSource(config.database, `${file}.database`, dirname(file)) };
 }
 
 export interface ConfigSources {

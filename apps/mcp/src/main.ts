@@ -1,4 +1,5 @@
 import { ValidationError } from '@anomalia/core';
+import { describeSource } from '@anomalia/qa-workflow';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { CONFIG_ENV_VAR, DB_ENV_VAR, resolveConfig } from './config';
 import { createServer, SERVER_NAME, SERVER_VERSION } from './server';
@@ -68,6 +69,8 @@ export async function main(
   }
   const server = createServer({ config });
   await server.connect(new StdioServerTransport());
-  process.stderr.write(`${SERVER_NAME} ${SERVER_VERSION}: serving ${config.database.path} over stdio\n`);
+  process.stderr.write(
+    `${SERVER_NAME} ${SERVER_VERSION}: serving ${describeSource(config.database)} over stdio\n`,
+  );
   return null;
 }

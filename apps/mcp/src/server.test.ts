@@ -313,7 +313,7 @@ describe('bad arguments are tool errors naming the field', () => {
     await expectToolError(
       'invalid_offset_data',
       { variant: 'extreme_values', params: { axes: ['up'] } },
-      /params\.axes\.0/,
+      /params\.axes\[0\]/,
     );
     await expectToolError(
       'invalid_angles',

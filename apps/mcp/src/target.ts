@@ -1,34 +1,18 @@
-import type { SandboxWriter, TableName, TreatmentReader } from '@anomalia/mosaiq';
-import type { DatabaseConfig } from './config';
-import { openSqliteTarget } from './sqlite-target';
-
-/** The highest primary key of each table, so inserted rows and dangling ids avoid every existing row. */
-export interface KeyCeilings {
-  maxKeys(): Partial<Record<TableName, number | null>> | Promise<Partial<Record<TableName, number | null>>>;
-}
+import { type OpenSandbox, openSandbox, type SourceConfig } from '@anomalia/qa-workflow';
 
 /**
  * The database the server corrupts and restores, behind the adapter interfaces of
- * @anomalia/mosaiq only: any adapter (SQLite today, SQL Server later) whose writer refuses a
- * database that is not a sandbox plugs in here.
+ * @anomalia/mosaiq only: any source type of @anomalia/qa-workflow whose writer refuses a database
+ * that is not a sandbox plugs in here.
  */
-export interface TargetDatabase {
-  /** How to name the database in messages (a path, a server/database). */
-  readonly name: string;
-  readonly reader: TreatmentReader & KeyCeilings;
-  readonly writer: SandboxWriter;
-  close(): Promise<void>;
-}
+export type TargetDatabase = OpenSandbox;
 
 /** Opens the target; must throw (e.g. NotASandboxError) rather than return a writer on a non-sandbox. */
 export type OpenTarget = () => Promise<TargetDatabase>;
 
 /** The opener for a configured database. */
-export function targetOpener(config: DatabaseConfig): OpenTarget {
-  switch (config.type) {
-    case 'sqlite':
-      return async () => openSqliteTarget(config.path);
-  }
+export function targetOpener(config: SourceConfig): OpenTarget {
+  return () => openSandbox(config);
 }
 
 /**

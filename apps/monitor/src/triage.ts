@@ -3,13 +3,13 @@ import {
   type CriticalTier,
   clampToScale,
   type MaliciousResponseLevel,
-  mosaiqScale,
   type ResponseTime,
   type RoutingAction,
   recommendMaliciousResponse,
   route,
   type SeverityBand,
 } from '@anomalia/severity';
+import { mosaiqScale } from '@anomalia/severity/mosaiq';
 
 /**
  * The Mosaiq playbook's steps depend only on band, tier and suspicion: computed once each

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { sharedDataPath } from '@anomalia/core/testing';
 import { createClinicDatabase, tableChecksum } from '@anomalia/db-sqlite';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config/load';
@@ -10,10 +11,26 @@ import { createProgress } from './progress';
 
 /**
  * Every example config in configs/ runs end to end on small settings, on the real data in
- * ../shared/data, from the repository root (where the configs' relative paths start).
+ * ../shared/data, from the repository root (where the configs' relative paths start). Paths into
+ * ../shared/data go through sharedDataPath, so ANOMALIA_SHARED_DIR moves them and a missing file
+ * fails naming its path.
  */
 const repoRoot = resolve(__dirname, '../../..');
 const configsDir = join(repoRoot, 'configs');
+
+const SHARED_DATA = '../shared/data/';
+
+/** The config with every `../shared/data/…` path resolved by sharedDataPath. */
+function withSharedData<T>(value: T): T {
+  if (typeof value === 'string' && value.startsWith(SHARED_DATA)) {
+    return sharedDataPath(import.meta.url, ...value.slice(SHARED_DATA.length).split('/')) as T;
+  }
+  if (Array.isArray(value)) return value.map(withSharedData) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withSharedData(v)])) as T;
+  }
+  return value;
+}
 
 /** Small settings per config, and the least test ROC-AUC it must still reach with them. */
 const SMALL: Record<string, { overrides: (tmp: string) => string[]; minRocAuc: number }> = {
@@ -60,11 +77,13 @@ describe('example configs', async () => {
     it(`${name} runs end to end and writes its run directory`, async () => {
       const small = SMALL[name];
       if (!small) throw new Error(`no small settings for configs/${file}`);
-      const config = await loadConfig(join(configsDir, file), [
-        ...small.overrides(tmp),
-        `output.runsDir=${join(tmp, 'runs')}`,
-        `promotion.modelsDir=${join(tmp, 'models')}`,
-      ]);
+      const config = withSharedData(
+        await loadConfig(join(configsDir, file), [
+          ...small.overrides(tmp),
+          `output.runsDir=${join(tmp, 'runs')}`,
+          `promotion.modelsDir=${join(tmp, 'models')}`,
+        ]),
+      );
       const result = await runTraining(config, createProgress({ quiet: true }));
 
       expect(result.metrics.roc_auc).toBeGreaterThan(small.minRocAuc);
@@ -80,7 +99,7 @@ describe('example configs', async () => {
         // The source is only read; the sandbox was restored to its checksum and removed.
         expect(run.sandbox.restored).toBe(true);
         expect(existsSync(run.sandbox.path)).toBe(false);
-        expect(tableChecksum(config.dataset.source)).toBe(clinicChecksum);
+        expect(tableChecksum(join(tmp, 'clinic.sqlite'))).toBe(clinicChecksum);
         const labels = await readFile(join(result.runDir, 'failure_mode_records.csv'), 'utf8');
         expect(labels.split('\n')[0]).toBe('ttx_id,mode,variant,severity,held_out');
         expect(run.detection.some((d: { heldOut: boolean }) => d.heldOut)).toBe(true);

@@ -9,7 +9,8 @@
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { emptyTableRows, formatMosaiqCsv, generateClinic, TABLE_NAMES } from '@anomalia/mosaiq';
+import { emptyTableRows, formatMosaiqCsv, TABLE_NAMES } from '@anomalia/mosaiq';
+import { generateClinic } from '@anomalia/mosaiq/synthetic';
 import { importExtract } from '../src/index';
 
 const i = process.argv.indexOf('--records');

@@ -13,7 +13,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { extractQa74 } from '@anomalia/features';
-import { generateClinic, type TableRows } from '@anomalia/mosaiq';
+import type { TableRows } from '@anomalia/mosaiq';
+import { generateClinic } from '@anomalia/mosaiq/synthetic';
 import { MosaiqLoader, openTreatmentReader, type SqliteTreatmentReader } from '../src/index';
 
 function flag(name: string, fallback: number): number {

@@ -1,4 +1,4 @@
-import { ValidationError } from '@anomalia/core';
+import { parseJsonText, parseWith, ValidationError } from '@anomalia/core';
 import {
   type Change,
   type ColumnValue,
@@ -37,6 +37,7 @@ function ledgerValue(type: SqlType, value: ColumnValue, where: string): SqliteVa
   return typeof v === 'number' && SQLITE_STORAGE[type] === 'INTEGER' ? BigInt(v) : v;
 }
 
+/** A stored row: an object of column values as JSON (their types are checked column by column). */
 const rowJsonSchema = z.record(z.string(), z.unknown());
 
 function rowToJson(row: Readonly<Record<string, ColumnValue>>): string {
@@ -44,10 +45,9 @@ function rowToJson(row: Readonly<Record<string, ColumnValue>>): string {
 }
 
 function rowFromJson(text: string, where: string): Record<string, ColumnValue> {
-  const parsed = rowJsonSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new ValidationError(where, 'a JSON object of column values', text);
+  const row = parseWith(rowJsonSchema, parseJsonText(text, where), where);
   return Object.fromEntries(
-    Object.entries(parsed.data).map(([k, v]) => [
+    Object.entries(row).map(([k, v]) => [
       k,
       columnValueFromJson(v as Parameters<typeof columnValueFromJson>[0], `${where}.${k}`),
     ]),

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { generateClinic, TABLE_NAMES } from '@anomalia/mosaiq';
+import { TABLE_NAMES } from '@anomalia/mosaiq';
+import { generateClinic } from '@anomalia/mosaiq/synthetic';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createClinicDatabase, MosaiqLoader } from './loader';

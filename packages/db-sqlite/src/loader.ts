@@ -1,14 +1,13 @@
 import { ValidationError } from '@anomalia/core';
 import {
-  type ClinicOptionsInput,
   type DuplicateTally,
   FOREIGN_KEYS,
-  generateClinic,
   type LocatedRow,
   TABLE_NAMES,
   type TableName,
   type TableRows,
 } from '@anomalia/mosaiq';
+import { type ClinicOptionsInput, generateClinic } from '@anomalia/mosaiq/synthetic';
 import type Database from 'better-sqlite3';
 import { createDatabaseFile, removeDatabaseFile } from './connection';
 import { type ExtractRecord, writeExtractRecord } from './extract-record';

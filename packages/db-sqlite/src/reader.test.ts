@@ -14,9 +14,9 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTreatmentReader, type SqliteTreatmentReader } from './reader';
 import { createTableSql } from './schema';
+import { expectSameRecords } from './test-support/records';
 import {
   type Clinic,
-  expectSameRecords,
   fileFingerprint,
   loadClinic,
   plainDatabase,

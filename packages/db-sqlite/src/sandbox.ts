@@ -1,5 +1,6 @@
 import { ValidationError } from '@anomalia/core';
-import { type ClinicOptionsInput, LEDGER_TABLE, RUN_TABLE, SANDBOX_MARKER_TABLE } from '@anomalia/mosaiq';
+import { LEDGER_TABLE, RUN_TABLE, SANDBOX_MARKER_TABLE } from '@anomalia/mosaiq';
+import type { ClinicOptionsInput } from '@anomalia/mosaiq/synthetic';
 import type Database from 'better-sqlite3';
 import {
   assertExistingFile,

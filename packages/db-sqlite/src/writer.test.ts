@@ -15,14 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableChecksum, tableChecksums } from './checksum';
 import { openTreatmentReader } from './reader';
 import { cloneAsSandbox } from './sandbox';
-import {
-  type Clinic,
-  expectSameRecords,
-  fileFingerprint,
-  loadClinic,
-  tempDir,
-  withoutNegativeZero,
-} from './testing/fixtures';
+import { expectSameRecords } from './test-support/records';
+import { type Clinic, fileFingerprint, loadClinic, tempDir, withoutNegativeZero } from './testing/fixtures';
 import { openSandboxWriter, type SqliteSandboxWriter } from './writer';
 
 const tmp = tempDir();

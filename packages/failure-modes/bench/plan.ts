@@ -4,7 +4,7 @@
  *     pnpm --filter @anomalia/failure-modes bench                      # 5000 records, 500 examples
  *     pnpm --filter @anomalia/failure-modes bench -- --records 100000 --examples 10000
  */
-import { generateRecords } from '@anomalia/mosaiq';
+import { generateRecords } from '@anomalia/mosaiq/synthetic';
 import { createCohort, failureCatalogue, planCorruption } from '../src/index';
 
 function flag(name: string, fallback: number): number {

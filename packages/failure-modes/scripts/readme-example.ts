@@ -1,4 +1,5 @@
-import { applyChanges, assembleRecords, generateRecords, invertChanges } from '@anomalia/mosaiq';
+import { applyChanges, assembleRecords, invertChanges } from '@anomalia/mosaiq';
+import { generateRecords } from '@anomalia/mosaiq/synthetic';
 import { createCohort, failureCatalogue, planCorruption } from '../src/index';
 
 const cohort = createCohort(generateRecords({ seed: 1, records: 2000 }));

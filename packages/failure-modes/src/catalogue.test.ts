@@ -1,6 +1,7 @@
 import { QA_EXTENDED_FEATURES, QA74_FEATURE_NAMES } from '@anomalia/features';
 import { MOSAIQ_TABLES, type TableName } from '@anomalia/mosaiq';
-import { mosaiqScale, UnknownFailureModeError, UnknownVariantError } from '@anomalia/severity';
+import { UnknownFailureModeError, UnknownVariantError } from '@anomalia/severity';
+import { mosaiqScale } from '@anomalia/severity/mosaiq';
 import { describe, expect, it } from 'vitest';
 import { ACCIDENTAL_FAILURE_MODES, createFailureCatalogue, failureCatalogue } from './catalogue';
 import { UnimplementedFailureModeError } from './errors';

@@ -1,13 +1,8 @@
 import { ValidationError } from '@anomalia/core';
-import { mosaiqScale, type SeverityScale, UnknownFailureModeError } from '@anomalia/severity';
+import { type FailureModeKind, type SeverityScale, UnknownFailureModeError } from '@anomalia/severity';
+import { mosaiqScale } from '@anomalia/severity/mosaiq';
 import { UnimplementedFailureModeError } from './errors';
-import type {
-  ApplyInput,
-  FailureApplication,
-  FailureMode,
-  FailureModeKind,
-  FailureVariant,
-} from './failure-mode';
+import type { ApplyInput, FailureApplication, FailureMode, FailureVariant } from './failure-mode';
 import { corruptMlcData } from './modes/corrupt-mlc-data';
 import { duplicateTreatments } from './modes/duplicate-treatments';
 import { invalidAngles } from './modes/invalid-angles';

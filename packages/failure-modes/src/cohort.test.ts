@@ -1,9 +1,10 @@
 import { ValidationError } from '@anomalia/core';
-import { applyChanges, type Change, exampleRecord, recordsToRows } from '@anomalia/mosaiq';
+import { applyChanges, type Change, recordsToRows } from '@anomalia/mosaiq';
+import { exampleRecord } from '@anomalia/mosaiq/synthetic';
 import { describe, expect, it } from 'vitest';
 import { createCohort } from './cohort';
 import { impactOf } from './impact';
-import { COHORT } from './testing/harness';
+import { COHORT } from './test-support/harness';
 
 describe('createCohort', () => {
   it('builds from records or from rows, with the same indexes', () => {

@@ -2,7 +2,7 @@ import { Rng, ValidationError } from '@anomalia/core';
 import { describe, expect, it } from 'vitest';
 import { failureCatalogue } from './catalogue';
 import { NotApplicableError } from './errors';
-import { COHORT } from './testing/harness';
+import { COHORT } from './test-support/harness';
 
 const angles = failureCatalogue.mode('invalid_angles');
 const single = COHORT.records.find((r) => r.controlPoints.length === 1)!;
@@ -50,7 +50,7 @@ describe('parameters', () => {
     const offsets = failureCatalogue.mode('invalid_offset_data');
     expect(fieldOf(() => offsets.parseParams('invalid_type', { value: 3 }))).toBe('params.value');
     expect(fieldOf(() => offsets.parseParams('extreme_values', { valueCm: 5 }))).toBe('params.valueCm');
-    expect(fieldOf(() => offsets.parseParams('extreme_values', { axes: ['up'] }))).toBe('params.axes.0');
+    expect(fieldOf(() => offsets.parseParams('extreme_values', { axes: ['up'] }))).toBe('params.axes[0]');
     const mu = failureCatalogue.mode('meterset_inconsistency');
     expect(fieldOf(() => mu.parseParams('mismatch_with_cp', { indexScale: 0.98 }))).toBe('params.indexScale');
     expect(fieldOf(() => mu.parseParams('extreme_value', { value: 500 }))).toBe('params.value');

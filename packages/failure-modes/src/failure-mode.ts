@@ -1,21 +1,18 @@
-import { Rng, ValidationError } from '@anomalia/core';
+import { assertNoPrototypeKeys, parseWith, Rng, ValidationError } from '@anomalia/core';
 import { type Change, type TreatmentRecord, validateChange } from '@anomalia/mosaiq';
 import {
   categorize,
-  mosaiqScale,
+  type FailureModeKind,
   type SeverityBand,
   type SeverityScale,
   UnknownVariantError,
 } from '@anomalia/severity';
+import { mosaiqScale } from '@anomalia/severity/mosaiq';
 import { z } from 'zod';
 import { type Cohort, createCohort } from './cohort';
 import { NotApplicableError } from './errors';
 import { impactOf } from './impact';
 import { createKeyAllocator, type KeyAllocator } from './keys';
-import { parseParams } from './params';
-
-/** Accidental (data-integrity) failures, or deliberate ones that act across records and fractions. */
-export type FailureModeKind = 'accidental' | 'malicious';
 
 /**
  * What one application of a mode corrupts:
@@ -66,13 +63,14 @@ export interface VariantDefinition<S extends z.ZodType = z.ZodType> {
   apply(ctx: VariantContext<z.output<S>>): VariantOutcome;
 }
 
-export interface FailureModeDefinition {
-  readonly id: string;
+/** A mode's definition; `Id` and `V` narrow its id and variant ids (see `defineMosaiqMode`). */
+export interface FailureModeDefinition<Id extends string = string, V extends string = string> {
+  readonly id: Id;
   readonly kind: FailureModeKind;
   readonly scope: FailureScope;
   readonly description: string;
   /** Variants in catalogue order. Their severities come from the severity scale, never from here. */
-  readonly variants: Readonly<Record<string, VariantDefinition>>;
+  readonly variants: Readonly<Record<V, VariantDefinition>>;
 }
 
 /** One variant of a catalogued mode, with its severity from @anomalia/severity. */
@@ -194,7 +192,7 @@ export function defineFailureMode(
       def.kind,
     );
   }
-  const definitions = new Map<string, VariantDefinition>(Object.entries(def.variants));
+  const definitions = new Map<string, VariantDefinition>(Object.entries<VariantDefinition>(def.variants));
   const variants: FailureVariant[] = [...definitions].map(([id, v]) => {
     const severity = scale.severity(def.id, id);
     return Object.freeze({
@@ -220,7 +218,7 @@ export function defineFailureMode(
     variant(id);
     return definitions.get(id)!;
   };
-  const parse = (id: string, params: unknown) => parseParams(definition(id).params, params);
+  const parse = (id: string, params: unknown) => parseVariantParams(definition(id).params, params);
   const checkResolved = (id: string, target: TreatmentRecord, cohort: Cohort, params: unknown) =>
     definition(id).check?.(target, cohort, params) ?? null;
 
@@ -295,6 +293,32 @@ export function defineFailureMode(
     },
   };
   return Object.freeze(mode);
+}
+
+/**
+ * A variant's parameters with defaults filled (`undefined` means all defaults). A bad value is a
+ * ValidationError naming `params.<name>`; an unknown key also lists the accepted parameters.
+ */
+function parseVariantParams(schema: z.ZodType, input: unknown): unknown {
+  const params = input === undefined ? {} : input;
+  assertNoPrototypeKeys(params, 'params');
+  if (
+    schema instanceof z.ZodObject &&
+    params !== null &&
+    typeof params === 'object' &&
+    !Array.isArray(params)
+  ) {
+    const known = Object.keys(schema.shape);
+    const unknown = Object.keys(params).find((key) => !known.includes(key));
+    if (unknown !== undefined) {
+      throw new ValidationError(
+        `params.${unknown}`,
+        known.length > 0 ? `one of the parameters ${known.join(', ')}` : 'no parameters',
+        'an unknown parameter',
+      );
+    }
+  }
+  return parseWith(schema, params, 'params');
 }
 
 /** Shorthand for a variant definition with its parameter types inferred from the schema. */

@@ -1,5 +1,6 @@
 import { ValidationError } from '@anomalia/core';
-import { emptyTableRows, exampleRecord, recordsToRows } from '@anomalia/mosaiq';
+import { emptyTableRows, recordsToRows } from '@anomalia/mosaiq';
+import { exampleRecord } from '@anomalia/mosaiq/synthetic';
 import { describe, expect, it } from 'vitest';
 import { createKeyAllocator } from './keys';
 

@@ -5,7 +5,7 @@ import { ACCIDENTAL_FAILURE_MODES, createFailureCatalogue } from './catalogue';
 import { compact, updateCell } from './change-builders';
 import { defineFailureMode, defineVariant, type FailureMode, type FailureScope } from './failure-mode';
 import { planCorruption } from './plan';
-import { COHORT } from './testing/harness';
+import { COHORT } from './test-support/harness';
 
 /**
  * The malicious modes arrive in a later release. These two sketches show that their shape is

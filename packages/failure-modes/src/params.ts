@@ -1,31 +1,5 @@
-import { ValidationError } from '@anomalia/core';
 import type { TxFieldPointRow } from '@anomalia/mosaiq';
 import { z } from 'zod';
-
-/**
- * Parses a variant's parameters. `undefined` means "all defaults". A bad or unknown parameter is a
- * ValidationError whose field names it (`params.invalidValue`) and says what is accepted.
- */
-export function parseParams<S extends z.ZodType>(schema: S, input: unknown, path = 'params'): z.output<S> {
-  const result = schema.safeParse(input === undefined ? {} : input);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  if (issue.code === 'unrecognized_keys') {
-    const known = schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
-    throw new ValidationError(
-      `${path}.${issue.keys[0]}`,
-      known.length > 0 ? `one of the parameters ${known.join(', ')}` : 'no parameters',
-      'an unknown parameter',
-    );
-  }
-  const field = [path, ...issue.path.map(String)].join('.');
-  let received: unknown = input;
-  for (const p of issue.path) {
-    received =
-      received && typeof received === 'object' ? (received as Record<PropertyKey, unknown>)[p] : undefined;
-  }
-  throw new ValidationError(field, issue.message, received);
-}
 
 /**
  * Which control points of a field a variant touches: `first` / `last` (in Point order), `all`, or

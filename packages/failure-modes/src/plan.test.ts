@@ -1,10 +1,11 @@
 import { ValidationError } from '@anomalia/core';
 import { extractQa74 } from '@anomalia/features';
 import { applyChanges, assembleRecords, invertChanges } from '@anomalia/mosaiq';
-import { DEFAULT_SAMPLING_MIX, mosaiqScale, samplingPlan, UnknownVariantError } from '@anomalia/severity';
+import { DEFAULT_SAMPLING_MIX, samplingPlan, UnknownVariantError } from '@anomalia/severity';
+import { mosaiqScale } from '@anomalia/severity/mosaiq';
 import { describe, expect, it } from 'vitest';
 import { type CorruptionPlan, planCorruption } from './plan';
-import { AS_OF, COHORT, cohortUntouched, sameRows } from './testing/harness';
+import { AS_OF, COHORT, cohortUntouched, sameRows } from './test-support/harness';
 
 const N = 120;
 const plan = planCorruption({ cohort: COHORT, n: N, seed: 3 });

@@ -4,7 +4,8 @@
  *   pnpm --filter @anomalia/features bench -- --records 500000
  * Prints one JSON line per measurement.
  */
-import { generateClinic, type TreatmentRecord } from '@anomalia/mosaiq';
+import type { TreatmentRecord } from '@anomalia/mosaiq';
+import { generateClinic } from '@anomalia/mosaiq/synthetic';
 import { createQa74Buffer, extractQa74, extractQa74Into, extractQaExtended } from '../src/index';
 
 function flag(name: string, fallback: number): number {

@@ -1,5 +1,6 @@
 import { Rng } from '@anomalia/core';
-import { generateRecords, type TreatmentRecord, type TxFieldPointRow } from '@anomalia/mosaiq';
+import type { TreatmentRecord, TxFieldPointRow } from '@anomalia/mosaiq';
+import { generateRecords } from '@anomalia/mosaiq/synthetic';
 import { describe, expect, it } from 'vitest';
 import { QA74_FEATURE_NAMES } from './definitions';
 import { extractQaExtended } from './extended';

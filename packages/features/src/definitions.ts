@@ -1,3 +1,5 @@
+import type { MosaiqFailureModeId } from '@anomalia/severity/mosaiq';
+
 /**
  * Feature metadata. The 74 QA features keep the names, order and meaning of the original
  * `STANDARD_FEATURE_NAMES` (ebm_features.py), computed without its defects (see README).
@@ -15,36 +17,13 @@ export type FeatureCategory =
 
 export type FeatureUnit = 'flag' | 'count' | 's' | 'h' | 'MU' | '%' | 'deg' | 'cm' | 'bytes' | 'ratio';
 
-/** The failure-mode ids of the original catalogue (notes §1.2). */
-export type FailureModeId =
-  | 'corrupt_mlc_data'
-  | 'invalid_angles'
-  | 'duplicate_treatments'
-  | 'missing_control_points'
-  | 'null_required_fields'
-  | 'timestamp_inconsistencies'
-  | 'orphaned_records'
-  | 'invalid_offset_data'
-  | 'meterset_inconsistency'
-  | 'mlc_leaf_count_mismatch'
-  | 'subtle_dose_escalation'
-  | 'targeted_patient_selection'
-  | 'coordinated_multifield_attack'
-  | 'time_delayed_corruption'
-  | 'statistical_camouflage'
-  | 'audit_trail_manipulation'
-  | 'field_aperture_manipulation'
-  | 'gradual_parameter_drift'
-  | 'selective_fraction_sabotage'
-  | 'collimator_jaw_manipulation';
-
 export interface FeatureDefinition {
   name: string;
   category: FeatureCategory;
   unit: FeatureUnit;
   description: string;
   /** Failure modes this feature is meant to catch. */
-  catches: readonly FailureModeId[];
+  catches: readonly MosaiqFailureModeId[];
   /** The value written when the inputs are missing (the missing mask is set too). */
   missingValue: number;
   /** When the value counts as missing. Empty when it never is. */
@@ -55,15 +34,15 @@ type Def = [
   name: string,
   unit: FeatureUnit,
   description: string,
-  catches: FailureModeId[],
+  catches: MosaiqFailureModeId[],
   missingWhen?: string,
   missingValue?: number,
 ];
 
-const FK: FailureModeId[] = ['null_required_fields', 'orphaned_records'];
-const TS: FailureModeId[] = ['timestamp_inconsistencies', 'audit_trail_manipulation'];
-const MU: FailureModeId[] = ['meterset_inconsistency'];
-const MU_ATTACKS: FailureModeId[] = [
+const FK: MosaiqFailureModeId[] = ['null_required_fields', 'orphaned_records'];
+const TS: MosaiqFailureModeId[] = ['timestamp_inconsistencies', 'audit_trail_manipulation'];
+const MU: MosaiqFailureModeId[] = ['meterset_inconsistency'];
+const MU_ATTACKS: MosaiqFailureModeId[] = [
   'meterset_inconsistency',
   'subtle_dose_escalation',
   'gradual_parameter_drift',
@@ -71,21 +50,21 @@ const MU_ATTACKS: FailureModeId[] = [
   'time_delayed_corruption',
   'selective_fraction_sabotage',
 ];
-const CP: FailureModeId[] = ['missing_control_points'];
-const ANG: FailureModeId[] = ['invalid_angles'];
-const ANG_STATS: FailureModeId[] = [
+const CP: MosaiqFailureModeId[] = ['missing_control_points'];
+const ANG: MosaiqFailureModeId[] = ['invalid_angles'];
+const ANG_STATS: MosaiqFailureModeId[] = [
   'invalid_angles',
   'gradual_parameter_drift',
   'coordinated_multifield_attack',
 ];
-const MLC_FORMAT: FailureModeId[] = ['corrupt_mlc_data', 'mlc_leaf_count_mismatch'];
-const MLC_POS: FailureModeId[] = [
+const MLC_FORMAT: MosaiqFailureModeId[] = ['corrupt_mlc_data', 'mlc_leaf_count_mismatch'];
+const MLC_POS: MosaiqFailureModeId[] = [
   'corrupt_mlc_data',
   'field_aperture_manipulation',
   'coordinated_multifield_attack',
   'gradual_parameter_drift',
 ];
-const OFF: FailureModeId[] = [
+const OFF: MosaiqFailureModeId[] = [
   'invalid_offset_data',
   'gradual_parameter_drift',
   'coordinated_multifield_attack',

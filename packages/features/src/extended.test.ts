@@ -1,4 +1,5 @@
-import { exampleRecord, type TreatmentRecord, type TxFieldPointRow } from '@anomalia/mosaiq';
+import type { TreatmentRecord, TxFieldPointRow } from '@anomalia/mosaiq';
+import { exampleRecord } from '@anomalia/mosaiq/synthetic';
 import { describe, expect, it } from 'vitest';
 import { QA74_FEATURE_NAMES } from './definitions';
 import { extractQaExtended, QA_EXTENDED_FEATURE_NAMES, QA_EXTENDED_FEATURES } from './extended';

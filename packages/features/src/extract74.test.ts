@@ -1,4 +1,5 @@
-import { encodeLeafSet, exampleRecord, type TreatmentRecord, type TxFieldPointRow } from '@anomalia/mosaiq';
+import { encodeLeafSet, type TreatmentRecord, type TxFieldPointRow } from '@anomalia/mosaiq';
+import { exampleRecord } from '@anomalia/mosaiq/synthetic';
 import { describe, expect, it } from 'vitest';
 import { QA74_FEATURE_NAMES, QA74_FEATURES } from './definitions';
 import { createQa74Buffer, extractQa74, extractQa74Into } from './extract74';

@@ -1,4 +1,4 @@
-import { exampleRecord } from '@anomalia/mosaiq';
+import { exampleRecord } from '@anomalia/mosaiq/synthetic';
 import { describe, expect, it } from 'vitest';
 import { QA74_FEATURE_NAMES } from './definitions';
 import { toDataset, withMissingIndicators } from './feature-matrix';

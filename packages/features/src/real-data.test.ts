@@ -1,12 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { sharedDataPath } from '@anomalia/core/testing';
-import {
-  decodeLeafSet,
-  exampleRecord,
-  readMosaiqCsv,
-  type TreatmentRecord,
-  type TxFieldPointRow,
-} from '@anomalia/mosaiq';
+import { decodeLeafSet, readMosaiqCsv, type TreatmentRecord, type TxFieldPointRow } from '@anomalia/mosaiq';
+import { exampleRecord } from '@anomalia/mosaiq/synthetic';
 import { describe, expect, it } from 'vitest';
 import { QA74_FEATURE_NAMES } from './definitions';
 import { extractQa74 } from './extract74';

@@ -1,4 +1,5 @@
-import { generateRecords, TABLE_NAMES, type TableName, type TreatmentRecord } from '@anomalia/mosaiq';
+import { TABLE_NAMES, type TableName, type TreatmentRecord } from '@anomalia/mosaiq';
+import { generateRecords } from '@anomalia/mosaiq/synthetic';
 import { describe, expect, it } from 'vitest';
 import { extractQaExtended, QA_EXTENDED_FEATURE_NAMES } from './extended';
 import { extractQa74 } from './extract74';

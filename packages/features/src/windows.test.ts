@@ -93,7 +93,7 @@ describe('ChannelNormalizer', () => {
     const back = ChannelNormalizer.fromJSON(JSON.parse(JSON.stringify(n)));
     expect(back.transform(series).toArrays()).toEqual(n.transform(series).toArrays());
     expect(() => ChannelNormalizer.fromJSON({ ...n.toJSON(), scale: [1, 0] })).toThrow(
-      /normalizer\.scale\.1/,
+      /normalizer\.scale\[1\]/,
     );
     expect(() => ChannelNormalizer.fromJSON({ ...n.toJSON(), scale: [1] })).toThrow(/normalizer\.scale/);
     expect(() => ChannelNormalizer.fromJSON({ kind: 'other' })).toThrow(/normalizer\.kind/);

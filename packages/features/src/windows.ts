@@ -1,4 +1,4 @@
-import { Matrix, ValidationError } from '@anomalia/core';
+import { Matrix, parseWith, ValidationError } from '@anomalia/core';
 import { z } from 'zod';
 
 /**
@@ -198,22 +198,18 @@ export class ChannelNormalizer {
   }
 
   static fromJSON(input: unknown): ChannelNormalizer {
-    const r = ChannelNormalizerStateSchema.safeParse(input);
-    if (!r.success) {
-      const issue = r.error.issues[0]!;
-      throw new ValidationError(['normalizer', ...issue.path.map(String)].join('.'), issue.message);
-    }
-    if (r.data.center.length !== r.data.scale.length) {
+    const state = parseWith(ChannelNormalizerStateSchema, input, 'normalizer');
+    if (state.center.length !== state.scale.length) {
       throw new ValidationError(
         'normalizer.scale',
-        `${r.data.center.length} values (one per channel)`,
-        r.data.scale.length,
+        `${state.center.length} values (one per channel)`,
+        state.scale.length,
       );
     }
     return new ChannelNormalizer(
-      r.data.method,
-      Float64Array.from(r.data.center),
-      Float64Array.from(r.data.scale),
+      state.method,
+      Float64Array.from(state.center),
+      Float64Array.from(state.scale),
     );
   }
 

@@ -1,4 +1,4 @@
-import { ValidationError } from '@anomalia/core';
+import { parseWith, ValidationError } from '@anomalia/core';
 import { z } from 'zod';
 import type { Change } from './changes';
 import type { TreatmentRecord } from './record';
@@ -38,10 +38,7 @@ export type TreatmentQuery = z.output<typeof TreatmentQuerySchema>;
 
 /** Validates a query; a bad field is a ValidationError naming it (e.g. `query.pageSize`). */
 export function parseTreatmentQuery(input: unknown): TreatmentQuery {
-  const r = TreatmentQuerySchema.safeParse(input);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  throw new ValidationError(['query', ...issue.path.map(String)].join('.'), issue.message);
+  return parseWith(TreatmentQuerySchema, input, 'query');
 }
 
 /** One listed treatment: enough to choose which records to load. */

@@ -1,4 +1,4 @@
-import { ValidationError } from '@anomalia/core';
+import { parseWith, ValidationError } from '@anomalia/core';
 import { z } from 'zod';
 import { decodeBase64, encodeBase64Url } from './csv';
 import { type ColumnValue, isColumnValue, type SqlType } from './sql-types';
@@ -325,12 +325,7 @@ export function changeToJson(change: Change): ChangeJson {
 
 /** Parses and validates a change from JSON; a bad field is a ValidationError naming it. */
 export function changeFromJson(input: unknown, path = 'change'): Change {
-  const parsed = ChangeJsonSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ValidationError([path, ...issue.path.map(String)].join('.'), issue.message);
-  }
-  const j = parsed.data;
+  const j = parseWith(ChangeJsonSchema, input, path);
   let change: Change;
   if (j.kind === 'update') {
     change = {

@@ -1,15 +1,63 @@
-export * from './adapters';
-export * from './changes';
-export * from './csv';
+/**
+ * @anomalia/mosaiq: the Elekta Mosaiq domain. Table schemas and SQL types, the TreatmentRecord
+ * aggregate (the one definition of its joins), the MLC leaf-set codec, `Change`s, CSV extracts
+ * and the adapter interfaces. The synthetic clinic is on `@anomalia/mosaiq/synthetic`.
+ */
+export {
+  decodeTreatmentCursor,
+  encodeTreatmentCursor,
+  LEDGER_TABLE,
+  type LedgerEntry,
+  type LoadedRecords,
+  NotASandboxError,
+  parseTreatmentQuery,
+  RUN_TABLE,
+  type RunMeta,
+  RunMetaSchema,
+  type RunStatus,
+  SANDBOX_MARKER_TABLE,
+  type SandboxRun,
+  type SandboxWriter,
+  type TreatmentCursor,
+  type TreatmentPage,
+  type TreatmentQuery,
+  type TreatmentQueryInput,
+  TreatmentQuerySchema,
+  type TreatmentReader,
+  type TreatmentSummary,
+} from './adapters';
+export {
+  applyChanges,
+  type Change,
+  ChangeConflictError,
+  type ChangeJson,
+  ChangeJsonSchema,
+  type ColumnValueJson,
+  ColumnValueJsonSchema,
+  changeFromJson,
+  changeToJson,
+  columnValueFromJson,
+  columnValuesEqual,
+  columnValueToJson,
+  type DeleteChange,
+  type InsertChange,
+  invertChange,
+  invertChanges,
+  type UpdateChange,
+  validateChange,
+} from './changes';
 export {
   type CsvRecord,
   CsvTokenizer,
+  decodeBase64,
+  encodeBase64Url,
   formatMosaiqCsv,
   type LocatedRow,
   type MosaiqCsvOptions,
   MosaiqCsvReader,
   type MosaiqCsvResult,
   parseStrictDateTime,
+  readMosaiqCsv,
   tokenizeCsv,
 } from './csv';
 export {
@@ -20,9 +68,31 @@ export {
   DuplicateTally,
   rowDifferences,
 } from './duplicates';
-export * from './example';
-export * from './mlc';
-export * from './record';
+export {
+  type DecodedLeafSet,
+  decodeLeafSet,
+  decodeLeafSetStrict,
+  encodeLeafSet,
+  isValidLeafCount,
+  LEAF_SET_BYTES,
+  LEAF_SET_SLOTS,
+  LEAF_UNITS_PER_CM,
+  type LeafSetIssue,
+  readLeafSlot,
+  usedLeafCount,
+} from './mlc';
+export {
+  assembleRecords,
+  DOSE_MATCH_WINDOW_MS,
+  isValidOffsetState,
+  matchDoseHistory,
+  OFFSET_LOOKAHEAD_MS,
+  orderControlPoints,
+  recordsToRows,
+  SESSION_LOOKBACK_MS,
+  selectOffsets,
+  type TreatmentRecord,
+} from './record';
 export {
   allTablesPresent,
   assertSourceTables,
@@ -32,9 +102,28 @@ export {
   type SourceTablesComparison,
   type TablePresence,
 } from './source-tables';
-export * from './sql-types';
-export * from './synthetic/aperture';
-export * from './synthetic/clinic';
-export * from './synthetic/machines';
-export * from './synthetic/plan';
-export * from './tables';
+export { type ColumnValue, isColumnValue, parseMosaiqDateTime, SQL_TYPES, type SqlType } from './sql-types';
+export {
+  type ColumnName,
+  columnType,
+  type DoseHstRow,
+  emptyTableRows,
+  FOREIGN_KEYS,
+  type IdentRow,
+  MOSAIQ_TABLES,
+  machineName,
+  type OffsetRow,
+  type PatientRow,
+  type PrimaryKeyOf,
+  parseRow,
+  type Row,
+  rowSchemas,
+  type SiteRow,
+  type StaffRow,
+  TABLE_NAMES,
+  type TableName,
+  type TableRows,
+  type TrackTreatmentRow,
+  type TxFieldPointRow,
+  type TxFieldRow,
+} from './tables';

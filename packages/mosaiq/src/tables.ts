@@ -1,4 +1,4 @@
-import { ValidationError } from '@anomalia/core';
+import { parseWith } from '@anomalia/core';
 import { z } from 'zod';
 import { type SqlType, type SqlValue, sqlColumn } from './sql-types';
 
@@ -244,19 +244,7 @@ export const rowSchemas = Object.fromEntries(TABLE_NAMES.map((t) => [t, buildSch
 
 /** Validates one row; a bad column is a ValidationError naming `Table.Column` (and the row). */
 export function parseRow<T extends TableName>(table: T, input: unknown, where?: string): Row<T> {
-  const result = rowSchemas[table].safeParse(input);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  const column = issue.path.map(String).join('.');
-  const received =
-    input && typeof input === 'object' && issue.path.length > 0
-      ? (input as Record<string, unknown>)[String(issue.path[0])]
-      : input;
-  throw new ValidationError(
-    `${where ? `${where}: ` : ''}${table}${column ? `.${column}` : ''}`,
-    issue.message,
-    received,
-  );
+  return parseWith(rowSchemas[table], input, `${where ? `${where}: ` : ''}${table}`) as Row<T>;
 }
 
 /** The machine name Mosaiq shows for a Staff row (char columns are space-padded). */

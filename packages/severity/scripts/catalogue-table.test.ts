@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { mosaiqScale } from '../src/index';
+import { mosaiqScale } from '../src/mosaiq';
 import {
   normalizeMarkdown,
   README_PATH,

@@ -20,7 +20,7 @@ export const SeverityValueSchema = z
   .refine(Number.isFinite, 'a finite number')
   .refine((v) => v >= SCALE_MIN && v <= SCALE_MAX, `a severity in [${SCALE_MIN}, ${SCALE_MAX}]`);
 
-export const VariantSchema = z.strictObject({
+export const CatalogueVariantSchema = z.strictObject({
   id: FailureModeIdSchema,
   value: SeverityValueSchema,
   /** Why this value: the clinical (or domain) argument, in one sentence. */
@@ -30,7 +30,7 @@ export const VariantSchema = z.strictObject({
 export const FailureModeKindSchema = z.enum(['accidental', 'malicious']);
 export type FailureModeKind = z.output<typeof FailureModeKindSchema>;
 
-export const FailureModeSchema = z
+export const CatalogueModeSchema = z
   .strictObject({
     id: FailureModeIdSchema,
     kind: FailureModeKindSchema,
@@ -39,7 +39,7 @@ export const FailureModeSchema = z
     base: SeverityValueSchema,
     /** Why the base value; defaults to the description when omitted. */
     baseRationale: z.string().min(1).optional(),
-    variants: z.array(VariantSchema),
+    variants: z.array(CatalogueVariantSchema),
     /** Checks that catch this failure mode (free text). */
     qaChecks: z.array(z.string().min(1)).optional(),
   })
@@ -81,7 +81,7 @@ export const CatalogueSchema = z
     /** Short name, used in error messages (e.g. `mosaiq`). */
     name: FailureModeIdSchema,
     description: z.string().min(1).optional(),
-    modes: z.array(FailureModeSchema).min(1),
+    modes: z.array(CatalogueModeSchema).min(1),
     /** Steps per band (and per critical tier for malicious findings); see `route`. */
     playbook: PlaybookSchema.optional(),
   })
@@ -99,18 +99,38 @@ export const CatalogueSchema = z
     });
   });
 
-export type Variant = z.output<typeof VariantSchema>;
-export type FailureMode = z.output<typeof FailureModeSchema>;
+/** One variant of a catalogued mode: its id, severity and why. */
+export type CatalogueVariant = z.output<typeof CatalogueVariantSchema>;
+/** One mode of a catalogue (named apart from `@anomalia/failure-modes`' `FailureMode`, the transform). */
+export type CatalogueMode = z.output<typeof CatalogueModeSchema>;
 export type Catalogue = z.output<typeof CatalogueSchema>;
+
+type DeepReadonly<T> = T extends readonly (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
 /** What you write; `defineCatalogue` validates it and returns a frozen `Catalogue`. */
 export type CatalogueInput = z.input<typeof CatalogueSchema>;
+/** A `CatalogueInput` or a readonly one, such as an `as const` literal whose ids become types. */
+export type ReadonlyCatalogueInput = DeepReadonly<CatalogueInput>;
+
+/** Catalogues `defineCatalogue` returned: validated and frozen, so a scale need not parse them again. */
+const DEFINED = new WeakSet<Catalogue>();
+
+/** True for a catalogue returned by `defineCatalogue`. */
+export function isDefinedCatalogue(value: unknown): value is Catalogue {
+  return typeof value === 'object' && value !== null && DEFINED.has(value as Catalogue);
+}
 
 /**
  * Validates a catalogue and returns a deeply frozen copy. Throws SeverityValidationError naming
  * the first bad field (e.g. `catalogue.modes[3].variants[1].value`).
  */
-export function defineCatalogue(input: CatalogueInput): Catalogue {
-  return deepFreeze(parseWith(CatalogueSchema, input, 'catalogue'));
+export function defineCatalogue(input: ReadonlyCatalogueInput): Catalogue {
+  const catalogue = deepFreeze(parseWith(CatalogueSchema, input, 'catalogue'));
+  DEFINED.add(catalogue);
+  return catalogue;
 }
 
 function deepFreeze<T>(value: T): T {

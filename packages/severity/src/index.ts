@@ -3,7 +3,7 @@
  *
  * - bands: `categorize`, `SEVERITY_BANDS`, `BAND_THRESHOLDS`, `describeSeverity`
  * - routing: `route`, `responseTime`, `CRITICAL_TIERS`
- * - catalogue: `defineCatalogue`, `createSeverityScale`, `MOSAIQ_CATALOGUE`, `mosaiqScale`
+ * - catalogue: `defineCatalogue`, `createSeverityScale` (the Mosaiq catalogue: `@anomalia/severity/mosaiq`)
  * - malice: `maliciousSeverity`, `escalateSeverity`, `maliciousProbability`, `assessMalice`
  * - evaluation and planning: `calibrationCheck`, `samplingPlan`, `dailyReport`
  */
@@ -32,16 +32,17 @@ export {
 export {
   type Catalogue,
   type CatalogueInput,
+  type CatalogueMode,
+  CatalogueModeSchema,
   CatalogueSchema,
+  type CatalogueVariant,
+  CatalogueVariantSchema,
   defineCatalogue,
-  type FailureMode,
   FailureModeIdSchema,
   type FailureModeKind,
   FailureModeKindSchema,
-  FailureModeSchema,
+  type ReadonlyCatalogueInput,
   SeverityValueSchema,
-  type Variant,
-  VariantSchema,
 } from './catalogue';
 export { SeverityValidationError, UnknownFailureModeError, UnknownVariantError } from './errors';
 export {
@@ -63,7 +64,6 @@ export {
   type ProbabilityOptions,
   recommendMaliciousResponse,
 } from './malicious';
-export { MOSAIQ_CATALOGUE } from './mosaiq-catalogue';
 export {
   CRITICAL_ALERT_LINE,
   type DailyReport,
@@ -103,7 +103,6 @@ export {
   type CataloguePair,
   type CatalogueSamplingPlan,
   createSeverityScale,
-  mosaiqScale,
   type PlannedPair,
   type SeverityAssessment,
   type SeverityScale,

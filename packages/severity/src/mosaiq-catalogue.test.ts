@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UnknownVariantError } from './errors';
+import { mosaiqScale } from './mosaiq';
 import { MOSAIQ_CATALOGUE } from './mosaiq-catalogue';
-import { mosaiqScale } from './scale';
 
 /**
  * Seed 001's tables, transcribed row by row. `seedVariant` is the name the seed uses; `variant`

@@ -1,4 +1,4 @@
-import { type Catalogue, defineCatalogue } from './catalogue';
+import { type Catalogue, defineCatalogue, type ReadonlyCatalogueInput } from './catalogue';
 
 /**
  * The Mosaiq (radiotherapy record) catalogue: the 20 failure modes of the original
@@ -6,7 +6,7 @@ import { type Catalogue, defineCatalogue } from './catalogue';
  * Variant ids are the implementation's (e.g. `gantry_angle_drift`, not the seed's `gantry_drift`);
  * see the README's "Where the sources disagree". Rationales quote seed 001 where it gives one.
  */
-export const MOSAIQ_CATALOGUE: Catalogue = defineCatalogue({
+const MOSAIQ_CATALOGUE_INPUT = {
   name: 'mosaiq',
   description: 'Elekta Mosaiq treatment-record failure modes (radiotherapy QA), seed 001 severities.',
   modes: [
@@ -561,4 +561,25 @@ export const MOSAIQ_CATALOGUE: Catalogue = defineCatalogue({
       ],
     },
   },
-});
+} as const satisfies ReadonlyCatalogueInput;
+
+export const MOSAIQ_CATALOGUE: Catalogue = defineCatalogue(MOSAIQ_CATALOGUE_INPUT);
+
+type MosaiqModeInput = (typeof MOSAIQ_CATALOGUE_INPUT)['modes'][number];
+
+/**
+ * A Mosaiq failure-mode id. The catalogue above is the one place the ids are written: this type
+ * (and `MosaiqVariantId`) is derived from it, so a misspelt id elsewhere does not compile.
+ */
+export type MosaiqFailureModeId = MosaiqModeInput['id'];
+
+/** The variant ids of a Mosaiq failure mode (of every mode when `M` is omitted). */
+export type MosaiqVariantId<M extends MosaiqFailureModeId = MosaiqFailureModeId> = Extract<
+  MosaiqModeInput,
+  { id: M }
+>['variants'][number]['id'];
+
+/** Every Mosaiq failure-mode id, in catalogue order (10 accidental, then 10 malicious). */
+export const MOSAIQ_FAILURE_MODE_IDS: readonly MosaiqFailureModeId[] = Object.freeze(
+  MOSAIQ_CATALOGUE.modes.map((m) => m.id as MosaiqFailureModeId),
+);

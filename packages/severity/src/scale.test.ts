@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { SeverityValidationError, UnknownFailureModeError, UnknownVariantError } from './errors';
+import { mosaiqScale } from './mosaiq';
 import { MOSAIQ_CATALOGUE } from './mosaiq-catalogue';
-import { createSeverityScale, mosaiqScale } from './scale';
+import { createSeverityScale } from './scale';
 
 function thrown(fn: () => unknown): unknown {
   try {

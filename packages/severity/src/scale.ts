@@ -1,14 +1,14 @@
 import { categorize, isInDocumentedGap, type SeverityBand } from './bands';
 import {
   type Catalogue,
-  type CatalogueInput,
+  type CatalogueMode,
   defineCatalogue,
-  type FailureMode,
   type FailureModeKind,
+  isDefinedCatalogue,
+  type ReadonlyCatalogueInput,
 } from './catalogue';
 import { SeverityValidationError, UnknownFailureModeError, UnknownVariantError } from './errors';
 import { type Escalation, escalateSeverity, type MaliciousFactors } from './malicious';
-import { MOSAIQ_CATALOGUE } from './mosaiq-catalogue';
 import {
   type ResponseTime,
   type RouteOptions,
@@ -70,7 +70,7 @@ export interface SeverityScale {
   /** Mode ids in catalogue order, optionally only one kind. */
   modeIds(kind?: FailureModeKind): string[];
   /** A mode's definition. Throws UnknownFailureModeError. */
-  getMode(mode: string): FailureMode;
+  getMode(mode: string): CatalogueMode;
   /**
    * Severity of (mode, variant). Omitting the variant (or passing null) explicitly asks for the
    * mode's base value. Throws UnknownFailureModeError / UnknownVariantError, never falls back.
@@ -99,15 +99,15 @@ export interface SeverityScale {
 }
 
 /**
- * A severity scale over a catalogue (the Mosaiq one by default). Accepts a catalogue from
- * `defineCatalogue` or a plain object, which is validated here.
+ * A severity scale over a catalogue. Accepts a catalogue from `defineCatalogue` or a plain
+ * object, which is validated here. (The Mosaiq scale is `mosaiqScale` of `@anomalia/severity/mosaiq`.)
  */
-export function createSeverityScale(catalogue: Catalogue | CatalogueInput = MOSAIQ_CATALOGUE): SeverityScale {
-  const cat: Catalogue = catalogue === MOSAIQ_CATALOGUE ? MOSAIQ_CATALOGUE : defineCatalogue(catalogue);
+export function createSeverityScale(catalogue: Catalogue | ReadonlyCatalogueInput): SeverityScale {
+  const cat: Catalogue = isDefinedCatalogue(catalogue) ? catalogue : defineCatalogue(catalogue);
   const byId = new Map(cat.modes.map((m) => [m.id, m]));
   const modeIds = cat.modes.map((m) => m.id);
 
-  const getMode = (mode: string): FailureMode => {
+  const getMode = (mode: string): CatalogueMode => {
     if (typeof mode !== 'string')
       throw new SeverityValidationError('mode', 'a failure-mode id (string)', mode);
     const found = byId.get(mode);
@@ -230,6 +230,3 @@ export function createSeverityScale(catalogue: Catalogue | CatalogueInput = MOSA
     },
   });
 }
-
-/** The scale over the Mosaiq catalogue. */
-export const mosaiqScale: SeverityScale = createSeverityScale(MOSAIQ_CATALOGUE);

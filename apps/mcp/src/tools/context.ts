@@ -1,5 +1,5 @@
 import type { FailureCatalogue } from '@anomalia/failure-modes';
-import type { CorruptionLimits } from '../corruption';
+import type { CorruptionLimits } from '@anomalia/qa-workflow';
 import type { TargetSession } from '../target';
 
 /** What every tool module needs: the modes, the (lazily opened) target and the limits. */

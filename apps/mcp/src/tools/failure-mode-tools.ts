@@ -1,7 +1,7 @@
 import type { FailureMode } from '@anomalia/failure-modes';
+import { computeCorruption } from '@anomalia/qa-workflow';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { computeCorruption } from '../corruption';
 import { guarded, toolResult } from '../tool-result';
 import type { ToolContext } from './context';
 import { corruptionReport, corruptionRequest, paramsArgument, runLabel, targetingShape } from './targeting';

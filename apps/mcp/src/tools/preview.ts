@@ -1,6 +1,6 @@
+import { computeCorruption } from '@anomalia/qa-workflow';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
-import { computeCorruption } from '../corruption';
 import { guarded, toolResult } from '../tool-result';
 import type { ToolContext } from './context';
 import { corruptionReport, corruptionRequest, targetingShape } from './targeting';

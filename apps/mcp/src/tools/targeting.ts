@@ -1,8 +1,8 @@
 import { ValidationError } from '@anomalia/core';
 import type { FailureMode } from '@anomalia/failure-modes';
+import type { Corruption, CorruptionLimits, CorruptionRequest } from '@anomalia/qa-workflow';
 import { z } from 'zod';
 import { summarizeChanges } from '../change-summary';
-import type { Corruption, CorruptionLimits, CorruptionRequest } from '../corruption';
 import { variantParameters } from '../mode-info';
 
 /** Changes listed in a tool's answer; the rest are counted (the ledger has them all). */

@@ -21,14 +21,14 @@ describe('config', () => {
       /model\.type: .*"ebm".*"ngram"/,
     );
     expect(() => parseConfig({ ...minimal, dataset: { kind: 'parquet' } })).toThrow(/dataset\.kind/);
-    expect(() => parseConfig({ ...minimal, modle: {} })).toThrow(/modle: unknown key/);
-    expect(() => parseConfig({ ...minimal, name: 'a b' })).toThrow(/name: letters, digits/);
+    expect(() => parseConfig({ ...minimal, modle: {} })).toThrow(/modle: expected no such key/);
+    expect(() => parseConfig({ ...minimal, name: 'a b' })).toThrow(/name: expected letters, digits/);
     expect(() =>
       parseConfig({
         ...minimal,
         dataset: { kind: 'mosaiq', source: 'x.sqlite', holdoutVariants: ['corrupt_mlc_data'] },
       }),
-    ).toThrow(/dataset\.holdoutVariants\.0: mode\/variant/);
+    ).toThrow(/dataset\.holdoutVariants\[0\]: expected a "mode\/variant" pair/);
     expect(() =>
       parseConfig({
         ...minimal,

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
+import { parseWith, ValidationError } from '@anomalia/core';
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
 import { type TrainConfig, TrainConfigSchema } from './schema';
 
 /** A configuration problem, naming the key and what is allowed. */
@@ -39,29 +39,17 @@ export async function loadConfig(file: string, overrides: string[] = []): Promis
   return parseConfig(raw, file);
 }
 
+/**
+ * Validates a config. The first bad key is a ConfigError naming the file, the key and what is
+ * allowed (`configs/x.yaml: model.type: expected one of "ebm", …`).
+ */
 export function parseConfig(raw: unknown, source = 'config'): TrainConfig {
-  const parsed = TrainConfigSchema.safeParse(raw);
-  if (!parsed.success)
-    throw new ConfigError(
-      `${source}: ${issuePath(parsed.error.issues[0]!)}`,
-      describeIssue(parsed.error.issues[0]!),
-    );
-  return parsed.data;
-}
-
-function issuePath(issue: z.core.$ZodIssue): string {
-  const keys = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0]] : issue.path;
-  return keys.length ? keys.join('.') : '(root)';
-}
-
-function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown key (remove it or check its spelling)`;
-  if (issue.code === 'invalid_union' && 'errors' in issue) {
-    // A discriminated union reports the allowed discriminators; a plain union its first branch's problem.
-    const first = (issue.errors as z.core.$ZodIssue[][]).flat()[0];
-    if (first) return `${first.message}${first.path.length ? ` (at ${first.path.join('.')})` : ''}`;
+  try {
+    return parseWith(TrainConfigSchema, raw);
+  } catch (error) {
+    if (error instanceof ValidationError) throw new ConfigError(source, error.message);
+    throw error;
   }
-  return issue.message;
 }
 
 /**

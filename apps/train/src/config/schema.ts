@@ -1,3 +1,4 @@
+import { SourceInputSchema } from '@anomalia/qa-workflow';
 import { z } from 'zod';
 
 /**
@@ -18,6 +19,10 @@ export type ModelType = (typeof MODEL_TYPES)[number];
 
 const fraction = z.number().gt(0).lt(1);
 const path = z.string().min(1);
+const pathOrPaths = z.union([path, z.array(path).min(1)], { error: 'a path or a non-empty list of paths' });
+/** A string matching `pattern`, described in words in errors (rather than as the pattern). */
+const matching = (pattern: RegExp, description: string) =>
+  z.string().refine((s) => pattern.test(s), description);
 
 const SplitSchema = z
   .strictObject({
@@ -34,8 +39,11 @@ const DEFAULT_SPLIT = { train: 0.6, validation: 0.15, calibration: 0.1, test: 0.
 
 const MosaiqDatasetSchema = z.strictObject({
   kind: z.literal('mosaiq'),
-  /** The source database: a SQLite file (SQL Server plugs into the same adapter later). Never written to. */
-  source: path,
+  /**
+   * The source database, never written to: a path to an SQLite file, or a typed source such as
+   * `{ type: sqlite, path }` (the source types of @anomalia/qa-workflow).
+   */
+  source: SourceInputSchema,
   /** When the source file is missing, create it with a synthetic clinic of this size. */
   synthesizeIfMissing: z
     .strictObject({ records: z.number().int().min(100).default(20_000), seed: z.number().int().default(7) })
@@ -48,7 +56,7 @@ const MosaiqDatasetSchema = z.strictObject({
   /** Adversarial examples, spread over severity bands by the seed-001 plan. */
   adversarial: z.number().int().positive().default(2000),
   /** (mode, variant) pairs kept out of training, reported separately, e.g. "corrupt_mlc_data/negative_gap". */
-  holdoutVariants: z.array(z.string().regex(/^[a-z_]+\/[a-z_]+$/, 'mode/variant')).default([]),
+  holdoutVariants: z.array(matching(/^[a-z_]+\/[a-z_]+$/, 'a "mode/variant" pair')).default([]),
   includeMalicious: z.boolean().default(false),
   /**
    * Feature set of @anomalia/features: `qa74` (the original 74 QA features) or `qa74-cohort` (the
@@ -68,18 +76,21 @@ const MosaiqDatasetSchema = z.strictObject({
 const TabularDatasetSchema = z.strictObject({
   kind: z.literal('tabular'),
   /** One CSV file, or several in time order (IMS style). */
-  path: z.union([path, z.array(path).min(1)]),
+  path: pathOrPaths,
   featureColumns: z.array(z.string()).optional(),
   dropColumns: z.array(z.string()).default([]),
   labelColumn: z.string().optional(),
   labelMap: z.record(z.string(), z.number()).optional(),
   /** Rows known to be normal, used for training: the first N rows, or rows before a time cut. */
   baseline: z
-    .union([
-      z.strictObject({ firstRows: z.number().int().positive() }),
-      z.strictObject({ fraction: fraction }),
-      z.strictObject({ timeColumn: z.string(), before: z.string() }),
-    ])
+    .union(
+      [
+        z.strictObject({ firstRows: z.number().int().positive() }),
+        z.strictObject({ fraction: fraction }),
+        z.strictObject({ timeColumn: z.string(), before: z.string() }),
+      ],
+      { error: 'one of { firstRows }, { fraction } or { timeColumn, before }' },
+    )
     .optional(),
   /** ADBench-style index splits (`{ splits: { "1": { train, test } } }`) and which key to use. */
   indexSplits: z.strictObject({ path, key: z.string().default('1') }).optional(),
@@ -105,7 +116,7 @@ const SequencesDatasetSchema = z.strictObject({
 const TimeseriesDatasetSchema = z.strictObject({
   kind: z.literal('timeseries'),
   /** CSV with a time column and one or more value columns (NAB style). */
-  path: z.union([path, z.array(path).min(1)]),
+  path: pathOrPaths,
   timeColumn: z.string().default('timestamp'),
   valueColumns: z.array(z.string()).default(['value']),
   labelColumn: z.string().optional(),
@@ -116,25 +127,32 @@ const TimeseriesDatasetSchema = z.strictObject({
   trainFraction: fraction.default(0.15),
 });
 
-export const DatasetSchema = z.discriminatedUnion('kind', [
-  MosaiqDatasetSchema,
-  TabularDatasetSchema,
-  SequencesDatasetSchema,
-  TimeseriesDatasetSchema,
-]);
+export const DatasetSchema = z.discriminatedUnion(
+  'kind',
+  [MosaiqDatasetSchema, TabularDatasetSchema, SequencesDatasetSchema, TimeseriesDatasetSchema],
+  { error: 'a dataset kind: "mosaiq", "tabular", "sequences" or "timeseries"' },
+);
 
-export const ThresholdConfigSchema = z.union([
-  z.strictObject({ strategy: z.literal('contamination'), contamination: z.number().gt(0).max(0.5) }),
-  z.strictObject({ strategy: z.literal('target-fpr'), fpr: z.number().min(0).lt(1) }),
-  z.strictObject({ strategy: z.literal('max-f1') }),
-  z.strictObject({ strategy: z.literal('midpoint') }),
-  z.strictObject({ strategy: z.literal('fixed'), value: z.number() }),
-]);
+export const ThresholdConfigSchema = z.discriminatedUnion(
+  'strategy',
+  [
+    z.strictObject({ strategy: z.literal('contamination'), contamination: z.number().gt(0).max(0.5) }),
+    z.strictObject({ strategy: z.literal('target-fpr'), fpr: z.number().min(0).lt(1) }),
+    z.strictObject({ strategy: z.literal('max-f1') }),
+    z.strictObject({ strategy: z.literal('midpoint') }),
+    z.strictObject({ strategy: z.literal('fixed'), value: z.number() }),
+  ],
+  { error: 'a threshold strategy: "contamination", "target-fpr", "max-f1", "midpoint" or "fixed"' },
+);
 
 export const PromotionSchema = z.strictObject({
   /** Where current/ and candidates/ live. */
   modelsDir: path.default('models'),
-  /** Gate for severity models (seed 001 targets); set any to null to skip it. */
+  /**
+   * Gate for models whose score is a severity, on the test split: MAE < maxMae (0.3), category
+   * accuracy > minCategoryAccuracy (0.9), binary accuracy > minBinaryAccuracy (0.95), and every
+   * band separation target met unless requireSeparations is false.
+   */
   severity: z
     .strictObject({
       maxMae: z.number().positive().default(0.3),
@@ -153,7 +171,7 @@ export const PromotionSchema = z.strictObject({
 });
 
 export const TrainConfigSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, underscore or dash'),
+  name: matching(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, underscore or dash'),
   description: z.string().optional(),
   seed: z.number().int().default(42),
   dataset: DatasetSchema,

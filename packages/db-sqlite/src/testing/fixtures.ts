@@ -2,17 +2,9 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
-import {
-  type ClinicOptionsInput,
-  emptyTableRows,
-  generateClinic,
-  TABLE_NAMES,
-  type TableRows,
-  type TreatmentRecord,
-} from '@anomalia/mosaiq';
+import { emptyTableRows, TABLE_NAMES, type TableRows, type TreatmentRecord } from '@anomalia/mosaiq';
+import { type ClinicOptionsInput, generateClinic } from '@anomalia/mosaiq/synthetic';
 import Database from 'better-sqlite3';
-import { expect } from 'vitest';
 import { MosaiqLoader } from '../loader';
 
 /** A fresh temporary directory; `cleanup()` removes it. */
@@ -76,23 +68,6 @@ export function withoutNegativeZero<T>(value: T, seen = new Map<object, unknown>
   seen.set(value, out);
   for (const [k, v] of Object.entries(value)) out[k] = withoutNegativeZero(v, seen);
   return out as T;
-}
-
-/**
- * Deep equality of many records, fast (node's isDeepStrictEqual compares bytes with memcmp;
- * vitest's generic toEqual needs a minute for a few thousand records with leaf blobs). On a
- * difference, the first differing record goes through toEqual for a readable diff.
- */
-export function expectSameRecords(
-  actual: readonly TreatmentRecord[],
-  expected: readonly TreatmentRecord[],
-): void {
-  expect(actual.length).toBe(expected.length);
-  if (isDeepStrictEqual(actual, expected)) return;
-  const i = actual.findIndex((a, k) => !isDeepStrictEqual(a, expected[k]));
-  expect(actual[i], `record ${i}`).toEqual(expected[i]);
-  // toEqual is looser than isDeepStrictEqual (e.g. -0 and 0): still a difference.
-  expect.fail(`record ${i} differs (strictly) from the expected one`);
 }
 
 /** A small SQLite file that is not a Mosaiq database. */

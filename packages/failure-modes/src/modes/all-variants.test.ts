@@ -1,6 +1,6 @@
 import { describe, it } from 'vitest';
 import { failureCatalogue } from '../catalogue';
-import { expectVariantWorks } from '../testing/harness';
+import { expectVariantWorks } from '../test-support/harness';
 
 describe.each(failureCatalogue.modes.map((m) => [m.id, m] as const))('%s', (_id, mode) => {
   it.each(mode.variants.map((v) => v.id))('%s', (variant) => {

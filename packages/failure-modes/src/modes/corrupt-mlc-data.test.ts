@@ -1,7 +1,7 @@
 import { decodeLeafSet, LEAF_SET_BYTES, readLeafSlot, type UpdateChange } from '@anomalia/mosaiq';
 import { describe, expect, it } from 'vitest';
 import { failureCatalogue } from '../catalogue';
-import { COHORT } from '../testing/harness';
+import { COHORT } from '../test-support/harness';
 
 const mlc = failureCatalogue.mode('corrupt_mlc_data');
 const target = COHORT.records.find(

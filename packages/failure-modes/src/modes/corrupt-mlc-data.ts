@@ -2,7 +2,7 @@ import { readLeafSlot, type TreatmentRecord, type TxFieldPointRow } from '@anoma
 import { z } from 'zod';
 import { compact, updateCell } from '../change-builders';
 import type { Cohort } from '../cohort';
-import { defineFailureMode, defineVariant } from '../failure-mode';
+import { defineVariant } from '../failure-mode';
 import {
   type Bank,
   bankColumn,
@@ -12,7 +12,7 @@ import {
   writeLeafSlot,
 } from '../leaf-bytes';
 import { type PointSelection, pointSelection } from '../params';
-import { type Checked, must, pointList, reasonOf, selectedPoints } from './shared';
+import { type Checked, defineMosaiqMode, must, pointList, reasonOf, selectedPoints } from './shared';
 
 const bank = z.enum(['A', 'B']).default('A').describe('leaf bank: A (negative-side edge) or B');
 const leaf = z
@@ -83,7 +83,7 @@ const randomBytesParams = z.strictObject({
   bank: z.enum(['A', 'B', 'both']).default('A').describe('bank(s) to fill with random bytes'),
 });
 
-export const corruptMlcData = defineFailureMode({
+export const corruptMlcData = defineMosaiqMode({
   id: 'corrupt_mlc_data',
   kind: 'accidental',
   scope: 'field',

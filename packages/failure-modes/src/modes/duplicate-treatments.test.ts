@@ -2,7 +2,7 @@ import { applyChanges, assembleRecords, type InsertChange } from '@anomalia/mosa
 import { describe, expect, it } from 'vitest';
 import { failureCatalogue } from '../catalogue';
 import { createKeyAllocator } from '../keys';
-import { COHORT } from '../testing/harness';
+import { COHORT } from '../test-support/harness';
 
 const dup = failureCatalogue.mode('duplicate_treatments');
 const [target] = dup.targets(COHORT, 'different_field');

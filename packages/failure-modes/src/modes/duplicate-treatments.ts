@@ -2,7 +2,8 @@ import type { TreatmentRecord, TxFieldRow } from '@anomalia/mosaiq';
 import { z } from 'zod';
 import { insertRow } from '../change-builders';
 import type { Cohort } from '../cohort';
-import { defineFailureMode, defineVariant, type VariantContext } from '../failure-mode';
+import { defineVariant, type VariantContext } from '../failure-mode';
+import { defineMosaiqMode } from './shared';
 
 /** Records of the same patient this close to the duplicate count as its context (cohort features look ±5 min). */
 const CONTEXT_WINDOW_MS = 10 * 60_000;
@@ -60,7 +61,7 @@ function duplicate(ctx: VariantContext<{ timeOffsetSeconds: number }>, fieldId: 
   };
 }
 
-export const duplicateTreatments = defineFailureMode({
+export const duplicateTreatments = defineMosaiqMode({
   id: 'duplicate_treatments',
   kind: 'accidental',
   scope: 'record',

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { compact, updateCell } from '../change-builders';
-import { defineFailureMode, defineVariant } from '../failure-mode';
+import { defineVariant } from '../failure-mode';
 import { pointSelection } from '../params';
-import { must, pointList, reasonOf, selectedPoints } from './shared';
+import { defineMosaiqMode, must, pointList, reasonOf, selectedPoints } from './shared';
 
 const angleParams = z.strictObject({
   invalidValue: z
@@ -37,7 +37,7 @@ function angleVariant(columns: readonly AngleColumn[], what: string, features: r
   });
 }
 
-export const invalidAngles = defineFailureMode({
+export const invalidAngles = defineMosaiqMode({
   id: 'invalid_angles',
   kind: 'accidental',
   scope: 'field',

@@ -2,7 +2,8 @@ import { isValidOffsetState, type OffsetRow, selectOffsets, type TreatmentRecord
 import { z } from 'zod';
 import { compact, updateCell } from '../change-builders';
 import type { Cohort } from '../cohort';
-import { defineFailureMode, defineVariant } from '../failure-mode';
+import { defineVariant } from '../failure-mode';
+import { defineMosaiqMode } from './shared';
 import { futureParams, futureReference } from './timestamp-inconsistencies';
 
 const DAY_MS = 86_400_000;
@@ -38,7 +39,7 @@ const intValue = (def: number, valid: readonly number[], what: string) =>
     .refine((v) => !valid.includes(v), { error: `an integer ${what} other than ${valid.join(', ')}` })
     .default(def);
 
-export const invalidOffsetData = defineFailureMode({
+export const invalidOffsetData = defineMosaiqMode({
   id: 'invalid_offset_data',
   kind: 'accidental',
   scope: 'record',

@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { compact, updateCell } from '../change-builders';
-import { defineFailureMode, defineVariant } from '../failure-mode';
-import { fieldPoints, must } from './shared';
+import { defineVariant } from '../failure-mode';
+import { defineMosaiqMode, fieldPoints, must } from './shared';
 
 /** Limits of the QA features: Meterset > 1000 MU is extreme, a control-point sum off by > 5 % mismatches. */
 const EXTREME_MU = 1000;
 const CP_TOLERANCE = 0.05;
 
-export const metersetInconsistency = defineFailureMode({
+export const metersetInconsistency = defineMosaiqMode({
   id: 'meterset_inconsistency',
   kind: 'accidental',
   scope: 'field',

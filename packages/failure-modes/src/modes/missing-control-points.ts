@@ -1,8 +1,8 @@
 import type { TxFieldPointRow } from '@anomalia/mosaiq';
 import { z } from 'zod';
 import { deleteRow } from '../change-builders';
-import { defineFailureMode, defineVariant, noParams } from '../failure-mode';
-import { type Checked, fieldPoints, must } from './shared';
+import { defineVariant, noParams } from '../failure-mode';
+import { type Checked, defineMosaiqMode, fieldPoints, must } from './shared';
 
 const pointValue = z.number().int().min(0).max(32767);
 
@@ -52,7 +52,7 @@ function drawInterior(
   return slots.map((s, k) => 1 + s + k);
 }
 
-export const missingControlPoints = defineFailureMode({
+export const missingControlPoints = defineMosaiqMode({
   id: 'missing_control_points',
   kind: 'accidental',
   scope: 'field',

@@ -2,9 +2,9 @@ import { isValidLeafCount, type TreatmentRecord, type TxFieldPointRow } from '@a
 import { z } from 'zod';
 import { compact, updateCell } from '../change-builders';
 import type { Cohort } from '../cohort';
-import { defineFailureMode, defineVariant } from '../failure-mode';
+import { defineVariant } from '../failure-mode';
 import { leafSetProblem, writeLeafSlot } from '../leaf-bytes';
-import { type Checked, fieldPoints, must } from './shared';
+import { type Checked, defineMosaiqMode, fieldPoints, must } from './shared';
 
 const leafCount = z.number().int().min(1).max(100);
 
@@ -33,7 +33,7 @@ function intraCandidates(all: readonly TxFieldPointRow[], leaves: number, point:
     : rest.filter((cp) => cp.Point === point);
 }
 
-export const mlcLeafCountMismatch = defineFailureMode({
+export const mlcLeafCountMismatch = defineMosaiqMode({
   id: 'mlc_leaf_count_mismatch',
   kind: 'accidental',
   scope: 'field',

@@ -2,7 +2,8 @@ import { MOSAIQ_TABLES, type TableName, type TreatmentRecord } from '@anomalia/m
 import { z } from 'zod';
 import { updateCell } from '../change-builders';
 import type { Cohort } from '../cohort';
-import { defineFailureMode, defineVariant, noParams } from '../failure-mode';
+import { defineVariant, noParams } from '../failure-mode';
+import { defineMosaiqMode } from './shared';
 
 type Nullable = { table: TableName; column: string };
 
@@ -87,7 +88,7 @@ const otherParams = z
     }
   });
 
-export const nullRequiredFields = defineFailureMode({
+export const nullRequiredFields = defineMosaiqMode({
   id: 'null_required_fields',
   kind: 'accidental',
   scope: 'record',

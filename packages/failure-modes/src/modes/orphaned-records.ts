@@ -2,7 +2,8 @@ import { ValidationError } from '@anomalia/core';
 import type { TableName, TreatmentRecord } from '@anomalia/mosaiq';
 import { z } from 'zod';
 import { updateCell } from '../change-builders';
-import { defineFailureMode, defineVariant } from '../failure-mode';
+import { defineVariant } from '../failure-mode';
+import { defineMosaiqMode } from './shared';
 
 const orphanParams = z.strictObject({
   invalidValue: z
@@ -52,7 +53,7 @@ function orphanVariant(ref: Reference, features: readonly string[], why: string)
   });
 }
 
-export const orphanedRecords = defineFailureMode({
+export const orphanedRecords = defineMosaiqMode({
   id: 'orphaned_records',
   kind: 'accidental',
   scope: 'record',

@@ -2,7 +2,7 @@ import { MOSAIQ_TABLES, type UpdateChange } from '@anomalia/mosaiq';
 import { describe, expect, it } from 'vitest';
 import { failureCatalogue } from '../catalogue';
 import { createKeyAllocator } from '../keys';
-import { COHORT } from '../testing/harness';
+import { COHORT } from '../test-support/harness';
 
 const target = COHORT.records.find(
   (r) => r.treatment.WasBeamComplete && r.offset && r.controlPoints.length > 5,

@@ -1,5 +1,7 @@
 import type { TreatmentRecord, TxFieldPointRow } from '@anomalia/mosaiq';
+import type { MosaiqFailureModeId, MosaiqVariantId } from '@anomalia/severity/mosaiq';
 import type { Cohort } from '../cohort';
+import { defineFailureMode, type FailureMode, type FailureModeDefinition } from '../failure-mode';
 import { type PointSelection, selectPoints } from '../params';
 
 /** A value, or the reason there is none (checks return the reason, applies unwrap with `must`). */
@@ -38,3 +40,14 @@ export function selectedPoints(
 
 export const pointList = (points: readonly TxFieldPointRow[]) =>
   points.length === 1 ? `Point ${points[0]!.Point}` : `${points.length} points`;
+
+/**
+ * A mode of the Mosaiq catalogue. Its id and variant ids are those of `@anomalia/severity/mosaiq`
+ * (the one place they are written): a misspelt id, an extra variant or a missing one does not
+ * compile.
+ */
+export function defineMosaiqMode<Id extends MosaiqFailureModeId>(
+  def: FailureModeDefinition<Id, MosaiqVariantId<Id>>,
+): FailureMode {
+  return defineFailureMode(def);
+}

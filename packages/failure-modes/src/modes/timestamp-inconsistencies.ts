@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { compact, updateCell } from '../change-builders';
 import type { Cohort } from '../cohort';
-import { defineFailureMode, defineVariant } from '../failure-mode';
+import { defineVariant } from '../failure-mode';
 import { dateParam, toDate } from '../params';
+import { defineMosaiqMode } from './shared';
 
 const DAY_MS = 86_400_000;
 
@@ -20,7 +21,7 @@ export const futureParams = z.strictObject({
     ),
 });
 
-export const timestampInconsistencies = defineFailureMode({
+export const timestampInconsistencies = defineMosaiqMode({
   id: 'timestamp_inconsistencies',
   kind: 'accidental',
   scope: 'record',

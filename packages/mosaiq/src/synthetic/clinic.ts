@@ -1,4 +1,4 @@
-import { Rng, ValidationError } from '@anomalia/core';
+import { parseWith, Rng, ValidationError } from '@anomalia/core';
 import { z } from 'zod';
 import { LEAF_SET_SLOTS } from '../mlc';
 import { OFFSET_LOOKAHEAD_MS, SESSION_LOOKBACK_MS, selectOffsets, type TreatmentRecord } from '../record';
@@ -146,14 +146,10 @@ const round1 = (v: number) => Math.round(v * 10) / 10;
 /** The synthetic clinic as a stream of batches. Deterministic for a given seed and options. */
 export function* generateClinic(input: ClinicOptionsInput): Generator<ClinicBatch, void, undefined> {
   const { machines: machineInput, ...rest } = input;
-  const parsed = ClinicOptionsSchema.safeParse(rest);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new ValidationError(['options', ...issue.path.map(String)].join('.'), issue.message);
-  }
+  const options = parseWith(ClinicOptionsSchema, rest, 'options');
   const machines = machineInput ?? DEFAULT_MACHINES;
   checkMachines(machines);
-  yield* new ClinicSimulation({ ...parsed.data, machines }).run();
+  yield* new ClinicSimulation({ ...options, machines }).run();
 }
 
 function checkMachines(machines: readonly MachineSpec[]): void {

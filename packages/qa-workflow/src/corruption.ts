@@ -2,16 +2,20 @@ import { Rng, ValidationError } from '@anomalia/core';
 import {
   type Cohort,
   createCohort,
-  createKeyAllocator,
   type FailureApplication,
   type FailureCatalogue,
   type FailureMode,
-  type KeyAllocator,
   NotApplicableError,
 } from '@anomalia/failure-modes';
-import { applyChanges, type Change, type TableName, type TreatmentSummary } from '@anomalia/mosaiq';
-import { listAllTreatments, loadPatientCohort, type PatientScope, scopeOf } from './cohort-loader';
-import type { TargetDatabase } from './target';
+import { applyChanges, type Change, type TreatmentSummary } from '@anomalia/mosaiq';
+import {
+  databaseKeyAllocator,
+  listAllTreatments,
+  loadPatientCohort,
+  type PatientScope,
+  scopeOf,
+} from './cohort';
+import type { OpenSource } from './sources/types';
 
 /** What a failure-mode tool (or `preview`) is asked to do. */
 export interface CorruptionRequest {
@@ -48,8 +52,6 @@ export interface Corruption {
   readonly candidatesSkipped: number;
 }
 
-const UNBOUNDED = 2_147_483_647;
-
 /**
  * Computes the changes of a failure mode on records of the target, reading only. Each target
  * is applied to a cohort of every treatment of its patient (fields, control points, dose and
@@ -58,7 +60,7 @@ const UNBOUNDED = 2_147_483_647;
  * rows and dangling ids come from one allocator above the database's highest keys.
  */
 export async function computeCorruption(
-  target: TargetDatabase,
+  target: Pick<OpenSource, 'name' | 'reader'>,
   catalogue: FailureCatalogue,
   request: CorruptionRequest,
   limits: CorruptionLimits,
@@ -80,7 +82,7 @@ export async function computeCorruption(
   }
 
   const rng = new Rng(request.seed);
-  const keys = await keyAllocator(target);
+  const keys = await databaseKeyAllocator(target.reader);
   const cohorts = new Map<string, Cohort>();
   const applications: FailureApplication[] = [];
   const affected = new Set<number>();
@@ -177,14 +179,4 @@ export async function computeCorruption(
     requested,
     candidatesSkipped: skipped,
   };
-}
-
-/** An allocator above the highest key of every table of the database. */
-async function keyAllocator(target: TargetDatabase): Promise<KeyAllocator> {
-  const max = await target.reader.maxKeys();
-  const floor: Partial<Record<TableName, number>> = {};
-  for (const [table, key] of Object.entries(max)) {
-    if (typeof key === 'number') floor[table as TableName] = Math.min(key, UNBOUNDED);
-  }
-  return createKeyAllocator({ floor });
 }

@@ -6,7 +6,6 @@ import {
   type Change,
   type ColumnValue,
   columnValuesEqual,
-  generateRecords,
   invertChanges,
   MOSAIQ_TABLES,
   recordsToRows,
@@ -15,6 +14,7 @@ import {
   type TreatmentRecord,
   validateChange,
 } from '@anomalia/mosaiq';
+import { generateRecords } from '@anomalia/mosaiq/synthetic';
 import { expect } from 'vitest';
 import { failureCatalogue } from '../catalogue';
 import { type Cohort, createCohort } from '../cohort';

@@ -1,0 +1,66 @@
+/**
+ * @anomalia/qa-workflow (private): the Mosaiq QA workflow the train app, the MCP server and the
+ * monitor share. Sources are opened from config through a registry of source types; cohorts,
+ * corruption plans and sandbox runs are built here; promoted models are loaded with the feature
+ * set they were trained on and score records.
+ */
+export {
+  databaseKeyAllocator,
+  keyFloor,
+  LOAD_BATCH,
+  listAllTreatments,
+  loadPatientCohort,
+  loadRecentCohort,
+  loadRecordsInBatches,
+  type PatientScope,
+  type RecentCohort,
+  scopeOf,
+} from './cohort';
+export {
+  type Corruption,
+  type CorruptionLimits,
+  type CorruptionRequest,
+  computeCorruption,
+} from './corruption';
+export {
+  checkFeatureSet,
+  FeatureSetMismatchError,
+  type LoadPromotedModelOptions,
+  loadPromotedModel,
+  type ModelKind,
+  type PromotedModel,
+  type PromotionRecord,
+} from './models';
+export type { WorkflowProgress } from './progress';
+export { corruptSandboxCopy, type SandboxReport, type SandboxRun } from './sandbox-run';
+export { type ScoredRecord, type ScoreOptions, scoreRecords } from './scoring';
+export {
+  cloneToSqliteSandbox,
+  describeSource,
+  openSandbox,
+  openSource,
+  resolveSource,
+  SOURCE_TYPES,
+  type SourceConfig,
+  SourceConfigSchema,
+  type SourceInput,
+  SourceInputSchema,
+  sourceExists,
+  synthesizeSource,
+} from './sources/registry';
+export { type SqliteSource, SqliteSourceSchema } from './sources/sqlite';
+export type {
+  KeyCeilings,
+  OpenSandbox,
+  OpenSource,
+  SourceReader,
+  SourceType,
+  SyntheticClinic,
+} from './sources/types';
+export {
+  isTrainingEligible,
+  prepareTrainingSet,
+  type TrainingSet,
+  type TrainingSetOptions,
+  trainingMix,
+} from './training-set';

@@ -1,0 +1,206 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type MatrixDetector, parseJsonText, parseWith, ValidationError } from '@anomalia/core';
+import { FEATURE_SETS, type FeatureSet } from '@anomalia/features';
+import { z } from 'zod';
+
+/** How to load one kind of model artifact (the `kind` of its manifest, e.g. `energy-model`). */
+export interface ModelKind {
+  load(dir: string): Promise<MatrixDetector>;
+  /** The model's scores are severities on the 0–3 scale (the energy model's energy). */
+  readonly scoresAreSeverities?: boolean;
+}
+
+const PromotionSchema = z.object({
+  runId: z.string().min(1),
+  promoted: z.boolean(),
+  reasons: z.array(z.string()),
+  metrics: z.record(z.string(), z.unknown()),
+  at: z.string().min(1),
+});
+/** `promotion.json`, written beside the model when a training run passed its gate. */
+export type PromotionRecord = z.output<typeof PromotionSchema>;
+
+const ManifestKindSchema = z.object({ kind: z.string().min(1) });
+
+/** A promoted model with the feature set it was trained on. */
+export interface PromotedModel {
+  readonly name: string;
+  /** `<modelsDir>/current/<name>`. */
+  readonly dir: string;
+  /** The manifest's kind (e.g. `energy-model`). */
+  readonly kind: string;
+  readonly detector: MatrixDetector;
+  readonly featureSet: FeatureSet;
+  readonly promotion: PromotionRecord;
+  readonly scoresAreSeverities: boolean;
+}
+
+/** A model's feature names and a feature set's differ: scoring would feed columns to the wrong weights. */
+export class FeatureSetMismatchError extends Error {
+  override readonly name = 'FeatureSetMismatchError';
+  constructor(
+    readonly model: string,
+    readonly featureSet: string,
+    /** In the feature set, not in the model. */
+    readonly missingFromModel: readonly string[],
+    /** In the model, not in the feature set. */
+    readonly missingFromSet: readonly string[],
+    /** The first column whose name differs, when both hold the same names in another order. */
+    readonly firstDifference: { index: number; model: string; featureSet: string } | null,
+  ) {
+    super(
+      `model ${model} was not trained on feature set ${featureSet}: ${describeDifference(
+        missingFromModel,
+        missingFromSet,
+        firstDifference,
+      )}`,
+    );
+  }
+}
+
+function describeDifference(
+  missingFromModel: readonly string[],
+  missingFromSet: readonly string[],
+  first: { index: number; model: string; featureSet: string } | null,
+): string {
+  const list = (names: readonly string[]) =>
+    names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more` : names.join(', ');
+  const parts: string[] = [];
+  if (missingFromModel.length) parts.push(`the set has ${list(missingFromModel)}, which the model lacks`);
+  if (missingFromSet.length) parts.push(`the model has ${list(missingFromSet)}, which the set lacks`);
+  if (first && parts.length === 0) {
+    parts.push(
+      `same names in another order (column ${first.index} is ${first.model} in the model, ${first.featureSet} in the set)`,
+    );
+  }
+  return parts.join('; ');
+}
+
+/** Throws FeatureSetMismatchError unless `featureNames` are exactly the set's, in order. */
+export function checkFeatureSet(model: string, featureNames: readonly string[], set: FeatureSet): void {
+  const setNames = set.features.map((f) => f.name);
+  if (setNames.length === featureNames.length && setNames.every((n, i) => n === featureNames[i])) return;
+  const inModel = new Set(featureNames);
+  const inSet = new Set(setNames);
+  const index = setNames.findIndex((n, i) => n !== featureNames[i]);
+  throw new FeatureSetMismatchError(
+    model,
+    set.name,
+    setNames.filter((n) => !inModel.has(n)),
+    featureNames.filter((n) => !inSet.has(n)),
+    index >= 0 && index < featureNames.length
+      ? { index, model: featureNames[index]!, featureSet: setNames[index]! }
+      : null,
+  );
+}
+
+export interface LoadPromotedModelOptions {
+  /** Where `current/` and `candidates/` live (the train config's `promotion.modelsDir`). */
+  readonly modelsDir: string;
+  /** The model's name: the training config's `name`. */
+  readonly name: string;
+  /** The kinds this program can load, by manifest kind. */
+  readonly kinds: Readonly<Record<string, ModelKind>>;
+  /**
+   * The feature set the caller will extract. Omitted: the set whose names equal the model's.
+   * Either way a model whose feature names differ from the set's is refused, naming the difference.
+   */
+  readonly featureSet?: string;
+}
+
+/**
+ * Loads `<modelsDir>/current/<name>` (the model a training run promoted): its promotion record,
+ * the artifact through the loader of its kind (which verifies every checksum), and the feature
+ * set it was trained on.
+ */
+export async function loadPromotedModel(options: LoadPromotedModelOptions): Promise<PromotedModel> {
+  const { modelsDir, name } = options;
+  const dir = join(modelsDir, 'current', name);
+  if (!existsSync(dir)) {
+    throw new ValidationError(
+      'name',
+      `a promoted model (${dir} does not exist: a training run writes it when the model passes its gate)`,
+      name,
+    );
+  }
+  const label = `current/${name}`;
+  const promotion = parseWith(
+    PromotionSchema,
+    parseJsonText(await readText(join(dir, 'promotion.json'), name), `${label}/promotion.json`),
+    `${label}/promotion.json`,
+  );
+  const modelDir = join(dir, 'model');
+  const manifestPath = join(modelDir, 'manifest.json');
+  const { kind } = parseWith(
+    ManifestKindSchema,
+    parseJsonText(await readText(manifestPath, name), `${label}/model/manifest.json`),
+    `${label}/model/manifest.json`,
+  );
+  const entry = options.kinds[kind];
+  if (!entry) {
+    throw new ValidationError(
+      `${label}/model/manifest.json.kind`,
+      `a model kind this program loads (${Object.keys(options.kinds).join(', ') || 'none'})`,
+      kind,
+    );
+  }
+  const detector = await entry.load(modelDir);
+  const featureNames = detector.featureNames;
+  if (!featureNames) {
+    throw new ValidationError(
+      `${label}/model/manifest.json.featureNames`,
+      'the feature names the model was trained on (saved without them, it cannot be matched to a feature set)',
+    );
+  }
+  const featureSet = resolveFeatureSet(name, featureNames, options.featureSet);
+  return {
+    name,
+    dir,
+    kind,
+    detector,
+    featureSet,
+    promotion,
+    scoresAreSeverities: entry.scoresAreSeverities ?? false,
+  };
+}
+
+/** The requested set, checked against the model; or the one set whose names are the model's. */
+function resolveFeatureSet(model: string, featureNames: readonly string[], requested?: string): FeatureSet {
+  const sets = Object.values(FEATURE_SETS) as FeatureSet[];
+  if (requested !== undefined) {
+    const set = sets.find((s) => s.name === requested);
+    if (!set) {
+      throw new ValidationError('featureSet', `one of ${sets.map((s) => s.name).join(', ')}`, requested);
+    }
+    checkFeatureSet(model, featureNames, set);
+    return set;
+  }
+  for (const set of sets) {
+    try {
+      checkFeatureSet(model, featureNames, set);
+      return set;
+    } catch (error) {
+      if (!(error instanceof FeatureSetMismatchError)) throw error;
+    }
+  }
+  // None matches: report the difference from the closest set (fewest differing names).
+  const closest = sets
+    .map((set) => ({ set, shared: set.features.filter((f) => featureNames.includes(f.name)).length }))
+    .sort((a, b) => b.shared - a.shared)[0]!.set;
+  checkFeatureSet(model, featureNames, closest);
+  throw new Error('unreachable: the closest set was checked above');
+}
+
+async function readText(path: string, name: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ValidationError(
+      'name',
+      `a promoted model with ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      name,
+    );
+  }
+}

@@ -1,0 +1,56 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import {
+  cloneAsSandbox,
+  createClinicDatabase,
+  openSandboxWriter,
+  openTreatmentReader,
+} from '@anomalia/db-sqlite';
+import { z } from 'zod';
+import type { OpenSandbox, SourceType } from './types';
+
+export const SqliteSourceSchema = z.strictObject({
+  type: z.literal('sqlite'),
+  /** The database file (a relative path is resolved against the config file's directory). */
+  path: z.string().min(1),
+});
+export type SqliteSource = z.output<typeof SqliteSourceSchema>;
+
+/** A Mosaiq-shaped SQLite file (@anomalia/db-sqlite): the embedded default. */
+export const sqliteSource: SourceType<SqliteSource> = {
+  type: 'sqlite',
+  schema: SqliteSourceSchema,
+  describe: (config) => config.path,
+  resolvePaths: (config, baseDir) => ({ ...config, path: resolve(baseDir, config.path) }),
+  exists: (config) => existsSync(config.path),
+  synthesize(config, clinic) {
+    mkdirSync(dirname(resolve(config.path)), { recursive: true });
+    createClinicDatabase(config.path, { seed: clinic.seed, records: clinic.records });
+  },
+  async openReader(config) {
+    const reader = openTreatmentReader(config.path);
+    return { name: config.path, reader, close: () => reader.close() };
+  },
+  async openSandbox(config): Promise<OpenSandbox> {
+    // The writer first: on a database without the sandbox marker it throws before any reader exists.
+    const writer = openSandboxWriter(config.path);
+    try {
+      const reader = openTreatmentReader(config.path);
+      return {
+        name: config.path,
+        reader,
+        writer,
+        async close() {
+          await reader.close();
+          await writer.close();
+        },
+      };
+    } catch (error) {
+      writer.closeSync();
+      throw error;
+    }
+  },
+  cloneToSqliteSandbox(config, path) {
+    cloneAsSandbox(config.path, path);
+  },
+};

@@ -1,0 +1,125 @@
+import { existsSync } from 'node:fs';
+import { ValidationError } from '@anomalia/core';
+import { tableChecksum } from '@anomalia/db-sqlite';
+import { loadClinic, tempDir } from '@anomalia/db-sqlite/testing';
+import { createCohort, planCorruption } from '@anomalia/failure-modes';
+import { afterAll, describe, expect, it } from 'vitest';
+import { resolveSource } from './sources/registry';
+import { isTrainingEligible, prepareTrainingSet, trainingMix } from './training-set';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+const clinic = loadClinic(tmp.path('clinic.sqlite'), { seed: 21, records: 4000 });
+const base = {
+  source: resolveSource(clinic.path),
+  recentDays: 120,
+  normal: 150,
+  adversarial: 150,
+  includeMalicious: false,
+  seed: 4,
+  featureSet: 'qa74-cohort' as const,
+  configPath: 'dataset',
+};
+
+describe('trainingMix', () => {
+  it('keeps the normal share and spreads the rest in the default proportions', () => {
+    const mix = trainingMix(300, 100, false);
+    expect(mix.normal).toBeCloseTo(0.75);
+    expect(mix.critical_malicious).toBe(0);
+    // The default mix without its malicious 5 %: 0.45 of the 0.5 anomaly weight.
+    expect((mix.low ?? 0) + (mix.medium ?? 0) + (mix.high ?? 0) + (mix.critical_accidental ?? 0)).toBeCloseTo(
+      0.25 * (0.45 / 0.5),
+    );
+    expect(mix.low).toBeCloseTo(mix.medium!);
+    expect(trainingMix(1, 1, true).critical_malicious).toBeGreaterThan(0);
+  });
+});
+
+describe('prepareTrainingSet', () => {
+  it('corrupts a sandbox copy, reads the examples back as features, and restores it', async () => {
+    const before = tableChecksum(clinic.path);
+    const sandboxPath = tmp.path('sandbox.sqlite');
+    const set = await prepareTrainingSet({ ...base, sandboxPath });
+    expect(tableChecksum(clinic.path)).toBe(before);
+    expect(set.sourceName).toBe(clinic.path);
+    expect(set.features.X.rows).toBe(set.plan.examples.length);
+    expect(Array.from(set.features.recordIds)).toEqual(set.plan.examples.map((e) => e.ttxId));
+    expect(set.features.featureNames).toEqual(set.featureSet.features.map((f) => f.name));
+    expect(set.cohort.eligible).toBe(set.cohort.records.filter(isTrainingEligible).length);
+    expect(set.plan.applications.length).toBeGreaterThan(100);
+    expect(set.plan.applications.every((a) => a.kind === 'accidental')).toBe(true);
+
+    // The plan is the one planCorruption draws over the same cohort: the workflow adds nothing random.
+    const again = planCorruption({
+      cohort: createCohort([...set.cohort.records]),
+      n: 300,
+      seed: 4,
+      mix: set.mix,
+      kinds: ['accidental'],
+      eligible: isTrainingEligible,
+    });
+    expect(again.examples.map((e) => e.ttxId)).toEqual(set.plan.examples.map((e) => e.ttxId));
+
+    // A corrupted example reads back corrupted: its features differ from its clean source record's.
+    const app = set.plan.applications.find((a) => a.targetTtxId === a.primaryTtxId)!;
+    const row = set.plan.examples.findIndex((e) => e.ttxId === app.primaryTtxId);
+    const clean = set.featureSet.extract(
+      set.cohort.records.filter((r) => r.treatment.TTX_ID === app.primaryTtxId),
+      { asOf: set.cohort.asOf, history: set.cohort.records },
+    );
+    const cols = clean.X.cols;
+    const corrupted = Array.from(set.features.X.data.subarray(row * cols, (row + 1) * cols));
+    expect(corrupted).not.toEqual(Array.from(clean.X.data));
+
+    const report = await set.finish();
+    expect(report).toMatchObject({ path: sandboxPath, restored: true, kept: false });
+    expect(report.changes).toBe(set.plan.changes.length);
+    expect(existsSync(sandboxPath)).toBe(false);
+    expect(tableChecksum(clinic.path)).toBe(before);
+  });
+
+  it('keeps the sandbox when asked, restored to its checksum', async () => {
+    const sandboxPath = tmp.path('kept.sqlite');
+    const set = await prepareTrainingSet({ ...base, sandboxPath, keepSandbox: true, featureSet: 'qa74' });
+    expect(set.features.featureNames).toHaveLength(74);
+    const report = await set.finish();
+    expect(report.kept).toBe(true);
+    expect(tableChecksum(sandboxPath)).toBe(report.checksum);
+    expect(tableChecksum(sandboxPath)).toBe(tableChecksum(clinic.path));
+  });
+
+  it('names the config field that cannot be met', async () => {
+    const missing = resolveSource(tmp.path('nowhere.sqlite'));
+    const error = await prepareTrainingSet({
+      ...base,
+      source: missing,
+      sandboxPath: tmp.path('s1.sqlite'),
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).field).toBe('dataset.source');
+    expect((error as ValidationError).message).toMatch(/dataset\.synthesizeIfMissing/);
+
+    const tooMany = await prepareTrainingSet({
+      ...base,
+      normal: 100_000,
+      sandboxPath: tmp.path('s2.sqlite'),
+    }).catch((e: unknown) => e);
+    expect((tooMany as ValidationError).field).toBe('dataset.normal');
+    expect(existsSync(tmp.path('s2.sqlite'))).toBe(false);
+  });
+
+  it('synthesises a missing source when asked', async () => {
+    const source = resolveSource(tmp.path('synth/clinic.sqlite'));
+    const set = await prepareTrainingSet({
+      ...base,
+      source,
+      synthesizeIfMissing: { records: 2500, seed: 9 },
+      normal: 60,
+      adversarial: 60,
+      sandboxPath: tmp.path('s3.sqlite'),
+    });
+    expect(set.plan.examples.length).toBeGreaterThan(100);
+    await set.finish();
+    expect(existsSync(tmp.path('synth/clinic.sqlite'))).toBe(true);
+  });
+});

@@ -1,0 +1,209 @@
+import { ValidationError } from '@anomalia/core';
+import {
+  type Cohort,
+  type CorruptionPlan,
+  createCohort,
+  createKeyAllocator,
+  planCorruption,
+} from '@anomalia/failure-modes';
+import { type FeatureMatrix, type FeatureSet, type FeatureSetName, getFeatureSet } from '@anomalia/features';
+import type { TablePresence, TreatmentRecord } from '@anomalia/mosaiq';
+import { DEFAULT_SAMPLING_MIX, type SamplingMix } from '@anomalia/severity';
+import { keyFloor, loadRecentCohort } from './cohort';
+import type { WorkflowProgress } from './progress';
+import { corruptSandboxCopy, type SandboxReport } from './sandbox-run';
+import {
+  describeSource,
+  openSource,
+  type SourceConfig,
+  sourceExists,
+  synthesizeSource,
+} from './sources/registry';
+import type { SyntheticClinic } from './sources/types';
+
+export interface TrainingSetOptions {
+  readonly source: SourceConfig;
+  /** Create a synthetic clinic of this size where the source is missing. */
+  readonly synthesizeIfMissing?: SyntheticClinic;
+  /** The cohort: every treatment of the last `recentDays` before the source's latest one. */
+  readonly recentDays: number;
+  /** Normal examples (completed, non-QA treatments no change touches). */
+  readonly normal: number;
+  /** Corrupted examples, spread over severity strata by the default sampling mix. */
+  readonly adversarial: number;
+  readonly includeMalicious: boolean;
+  readonly seed: number;
+  /** The SQLite file the corruptions are applied to (a copy of the source). */
+  readonly sandboxPath: string;
+  /** Keep the sandbox file after `finish` (it is restored either way). */
+  readonly keepSandbox?: boolean;
+  readonly featureSet: FeatureSetName;
+  readonly progress?: WorkflowProgress;
+  /** Where these options sit in the caller's config, for error fields (e.g. `dataset`). */
+  readonly configPath?: string;
+}
+
+/** The examples of a seeded corruption plan, read back from a sandbox and turned into features. */
+export interface TrainingSet {
+  /** The source's name (a path, a server/database). */
+  readonly sourceName: string;
+  readonly cohort: {
+    /** The cohort as read from the source (read-only). */
+    readonly records: readonly TreatmentRecord[];
+    readonly window: { readonly from: Date; readonly to: Date };
+    /** The cohort's latest timestamp: features are extracted as of it. */
+    readonly asOf: Date;
+    /** Records that may be examples: completed, non-QA. */
+    readonly eligible: number;
+  };
+  /** The tables the source holds: features of absent ones are unobserved, and a model records them. */
+  readonly sourceTables: TablePresence;
+  readonly mix: SamplingMix;
+  readonly plan: CorruptionPlan;
+  readonly featureSet: FeatureSet;
+  /** One row per `plan.examples` entry, in that order. */
+  readonly features: FeatureMatrix;
+  /** Restores the sandbox and checks its checksum (call after training, even when it failed). */
+  finish(): Promise<SandboxReport>;
+}
+
+/** Completed beams delivered outside QA mode: the records a training set draws examples from. */
+export const isTrainingEligible = (r: TreatmentRecord): boolean =>
+  r.treatment.WasBeamComplete === true && r.treatment.WasQAMode !== true;
+
+/**
+ * The sampling mix for `normal` clean and `adversarial` corrupted examples: the normal share as
+ * asked, the corrupted share spread over the other strata in the default mix's proportions
+ * (malicious ones only when included).
+ */
+export function trainingMix(normal: number, adversarial: number, includeMalicious: boolean): SamplingMix {
+  const n = normal + adversarial;
+  const anomalyWeight = 1 - DEFAULT_SAMPLING_MIX.normal;
+  return {
+    normal: normal / n,
+    ...Object.fromEntries(
+      (['low', 'medium', 'high', 'critical_accidental', 'critical_malicious'] as const).map((s) => [
+        s,
+        s === 'critical_malicious' && !includeMalicious
+          ? 0
+          : (DEFAULT_SAMPLING_MIX[s] / anomalyWeight) * (adversarial / n),
+      ]),
+    ),
+  } as SamplingMix;
+}
+
+/**
+ * The Mosaiq training workflow, never writing to the source:
+ * 1. the source (created as a synthetic clinic when missing and asked for) is read read-only;
+ * 2. the cohort is every treatment of the last `recentDays` (relative to the latest one);
+ * 3. a seeded severity-balanced corruption plan is drawn over its completed non-QA records;
+ * 4. a sandbox copy is made and the plan applied to it in one transaction (in its ledger);
+ * 5. the examples are read back from the sandbox and turned into the feature set;
+ * 6. `finish` restores the sandbox and checks its checksum against the copy's.
+ */
+export async function prepareTrainingSet(options: TrainingSetOptions): Promise<TrainingSet> {
+  const field = (name: string) => (options.configPath ? `${options.configPath}.${name}` : name);
+  const { source, progress, seed } = options;
+  const sourceName = describeSource(source);
+  if (!sourceExists(source)) {
+    if (!options.synthesizeIfMissing) {
+      throw new ValidationError(
+        field('source'),
+        `an existing database (or set ${field('synthesizeIfMissing')})`,
+        sourceName,
+      );
+    }
+    progress?.info(
+      `creating a synthetic clinic of ${options.synthesizeIfMissing.records} treatments at ${sourceName}`,
+    );
+    synthesizeSource(source, options.synthesizeIfMissing, field('source'));
+  }
+
+  const opened = await openSource(source);
+  let recent: Awaited<ReturnType<typeof loadRecentCohort>>;
+  let floor: Awaited<ReturnType<typeof keyFloor>>;
+  let sourceTables: TablePresence;
+  try {
+    // Tables the source's extract lacked (anomalia-import records them) are unobserved, not missing.
+    sourceTables = await opened.reader.tablePresence();
+    // New rows (duplicated treatments) take keys above everything in the database, not just the cohort.
+    floor = await keyFloor(opened.reader);
+    recent = await loadRecentCohort(opened.reader, options.recentDays, progress, sourceName);
+  } finally {
+    await opened.close();
+  }
+  if (!recent) throw new ValidationError(field('source'), 'a database with treatments', sourceName);
+
+  const cohort: Cohort = createCohort(recent.records);
+  const asOf = cohort.latestTimestamp ?? recent.latest;
+  const eligible = recent.records.filter(isTrainingEligible).length;
+  if (eligible < options.normal) {
+    throw new ValidationError(
+      field('normal'),
+      `at most the ${eligible} completed non-QA treatments of the last ${options.recentDays} days (raise recentDays or lower normal)`,
+      options.normal,
+    );
+  }
+  const n = options.normal + options.adversarial;
+  const mix = trainingMix(options.normal, options.adversarial, options.includeMalicious);
+  progress?.stage(
+    `planning ${options.adversarial} corruptions and ${options.normal} normal examples (seed ${seed})`,
+  );
+  const plan = planCorruption({
+    cohort,
+    n,
+    seed,
+    mix,
+    kinds: options.includeMalicious ? undefined : ['accidental'],
+    eligible: isTrainingEligible,
+    keys: createKeyAllocator({ rows: cohort.rows, floor }),
+  });
+
+  progress?.stage(
+    `cloning the source into the sandbox ${options.sandboxPath} and applying ${plan.changes.length} changes in one transaction`,
+  );
+  const run = await corruptSandboxCopy(
+    source,
+    options.sandboxPath,
+    plan.changes,
+    {
+      label: `corruption plan: ${plan.applications.length} applications, seed ${seed}`,
+      seed,
+      params: { n, mix },
+    },
+    { keep: options.keepSandbox ?? false, field: field('source') },
+  );
+  let features: FeatureMatrix;
+  let featureSet: FeatureSet;
+  try {
+    progress?.stage(`reading ${plan.examples.length} examples back from the sandbox`);
+    const records = await run.readRecords(
+      plan.examples.map((e) => e.ttxId),
+      progress,
+      'examples',
+    );
+    if (records.length !== plan.examples.length)
+      throw new Error(`read ${records.length} of ${plan.examples.length} examples back from the sandbox`);
+    featureSet = getFeatureSet(options.featureSet);
+    progress?.stage(`extracting the ${featureSet.features.length} features of ${featureSet.name}`);
+    // The cohort as read from the source is the context of cohort features (a batch record supersedes its own source version).
+    features = featureSet.extract(records, {
+      asOf,
+      history: options.featureSet === 'qa74' ? undefined : recent.records,
+      absentTables: sourceTables.absent,
+    });
+  } catch (error) {
+    await run.restore();
+    throw error;
+  }
+  return {
+    sourceName,
+    cohort: { records: recent.records, window: recent.window, asOf, eligible },
+    sourceTables,
+    mix,
+    plan,
+    featureSet,
+    features,
+    finish: () => run.restore(),
+  };
+}
