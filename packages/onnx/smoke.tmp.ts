@@ -19,8 +19,24 @@ for (const [name, model, y] of [
   t = performance.now();
   const a = await model.score(data.X);
   const b = await det.score(data.X);
-  let m = 0, mr = 0, amax = 0;
-  for (let i = 0; i < a.length; i++) { m = Math.max(m, Math.abs(a[i]! - b[i]!)); mr = Math.max(mr, Math.abs(a[i]! - b[i]!) / Math.max(1, Math.abs(a[i]!))); amax = Math.max(amax, Math.abs(a[i]!)); }
-  console.log(name, 'maxabs', m, 'maxrel', mr, 'max|score|', amax, det.threshold?.value, model.threshold?.value);
+  let m = 0,
+    mr = 0,
+    amax = 0;
+  for (let i = 0; i < a.length; i++) {
+    m = Math.max(m, Math.abs(a[i]! - b[i]!));
+    mr = Math.max(mr, Math.abs(a[i]! - b[i]!) / Math.max(1, Math.abs(a[i]!)));
+    amax = Math.max(amax, Math.abs(a[i]!));
+  }
+  console.log(
+    name,
+    'maxabs',
+    m,
+    'maxrel',
+    mr,
+    'max|score|',
+    amax,
+    det.threshold?.value,
+    model.threshold?.value,
+  );
   await det.close();
 }

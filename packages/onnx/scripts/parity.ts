@@ -9,7 +9,10 @@
 import { ADBENCH_SETS, adbench, mosaiqClinic } from '../src/test-support/data';
 import { cleanUp, MODELS, parity } from '../src/test-support/parity';
 
-const sets = [...ADBENCH_SETS.map((name) => ({ name, load: () => adbench(name) })), { name: 'mosaiq-qa74', load: async () => mosaiqClinic() }];
+const sets = [
+  ...ADBENCH_SETS.map((name) => ({ name, load: () => adbench(name) })),
+  { name: 'mosaiq-qa74', load: async () => mosaiqClinic() },
+];
 for (const set of sets) {
   const data = await set.load();
   for (const kind of MODELS) {

@@ -8,9 +8,9 @@ import {
   fitThreshold,
   type LoadedArtifact,
   loadArtifact,
+  MANIFEST_FILE,
   type Manifest,
   type Matrix,
-  MANIFEST_FILE,
   parseWith,
   requireCalibrator,
   type Scaler,
@@ -21,9 +21,9 @@ import {
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import type { z } from 'zod';
 import { ONNX_ARTIFACT_KIND, ONNX_MODEL_FILE, OnnxArtifactStateSchema, saveOnnxArtifact } from './artifact';
-import { type AnomaliaMetadata, readAnomaliaMetadata } from './metadata';
 import { inspectOnnxModel, type OnnxModelInfo } from './inspect';
-import { OnnxLoadOptionsSchema, type OnnxLoadOptions, type ParsedOnnxLoadOptions } from './options';
+import { type AnomaliaMetadata, readAnomaliaMetadata } from './metadata';
+import { type OnnxLoadOptions, OnnxLoadOptionsSchema, type ParsedOnnxLoadOptions } from './options';
 
 /**
  * A Detector that scores rows with an ONNX model on onnxruntime-node: an Anomalia export (its

@@ -1,4 +1,4 @@
-export { ONNX_ARTIFACT_KIND, ONNX_MODEL_FILE, saveOnnxArtifact, type OnnxArtifactContent } from './artifact';
+export { ONNX_ARTIFACT_KIND, ONNX_MODEL_FILE, type OnnxArtifactContent, saveOnnxArtifact } from './artifact';
 export { OnnxDetector } from './detector';
 export {
   ANOMALIA_ONNX_VERSION,

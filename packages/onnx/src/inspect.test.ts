@@ -15,8 +15,10 @@ function artifactError(fn: () => unknown): ArtifactError {
   throw new Error('expected an ArtifactError, nothing was thrown');
 }
 
-const inspect = (bytes: Uint8Array, options = {}) => () =>
-  inspectOnnxModel(bytes, { file: 'm.onnx', ...options });
+const inspect =
+  (bytes: Uint8Array, options = {}) =>
+  () =>
+    inspectOnnxModel(bytes, { file: 'm.onnx', ...options });
 
 describe('inspectOnnxModel', () => {
   it('describes a valid scoring model', () => {
@@ -39,7 +41,9 @@ describe('inspectOnnxModel', () => {
   });
 
   it('refuses an empty file and a file above the size limit', () => {
-    expect(artifactError(inspect(new Uint8Array(0))).message).toBe('m.onnx: (file): empty: not an ONNX model');
+    expect(artifactError(inspect(new Uint8Array(0))).message).toBe(
+      'm.onnx: (file): empty: not an ONNX model',
+    );
     const bytes = tinyModel();
     const e = artifactError(inspect(bytes, { maxBytes: 100 }));
     expect(e.field).toBe('(file)');
@@ -79,7 +83,9 @@ describe('inspectOnnxModel', () => {
   });
 
   it('refuses custom operator domains and a model without the default domain', () => {
-    const custom = tinyModel({ edit: (m) => m.opset_import!.push({ domain: 'com.example.ops', version: 1 }) });
+    const custom = tinyModel({
+      edit: (m) => m.opset_import!.push({ domain: 'com.example.ops', version: 1 }),
+    });
     expect(artifactError(inspect(custom)).message).toContain('opset_import[1].domain: expected one of');
     expect(artifactError(inspect(tinyModel({ domain: 'ai.onnx.ml', opset: 3 }))).field).toBe('opset_import');
   });
@@ -114,7 +120,9 @@ describe('inspectOnnxModel', () => {
   });
 
   it('accepts a double input and a symbolic width', () => {
-    const info = inspectOnnxModel(tinyModel({ inputs: [{ name: 'x', type: 'float64', dims: ['batch', 'd'] }] }));
+    const info = inspectOnnxModel(
+      tinyModel({ inputs: [{ name: 'x', type: 'float64', dims: ['batch', 'd'] }] }),
+    );
     expect(info.input).toEqual({ name: 'x', type: 'float64', dims: ['batch', 'd'] });
     expect(info.features).toBeNull();
   });

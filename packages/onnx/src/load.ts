@@ -1,11 +1,18 @@
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { ArtifactError, isArtifactDir, loadArtifact, type Manifest, MANIFEST_FILE } from '@anomalia/core';
-import { ONNX_MODEL_FILE, saveOnnxArtifact } from './artifact';
+import {
+  ArtifactError,
+  isArtifactDir,
+  loadArtifact,
+  MANIFEST_FILE,
+  type Manifest,
+  parseWith,
+} from '@anomalia/core';
+import { ONNX_ARTIFACT_KIND, ONNX_MODEL_FILE, saveOnnxArtifact } from './artifact';
 import { OnnxDetector } from './detector';
 import { buildOnnxModel, EXPORTABLE_KINDS, type ExportOptions } from './export';
 import { DEFAULT_MAX_BYTES, inspectOnnxModel, sha256Hex } from './inspect';
-import type { OnnxLoadOptions } from './options';
+import { type OnnxLoadOptions, OnnxLoadOptionsSchema } from './options';
 
 /**
  * The one loader for ONNX models, for every app that loads a model:
@@ -23,7 +30,7 @@ export async function loadOnnxDetector(path: string, options: OnnxLoadOptions = 
   } catch (e) {
     throw new ArtifactError(path, '(file)', `cannot read: ${(e as NodeJS.ErrnoException).code ?? e}`);
   }
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  const maxBytes = parseWith(OnnxLoadOptionsSchema, options, 'options').maxBytes ?? DEFAULT_MAX_BYTES;
   if (info.isDirectory()) {
     if (!(await isArtifactDir(path))) {
       throw new ArtifactError(
@@ -33,7 +40,18 @@ export async function loadOnnxDetector(path: string, options: OnnxLoadOptions = 
       );
     }
     await checkSize(join(path, ONNX_MODEL_FILE), maxBytes);
-    return OnnxDetector.load(path, options);
+    const artifact = await loadArtifact(path);
+    if (artifact.kind !== ONNX_ARTIFACT_KIND) {
+      const hint = (EXPORTABLE_KINDS as readonly string[]).includes(artifact.kind)
+        ? ': export it to ONNX first (exportOnnx(dir, out))'
+        : '';
+      throw new ArtifactError(
+        MANIFEST_FILE,
+        'kind',
+        `expected "${ONNX_ARTIFACT_KIND}", found "${artifact.kind}"${hint}`,
+      );
+    }
+    return OnnxDetector.fromArtifact(artifact, options);
   }
   await checkSize(path, maxBytes);
   return OnnxDetector.fromBytes(new Uint8Array(await readFile(path)), options, path);

@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Dataset, Detector } from '@anomalia/core';
 import { AutoEncoder, EnergyModel, VariationalAutoEncoder } from '@anomalia/neural';
-import { exportOnnx } from '../load';
-import { loadOnnxDetector } from '../load';
 import type { OnnxDetector } from '../detector';
+import { exportOnnx, loadOnnxDetector } from '../load';
 
 export const MODELS = ['energy-model', 'autoencoder', 'variational-autoencoder'] as const;
 export type ModelName = (typeof MODELS)[number];
@@ -35,7 +34,11 @@ export interface ParityResult {
  * export with onnxruntime and scores every row with both. The caller closes `detector` and
  * removes `dir`.
  */
-export async function parity(kind: ModelName, data: Dataset & { y: Float64Array }, trainRows = 2000): Promise<ParityResult> {
+export async function parity(
+  kind: ModelName,
+  data: Dataset & { y: Float64Array },
+  trainRows = 2000,
+): Promise<ParityResult> {
   const model = createModel(kind);
   const rows = Math.min(trainRows, data.X.rows);
   const idx = Int32Array.from({ length: rows }, (_, i) => Math.floor((i * data.X.rows) / rows));
@@ -57,7 +60,18 @@ export async function parity(kind: ModelName, data: Dataset & { y: Float64Array 
     maxRel = Math.max(maxRel, diff / Math.max(Math.abs(tfjs[i]!), 1e-30));
     maxScore = Math.max(maxScore, Math.abs(tfjs[i]!));
   }
-  return { model: kind, rows: tfjs.length, maxAbs, maxRel, maxScore, tfjs, onnx, detector, source: model, dir };
+  return {
+    model: kind,
+    rows: tfjs.length,
+    maxAbs,
+    maxRel,
+    maxScore,
+    tfjs,
+    onnx,
+    detector,
+    source: model,
+    dir,
+  };
 }
 
 export async function cleanUp(r: ParityResult): Promise<void> {
