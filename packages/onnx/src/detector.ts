@@ -198,7 +198,7 @@ export class OnnxDetector implements Detector {
     const Typed = this.model.input.type === 'float64' ? Float64Array : Float32Array;
     for (let start = 0; start < X.rows; start += chunk) {
       const rows = Math.min(chunk, X.rows - start);
-      const data = Typed.from(X.data.subarray(start * d, (start + rows) * d));
+      const data = new Typed(X.data.subarray(start * d, (start + rows) * d));
       const feeds = { [this.model.input.name]: new Tensor(this.model.input.type, data, [rows, d]) };
       const result = await this.session.run(feeds, [this.model.scoreOutput.name]);
       const scores = result[this.model.scoreOutput.name]!;
