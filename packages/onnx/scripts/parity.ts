@@ -25,7 +25,7 @@ for (const set of sets) {
         rows: r.rows,
         cols: data.X.cols,
         max_abs: r.maxAbs,
-        max_rel: r.maxRel,
+        max_scaled: r.maxScaled,
         max_score: r.maxScore,
       }),
     );

@@ -20,7 +20,8 @@ export interface ParityResult {
   model: ModelName;
   rows: number;
   maxAbs: number;
-  maxRel: number;
+  /** max |diff| / max(1, |score|): absolute below 1, relative above. */
+  maxScaled: number;
   maxScore: number;
   tfjs: Float64Array;
   onnx: Float64Array;
@@ -52,19 +53,19 @@ export async function parity(
   const tfjs = await model.score(data.X);
   const onnx = await detector.score(data.X);
   let maxAbs = 0;
-  let maxRel = 0;
+  let maxScaled = 0;
   let maxScore = 0;
   for (let i = 0; i < tfjs.length; i++) {
     const diff = Math.abs(tfjs[i]! - onnx[i]!);
     maxAbs = Math.max(maxAbs, diff);
-    maxRel = Math.max(maxRel, diff / Math.max(Math.abs(tfjs[i]!), 1e-30));
+    maxScaled = Math.max(maxScaled, diff / Math.max(1, Math.abs(tfjs[i]!)));
     maxScore = Math.max(maxScore, Math.abs(tfjs[i]!));
   }
   return {
     model: kind,
     rows: tfjs.length,
     maxAbs,
-    maxRel,
+    maxScaled,
     maxScore,
     tfjs,
     onnx,
