@@ -38,11 +38,11 @@ describe.each([
     });
     const root = await tmp();
     await model.save(join(root, 'neural'));
-    const file = await exportOnnx(join(root, 'neural'), join(root, 'model.onnx'));
+    const file = await exportOnnx(join(root, 'neural'), join(root, 'new', 'dir', 'model.onnx'));
     const dir = await exportOnnx(join(root, 'neural'), join(root, 'onnx'));
     expect(file.sha256).toBe(dir.sha256);
     expect(dir.manifest!.files['model.onnx']!.sha256).toBe(dir.sha256);
-    expect(new Uint8Array(await readFile(join(root, 'model.onnx')))).toEqual(
+    expect(new Uint8Array(await readFile(file.path))).toEqual(
       new Uint8Array(await readFile(join(root, 'onnx', 'model.onnx'))),
     );
 

@@ -1,4 +1,4 @@
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import {
   ArtifactError,
@@ -100,6 +100,7 @@ export async function exportOnnx(
   const sha256 = sha256Hex(bytes);
   if (out.endsWith('.onnx')) {
     // Written under a temporary name first: a crash never leaves a truncated model at `out`.
+    await mkdir(dirname(out), { recursive: true });
     const tmp = join(dirname(out), `.${basename(out)}.tmp`);
     await writeFile(tmp, bytes);
     await rename(tmp, out);
