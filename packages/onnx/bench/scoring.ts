@@ -79,6 +79,25 @@ const torchExport = await loadOnnxDetector(fixture, {
   session: { intraOpNumThreads: threads },
 });
 
+/** Runs a Python reference script and forwards its JSON lines. */
+function python(script: string, args: string[], name: string): void {
+  if (!existsSync(values.python)) {
+    print({ name, impl: 'pytorch', error: `${values.python} not found (apt-get install -y python3-torch)` });
+    return;
+  }
+  const r = spawnSync(values.python, [script, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    print({
+      name,
+      impl: 'pytorch',
+      error: (r.stderr || r.error?.message || 'failed').trim().split('\n').at(-1),
+    });
+    return;
+  }
+  for (const line of r.stdout.trim().split('\n')) print({ name, ...JSON.parse(line) });
+}
+
+const torchScoring = fileURLToPath(new URL('../scripts/torch_scoring.py', import.meta.url));
 const inputs = new Map(batches.map((b) => [b, normal(b)]));
 const ortVersion = `onnxruntime-node ${env.versions.node}`;
 for (const batch of batches) {
@@ -98,43 +117,14 @@ for (const batch of batches) {
       rows_per_s: (batch * calls) / seconds,
     });
   }
+  // PyTorch right after, so that every implementation of a batch size sees the same machine load.
+  const torchArgs = ['--d', String(D), '--batches', String(batch), '--seconds', String(minSeconds)];
+  python(torchScoring, [...torchArgs, '--threads', String(threads)], 'ebm-score');
 }
 await onnx.close();
 await torchExport.close();
 await rm(dir, { recursive: true, force: true });
 
-/** Runs a Python reference script and forwards its JSON lines. */
-function python(script: string, args: string[], name: string): void {
-  if (!existsSync(values.python)) {
-    print({ name, impl: 'pytorch', error: `${values.python} not found (apt-get install -y python3-torch)` });
-    return;
-  }
-  const r = spawnSync(values.python, [script, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) {
-    print({
-      name,
-      impl: 'pytorch',
-      error: (r.stderr || r.error?.message || 'failed').trim().split('\n').at(-1),
-    });
-    return;
-  }
-  for (const line of r.stdout.trim().split('\n')) print({ name, ...JSON.parse(line) });
-}
-
-python(
-  fileURLToPath(new URL('../scripts/torch_scoring.py', import.meta.url)),
-  [
-    '--d',
-    String(D),
-    '--batches',
-    values.batches,
-    '--seconds',
-    String(minSeconds),
-    '--threads',
-    String(threads),
-  ],
-  'ebm-score',
-);
 // Training, not scoring: the reference the neural package's benchmark compares with.
 const reference = join(sharedDir(import.meta.url), 'reference', 'torch_throughput.py');
 if (existsSync(reference)) {
