@@ -1,0 +1,193 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  loadArtifact,
+  Matrix,
+  MinMaxScaler,
+  RobustScaler,
+  StandardScaler,
+  saveArtifact,
+} from '@anomalia/core';
+import { AutoEncoder, EnergyModel } from '@anomalia/neural';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OnnxDetector } from './detector';
+import { buildOnnxModel, EXPORT_OPSET } from './export';
+import { inspectOnnxModel } from './inspect';
+import { METADATA_KEYS, readAnomaliaMetadata } from './metadata';
+import { decodeModel } from './proto';
+import { ADBENCH_SETS, adbench, mosaiqClinic } from './test-support/data';
+import { cleanUp, MODELS, type ParityResult, parity } from './test-support/parity';
+
+/**
+ * Float32 scores carry about 7 significant digits: above 1 the tolerance is relative (an
+ * autoencoder's error on an outlier reaches ~100, where one float32 step is 7.6e-6).
+ */
+const TOLERANCE = 1e-5;
+function expectParity(r: ParityResult): void {
+  for (let i = 0; i < r.tfjs.length; i++) {
+    const allowed = TOLERANCE * Math.max(1, Math.abs(r.tfjs[i]!));
+    if (Math.abs(r.tfjs[i]! - r.onnx[i]!) > allowed) {
+      throw new Error(`row ${i}: tfjs ${r.tfjs[i]} vs onnx ${r.onnx[i]} (allowed ${allowed})`);
+    }
+  }
+}
+
+const sets = [
+  ...ADBENCH_SETS.map((name) => ({ name, load: () => adbench(name) })),
+  { name: 'mosaiq-qa74 (synthetic clinic, corrupted)', load: async () => mosaiqClinic() },
+];
+
+describe.each(sets)('exported models score as tfjs on $name', ({ load }) => {
+  let data: Awaited<ReturnType<typeof load>>;
+  beforeAll(async () => {
+    data = await load();
+  });
+
+  it.each(MODELS)('%s', async (kind) => {
+    const r = await parity(kind, data);
+    try {
+      expect(r.rows).toBe(data.X.rows);
+      expectParity(r);
+      // The energy stays near the 0–3 severity scale: there the absolute bound holds as asked.
+      if (kind === 'energy-model') expect(r.maxAbs).toBeLessThanOrEqual(TOLERANCE);
+      // Same decisions except where a score sits within the tolerance of the threshold.
+      const t = r.source.threshold!.value;
+      expect(r.detector.threshold).toEqual(r.source.threshold);
+      const onnxPred = await r.detector.predict(data.X);
+      const tfjsPred = await r.source.predict(data.X);
+      onnxPred.forEach((p, i) => {
+        if (p !== tfjsPred[i])
+          expect(Math.abs(r.tfjs[i]! - t)).toBeLessThanOrEqual(TOLERANCE * Math.max(1, t));
+      });
+      if (r.source.calibrator) {
+        const a = await r.source.predictProba(data.X);
+        const b = await r.detector.predictProba(data.X);
+        a.forEach((p, i) => {
+          expect(Math.abs(p - b[i]!)).toBeLessThanOrEqual(1e-5);
+        });
+      }
+    } finally {
+      await cleanUp(r);
+    }
+  });
+});
+
+describe('export', () => {
+  const dirs: string[] = [];
+  const tmp = async () => {
+    const d = await mkdtemp(join(tmpdir(), 'anomalia-onnx-export-'));
+    dirs.push(d);
+    return d;
+  };
+  afterAll(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+
+  it('folds every scaler into the graph: standard, robust, min-max with clipping, none, NaN imputation', async () => {
+    const data = await adbench('cardio');
+    const X = data.X;
+    const scalers = [
+      () => new StandardScaler(),
+      () => new RobustScaler(),
+      () => new MinMaxScaler({ featureRange: [-1, 1], clip: true }),
+      () => new StandardScaler({ nanPolicy: 'impute' }),
+      () => undefined,
+    ];
+    // Rows far outside the training range exercise the clipping.
+    const wide = new Matrix(
+      X.rows,
+      X.cols,
+      X.data.map((v, k) => (k % 7 === 0 ? v * 5 : v)),
+    );
+    for (const make of scalers) {
+      const model = new AutoEncoder({ seed: 2, epochs: 3, scaler: 'none' });
+      const scaler = make();
+      await model.fit(X, { scaler, featureNames: data.featureNames });
+      const dir = await tmp();
+      await model.save(dir);
+      const bytes = buildOnnxModel(await loadArtifact(dir));
+      const onnx = await OnnxDetector.fromBytes(bytes);
+      const a = await model.score(wide);
+      const b = await onnx.score(wide);
+      a.forEach((s, i) => {
+        expect(Math.abs(s - b[i]!)).toBeLessThanOrEqual(TOLERANCE * Math.max(1, s));
+      });
+      const ops = decodeModel(bytes).graph!.node!.map((n) => n.op_type);
+      if (scaler?.toJSON().clip) expect(ops).toContain('Clip');
+      if (scaler?.toJSON().nanPolicy === 'impute') {
+        expect(ops.slice(0, 2)).toEqual(['IsNaN', 'Where']);
+        // NaN is replaced by the fitted mean in the graph, as the scaler's "impute" policy does.
+        const holes = new Matrix(2, X.cols, X.data.slice(0, 2 * X.cols));
+        const filled = new Matrix(2, X.cols, holes.data.slice());
+        holes.data[3] = Number.NaN;
+        filled.data[3] = scaler.toJSON().fill[3]!;
+        expect(await onnx.score(holes)).toEqual(await onnx.score(filled));
+      } else {
+        const holes = new Matrix(1, X.cols, X.data.slice(0, X.cols));
+        holes.data[0] = Number.NaN;
+        await expect(onnx.score(holes)).rejects.toThrow('X[0][0]: expected a finite number, received NaN');
+      }
+      if (!scaler) expect(ops[0]).toBe('Cast');
+      await onnx.close();
+    }
+  });
+
+  it('writes opset 17 with the metadata, the same bytes every time', async () => {
+    const data = await adbench('thyroid');
+    const model = new EnergyModel({ seed: 3, epochs: 3, learningRate: 1e-3 });
+    await model.fit(data.X, { y: data.y, featureNames: data.featureNames });
+    const dir = await tmp();
+    const manifest = await model.save(dir);
+    const artifact = await loadArtifact(dir);
+    const bytes = buildOnnxModel(artifact);
+    expect(buildOnnxModel(await loadArtifact(dir))).toEqual(bytes);
+    const info = inspectOnnxModel(bytes);
+    expect(info).toMatchObject({
+      opset: EXPORT_OPSET,
+      irVersion: 8,
+      producer: { name: 'anomalia' },
+      input: { name: 'features', type: 'float64', dims: ['N', data.X.cols] },
+      scoreOutput: { name: 'score', type: 'float32', dims: ['N'] },
+    });
+    const meta = readAnomaliaMetadata(info.metadata, 'm.onnx')!;
+    expect(meta).toMatchObject({
+      kind: 'energy-model',
+      featureNames: data.featureNames,
+      threshold: model.threshold,
+      calibrator: model.calibrator!.toJSON(),
+      scaler: model.scaler!.toJSON(),
+      score: 'energy',
+    });
+    expect(meta.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(info.metadata[METADATA_KEYS.sourceWeightsSha256]).toBe(manifest.files['weights.bin']!.sha256);
+    const ops = new Set(decodeModel(bytes).graph!.node!.map((n) => n.op_type));
+    expect([...ops].sort()).toEqual(['Cast', 'Div', 'Gemm', 'LayerNormalization', 'Relu', 'Reshape', 'Sub']);
+
+    const f32 = buildOnnxModel(artifact, { inputType: 'float32' });
+    expect(inspectOnnxModel(f32).input.type).toBe('float32');
+  });
+
+  it('refuses artifacts it cannot export, naming the field', async () => {
+    const dir = await tmp();
+    await saveArtifact(dir, { kind: 'isolation-forest', params: {} });
+    const forest = await loadArtifact(dir);
+    expect(() => buildOnnxModel(forest)).toThrow(
+      'manifest.json: kind: expected one of "energy-model", "autoencoder", "variational-autoencoder", found "isolation-forest"',
+    );
+    const data = await adbench('breastw');
+    const model = new AutoEncoder({ seed: 1, epochs: 2 });
+    await model.fit(data.X);
+    const good = await tmp();
+    await model.save(good);
+    const artifact = await loadArtifact(good);
+    const broken = { ...artifact, state: { ...artifact.state, weightsFormat: 'float16' } };
+    expect(() => buildOnnxModel(broken)).toThrow(/^manifest\.json: state\.weightsFormat: /);
+    const missing = { ...artifact, tensors: { ...artifact.tensors } };
+    delete missing.tensors['autoencoder.2.gamma'];
+    expect(() => buildOnnxModel(missing)).toThrow(
+      'weights.bin: tensors.autoencoder.2.gamma: missing from the artifact',
+    );
+    expect(() => buildOnnxModel(artifact, { inputType: 'int8' } as never)).toThrow(/^options\.inputType: /);
+  });
+});
