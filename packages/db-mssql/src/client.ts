@@ -180,6 +180,12 @@ export class MssqlClient {
       },
     };
     if (s.authentication === 'ntlm') config.domain = s.domain;
+    // The server explains a failed login in several messages (4060 "Cannot open database", then
+    // 18456 "Login failed"); the driver's error keeps only the last, so all are collected here.
+    const loginMessages: { number: number; message: string }[] = [];
+    config.beforeConnect = (conn) => {
+      conn.on('errorMessage', (m: { number: number; message: string }) => loginMessages.push(m));
+    };
     const pool = new sql.ConnectionPool(config);
     // An idle pooled connection that drops emits 'error'; the next request reconnects.
     pool.on('error', () => {});
@@ -187,7 +193,7 @@ export class MssqlClient {
       await pool.connect();
     } catch (error) {
       await pool.close().catch(() => {});
-      throw connectionError(target.label, s.passwordEnv, error);
+      throw connectionError(target.label, s.passwordEnv, error, loginMessages);
     }
     return new MssqlClient(pool, target, options.onQuery);
   }

@@ -93,11 +93,17 @@ export class MssqlQueryError extends Error {
  * The error a user sees for a failed connection: what happened and which setting to check. The
  * driver's message is kept (it never holds the password) and the original error is the cause.
  */
-export function connectionError(target: string, passwordEnv: string, error: unknown): MssqlConnectionError {
+export function connectionError(
+  target: string,
+  passwordEnv: string,
+  error: unknown,
+  serverMessages: readonly { number: number; message: string }[] = [],
+): MssqlConnectionError {
   const all = codes(error as DriverError);
-  const message = all.map((e) => e.message).find((m) => typeof m === 'string' && m !== '') ?? String(error);
+  const first = serverMessages.find((m) => m.number !== 18456)?.message;
+  const message = first ?? all.map((e) => e.message).find((m) => typeof m === 'string' && m !== '') ?? String(error);
   const code = all.map((e) => e.code).find(Boolean);
-  const text = all.map((e) => e.message ?? '').join(' | ');
+  const text = [...serverMessages.map((m) => m.message), ...all.map((e) => e.message ?? '')].join(' | ');
   const make = (settings: string[], what: string) =>
     new MssqlConnectionError(target, settings, `${what} (${message})`, { cause: error });
   if (/Cannot open database/i.test(text)) {

@@ -153,7 +153,7 @@ export class MssqlTreatmentReader implements TreatmentReader {
   async loadRecords(ids: readonly number[], options: RequestOptions = {}): Promise<LoadedRecords> {
     if (!Array.isArray(ids)) throw new ValidationError('ids', 'an array of TTX_ID integers', ids);
     for (let i = 0; i < ids.length; i++) {
-      if (!Number.isSafeInteger(ids[i]) || Math.abs(ids[i]!) > 2147483647) {
+      if (!Number.isInteger(ids[i]) || ids[i]! < -2147483648 || ids[i]! > 2147483647) {
         throw new ValidationError(`ids[${i}]`, 'a TTX_ID integer (an SQL int)', ids[i]);
       }
     }

@@ -346,7 +346,6 @@ export class FakeSession {
 
   /** Runs one statement of the current batch. */
   run(tokens: Token[]): StatementResult {
-    this.log.statements.push(render(tokens));
     this.db.attachAll(this.handle);
     const s = solid(tokens);
     const first = s[0]?.text.toUpperCase();

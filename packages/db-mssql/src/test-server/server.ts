@@ -27,7 +27,7 @@ import {
   errorToken,
   loginAck,
   returnStatus,
-  rowToken,
+  rowTokens,
   TOKEN,
 } from './tokens';
 
@@ -316,12 +316,13 @@ export class TestSqlServer {
       } else sql = parseSqlBatch(data);
       for (const statement of s.statements(sql)) {
         const text = render(statement);
+        s.log.statements.push(text);
         const fault = this.fault(text, params);
         if (fault?.delayMs) {
           const until = Date.now() + fault.delayMs;
           while (Date.now() < until && !request.cancelled) await sleep(5);
         }
-        if (request.cancelled) return;
+        if (request.cancelled) break;
         if (fault?.reset) {
           socket.destroy();
           return;
@@ -330,17 +331,17 @@ export class TestSqlServer {
         const result = s.run(statement);
         if (result.kind === 'rows') {
           const { token, types } = colMetadata(result.columns);
-          tokens.push(token);
-          for (const row of result.rows) tokens.push(rowToken(types, row));
+          tokens.push(token, rowTokens(types, result.rows));
           tokens.push(done(inProc, DONE_STATUS.MORE | DONE_STATUS.COUNT, result.rows.length));
         } else if (result.kind === 'count') {
           tokens.push(done(inProc, DONE_STATUS.MORE | DONE_STATUS.COUNT, result.count, 0xc3));
         } else tokens.push(done(inProc, DONE_STATUS.MORE, 0, 0));
       }
+      // A cancelled request still gets its own response (tedious reads one message per request,
+      // then one for the attention with its acknowledgement).
       if (rpc) tokens.push(returnStatus(0), done(TOKEN.DONEPROC, DONE_STATUS.FINAL));
       else tokens.push(done(TOKEN.DONE, DONE_STATUS.FINAL));
     } catch (error) {
-      if (request.cancelled) return;
       const e = error instanceof SqlServerError ? error : new SqlServerError(50000, String((error as Error).message ?? error));
       tokens.push(errorToken(e, SERVER_NAME));
       // A deadlock victim's transaction is rolled back, as is any transaction under XACT_ABORT.
@@ -351,7 +352,7 @@ export class TestSqlServer {
       }
       tokens.push(done(rpc ? TOKEN.DONEPROC : TOKEN.DONE, DONE_STATUS.ERROR));
     }
-    if (!request.cancelled) send(tokens);
+    send(tokens);
   }
 }
 

@@ -102,49 +102,60 @@ export function errorToken(e: { number: number; message: string; severity: numbe
 
 // ---------- result sets ----------
 
-const MAX = 0xffff;
+/** A growing buffer rows are written into (one allocation per result set, not one per cell). */
+export class Sink {
+  buf = Buffer.allocUnsafe(1 << 16);
+  at = 0;
+  ensure(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
+    this.buf.copy(next, 0, 0, this.at);
+    this.buf = next;
+  }
+  byte(b: number): void {
+    this.ensure(1);
+    this.buf[this.at++] = b;
+  }
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    this.buf.set(b, this.at);
+    this.at += b.length;
+  }
+  take(): Buffer {
+    const out = Buffer.from(this.buf.subarray(0, this.at));
+    this.at = 0;
+    return out;
+  }
+}
 
 /** How a declared type goes over the wire. */
 interface WireType {
   id: number;
   /** TYPE_INFO after the type id. */
   info: Buffer;
-  /** A non-NULL value's bytes with their length prefix; `encode(null)` the NULL marker. */
-  encode(value: unknown): Buffer[];
+  /** Writes a value (or the NULL marker) with its length prefix. */
+  write(sink: Sink, value: unknown): void;
   userType: number;
 }
 
-function fixedLength(id: number, size: number, write: (b: Buffer, v: unknown) => void): WireType {
+function fixedLength(id: number, size: number, write: (b: Buffer, at: number, v: unknown) => void): WireType {
   return {
     id,
     info: Buffer.from([size]),
     userType: 0,
-    encode: (v) => {
-      if (v === null || v === undefined) return [Buffer.from([0])];
-      const b = Buffer.alloc(size + 1);
-      b[0] = size;
-      write(b.subarray(1), v);
-      return [b];
+    write: (sink, v) => {
+      if (v === null || v === undefined) return sink.byte(0);
+      sink.ensure(size + 1);
+      sink.buf[sink.at] = size;
+      write(sink.buf, sink.at + 1, v);
+      sink.at += size + 1;
     },
   };
 }
 
-function plp(bytes: Buffer | null): Buffer[] {
-  // (PLP: total length, chunks of length + data, a zero-length terminator; NULL is all ones.)
-  if (bytes === null) return [Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])];
-  const head = Buffer.alloc(8);
-  head.writeBigUInt64LE(BigInt(bytes.length));
-  const parts: Buffer[] = [head];
-  if (bytes.length > 0) {
-    const len = Buffer.alloc(4);
-    len.writeUInt32LE(bytes.length);
-    parts.push(len, bytes);
-  }
-  parts.push(Buffer.alloc(4)); // terminator
-  return parts;
-}
+const MAX = 0xffff;
 
-function variable(id: number, maxBytes: number, collated: boolean, toBytes: (v: unknown) => Buffer, userType = 0): WireType {
+function variable(id: number, maxBytes: number, collated: boolean, toBytes: (v: unknown) => Uint8Array, userType = 0): WireType {
   const isMax = maxBytes < 0;
   const info = Buffer.alloc(collated ? 7 : 2);
   info.writeUInt16LE(isMax ? MAX : maxBytes, 0);
@@ -153,18 +164,44 @@ function variable(id: number, maxBytes: number, collated: boolean, toBytes: (v: 
     id,
     info,
     userType,
-    encode: (v) => {
-      if (isMax) return plp(v === null || v === undefined ? null : toBytes(v));
-      if (v === null || v === undefined) return [Buffer.from([0xff, 0xff])];
+    write: (sink, v) => {
+      const nul = v === null || v === undefined;
+      if (isMax) {
+        // PLP: total length, chunks (length + data), a zero-length terminator; NULL is all ones.
+        sink.ensure(8);
+        if (nul) {
+          sink.buf.fill(0xff, sink.at, sink.at + 8);
+          sink.at += 8;
+          return;
+        }
+        const bytes = toBytes(v);
+        sink.ensure(16 + bytes.length);
+        sink.buf.writeBigUInt64LE(BigInt(bytes.length), sink.at);
+        sink.at += 8;
+        if (bytes.length > 0) {
+          sink.buf.writeUInt32LE(bytes.length, sink.at);
+          sink.at += 4;
+          sink.bytes(bytes);
+        }
+        sink.buf.writeUInt32LE(0, sink.at);
+        sink.at += 4;
+        return;
+      }
+      sink.ensure(2);
+      if (nul) {
+        sink.buf.writeUInt16LE(0xffff, sink.at);
+        sink.at += 2;
+        return;
+      }
       const bytes = toBytes(v);
-      const len = Buffer.alloc(2);
-      len.writeUInt16LE(bytes.length);
-      return [len, bytes];
+      sink.buf.writeUInt16LE(bytes.length, sink.at);
+      sink.at += 2;
+      sink.bytes(bytes);
     },
   };
 }
 
-const asBytes = (v: unknown) => (Buffer.isBuffer(v) ? v : Buffer.from(v as Uint8Array));
+const asBytes = (v: unknown) => v as Uint8Array;
 const DAY = 86_400_000;
 const EPOCH_1900 = Date.UTC(1900, 0, 1);
 
@@ -175,26 +212,25 @@ function decimalSize(precision: number): number {
 export function wireType(c: DeclaredColumn): WireType {
   switch (c.type) {
     case 'int':
-      return fixedLength(0x26, 4, (b, v) => b.writeInt32LE(Number(v)));
+      return fixedLength(0x26, 4, (b, at, v) => b.writeInt32LE(Number(v), at));
     case 'smallint':
-      return fixedLength(0x26, 2, (b, v) => b.writeInt16LE(Number(v)));
+      return fixedLength(0x26, 2, (b, at, v) => b.writeInt16LE(Number(v), at));
     case 'tinyint':
-      return fixedLength(0x26, 1, (b, v) => b.writeUInt8(Number(v)));
+      return fixedLength(0x26, 1, (b, at, v) => b.writeUInt8(Number(v), at));
     case 'bigint':
-      return fixedLength(0x26, 8, (b, v) => b.writeBigInt64LE(BigInt(v as number)));
+      return fixedLength(0x26, 8, (b, at, v) => b.writeBigInt64LE(BigInt(v as number), at));
     case 'bit':
-      return { ...fixedLength(0x68, 1, (b, v) => b.writeUInt8(Number(v) ? 1 : 0)) };
+      return fixedLength(0x68, 1, (b, at, v) => b.writeUInt8(Number(v) ? 1 : 0, at));
     case 'float':
-      return fixedLength(0x6d, 8, (b, v) => b.writeDoubleLE(Number(v)));
+      return fixedLength(0x6d, 8, (b, at, v) => b.writeDoubleLE(Number(v), at));
     case 'real':
-      return fixedLength(0x6d, 4, (b, v) => b.writeFloatLE(Number(v)));
+      return fixedLength(0x6d, 4, (b, at, v) => b.writeFloatLE(Number(v), at));
     case 'datetime':
-      return fixedLength(0x6f, 8, (b, v) => {
+      return fixedLength(0x6f, 8, (b, at, v) => {
         const ms = Number(v);
         const days = Math.floor((ms - EPOCH_1900) / DAY);
-        const ticks = Math.round((ms - EPOCH_1900 - days * DAY) * 0.3);
-        b.writeInt32LE(days, 0);
-        b.writeUInt32LE(ticks, 4);
+        b.writeInt32LE(days, at);
+        b.writeUInt32LE(Math.round((ms - EPOCH_1900 - days * DAY) * 0.3), at + 4);
       });
     case 'decimal': {
       const precision = c.precision ?? 18;
@@ -204,18 +240,26 @@ export function wireType(c: DeclaredColumn): WireType {
         id: 0x6a,
         info: Buffer.from([size, precision, scale]),
         userType: 0,
-        encode: (v) => {
-          if (v === null || v === undefined) return [Buffer.from([0])];
+        write: (sink, v) => {
+          if (v === null || v === undefined) return sink.byte(0);
           const n = Number(v);
-          const b = Buffer.alloc(size + 1);
-          b[0] = size;
-          b[1] = n < 0 ? 0 : 1;
-          let m = BigInt(Math.round(Math.abs(n) * 10 ** scale));
-          for (let i = 2; i < size + 1; i++) {
-            b[i] = Number(m & 0xffn);
-            m >>= 8n;
+          sink.ensure(size + 1);
+          const b = sink.buf;
+          const at = sink.at;
+          b[at] = size;
+          b[at + 1] = n < 0 ? 0 : 1;
+          const m = Math.round(Math.abs(n) * 10 ** scale);
+          if (m <= 0xffffffff) {
+            b.writeUInt32LE(m, at + 2);
+            b.fill(0, at + 6, at + size + 1);
+          } else {
+            let big = BigInt(m);
+            for (let i = at + 2; i < at + size + 1; i++) {
+              b[i] = Number(big & 0xffn);
+              big >>= 8n;
+            }
           }
-          return [b];
+          sink.at += size + 1;
         },
       };
     }
@@ -257,10 +301,11 @@ export function colMetadata(columns: readonly ResultColumn[]): { token: Buffer; 
   return { token: out.data, types };
 }
 
-export function rowToken(types: readonly WireType[], row: readonly unknown[]): Buffer {
-  const parts: Buffer[] = [Buffer.from([TOKEN.ROW])];
-  types.forEach((t, i) => {
-    for (const p of t.encode(row[i])) parts.push(p);
-  });
-  return Buffer.concat(parts);
+/** The ROW tokens of a result set, in one buffer. */
+export function rowTokens(types: readonly WireType[], rows: readonly (readonly unknown[])[], sink = new Sink()): Buffer {
+  for (const row of rows) {
+    sink.byte(TOKEN.ROW);
+    for (let i = 0; i < types.length; i++) types[i]!.write(sink, row[i]);
+  }
+  return sink.take();
 }
