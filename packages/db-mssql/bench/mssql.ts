@@ -18,11 +18,14 @@ function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   if (i < 0) return fallback;
   const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name}: expected a positive integer, got ${process.argv[i + 1]}`);
+  if (!Number.isInteger(v) || v < 1)
+    throw new Error(`--${name}: expected a positive integer, got ${process.argv[i + 1]}`);
   return v;
 }
 
-async function measure<R>(run: () => Promise<R>): Promise<{ result: R; seconds: number; cpu_seconds: number }> {
+async function measure<R>(
+  run: () => Promise<R>,
+): Promise<{ result: R; seconds: number; cpu_seconds: number }> {
   const cpu = process.cpuUsage();
   const t = performance.now();
   const result = await run();
@@ -33,7 +36,17 @@ async function measure<R>(run: () => Promise<R>): Promise<{ result: R; seconds: 
 
 function report(name: string, n: number, m: { seconds: number; cpu_seconds: number }, extra = {}): void {
   const rate = Math.round(n / m.seconds);
-  console.log(JSON.stringify({ name, n, seconds: Number(m.seconds.toFixed(4)), cpu_seconds: m.cpu_seconds, records_per_s: rate, rows_per_s: rate, ...extra }));
+  console.log(
+    JSON.stringify({
+      name,
+      n,
+      seconds: Number(m.seconds.toFixed(4)),
+      cpu_seconds: m.cpu_seconds,
+      records_per_s: rate,
+      rows_per_s: rate,
+      ...extra,
+    }),
+  );
 }
 
 const N = flag('records', 10_000);

@@ -15,7 +15,12 @@ export interface TableChecksums {
 
 const PAGE = 10_000;
 
-function pageStatement(schema: string, table: TableName, columns: readonly DeclaredColumn[], after: number | null): Statement {
+function pageStatement(
+  schema: string,
+  table: TableName,
+  columns: readonly DeclaredColumn[],
+  after: number | null,
+): Statement {
   const params = new Params();
   const pk = quoteName(MOSAIQ_TABLES[table].primaryKey);
   const where = after === null ? '' : ` WHERE ${pk} > ${params.add(INT, after)}`;
@@ -62,7 +67,9 @@ export async function checksumTables(
     const pk = MOSAIQ_TABLES[table].primaryKey;
     const cols = columns[table]
       .filter((c) => !c.readOnly)
-      .sort((a, b) => (a.name.toLowerCase() === pk.toLowerCase() ? -1 : b.name.toLowerCase() === pk.toLowerCase() ? 1 : 0));
+      .sort((a, b) =>
+        a.name.toLowerCase() === pk.toLowerCase() ? -1 : b.name.toLowerCase() === pk.toLowerCase() ? 1 : 0,
+      );
     const h = createHash('sha256');
     h.update(`${table}\0${cols.map((c) => c.name).join('\0')}\n`);
     let after: number | null = null;
@@ -88,7 +95,10 @@ export async function checksumTables(
  */
 export async function tableChecksum(
   input: MssqlTargetInput,
-  options: { tables?: readonly TableName[]; env?: Readonly<Record<string, string | undefined>> } & RequestOptions = {},
+  options: {
+    tables?: readonly TableName[];
+    env?: Readonly<Record<string, string | undefined>>;
+  } & RequestOptions = {},
 ): Promise<TableChecksums> {
   const target = mssqlTarget(input, { env: options.env });
   const client = await MssqlClient.connect(target, { role: 'reader' });

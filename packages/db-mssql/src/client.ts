@@ -80,7 +80,8 @@ function driverType(p: ParamType): sql.ISqlType {
 }
 
 function driverValue(v: unknown): unknown {
-  if (v instanceof Uint8Array && !Buffer.isBuffer(v)) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  if (v instanceof Uint8Array && !Buffer.isBuffer(v))
+    return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   if (typeof v === 'bigint') return v.toString();
   return v;
 }
@@ -123,7 +124,10 @@ function declaredColumn(c: DriverColumn): DeclaredColumn {
     name: c.name,
     type: type ?? (String((c.type as { name?: string })?.name ?? 'unknown') as DeclaredColumn['type']),
   };
-  if (c.length !== undefined && ['varchar', 'char', 'nvarchar', 'nchar', 'binary', 'varbinary'].includes(out.type)) {
+  if (
+    c.length !== undefined &&
+    ['varchar', 'char', 'nvarchar', 'nchar', 'binary', 'varbinary'].includes(out.type)
+  ) {
     // The driver reports max as 65535 (0xFFFF) bytes for (n)varchar(max)/varbinary(max).
     out.length = c.length >= 0xffff ? -1 : out.type.startsWith('n') ? c.length / 2 : c.length;
   }
@@ -227,9 +231,14 @@ export class MssqlClient {
         await tx.commit();
       } catch (error) {
         throw Object.assign(
-          new MssqlQueryError(this.label, undefined, `the commit failed; its outcome is unknown (${(error as Error).message})`, {
-            cause: error,
-          }),
+          new MssqlQueryError(
+            this.label,
+            undefined,
+            `the commit failed; its outcome is unknown (${(error as Error).message})`,
+            {
+              cause: error,
+            },
+          ),
           { noRetry: true },
         );
       }
@@ -237,13 +246,21 @@ export class MssqlClient {
     }, options.signal);
   }
 
-  private async send(statement: Statement, tx: sql.Transaction | null, signal?: AbortSignal): Promise<QueryResult> {
+  private async send(
+    statement: Statement,
+    tx: sql.Transaction | null,
+    signal?: AbortSignal,
+  ): Promise<QueryResult> {
     signal?.throwIfAborted();
     const request = tx ? new sql.Request(tx) : this.pool.request();
     request.arrayRowMode = true;
     for (const p of statement.params) request.input(p.name, driverType(p.type), driverValue(p.value));
     this.onQuery?.(statement.sql);
-    const result = await this.guard(() => request.query(statement.sql), signal, () => request.cancel());
+    const result = await this.guard(
+      () => request.query(statement.sql),
+      signal,
+      () => request.cancel(),
+    );
     const columns = ((result as unknown as { columns?: DriverColumn[][] }).columns ?? []) as DriverColumn[][];
     const sets = ((result.recordsets ?? []) as unknown as unknown[][][]).map((rows, i) => ({
       columns: (columns[i] ?? []).map(declaredColumn),
@@ -279,7 +296,10 @@ export class MssqlClient {
           !signal?.aborted &&
           !(error as { noRetry?: boolean }).noRetry &&
           isTransient(error);
-        if (!retry) throw error instanceof QueryCancelledError || signal?.aborted ? cancelled(this.label, error) : error;
+        if (!retry)
+          throw error instanceof QueryCancelledError || signal?.aborted
+            ? cancelled(this.label, error)
+            : error;
         const backoff = Math.min(maxDelayMs, minDelayMs * 2 ** (attempt - 1));
         // Full jitter: concurrent clients that failed together do not retry together.
         await sleep(Math.random() * backoff, undefined, signal ? { signal } : undefined).catch(() => {

@@ -330,7 +330,9 @@ export function storedValue(column: DeclaredColumn, value: ColumnValue, where: s
     case 'float':
       return typeof value === 'number' && Number.isFinite(value) ? value : fail('a finite number');
     case 'real':
-      return typeof value === 'number' && Number.isFinite(value) ? Math.fround(value) : fail('a finite number');
+      return typeof value === 'number' && Number.isFinite(value)
+        ? Math.fround(value)
+        : fail('a finite number');
     case 'decimal': {
       if (typeof value !== 'number' || !Number.isFinite(value)) return fail('a finite number');
       const scale = column.scale ?? 0;
@@ -341,7 +343,9 @@ export function storedValue(column: DeclaredColumn, value: ColumnValue, where: s
     case 'datetime': {
       if (!(value instanceof Date) || Number.isNaN(value.getTime())) return fail('a valid date');
       const d = toDatetimeGrid(value);
-      return d.getTime() >= DATETIME_MIN && d.getTime() <= DATETIME_MAX ? d : fail('a date from 1753 to 9999');
+      return d.getTime() >= DATETIME_MIN && d.getTime() <= DATETIME_MAX
+        ? d
+        : fail('a date from 1753 to 9999');
     }
     case 'varchar':
     case 'char':

@@ -82,7 +82,9 @@ describe('mssqlTarget', () => {
   it('takes an object of settings, or { url } with overrides', () => {
     const t = mssqlTarget({ server: 'db', database: 'MOSAIQ', user: 'r', pool: { max: 2 } }, { env });
     expect(t.settings.pool).toEqual({ max: 2, min: 0, idleTimeoutMs: 30000 });
-    expect(mssqlTarget({ url: 'mssql://r@db/MOSAIQ', requestTimeoutMs: 5000 }, { env }).settings.requestTimeoutMs).toBe(5000);
+    expect(
+      mssqlTarget({ url: 'mssql://r@db/MOSAIQ', requestTimeoutMs: 5000 }, { env }).settings.requestTimeoutMs,
+    ).toBe(5000);
   });
 
   it('names the setting of every bad value', () => {
@@ -91,16 +93,31 @@ describe('mssqlTarget', () => {
       ['mssql://r@db/M?encrypt=maybe', /^mssql\.url\?encrypt: expected true or false, received "maybe"/],
       ['mssql://r@db/M?poolMax=0', /^mssql\.pool\.max: expected a number ≥ 1/],
       ['mssql://r@db/M?poolMax=2&poolMin=3', /^mssql\.pool\.min: expected min ≤ max/],
-      ['mssql://r@db/M?isolation=nolock', /^mssql\.isolation: expected one of "read-committed", "snapshot", "read-uncommitted"/],
-      ['mssql://r@db/M?applicationIntent=sometimes', /^mssql\.url\?applicationIntent: expected ReadOnly or ReadWrite/],
+      [
+        'mssql://r@db/M?isolation=nolock',
+        /^mssql\.isolation: expected one of "read-committed", "snapshot", "read-uncommitted"/,
+      ],
+      [
+        'mssql://r@db/M?applicationIntent=sometimes',
+        /^mssql\.url\?applicationIntent: expected ReadOnly or ReadWrite/,
+      ],
       ['mssql://r@db/M?timeout=5', /^mssql\.url\?timeout: expected one of the options instanceName, schema/],
       ['mssql://r@db/a/b', /^mssql\.url: expected one path segment: the database/],
       ['mssql://r@db', /^mssql\.database: expected a string/],
       ['mssql://db/M', /^mssql\.user: expected a string/],
       ['postgres://r@db/M', /^mssql\.url: expected a URL starting with mssql:\/\/ or sqlserver:\/\//],
-      ['Server=db;Database=M;Frobnicate=1', /^mssql\.connectionString\.Frobnicate: expected a known connection-string key/],
-      ['Server=db;Database=M;User Id=u;Integrated Security=SSPI', /^mssql\.connectionString\.Integrated Security: expected no integrated \(Kerberos\/SSPI\) login.*authentication=ntlm/],
-      [{ server: 'db', database: 'M', user: 'u', authentication: 'ntlm' }, /^mssql\.domain: expected the Windows domain/],
+      [
+        'Server=db;Database=M;Frobnicate=1',
+        /^mssql\.connectionString\.Frobnicate: expected a known connection-string key/,
+      ],
+      [
+        'Server=db;Database=M;User Id=u;Integrated Security=SSPI',
+        /^mssql\.connectionString\.Integrated Security: expected no integrated \(Kerberos\/SSPI\) login.*authentication=ntlm/,
+      ],
+      [
+        { server: 'db', database: 'M', user: 'u', authentication: 'ntlm' },
+        /^mssql\.domain: expected the Windows domain/,
+      ],
       [{ server: 'db', database: 'M', user: 'u', port: '1433' }, /^mssql\.port: expected a number/],
       [{ server: 'db', database: 'M', user: 'u', passwort: 'x' }, /^mssql\.passwort: expected no such key/],
       [{ server: 'db', database: 'M', user: 'u', __proto__x: 1, ['__proto__']: { a: 1 } }, /^mssql\./],
@@ -133,7 +150,9 @@ describe('mssqlTarget', () => {
     expect(error).toBeInstanceOf(ValidationError);
     expect(String((error as Error).message)).not.toContain(secret);
     expect(redactConnectionText(url)).toBe('mssql://reader:***@db:99999/M');
-    expect(redactConnectionText(`Server=db;Password=${secret};Database=M`)).toBe('Server=db;Password=***;Database=M');
+    expect(redactConnectionText(`Server=db;Password=${secret};Database=M`)).toBe(
+      'Server=db;Password=***;Database=M',
+    );
     const t = mssqlTarget(`mssql://reader:${secret}@db/M`, { env });
     for (const shown of [JSON.stringify(t), inspect(t, { depth: 5 }), String(t.password), t.label]) {
       expect(shown).not.toContain(secret);

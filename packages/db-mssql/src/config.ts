@@ -108,7 +108,14 @@ export type MssqlTargetInput = string | MssqlSettingsInput | { url: string };
 
 const ROOT = 'mssql';
 
-const BOOL: Record<string, boolean> = { true: true, false: false, yes: true, no: false, '1': true, '0': false };
+const BOOL: Record<string, boolean> = {
+  true: true,
+  false: false,
+  yes: true,
+  no: false,
+  '1': true,
+  '0': false,
+};
 
 /** Query options of a URL and keys of a connection string that map onto a setting. */
 type Setter = (out: Record<string, unknown>, value: string, field: string) => void;
@@ -144,7 +151,8 @@ const intent: Setter = (out, value, field) => {
 };
 const encryptSetter: Setter = (out, value, field) => {
   // Connection strings also say mandatory/optional/strict for encryption.
-  const v = { mandatory: true, strict: true, optional: false }[value.toLowerCase()] ?? BOOL[value.toLowerCase()];
+  const v =
+    { mandatory: true, strict: true, optional: false }[value.toLowerCase()] ?? BOOL[value.toLowerCase()];
   if (v === undefined) throw new ValidationError(field, 'true or false', value);
   out.encrypt = v;
 };
@@ -253,7 +261,8 @@ function parseConnectionString(text: string): { input: Record<string, unknown>; 
   for (const part of text.split(';')) {
     if (part.trim() === '') continue;
     const eq = part.indexOf('=');
-    if (eq < 0) throw new ValidationError(`${ROOT}.connectionString`, 'key=value pairs separated by ;', '(hidden)');
+    if (eq < 0)
+      throw new ValidationError(`${ROOT}.connectionString`, 'key=value pairs separated by ;', '(hidden)');
     const rawKey = part.slice(0, eq).trim();
     const key = rawKey.toLowerCase().replace(/[\s_]/g, '');
     const value = part.slice(eq + 1).trim();

@@ -1,7 +1,7 @@
 import { adapterConformance } from '@anomalia/mosaiq/testing';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { liveBackend, mssqlHarness, testServerBackend } from './testing/harness';
 import { startTestServer, type TestSqlServer } from './test-server/server';
+import { liveBackend, mssqlHarness, testServerBackend } from './testing/harness';
 
 /**
  * The adapter conformance kit of @anomalia/mosaiq through the real driver: against the TDS test
@@ -23,7 +23,9 @@ describe('the adapter conformance kit on db-mssql, through mssql/tedious to the 
 
 const live = process.env.MSSQL_URL;
 describe.skipIf(!live)('the adapter conformance kit on db-mssql, live on SQL Server (MSSQL_URL)', () => {
-  const kit = adapterConformance({ harness: mssqlHarness(liveBackend(live ?? 'mssql://unset@localhost/x'), `anomalia_kit_${process.pid}_`) });
+  const kit = adapterConformance({
+    harness: mssqlHarness(liveBackend(live ?? 'mssql://unset@localhost/x'), `anomalia_kit_${process.pid}_`),
+  });
   afterAll(() => kit.dispose());
   for (const check of kit.checks) it(check.name, check.run);
 });

@@ -13,8 +13,8 @@ import { errorNumber, MssqlConnectionError, QueryCancelledError } from './errors
 import { openTreatmentReader } from './reader';
 import { createSandbox, isSandbox, loadRows, markAsSandbox, sandboxInfo } from './sandbox';
 import { createMosaiqSchemaStatement, probeMosaiqSchema, SchemaError } from './schema';
-import { adminQuery, sqlServerStored } from './testing/harness';
 import { startTestServer, type TestSqlServer } from './test-server/server';
+import { adminQuery, sqlServerStored } from './testing/harness';
 import { openSandboxWriter } from './writer';
 
 /**
@@ -43,10 +43,14 @@ const everything = { from: new Date('2000-01-01T00:00:00Z'), to: new Date('2100-
 
 beforeAll(async () => {
   server = await startTestServer({
-    users: { sa: { password: 'Owner-Passw0rd', role: 'owner' }, reader: { password: 'Reader-Passw0rd', role: 'datareader' } },
+    users: {
+      sa: { password: 'Owner-Passw0rd', role: 'owner' },
+      reader: { password: 'Reader-Passw0rd', role: 'datareader' },
+    },
   });
   rows = emptyTableRows();
-  for (const b of generateClinic({ seed: 5, records: 120 })) for (const t of TABLE_NAMES) (rows[t] as unknown[]).push(...b.rows[t]);
+  for (const b of generateClinic({ seed: 5, records: 120 }))
+    for (const t of TABLE_NAMES) (rows[t] as unknown[]).push(...b.rows[t]);
 });
 afterAll(() => server.close());
 
@@ -70,7 +74,9 @@ describe('logging in', () => {
     const own = sessions.flatMap((s) => s.statements).filter((x) => !/^set /.test(x));
     expect(own.length).toBeGreaterThanOrEqual(5);
     for (const x of own) expect(x).toMatch(/^(SELECT|DECLARE) /);
-    const listing = sessions.flatMap((s) => s.statements).find((x) => x.includes('ORDER BY [Create_DtTm], [TTX_ID]'))!;
+    const listing = sessions
+      .flatMap((s) => s.statements)
+      .find((x) => x.includes('ORDER BY [Create_DtTm], [TTX_ID]'))!;
     expect(listing).toMatch(/\[Create_DtTm\] >= @p0 AND \[Create_DtTm\] < @p1/);
   });
 
@@ -100,10 +106,16 @@ describe('logging in', () => {
   it('login failures say which setting to check and never show the password', async () => {
     const url = await clinicDatabase();
     const bad = url.replace('Owner-Passw0rd', 'wrong-Passw0rd');
-    const errorOf = (p: Promise<unknown>) => p.then(() => expect.fail('no error'), (e: unknown) => e as Error);
+    const errorOf = (p: Promise<unknown>) =>
+      p.then(
+        () => expect.fail('no error'),
+        (e: unknown) => e as Error,
+      );
     const login = await errorOf(openTreatmentReader(bad, { env }));
     expect(login).toBeInstanceOf(MssqlConnectionError);
-    expect(login.message).toMatch(/login failed.*Login failed for user 'sa'.*check mssql\.user, mssql\.passwordEnv \(the password in \$MSSQL_PASSWORD\)/);
+    expect(login.message).toMatch(
+      /login failed.*Login failed for user 'sa'.*check mssql\.user, mssql\.passwordEnv \(the password in \$MSSQL_PASSWORD\)/,
+    );
     expect(login.message).not.toContain('wrong-Passw0rd');
     const database = await errorOf(openTreatmentReader(url.replace(/\/driver\d+\?/, '/nowhere?'), { env }));
     expect(database.message).toMatch(/Cannot open database "nowhere".*check mssql\.database/);
@@ -117,7 +129,9 @@ describe('logging in', () => {
     const tls = await startTestServer({ requireEncryption: true, databases: ['M'] });
     try {
       const e = await errorOf(openTreatmentReader(tls.url('M'), { env }));
-      expect(e.message).toMatch(/Server requires encryption.*check mssql\.encrypt, mssql\.trustServerCertificate/);
+      expect(e.message).toMatch(
+        /Server requires encryption.*check mssql\.encrypt, mssql\.trustServerCertificate/,
+      );
     } finally {
       await tls.close();
     }
@@ -133,13 +147,17 @@ describe('logging in', () => {
     const other = `driver-blank${n}`;
     server.createDatabase(other);
     await adminQuery(server.url(other), createMosaiqSchemaStatement('dbo').sql);
-    await expect(markAsSandbox(server.url(other, 'reader'), { confirm: true, env })).rejects.toThrow(/permission denied/);
+    await expect(markAsSandbox(server.url(other, 'reader'), { confirm: true, env })).rejects.toThrow(
+      /permission denied/,
+    );
     await expect(isSandbox(server.url(other), { env })).resolves.toBe(false);
     const info = await markAsSandbox(server.url(other), { confirm: true, env });
     expect(info.origin).toBe('marked');
     expect(await sandboxInfo(server.url(other), { env })).toEqual(info);
     expect(await markAsSandbox(server.url(other), { confirm: true, env })).toEqual(info);
-    await expect(markAsSandbox(server.url(other), { confirm: false as never, env })).rejects.toThrow(/^options\.confirm: expected true/);
+    await expect(markAsSandbox(server.url(other), { confirm: false as never, env })).rejects.toThrow(
+      /^options\.confirm: expected true/,
+    );
   });
 });
 
@@ -150,11 +168,21 @@ describe('retries and cancellation', () => {
     const url = await clinicDatabase('&appName=t-deadlock');
     const reader = await openTreatmentReader(url, { env });
     const ids = rows.TrackTreatment.map((t) => t.TTX_ID);
-    const remove = server.addFault({ match: treatmentSelect, error: { number: 1205, message: 'Transaction (Process ID 51) was deadlocked on lock resources with another process and has been chosen as the deadlock victim. Rerun the transaction.', severity: 13 } });
+    const remove = server.addFault({
+      match: treatmentSelect,
+      error: {
+        number: 1205,
+        message:
+          'Transaction (Process ID 51) was deadlocked on lock resources with another process and has been chosen as the deadlock victim. Rerun the transaction.',
+        severity: 13,
+      },
+    });
     const { records } = await reader.loadRecords(ids);
     remove();
     expect(records).toEqual(assembleRecords(sqlServerStored(rows)));
-    const runs = sessionsOf('t-deadlock').flatMap((s) => s.statements).filter((s) => treatmentSelect({ sql: s }));
+    const runs = sessionsOf('t-deadlock')
+      .flatMap((s) => s.statements)
+      .filter((s) => treatmentSelect({ sql: s }));
     expect(runs).toHaveLength(2);
     await reader.close();
 
@@ -165,13 +193,26 @@ describe('retries and cancellation', () => {
       error: { number: 1205, message: 'chosen as the deadlock victim', severity: 13 },
     });
     const run = await writer.apply(
-      [{ kind: 'update', table: 'TxField', key: field.FLD_ID, column: 'Meterset', oldValue: field.Meterset, newValue: 1 }],
+      [
+        {
+          kind: 'update',
+          table: 'TxField',
+          key: field.FLD_ID,
+          column: 'Meterset',
+          oldValue: field.Meterset,
+          newValue: 1,
+        },
+      ],
       { label: 'retried' },
     );
     expect(await writer.listRuns()).toEqual([run]);
     expect(await writer.ledger(run.runId)).toHaveLength(1);
     const tx = sessionsOf('t-deadlock-w').reduce(
-      (a, s) => ({ begun: a.begun + s.transactions.begun, committed: a.committed + s.transactions.committed, rolledBack: a.rolledBack + s.transactions.rolledBack }),
+      (a, s) => ({
+        begun: a.begun + s.transactions.begun,
+        committed: a.committed + s.transactions.committed,
+        rolledBack: a.rolledBack + s.transactions.rolledBack,
+      }),
       { begun: 0, committed: 0, rolledBack: 0 },
     );
     expect(tx).toEqual({ begun: 2, committed: 1, rolledBack: 1 });
@@ -182,11 +223,19 @@ describe('retries and cancellation', () => {
   it('a deadlock that keeps coming back fails after retry.attempts tries, with its error number', async () => {
     const url = await clinicDatabase('&retryAttempts=2&appName=t-persistent');
     const reader = await openTreatmentReader(url, { env });
-    const remove = server.addFault({ match: treatmentSelect, error: { number: 1205, message: 'deadlock victim', severity: 13 }, times: 100 });
+    const remove = server.addFault({
+      match: treatmentSelect,
+      error: { number: 1205, message: 'deadlock victim', severity: 13 },
+      times: 100,
+    });
     const error = await reader.loadRecords([rows.TrackTreatment[0]!.TTX_ID]).catch((e: unknown) => e);
     remove();
     expect(errorNumber(error)).toBe(1205);
-    expect(sessionsOf('t-persistent').flatMap((s) => s.statements).filter((s) => treatmentSelect({ sql: s }))).toHaveLength(2);
+    expect(
+      sessionsOf('t-persistent')
+        .flatMap((s) => s.statements)
+        .filter((s) => treatmentSelect({ sql: s })),
+    ).toHaveLength(2);
     await reader.close();
   });
 
@@ -207,13 +256,15 @@ describe('retries and cancellation', () => {
     const controller = new AbortController();
     const started = performance.now();
     setTimeout(() => controller.abort(), 200);
-    await expect(reader.loadRecords([rows.TrackTreatment[0]!.TTX_ID], { signal: controller.signal })).rejects.toBeInstanceOf(
-      QueryCancelledError,
-    );
+    await expect(
+      reader.loadRecords([rows.TrackTreatment[0]!.TTX_ID], { signal: controller.signal }),
+    ).rejects.toBeInstanceOf(QueryCancelledError);
     expect(performance.now() - started).toBeLessThan(10_000);
     remove();
     expect((await reader.loadRecords([rows.TrackTreatment[0]!.TTX_ID])).records).toHaveLength(1);
-    await expect(reader.listTreatments({ ...everything }, { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(QueryCancelledError);
+    await expect(
+      reader.listTreatments({ ...everything }, { signal: AbortSignal.abort() }),
+    ).rejects.toBeInstanceOf(QueryCancelledError);
     await reader.close();
   });
 
@@ -225,7 +276,9 @@ describe('retries and cancellation', () => {
     await reader.close();
     const once = await openTreatmentReader(`${url}&retryAttempts=1`, { env });
     const remove = server.addFault({ match: treatmentSelect, delayMs: 3000 });
-    await expect(once.loadRecords([rows.TrackTreatment[0]!.TTX_ID])).rejects.toThrow(/Timeout: Request failed to complete in 1000ms/);
+    await expect(once.loadRecords([rows.TrackTreatment[0]!.TTX_ID])).rejects.toThrow(
+      /Timeout: Request failed to complete in 1000ms/,
+    );
     remove();
     await once.close();
   });
@@ -240,7 +293,13 @@ describe('values and schemas', () => {
     const point = base.TxFieldPoint.find((p) => p.FLD_ID === t.FLD_ID)!;
     const edge = emptyTableRows();
     edge.TrackTreatment.push(
-      { ...t, TTX_ID: -2147483648, Create_DtTm: new Date('1899-12-31T23:59:59.997Z'), WasQAMode: false, WasBeamComplete: true },
+      {
+        ...t,
+        TTX_ID: -2147483648,
+        Create_DtTm: new Date('1899-12-31T23:59:59.997Z'),
+        WasQAMode: false,
+        WasBeamComplete: true,
+      },
       Object.fromEntries(Object.keys(t).map((k) => [k, k === 'TTX_ID' ? 2147483647 : null])) as never,
     );
     edge.TxFieldPoint.push({
@@ -253,7 +312,15 @@ describe('values and schemas', () => {
       Index: 0.0001,
     });
     edge.TxField.push(base.TxField.find((f) => f.FLD_ID === t.FLD_ID)!);
-    edge.Staff.push({ Staff_ID: t.Machine_ID_Staff_ID!, Type: 'Ångström', Category: 0, Last_Name: 'Ü', First_Name: '', Machine_Type: 0, Status_inactive: true });
+    edge.Staff.push({
+      Staff_ID: t.Machine_ID_Staff_ID!,
+      Type: 'Ångström',
+      Category: 0,
+      Last_Name: 'Ü',
+      First_Name: '',
+      Machine_Type: 0,
+      Status_inactive: true,
+    });
     await createSandbox(server.url(name), { confirm: true, rows: edge, env });
     const reader = await openTreatmentReader(server.url(name), { env });
     const { records } = await reader.loadRecords([-2147483648, 2147483647]);
@@ -265,8 +332,17 @@ describe('values and schemas', () => {
     expect(records[1]!.treatment.Create_DtTm).toBeNull();
     const changes = await reader.changesSince(null);
     expect(changes.items.map((i) => i.version)).toEqual(['0x00000000000007d1', '0x00000000000007d2']);
-    expect(await reader.maxKeys()).toMatchObject({ TrackTreatment: 2147483647, TxFieldPoint: point.TFP_ID, Offset: null });
-    expect(await reader.tableCounts()).toMatchObject({ TrackTreatment: 2, TxFieldPoint: 1, Staff: 1, Offset: 0 });
+    expect(await reader.maxKeys()).toMatchObject({
+      TrackTreatment: 2147483647,
+      TxFieldPoint: point.TFP_ID,
+      Offset: null,
+    });
+    expect(await reader.tableCounts()).toMatchObject({
+      TrackTreatment: 2,
+      TxFieldPoint: 1,
+      Staff: 1,
+      Offset: 0,
+    });
     await reader.close();
   });
 
@@ -274,19 +350,42 @@ describe('values and schemas', () => {
     const url = await clinicDatabase('&appName=t-refuse');
     const writer = await openSandboxWriter(url, { env });
     const point = sqlServerStored(rows).TxFieldPoint[0]!;
-    const sent = () => sessionsOf('t-refuse').flatMap((s) => s.statements).filter((s) => /^(UPDATE|INSERT|DELETE)/.test(s));
+    const sent = () =>
+      sessionsOf('t-refuse')
+        .flatMap((s) => s.statements)
+        .filter((s) => /^(UPDATE|INSERT|DELETE)/.test(s));
     await expect(
       writer.apply(
-        [{ kind: 'update', table: 'TxFieldPoint', key: point.TFP_ID, column: 'A_Leaf_Set', oldValue: point.A_Leaf_Set, newValue: new Uint8Array(201) }],
+        [
+          {
+            kind: 'update',
+            table: 'TxFieldPoint',
+            key: point.TFP_ID,
+            column: 'A_Leaf_Set',
+            oldValue: point.A_Leaf_Set,
+            newValue: new Uint8Array(201),
+          },
+        ],
         { label: 'odd bytes' },
       ),
     ).rejects.toThrow('changes[0].newValue: expected exactly 200 bytes (the column is binary(200))');
     await expect(
       writer.apply(
-        [{ kind: 'update', table: 'TxFieldPoint', key: point.TFP_ID, column: 'Gantry_Ang', oldValue: point.Gantry_Ang, newValue: 123456.5 }],
+        [
+          {
+            kind: 'update',
+            table: 'TxFieldPoint',
+            key: point.TFP_ID,
+            column: 'Gantry_Ang',
+            oldValue: point.Gantry_Ang,
+            newValue: 123456.5,
+          },
+        ],
         { label: 'too wide' },
       ),
-    ).rejects.toThrow(/changes\[0\]\.newValue: expected a number below 10\^5 in magnitude \(the column is decimal\(8,3\)\)/);
+    ).rejects.toThrow(
+      /changes\[0\]\.newValue: expected a number below 10\^5 in magnitude \(the column is decimal\(8,3\)\)/,
+    );
     expect(sent()).toEqual([]);
     expect(await writer.listRuns()).toEqual([]);
     await writer.close();
@@ -308,17 +407,25 @@ describe('values and schemas', () => {
     await loadRows(client, 'dbo', columns, rows);
     await client.close();
     const victim = sqlServerStored(rows).TrackTreatment[3]!;
-    await adminQuery(url, `UPDATE [dbo].[TrackTreatment] SET [MAC_ID] = 77, [Notes] = 'kept' WHERE [TTX_ID] = ${victim.TTX_ID};`);
+    await adminQuery(
+      url,
+      `UPDATE [dbo].[TrackTreatment] SET [MAC_ID] = 77, [Notes] = 'kept' WHERE [TTX_ID] = ${victim.TTX_ID};`,
+    );
     const writer = await openSandboxWriter(url, { env });
     const before = await writer.checksum();
-    const run = await writer.apply([{ kind: 'delete', table: 'TrackTreatment', key: victim.TTX_ID, row: victim }], { label: 'wide' });
+    const run = await writer.apply(
+      [{ kind: 'delete', table: 'TrackTreatment', key: victim.TTX_ID, row: victim }],
+      { label: 'wide' },
+    );
     expect((await writer.checksum()).total).not.toBe(before.total);
     await writer.restore(run.runId);
     expect(await writer.checksum()).toEqual(before);
     await writer.close();
     const log = sessionsOf('t-wide').flatMap((s) => s.statements);
     expect(log).toContain('SET IDENTITY_INSERT [dbo].[TrackTreatment] ON');
-    expect(log.some((s) => /^INSERT INTO \[dbo\]\.\[TrackTreatment\] \(.*\[MAC_ID\], \[Notes\]\)/.test(s))).toBe(true);
+    expect(
+      log.some((s) => /^INSERT INTO \[dbo\]\.\[TrackTreatment\] \(.*\[MAC_ID\], \[Notes\]\)/.test(s)),
+    ).toBe(true);
   });
 
   it('names what is missing from a database that is not Mosaiq, and refuses to write to one that is not a sandbox', async () => {
@@ -328,13 +435,18 @@ describe('values and schemas', () => {
       /driver-empty\d+ as sa: not a Mosaiq database of @anomalia\/db-mssql: table dbo\.TrackTreatment is missing; table dbo\.TxField is missing/,
     );
     await expect(openSandboxWriter(server.url(name), { env })).rejects.toBeInstanceOf(NotASandboxError);
-    await adminQuery(server.url(name), 'CREATE TABLE [dbo].[TrackTreatment] ([TTX_ID] int NOT NULL, [Create_DtTm] varchar(30) NULL);');
-    const error = await openTreatmentReader(server.url(name), { env }).catch((e: unknown) => e as SchemaError);
+    await adminQuery(
+      server.url(name),
+      'CREATE TABLE [dbo].[TrackTreatment] ([TTX_ID] int NOT NULL, [Create_DtTm] varchar(30) NULL);',
+    );
+    const error = await openTreatmentReader(server.url(name), { env }).catch(
+      (e: unknown) => e as SchemaError,
+    );
     expect(error).toBeInstanceOf(SchemaError);
     expect((error as SchemaError).problems).toContain('table dbo.TxField is missing');
-    await expect(openSandboxWriter(`${server.url(name)}&applicationIntent=ReadOnly`, { env })).rejects.toThrow(
-      /^mssql\.applicationIntent: expected ReadWrite for a writer/,
-    );
+    await expect(
+      openSandboxWriter(`${server.url(name)}&applicationIntent=ReadOnly`, { env }),
+    ).rejects.toThrow(/^mssql\.applicationIntent: expected ReadWrite for a writer/);
     await expect(createSandbox(server.url(name), { confirm: true, env })).rejects.toThrow(
       /^mssql\.database: expected an empty database \(it has dbo\.TrackTreatment; to use a copy of Mosaiq, markAsSandbox it\)/,
     );

@@ -31,7 +31,15 @@ const TRANSIENT_NUMBERS = new Set([
   983, // availability replica not in a readable state
 ]);
 /** Driver codes of lost connections and timeouts. */
-const TRANSIENT_CODES = new Set(['ETIMEOUT', 'ESOCKET', 'ECONNRESET', 'ECONNCLOSED', 'ENOCONN', 'EPIPE', 'ECONNREFUSED']);
+const TRANSIENT_CODES = new Set([
+  'ETIMEOUT',
+  'ESOCKET',
+  'ECONNRESET',
+  'ECONNCLOSED',
+  'ENOCONN',
+  'EPIPE',
+  'ECONNREFUSED',
+]);
 
 function codes(e: DriverError | undefined, depth = 0): DriverError[] {
   if (!e || depth > 4) return [];
@@ -101,7 +109,8 @@ export function connectionError(
 ): MssqlConnectionError {
   const all = codes(error as DriverError);
   const first = serverMessages.find((m) => m.number !== 18456)?.message;
-  const message = first ?? all.map((e) => e.message).find((m) => typeof m === 'string' && m !== '') ?? String(error);
+  const message =
+    first ?? all.map((e) => e.message).find((m) => typeof m === 'string' && m !== '') ?? String(error);
   const code = all.map((e) => e.code).find(Boolean);
   const text = [...serverMessages.map((m) => m.message), ...all.map((e) => e.message ?? '')].join(' | ');
   const make = (settings: string[], what: string) =>

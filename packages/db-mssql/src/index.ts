@@ -1,4 +1,4 @@
-export { type TableChecksums, checksumTables, tableChecksum } from './checksum';
+export { checksumTables, type TableChecksums, tableChecksum } from './checksum';
 export { type ClientRole, type Isolation, MssqlClient, type RequestOptions } from './client';
 export {
   type DeclaredColumn,

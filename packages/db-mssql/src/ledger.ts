@@ -98,7 +98,9 @@ export function ledgerValues(
 ): ColumnValue[] {
   const c = applied.change;
   const type =
-    c.kind === 'update' ? ((MOSAIQ_TABLES[c.table].columns as Record<string, SqlType>)[c.column] ?? null) : null;
+    c.kind === 'update'
+      ? ((MOSAIQ_TABLES[c.table].columns as Record<string, SqlType>)[c.column] ?? null)
+      : null;
   const old = slotValues(type, c.kind === 'update' ? c.oldValue : null);
   const next = slotValues(type, c.kind === 'update' ? c.newValue : null);
   const extra =
@@ -206,7 +208,11 @@ export function ledgerEntry(row: Record<string, unknown>): LedgerEntry & { extra
     const column = String(row.column_name);
     const type = (MOSAIQ_TABLES[table].columns as Record<string, SqlType>)[column];
     if (!type || type !== row.sql_type) {
-      throw new ValidationError(`${where}.column_name`, `a column of ${table} with its SQL type`, row.column_name);
+      throw new ValidationError(
+        `${where}.column_name`,
+        `a column of ${table} with its SQL type`,
+        row.column_name,
+      );
     }
     const slot = SLOT_OF[type];
     change = {
@@ -219,9 +225,13 @@ export function ledgerEntry(row: Record<string, unknown>): LedgerEntry & { extra
     };
   } else if (kind === 'insert' || kind === 'delete') {
     const parsed = rowJsonSchema.safeParse(parseJson(row.row_json, `${where}.row_json`));
-    if (!parsed.success) throw new ValidationError(`${where}.row_json`, 'a JSON object of column values', row.row_json);
+    if (!parsed.success)
+      throw new ValidationError(`${where}.row_json`, 'a JSON object of column values', row.row_json);
     const values = Object.fromEntries(
-      Object.entries(parsed.data).map(([k, v]) => [k, columnValueFromJson(v as ColumnValueJson, `${where}.row_json.${k}`)]),
+      Object.entries(parsed.data).map(([k, v]) => [
+        k,
+        columnValueFromJson(v as ColumnValueJson, `${where}.row_json.${k}`),
+      ]),
     );
     change = { kind, table, key, row: values };
   } else {
@@ -230,7 +240,8 @@ export function ledgerEntry(row: Record<string, unknown>): LedgerEntry & { extra
   let extra: ExtraColumns | null = null;
   if (row.extra_json !== null && row.extra_json !== undefined) {
     const parsed = extraSchema.safeParse(parseJson(row.extra_json, `${where}.extra_json`));
-    if (!parsed.success) throw new ValidationError(`${where}.extra_json`, 'a JSON object of typed values', row.extra_json);
+    if (!parsed.success)
+      throw new ValidationError(`${where}.extra_json`, 'a JSON object of typed values', row.extra_json);
     extra = {};
     for (const [name, { type, value }] of Object.entries(parsed.data)) {
       const column = parseDeclaration(name, type, `${where}.extra_json.${name}.type`);
@@ -278,7 +289,22 @@ export function decodeDeclared(column: DeclaredColumn, v: unknown): ColumnValue 
 
 /** Column types a writer can read, keep in a ledger and write back. */
 export function isSupported(column: DeclaredColumn): boolean {
-  return ['int', 'smallint', 'tinyint', 'bigint', 'bit', 'decimal', 'float', 'real', 'datetime', 'varchar', 'char', 'nvarchar', 'nchar', 'binary', 'varbinary', 'timestamp'].includes(
-    column.type,
-  );
+  return [
+    'int',
+    'smallint',
+    'tinyint',
+    'bigint',
+    'bit',
+    'decimal',
+    'float',
+    'real',
+    'datetime',
+    'varchar',
+    'char',
+    'nvarchar',
+    'nchar',
+    'binary',
+    'varbinary',
+    'timestamp',
+  ].includes(column.type);
 }

@@ -9,13 +9,20 @@ import type { WriteStatement } from './write-queries';
  * allows, at most 1000), every value checked and brought to what its column stores. Used to fill
  * a sandbox created by `createSandbox` (a synthetic clinic, the live test suite).
  */
-export function loadRowsStatements(schema: string, columns: TableColumns, rows: Partial<TableRows>): WriteStatement[] {
+export function loadRowsStatements(
+  schema: string,
+  columns: TableColumns,
+  rows: Partial<TableRows>,
+): WriteStatement[] {
   const out: WriteStatement[] = [];
   for (const table of TABLE_NAMES) {
     const list = (rows[table] ?? []) as unknown as Record<string, unknown>[];
     if (list.length === 0) continue;
     const byName = new Map(columns[table].map((c) => [c.name.toLowerCase(), c]));
-    const cols = Object.keys(MOSAIQ_TABLES[table].columns).map((name) => ({ ...byName.get(name.toLowerCase())!, name }));
+    const cols = Object.keys(MOSAIQ_TABLES[table].columns).map((name) => ({
+      ...byName.get(name.toLowerCase())!,
+      name,
+    }));
     const pk = cols.find((c) => c.name === MOSAIQ_TABLES[table].primaryKey)!;
     const per = Math.max(1, Math.min(1000, Math.floor(MAX_PARAMS / cols.length)));
     const set = (on: boolean): WriteStatement => ({

@@ -47,7 +47,8 @@ const selectList = (columns: readonly string[], alias = '') =>
 /** Which tables exist: one row, a column per table, NULL for a missing one. */
 export function objectIdsStatement(tables: readonly { schema: string; table: string }[]): Statement {
   const items = tables.map(
-    ({ schema, table }) => `OBJECT_ID(N'${qualified(schema, table).replace(/'/g, "''")}', N'U') AS ${quoteName(`${schema}.${table}`)}`,
+    ({ schema, table }) =>
+      `OBJECT_ID(N'${qualified(schema, table).replace(/'/g, "''")}', N'U') AS ${quoteName(`${schema}.${table}`)}`,
   );
   return { sql: `SELECT ${items.join(', ')};`, params: [] };
 }
@@ -73,7 +74,9 @@ export function listTreatmentsStatement(schema: string, q: TreatmentQuery): Stat
   if (q.cursor !== null) {
     const c = decodeTreatmentCursor(q.cursor);
     const at = params.add(DATETIME, c.createdAt);
-    where.push(`([Create_DtTm] > ${at} OR ([Create_DtTm] = ${at} AND [TTX_ID] > ${params.add(INT, c.ttxId)}))`);
+    where.push(
+      `([Create_DtTm] > ${at} OR ([Create_DtTm] = ${at} AND [TTX_ID] > ${params.add(INT, c.ttxId)}))`,
+    );
   }
   const filters: [string, keyof TrackTreatmentRow, number[] | undefined][] = [
     ['machineIds', 'Machine_ID_Staff_ID', q.machineIds],
@@ -242,9 +245,12 @@ export function dependentUnits(schema: string, ids: DependentIds): LookupUnit[] 
     );
   }
   for (const c of chunk(ids.patientIds)) {
-    units.push(unit(c, (list) => [sel('Patient', `[Pat_ID1] IN ${list}`), sel('Ident', `[Pat_Id1] IN ${list}`)]));
+    units.push(
+      unit(c, (list) => [sel('Patient', `[Pat_ID1] IN ${list}`), sel('Ident', `[Pat_Id1] IN ${list}`)]),
+    );
   }
-  for (const c of chunk(ids.machineIds)) units.push(unit(c, (list) => [sel('Staff', `[Staff_ID] IN ${list}`)]));
+  for (const c of chunk(ids.machineIds))
+    units.push(unit(c, (list) => [sel('Staff', `[Staff_ID] IN ${list}`)]));
   for (const c of chunk(ids.doseIds)) units.push(unit(c, (list) => [sel('Dose_Hst', `[DHS_ID] IN ${list}`)]));
   const w = ids.doseWindow;
   if (w) {

@@ -52,7 +52,11 @@ export interface ReaderOptions {
 /** Reads the 8-byte row version the driver returns. */
 function versionOf(value: unknown, key: number): bigint {
   if (!(value instanceof Uint8Array) || value.length !== 8) {
-    throw new ValidationError(`TrackTreatment[TTX_ID=${key}].${ROW_VERSION_COLUMN}`, 'an 8-byte rowversion', value);
+    throw new ValidationError(
+      `TrackTreatment[TTX_ID=${key}].${ROW_VERSION_COLUMN}`,
+      'an 8-byte rowversion',
+      value,
+    );
   }
   return Buffer.from(value.buffer, value.byteOffset, 8).readBigUInt64BE(0);
 }
@@ -108,9 +112,7 @@ export class MssqlTreatmentReader implements TreatmentReader {
     const statement = listTreatmentsStatement(this.schema, q);
     const { sets } = await this.read((query) => query(statement, options), options);
     const raws = sets[0]?.rows ?? [];
-    const items = raws
-      .slice(0, q.pageSize)
-      .map((r) => this.summary.decode(r) as unknown as TreatmentSummary);
+    const items = raws.slice(0, q.pageSize).map((r) => this.summary.decode(r) as unknown as TreatmentSummary);
     const last = items[items.length - 1];
     const nextCursor =
       raws.length > q.pageSize && last
@@ -127,7 +129,9 @@ export class MssqlTreatmentReader implements TreatmentReader {
     const { signal, ...rest } = options;
     const { limit } = parseChangeOptions(rest);
     if (!this.columns.TrackTreatment.some((c) => c.name.toLowerCase() === ROW_VERSION_COLUMN.toLowerCase())) {
-      throw new SchemaError(this.label, [`TrackTreatment.${ROW_VERSION_COLUMN} (rowversion) is missing: no change cursor`]);
+      throw new SchemaError(this.label, [
+        `TrackTreatment.${ROW_VERSION_COLUMN} (rowversion) is missing: no change cursor`,
+      ]);
     }
     const statement = changesStatement(this.schema, since, limit);
     const { sets } = await this.read((query) => query(statement, { signal }), { signal });
@@ -179,7 +183,11 @@ export class MssqlTreatmentReader implements TreatmentReader {
     return out;
   }
 
-  private async load(ids: readonly number[], query: Transaction['query'], options: RequestOptions): Promise<LoadedRecords> {
+  private async load(
+    ids: readonly number[],
+    query: Transaction['query'],
+    options: RequestOptions,
+  ): Promise<LoadedRecords> {
     const distinct = [...new Set(ids)];
     const phase1 = await this.lookup(packUnits(treatmentUnits(this.schema, distinct)), query, options);
     const treatments = rowDecoder('TrackTreatment').decodeAll(phase1.TrackTreatment ?? []);
@@ -198,7 +206,10 @@ export class MssqlTreatmentReader implements TreatmentReader {
     for (const table of TABLE_NAMES) {
       if (table === 'TrackTreatment') continue;
       // Offset and Dose_Hst rows can come from two lookups: keep one per key.
-      (rows as Record<TableName, unknown[]>)[table] = distinctByKey(table, rowDecoder(table).decodeAll(phase2[table] ?? []));
+      (rows as Record<TableName, unknown[]>)[table] = distinctByKey(
+        table,
+        rowDecoder(table).decodeAll(phase2[table] ?? []),
+      );
     }
     return { records: assembleRecords(rows), missingIds };
   }
@@ -216,7 +227,10 @@ export class MssqlTreatmentReader implements TreatmentReader {
     return this.oneRow(countsStatement(this.schema), options) as Promise<Record<TableName, number>>;
   }
 
-  private async oneRow(statement: Statement, options: RequestOptions): Promise<Record<TableName, number | null>> {
+  private async oneRow(
+    statement: Statement,
+    options: RequestOptions,
+  ): Promise<Record<TableName, number | null>> {
     const { sets } = await this.client.query(statement, options);
     const row = sets[0]?.rows[0] ?? [];
     const out = {} as Record<TableName, number | null>;
@@ -292,6 +306,9 @@ function distinctByKey<T extends TableName>(table: T, rows: Row<T>[]): Row<T>[] 
 }
 
 /** Connects a reader (see MssqlTreatmentReader.open). */
-export function openTreatmentReader(input: MssqlTargetInput, options: ReaderOptions = {}): Promise<MssqlTreatmentReader> {
+export function openTreatmentReader(
+  input: MssqlTargetInput,
+  options: ReaderOptions = {},
+): Promise<MssqlTreatmentReader> {
   return MssqlTreatmentReader.open(input, options);
 }

@@ -41,7 +41,11 @@ export class RowDecoder<T extends TableName = TableName> {
     const key = this.pkIndex >= 0 ? raw[this.pkIndex] : '?';
     const expected = i === this.pkIndex ? 'a primary-key value (never NULL)' : EXPECTED[this.types[i]!];
     const shown = value instanceof Uint8Array ? `${value.length} bytes` : value;
-    throw new ValidationError(`${this.table}[${MOSAIQ_TABLES[this.table].primaryKey}=${String(key)}].${this.columns[i]}`, expected, shown);
+    throw new ValidationError(
+      `${this.table}[${MOSAIQ_TABLES[this.table].primaryKey}=${String(key)}].${this.columns[i]}`,
+      expected,
+      shown,
+    );
   }
 }
 

@@ -1,9 +1,22 @@
 import { ValidationError } from '@anomalia/core';
-import { type ClinicOptionsInput, generateClinic, TABLE_NAMES, type TableName, type TableRows } from '@anomalia/mosaiq';
+import {
+  type ClinicOptionsInput,
+  generateClinic,
+  TABLE_NAMES,
+  type TableName,
+  type TableRows,
+} from '@anomalia/mosaiq';
 import { MssqlClient, type RequestOptions, type Transaction } from './client';
+import { toDatetimeGrid } from './column-types';
 import { type MssqlTargetInput, mssqlTarget } from './config';
-import { ANOMALIA_SCHEMA, createMosaiqSchemaStatement, existingTables, probeMosaiqSchema, type TableColumns } from './schema';
 import { loadRowsStatements } from './loader';
+import {
+  ANOMALIA_SCHEMA,
+  createMosaiqSchemaStatement,
+  existingTables,
+  probeMosaiqSchema,
+  type TableColumns,
+} from './schema';
 import {
   bookkeepingTablesSql,
   createSchemaStatement,
@@ -12,7 +25,6 @@ import {
   markerStatement,
   packWrites,
 } from './write-queries';
-import { toDatetimeGrid } from './column-types';
 
 export type SandboxOrigin = 'created' | 'marked';
 
@@ -73,8 +85,16 @@ async function readInfo(client: MssqlClient, options: RequestOptions): Promise<S
 }
 
 /** The anomalia schema, its three tables and the marker row, in one transaction (after CREATE SCHEMA, which must run alone). */
-async function mark(client: MssqlClient, origin: SandboxOrigin, source: string | null, options: RequestOptions) {
-  const { sets } = await client.query({ sql: `SELECT SCHEMA_ID(N'${ANOMALIA_SCHEMA}') AS [id];`, params: [] }, options);
+async function mark(
+  client: MssqlClient,
+  origin: SandboxOrigin,
+  source: string | null,
+  options: RequestOptions,
+) {
+  const { sets } = await client.query(
+    { sql: `SELECT SCHEMA_ID(N'${ANOMALIA_SCHEMA}') AS [id];`, params: [] },
+    options,
+  );
   const schemaExists = sets[0]?.rows[0]?.[0] != null;
   if (!schemaExists) await client.query(createSchemaStatement(), options);
   await client.transaction(
@@ -100,12 +120,20 @@ export async function isSandbox(input: MssqlTargetInput, options: SandboxOptions
 }
 
 /** How a sandbox became one; a ValidationError when the database is not a sandbox. */
-export async function sandboxInfo(input: MssqlTargetInput, options: SandboxOptions = {}): Promise<SandboxInfo> {
+export async function sandboxInfo(
+  input: MssqlTargetInput,
+  options: SandboxOptions = {},
+): Promise<SandboxInfo> {
   const target = mssqlTarget(input, { env: options.env });
   const client = await MssqlClient.connect(target, { role: 'reader', onQuery: options.onQuery });
   try {
     const [marked] = await existingTables(client, [BOOKKEEPING[0]!], options);
-    if (!marked) throw new ValidationError('mssql.database', 'a sandbox database (it has no anomalia.Anomalia_Sandbox table)', target.settings.database);
+    if (!marked)
+      throw new ValidationError(
+        'mssql.database',
+        'a sandbox database (it has no anomalia.Anomalia_Sandbox table)',
+        target.settings.database,
+      );
     return await readInfo(client, options);
   } finally {
     await client.close();
@@ -128,7 +156,11 @@ export async function markAsSandbox(
     const [marked, runs, ledger] = await existingTables(client, BOOKKEEPING, options);
     if (marked && runs && ledger) return readInfo(client, options);
     if (marked || runs || ledger) {
-      throw new ValidationError('mssql.database', 'a database with all or none of the anomalia tables (some are missing)', client.target.settings.database);
+      throw new ValidationError(
+        'mssql.database',
+        'a database with all or none of the anomalia tables (some are missing)',
+        client.target.settings.database,
+      );
     }
     await probeMosaiqSchema(client, client.target.settings.schema, options);
     await mark(client, 'marked', null, options);
@@ -152,7 +184,11 @@ export async function createSandbox(
   const first = batches?.next();
   return withWriterClient(input, options, async (client) => {
     const schema = client.target.settings.schema;
-    const exists = await existingTables(client, TABLE_NAMES.map((table) => ({ schema, table })), options);
+    const exists = await existingTables(
+      client,
+      TABLE_NAMES.map((table) => ({ schema, table })),
+      options,
+    );
     const present = TABLE_NAMES.filter((_, i) => exists[i]);
     if (present.length > 0) {
       throw new ValidationError(
@@ -161,7 +197,11 @@ export async function createSandbox(
         client.target.settings.database,
       );
     }
-    await client.transaction('read-committed', (tx) => tx.query(createMosaiqSchemaStatement(schema), options).then(() => {}), options);
+    await client.transaction(
+      'read-committed',
+      (tx) => tx.query(createMosaiqSchemaStatement(schema), options).then(() => {}),
+      options,
+    );
     await mark(client, 'created', null, options);
     const columns = await probeMosaiqSchema(client, schema, options);
     const loaded = Object.fromEntries(TABLE_NAMES.map((t) => [t, 0])) as Record<TableName, number>;

@@ -84,8 +84,16 @@ export async function probeMosaiqSchema(
 /** Indexes for the reader and the change cursor (the names say what they serve). */
 export const SANDBOX_INDEXES: readonly { name: string; table: TableName; columns: readonly string[] }[] = [
   { name: 'IX_TrackTreatment_Create', table: 'TrackTreatment', columns: ['Create_DtTm', 'TTX_ID'] },
-  { name: 'IX_TrackTreatment_Machine', table: 'TrackTreatment', columns: ['Machine_ID_Staff_ID', 'Create_DtTm', 'TTX_ID'] },
-  { name: 'IX_TrackTreatment_Patient', table: 'TrackTreatment', columns: ['Pat_ID1', 'Create_DtTm', 'TTX_ID'] },
+  {
+    name: 'IX_TrackTreatment_Machine',
+    table: 'TrackTreatment',
+    columns: ['Machine_ID_Staff_ID', 'Create_DtTm', 'TTX_ID'],
+  },
+  {
+    name: 'IX_TrackTreatment_Patient',
+    table: 'TrackTreatment',
+    columns: ['Pat_ID1', 'Create_DtTm', 'TTX_ID'],
+  },
   { name: 'IX_TrackTreatment_Field', table: 'TrackTreatment', columns: ['FLD_ID', 'Create_DtTm', 'TTX_ID'] },
   { name: 'IX_TrackTreatment_RowVers', table: 'TrackTreatment', columns: [ROW_VERSION_COLUMN] },
   { name: 'IX_TxFieldPoint_Field', table: 'TxFieldPoint', columns: ['FLD_ID'] },
@@ -100,7 +108,8 @@ export function createMosaiqTableSql(schema: string, table: TableName): string {
   const defs = Object.entries(SANDBOX_COLUMNS[table]).map(
     ([name, c]) => `  ${quoteName(name)} ${declaration(c)} ${name === pk ? 'NOT NULL' : 'NULL'}`,
   );
-  if (ROW_VERSIONED_TABLES.includes(table)) defs.push(`  ${quoteName(ROW_VERSION_COLUMN)} timestamp NOT NULL`);
+  if (ROW_VERSIONED_TABLES.includes(table))
+    defs.push(`  ${quoteName(ROW_VERSION_COLUMN)} timestamp NOT NULL`);
   defs.push(`  CONSTRAINT ${quoteName(`PK_${table}`)} PRIMARY KEY (${quoteName(pk)})`);
   return `CREATE TABLE ${qualified(schema, table)} (\n${defs.join(',\n')}\n);`;
 }

@@ -49,7 +49,10 @@ const sqlParser = new parser.Parser();
 const IDENTITY_INSERT = /^SET IDENTITY_INSERT \[[^\]]+\]\.\[[^\]]+\] (ON|OFF);$/;
 
 function parsed(sql: string): string[] {
-  const statements = sql.split(/;\n|;$/).map((s) => s.trim()).filter(Boolean);
+  const statements = sql
+    .split(/;\n|;$/)
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const s of statements) {
     if (IDENTITY_INSERT.test(`${s};`)) continue;
     expect(() => sqlParser.astify(s, { database: 'transactsql' }), s).not.toThrow();
@@ -58,7 +61,10 @@ function parsed(sql: string): string[] {
 }
 
 const columns = Object.fromEntries(
-  Object.entries(SANDBOX_COLUMNS).map(([t, cols]) => [t, Object.entries(cols).map(([name, c]) => ({ name, ...c }))]),
+  Object.entries(SANDBOX_COLUMNS).map(([t, cols]) => [
+    t,
+    Object.entries(cols).map(([name, c]) => ({ name, ...c })),
+  ]),
 ) as TableColumns;
 const at = new Date('2024-03-04T05:06:07.003Z');
 
@@ -71,7 +77,10 @@ const statements: Record<string, Statement | Statement[]> = {
     { schema: 'dbo', table: 'TrackTreatment' },
     { schema: 'dbo', table: 'TxFieldPoint' },
   ]),
-  'reader: a page of treatments': listTreatmentsStatement('dbo', parseTreatmentQuery({ from: at, to: new Date('2024-04-01T00:00:00Z'), pageSize: 500 })),
+  'reader: a page of treatments': listTreatmentsStatement(
+    'dbo',
+    parseTreatmentQuery({ from: at, to: new Date('2024-04-01T00:00:00Z'), pageSize: 500 }),
+  ),
   'reader: the next page, filtered': listTreatmentsStatement(
     'dbo',
     parseTreatmentQuery({
@@ -88,7 +97,9 @@ const statements: Record<string, Statement | Statement[]> = {
   'reader: the safe point': safePointStatement(),
   'reader: highest keys': maxKeysStatement('dbo'),
   'reader: row counts': countsStatement('dbo'),
-  'reader: loadRecords phase one (3 ids)': packUnits(treatmentUnits('dbo', [1000001, 1000002, 1000003])).map((r) => r.statement),
+  'reader: loadRecords phase one (3 ids)': packUnits(treatmentUnits('dbo', [1000001, 1000002, 1000003])).map(
+    (r) => r.statement,
+  ),
   'reader: loadRecords phase two': packUnits(
     dependentUnits('dbo', {
       fieldIds: [50001, 50002],
@@ -100,9 +111,23 @@ const statements: Record<string, Statement | Statement[]> = {
     }),
   ).map((r) => r.statement),
   'writer: is this a sandbox': markerStatement(),
-  'writer: lock the rows a run touches': lockRowsStatement('dbo', 'TxField', 'FLD_ID', ['FLD_ID', 'Meterset'], [50001, 50002]),
+  'writer: lock the rows a run touches': lockRowsStatement(
+    'dbo',
+    'TxField',
+    'FLD_ID',
+    ['FLD_ID', 'Meterset'],
+    [50001, 50002],
+  ),
   'writer: a batch of changes': packWrites([
-    updateStatement('dbo', 'TxField', 'FLD_ID', 50001, { name: 'Meterset', type: 'decimal', precision: 12, scale: 4 }, -100, 'changes[0]'),
+    updateStatement(
+      'dbo',
+      'TxField',
+      'FLD_ID',
+      50001,
+      { name: 'Meterset', type: 'decimal', precision: 12, scale: 4 },
+      -100,
+      'changes[0]',
+    ),
     ...insertStatements(
       'dbo',
       'Offset',
@@ -114,15 +139,43 @@ const statements: Record<string, Statement | Statement[]> = {
       'changes[1]',
     ),
     deleteStatement('dbo', 'Dose_Hst', 'DHS_ID', 3000001, 'changes[2]'),
-    ...insertStatements('dbo', 'TrackTreatment', [{ column: { name: 'TTX_ID', type: 'int', identity: true }, value: 5 }], true, 'changes[3]'),
+    ...insertStatements(
+      'dbo',
+      'TrackTreatment',
+      [{ column: { name: 'TTX_ID', type: 'int', identity: true }, value: 5 }],
+      true,
+      'changes[3]',
+    ),
   ]).map((r) => r.statement),
   'writer: the next run number': nextRunStatement(),
-  'writer: the run': insertRunStatement([1, 'run-1', 'label', 'mode', 'variant', 7, '{}', at, null, 'applied', 1]),
+  'writer: the run': insertRunStatement([
+    1,
+    'run-1',
+    'label',
+    'mode',
+    'variant',
+    7,
+    '{}',
+    at,
+    null,
+    'applied',
+    1,
+  ]),
   'writer: ledger lines': ledgerInsertStatements([
     ledgerValues(
       'run-1',
       0,
-      { change: { kind: 'update', table: 'TxField', key: 50001, column: 'Meterset', oldValue: 60, newValue: -100 }, extra: null },
+      {
+        change: {
+          kind: 'update',
+          table: 'TxField',
+          key: 50001,
+          column: 'Meterset',
+          oldValue: 60,
+          newValue: -100,
+        },
+        extra: null,
+      },
       { mode: 'meterset_inconsistency', variant: 'negative_meterset', appliedAt: at },
     ),
   ]),
@@ -136,7 +189,17 @@ const statements: Record<string, Statement | Statement[]> = {
   'sandbox: how it was marked': markerInfoStatement(),
   'sandbox: the Mosaiq tables of a new sandbox': createMosaiqSchemaStatement('dbo'),
   'sandbox: loading rows': loadRowsStatements('dbo', columns, {
-    Staff: [{ Staff_ID: 901, Type: 'Machine', Category: null, Last_Name: 'LINAC1', First_Name: 'Agility', Machine_Type: 1, Status_inactive: false }],
+    Staff: [
+      {
+        Staff_ID: 901,
+        Type: 'Machine',
+        Category: null,
+        Last_Name: 'LINAC1',
+        First_Name: 'Agility',
+        Machine_Type: 1,
+        Status_inactive: false,
+      },
+    ],
   }),
 };
 
@@ -148,7 +211,12 @@ describe('the T-SQL db-mssql sends', () => {
         parsed(s.sql);
         // Every parameter the text uses is declared, and every declared one is used.
         const used = new Set([...s.sql.matchAll(/@(p\d+)\b/g)].map((m) => m[1]));
-        expect([...used].sort()).toEqual(s.params.map((p) => p.name).filter((n) => used.has(n)).sort());
+        expect([...used].sort()).toEqual(
+          s.params
+            .map((p) => p.name)
+            .filter((n) => used.has(n))
+            .sort(),
+        );
         expect(s.params.every((p) => used.has(p.name))).toBe(true);
       }
       expect(list.map(describeStatement).join('\n\n')).toMatchSnapshot();
@@ -156,7 +224,10 @@ describe('the T-SQL db-mssql sends', () => {
   }
 
   it('uses no table hint that reads uncommitted data', () => {
-    const all = Object.values(statements).flat().map((s) => s.sql).join('\n');
+    const all = Object.values(statements)
+      .flat()
+      .map((s) => s.sql)
+      .join('\n');
     expect(all).not.toMatch(/NOLOCK|READUNCOMMITTED/i);
     expect(all).toMatch(/WITH \(UPDLOCK, HOLDLOCK\)/);
   });
@@ -167,7 +238,12 @@ describe('the T-SQL db-mssql sends', () => {
       return packUnits(treatmentUnits('dbo', ids))[0]!.statement.params.length;
     });
     expect(sizes).toEqual([1, 4, 16, 128, 1000]);
-    const big = packUnits(treatmentUnits('dbo', Array.from({ length: 4500 }, (_, i) => i)));
+    const big = packUnits(
+      treatmentUnits(
+        'dbo',
+        Array.from({ length: 4500 }, (_, i) => i),
+      ),
+    );
     expect(big.map((r) => r.statement.params.length)).toEqual([2000, 2000, 512]);
     expect(big.every((r) => r.statement.params.length <= 2100)).toBe(true);
   });

@@ -1,6 +1,6 @@
-import { LEDGER_TABLE, RUN_TABLE, SANDBOX_MARKER_TABLE, type ColumnValue } from '@anomalia/mosaiq';
+import { type ColumnValue, LEDGER_TABLE, RUN_TABLE, SANDBOX_MARKER_TABLE } from '@anomalia/mosaiq';
 import type { DeclaredColumn } from './column-types';
-import { LEDGER_COLUMNS, SLOTS, SLOT_TYPES } from './ledger';
+import { LEDGER_COLUMNS, SLOT_TYPES, SLOTS } from './ledger';
 import { ANOMALIA_SCHEMA } from './schema';
 import {
   DATETIME,
@@ -75,7 +75,13 @@ export function updateStatement(
   };
 }
 
-export function deleteStatement(schema: string, table: string, pk: string, key: number, what: string): WriteStatement {
+export function deleteStatement(
+  schema: string,
+  table: string,
+  pk: string,
+  key: number,
+  what: string,
+): WriteStatement {
   const params = new Params();
   return {
     sql: `DELETE FROM ${qualified(schema, table)} WHERE ${quoteName(pk)} = ${params.add(INT, key)};`,
@@ -113,7 +119,10 @@ export function insertStatements(
 }
 
 /** Multi-row INSERTs of ledger lines (as many rows per statement as the parameter limit allows). */
-export function ledgerInsertStatements(lines: readonly ColumnValue[][], what = 'the ledger'): WriteStatement[] {
+export function ledgerInsertStatements(
+  lines: readonly ColumnValue[][],
+  what = 'the ledger',
+): WriteStatement[] {
   const perRow = LEDGER_COLUMNS.length;
   const rowsPer = Math.max(1, Math.min(1000, Math.floor(MAX_PARAMS / perRow)));
   const out: WriteStatement[] = [];
@@ -200,7 +209,9 @@ export function ledgerStatement(runId: string): Statement {
  * Packs write statements into requests of at most MAX_PARAMS parameters and 200 statements,
  * renaming parameters so they do not collide.
  */
-export function packWrites(statements: readonly WriteStatement[]): { statement: Statement; parts: WriteStatement[] }[] {
+export function packWrites(
+  statements: readonly WriteStatement[],
+): { statement: Statement; parts: WriteStatement[] }[] {
   const out: { statement: Statement; parts: WriteStatement[] }[] = [];
   let sql: string[] = [];
   let params = new Params();
@@ -227,8 +238,7 @@ export function packWrites(statements: readonly WriteStatement[]): { statement: 
 const slotDefs = (prefix: string) =>
   SLOTS.map((s) => {
     const t = SLOT_TYPES[s];
-    const decl =
-      t.type === 'nvarchar' || t.type === 'varbinary' ? `${t.type}(max)` : t.type;
+    const decl = t.type === 'nvarchar' || t.type === 'varbinary' ? `${t.type}(max)` : t.type;
     return `  [${prefix}_${s}] ${decl} NULL`;
   });
 
@@ -279,7 +289,11 @@ export function createSchemaStatement(): Statement {
   return { sql: `CREATE SCHEMA ${quoteName(ANOMALIA_SCHEMA)};`, params: [] };
 }
 
-export function insertMarkerStatement(origin: 'created' | 'marked', at: Date, source: string | null): Statement {
+export function insertMarkerStatement(
+  origin: 'created' | 'marked',
+  at: Date,
+  source: string | null,
+): Statement {
   const params = new Params();
   return {
     sql: `INSERT INTO ${MARKER} ([marked_at], [origin], [source]) VALUES (${params.add(DATETIME, at)}, ${params.add({ type: 'varchar', length: 10 }, origin)}, ${params.add({ type: 'nvarchar', length: 400 }, source)});`,
@@ -288,5 +302,8 @@ export function insertMarkerStatement(origin: 'created' | 'marked', at: Date, so
 }
 
 export function markerInfoStatement(): Statement {
-  return { sql: `SELECT TOP (1) [marked_at], [origin], [source] FROM ${MARKER} ORDER BY [marked_at] DESC;`, params: [] };
+  return {
+    sql: `SELECT TOP (1) [marked_at], [origin], [source] FROM ${MARKER} ORDER BY [marked_at] DESC;`,
+    params: [],
+  };
 }

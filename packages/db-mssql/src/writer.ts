@@ -16,12 +16,19 @@ import {
   type TableName,
   validateChange,
 } from '@anomalia/mosaiq';
+import { checksumTables, type TableChecksums } from './checksum';
 import { type Isolation, MssqlClient, type RequestOptions, type Transaction } from './client';
 import { type DeclaredColumn, INVALID, storedValue, toDatetimeGrid } from './column-types';
 import { type MssqlTargetInput, mssqlTarget } from './config';
-import { checksumTables, type TableChecksums } from './checksum';
 import { MssqlQueryError } from './errors';
-import { type AppliedChange, decodeDeclared, type ExtraColumns, isSupported, ledgerEntry, ledgerValues } from './ledger';
+import {
+  type AppliedChange,
+  decodeDeclared,
+  type ExtraColumns,
+  isSupported,
+  ledgerEntry,
+  ledgerValues,
+} from './ledger';
 import { ANOMALIA_SCHEMA, existingTables, probeMosaiqSchema, SchemaError, type TableColumns } from './schema';
 import { chunk } from './statement';
 import {
@@ -65,7 +72,10 @@ function tableInfo(table: TableName, declared: readonly DeclaredColumn[]): Table
   const byName = new Map(declared.map((c) => [c.name.toLowerCase(), c]));
   const pk = MOSAIQ_TABLES[table].primaryKey;
   const mosaiqNames = new Set(Object.keys(MOSAIQ_TABLES[table].columns).map((c) => c.toLowerCase()));
-  const mosaiq = Object.keys(MOSAIQ_TABLES[table].columns).map((name) => ({ ...byName.get(name.toLowerCase())!, name }));
+  const mosaiq = Object.keys(MOSAIQ_TABLES[table].columns).map((name) => ({
+    ...byName.get(name.toLowerCase())!,
+    name,
+  }));
   const others = declared.filter((c) => !mosaiqNames.has(c.name.toLowerCase()) && !c.readOnly);
   return {
     table,
@@ -121,7 +131,11 @@ export class MssqlSandboxWriter implements SandboxWriter {
   static async open(input: MssqlTargetInput, options: WriterOptions = {}): Promise<MssqlSandboxWriter> {
     const target = mssqlTarget(input, { env: options.env });
     if (target.settings.applicationIntent === 'ReadOnly') {
-      throw new ValidationError('mssql.applicationIntent', 'ReadWrite for a writer (a ReadOnly connection cannot write)', 'ReadOnly');
+      throw new ValidationError(
+        'mssql.applicationIntent',
+        'ReadWrite for a writer (a ReadOnly connection cannot write)',
+        'ReadOnly',
+      );
     }
     const client = await MssqlClient.connect(target, { role: 'writer', onQuery: options.onQuery });
     try {
@@ -132,7 +146,9 @@ export class MssqlSandboxWriter implements SandboxWriter {
       ]);
       if (!marked) throw new NotASandboxError(client.label);
       if (!runs || !ledger) {
-        throw new SchemaError(client.label, ['the sandbox marker is there but anomalia.Anomalia_Run or anomalia.Anomalia_Ledger is missing']);
+        throw new SchemaError(client.label, [
+          'the sandbox marker is there but anomalia.Anomalia_Run or anomalia.Anomalia_Ledger is missing',
+        ]);
       }
       const columns = await probeMosaiqSchema(client, target.settings.schema);
       return new MssqlSandboxWriter(client, columns);
@@ -172,20 +188,48 @@ export class MssqlSandboxWriter implements SandboxWriter {
       validateChange(c, `changes[${i}]`);
     });
     return this.transaction(async (tx) => {
-      const applied = await this.execute(tx, changes.map((change, i) => ({ change, index: i, extra: null })), undefined, options);
+      const applied = await this.execute(
+        tx,
+        changes.map((change, i) => ({ change, index: i, extra: null })),
+        undefined,
+        options,
+      );
       const { sets } = await tx.query(nextRunStatement(), options);
       const seq = Number(sets[0]?.rows[0]?.[0] ?? 0) + 1;
       const runId = `run-${seq}`;
       const appliedAt = toDatetimeGrid(new Date());
-      const run: SandboxRun = { runId, meta: m, appliedAt, restoredAt: null, status: 'applied', changeCount: changes.length };
+      const run: SandboxRun = {
+        runId,
+        meta: m,
+        appliedAt,
+        restoredAt: null,
+        status: 'applied',
+        changeCount: changes.length,
+      };
       const lines = applied.writes.map((a, i) =>
         ledgerValues(runId, i, a, { mode: m.mode ?? null, variant: m.variant ?? null, appliedAt }),
       );
-      await this.send(tx, [
-        insertRunStatement([seq, runId, m.label, m.mode ?? null, m.variant ?? null, m.seed ?? null, JSON.stringify(m), appliedAt, null, 'applied', changes.length]),
-        ...applied.statements,
-        ...ledgerInsertStatements(lines),
-      ], options);
+      await this.send(
+        tx,
+        [
+          insertRunStatement([
+            seq,
+            runId,
+            m.label,
+            m.mode ?? null,
+            m.variant ?? null,
+            m.seed ?? null,
+            JSON.stringify(m),
+            appliedAt,
+            null,
+            'applied',
+            changes.length,
+          ]),
+          ...applied.statements,
+          ...ledgerInsertStatements(lines),
+        ],
+        options,
+      );
       return run;
     }, options);
   }
@@ -229,11 +273,18 @@ export class MssqlSandboxWriter implements SandboxWriter {
     if (typeof runId !== 'string') throw new ValidationError('runId', 'a run id (string)', runId);
     const q: Transaction['query'] = (s, o) => this.client.query(s, { ...options, ...o });
     await this.run({ query: q }, runId, false, options);
-    return (await this.entries({ query: q }, runId, options)).map(({ runId: r, seq, change }) => ({ runId: r, seq, change }));
+    return (await this.entries({ query: q }, runId, options)).map(({ runId: r, seq, change }) => ({
+      runId: r,
+      seq,
+      change,
+    }));
   }
 
   /** Checksums of the Mosaiq tables (all tables, or these), row versions left out. */
-  async checksum(tables: readonly TableName[] = TABLE_NAMES, options: RequestOptions = {}): Promise<TableChecksums> {
+  async checksum(
+    tables: readonly TableName[] = TABLE_NAMES,
+    options: RequestOptions = {},
+  ): Promise<TableChecksums> {
     const columns = Object.fromEntries(
       TABLE_NAMES.map((t) => [t, [...this.tables[t].mosaiq, ...this.tables[t].extra]]),
     ) as TableColumns;
@@ -244,7 +295,12 @@ export class MssqlSandboxWriter implements SandboxWriter {
     await this.client.close();
   }
 
-  private async run(tx: Transaction, runId: string, lock: boolean, options: RequestOptions): Promise<SandboxRun> {
+  private async run(
+    tx: Transaction,
+    runId: string,
+    lock: boolean,
+    options: RequestOptions,
+  ): Promise<SandboxRun> {
     const { sets } = await tx.query(runStatement(runId, lock), options);
     const row = sets[0]?.rows[0];
     if (!row) throw new ValidationError('runId', 'the id of a run of this sandbox', runId);
@@ -260,7 +316,11 @@ export class MssqlSandboxWriter implements SandboxWriter {
   }
 
   /** Sends write statements in as few requests as possible, checking each one's row count. */
-  private async send(tx: Transaction, statements: readonly WriteStatement[], options: RequestOptions): Promise<void> {
+  private async send(
+    tx: Transaction,
+    statements: readonly WriteStatement[],
+    options: RequestOptions,
+  ): Promise<void> {
     for (const { statement, parts } of packWrites(statements)) {
       const { rowsAffected } = await tx.query(statement, options);
       const expected = parts.filter((p) => p.expectRows !== null);
@@ -287,7 +347,11 @@ export class MssqlSandboxWriter implements SandboxWriter {
     context: string | undefined,
     options: RequestOptions,
   ): Promise<{ writes: AppliedChange[]; statements: WriteStatement[] }> {
-    const state = await this.lockRows(tx, changes.map((c) => c.change), options);
+    const state = await this.lockRows(
+      tx,
+      changes.map((c) => c.change),
+      options,
+    );
     const writes: AppliedChange[] = [];
     const statements: WriteStatement[] = [];
     for (const { change, index, extra } of changes) {
@@ -295,7 +359,8 @@ export class MssqlSandboxWriter implements SandboxWriter {
       const slot = `${change.table}:${change.key}`;
       const current = state.get(slot);
       const what = `changes[${index}]`;
-      const conflict = (reason: string) => new ChangeConflictError(change, index, context ? `${context}: ${reason}` : reason);
+      const conflict = (reason: string) =>
+        new ChangeConflictError(change, index, context ? `${context}: ${reason}` : reason);
       const column = (name: string) => info.mosaiq.find((c) => c.name === name)!;
       switch (change.kind) {
         case 'update': {
@@ -314,7 +379,8 @@ export class MssqlSandboxWriter implements SandboxWriter {
         case 'insert': {
           if (current !== undefined) throw conflict('a row with this key already exists');
           const row: StoredRow = {};
-          for (const c of info.mosaiq) row[c.name] = storedValue(c, change.row[c.name] ?? null, `${what}.row.${c.name}`);
+          for (const c of info.mosaiq)
+            row[c.name] = storedValue(c, change.row[c.name] ?? null, `${what}.row.${c.name}`);
           const values: { column: DeclaredColumn; value: ColumnValue }[] = info.mosaiq.map((c) => ({
             column: c,
             value: row[c.name] ?? null,
@@ -322,7 +388,11 @@ export class MssqlSandboxWriter implements SandboxWriter {
           const next: StoredRow = { ...row };
           for (const [name, { value }] of Object.entries(extra ?? {})) {
             const c = info.extra.find((e) => e.name.toLowerCase() === name.toLowerCase());
-            if (!c) throw new ValidationError(`${what}.extra.${name}`, `a column of ${change.table} in this database`);
+            if (!c)
+              throw new ValidationError(
+                `${what}.extra.${name}`,
+                `a column of ${change.table} in this database`,
+              );
             values.push({ column: c, value: storedValue(c, value, `${what}.extra.${name}`) });
             next[c.name] = value;
           }
@@ -369,8 +439,8 @@ export class MssqlSandboxWriter implements SandboxWriter {
   ): Promise<Map<string, StoredRow | undefined>> {
     const keys = new Map<TableName, Set<number>>();
     for (const c of changes) {
-      let s = keys.get(c.table);
-      if (!s) keys.set(c.table, (s = new Set()));
+      const s = keys.get(c.table) ?? new Set<number>();
+      keys.set(c.table, s);
       s.add(c.key);
     }
     const state = new Map<string, StoredRow | undefined>();
@@ -380,7 +450,13 @@ export class MssqlSandboxWriter implements SandboxWriter {
       const info = this.tables[table];
       const columns = [...info.mosaiq, ...info.extra];
       for (const c of chunk([...set])) {
-        const s = lockRowsStatement(this.schema, table, info.pk, columns.map((x) => x.name), c);
+        const s = lockRowsStatement(
+          this.schema,
+          table,
+          info.pk,
+          columns.map((x) => x.name),
+          c,
+        );
         reads.push({ statement: { ...s, expectRows: null, what: table }, info, columns });
       }
     }
@@ -394,7 +470,11 @@ export class MssqlSandboxWriter implements SandboxWriter {
           columns.forEach((c, i) => {
             const v = decodeDeclared(c, raw[i]);
             if (v === INVALID) {
-              throw new ValidationError(`${info.table}[${info.pk}=${String(raw[0])}].${c.name}`, `a value of its type ${c.type}`, raw[i]);
+              throw new ValidationError(
+                `${info.table}[${info.pk}=${String(raw[0])}].${c.name}`,
+                `a value of its type ${c.type}`,
+                raw[i],
+              );
             }
             row[c.name] = v;
           });
@@ -419,6 +499,9 @@ function toRun(raw: unknown[]): SandboxRun {
 }
 
 /** Connects a sandbox writer (see MssqlSandboxWriter.open). */
-export function openSandboxWriter(input: MssqlTargetInput, options: WriterOptions = {}): Promise<MssqlSandboxWriter> {
+export function openSandboxWriter(
+  input: MssqlTargetInput,
+  options: WriterOptions = {},
+): Promise<MssqlSandboxWriter> {
   return MssqlSandboxWriter.open(input, options);
 }

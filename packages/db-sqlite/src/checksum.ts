@@ -1,8 +1,9 @@
 import { createHash, type Hash } from 'node:crypto';
 import { MOSAIQ_TABLES, TABLE_NAMES, type TableName } from '@anomalia/mosaiq';
 import type Database from 'better-sqlite3';
+import { CHANGE_TRACKED_TABLE, ROW_VERSION_COLUMN } from './change-tracking';
 import { openReadOnly } from './connection';
-import { assertSchema, CHANGE_TRACKED_TABLE, ROW_VERSION_COLUMN } from './schema';
+import { assertSchema } from './schema';
 import { quote } from './table-codec';
 
 export interface TableChecksums {

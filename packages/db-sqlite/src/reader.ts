@@ -25,16 +25,15 @@ import {
   type Watermark,
 } from '@anomalia/mosaiq';
 import type Database from 'better-sqlite3';
-import { checksumDatabase, type TableChecksums } from './checksum';
-import { type OpenOptions, openReadOnly } from './connection';
 import {
-  assertSchema,
   CHANGE_TRACKED_TABLE,
   hasChangeTracking,
   ROW_VERSION_COLUMN,
   ROW_VERSION_COUNTER_TABLE,
-  SchemaError,
-} from './schema';
+} from './change-tracking';
+import { checksumDatabase, type TableChecksums } from './checksum';
+import { type OpenOptions, openReadOnly } from './connection';
+import { assertSchema, SchemaError } from './schema';
 import { quote, TableCodec, tableCodec } from './table-codec';
 
 export type ReaderOptions = OpenOptions;

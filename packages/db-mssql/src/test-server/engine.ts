@@ -2,7 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { DeclaredColumn } from '../column-types';
-import { isWord, render, solid, splitStatements, type Token, tokenize } from './tsql';
+import { isWord, solid, splitStatements, type Token, tokenize } from './tsql';
 
 /**
  * The test server's database engine: SQL Server databases emulated on SQLite. A database is a
@@ -129,7 +129,8 @@ export class FakeDatabase {
     }
     const copy = new FakeDatabase(name, dir);
     for (const s of this.schemas) copy.schemas.add(s);
-    for (const [k, t] of this.catalog) copy.catalog.set(k, { ...t, columns: t.columns.map((c) => ({ ...c })) });
+    for (const [k, t] of this.catalog)
+      copy.catalog.set(k, { ...t, columns: t.columns.map((c) => ({ ...c })) });
     copy.nextObjectId = this.nextObjectId;
     return copy;
   }
@@ -180,11 +181,13 @@ export interface SessionLog {
 
 function typeFromTokens(tokens: readonly Token[], at: number): { column: DeclaredColumn; next: number } {
   const word = tokens[at];
-  if (!word || (word.kind !== 'word' && word.kind !== 'ident')) throw new SqlServerError(102, 'Incorrect syntax: a type was expected.', 15);
+  if (!word || (word.kind !== 'word' && word.kind !== 'ident'))
+    throw new SqlServerError(102, 'Incorrect syntax: a type was expected.', 15);
   let type = word.text.toLowerCase();
   if (type === 'rowversion') type = 'timestamp';
   if (type === 'numeric') type = 'decimal';
-  if (!(type in STORAGE)) throw new SqlServerError(2715, `Column, parameter, or variable: Cannot find data type ${word.text}.`);
+  if (!(type in STORAGE))
+    throw new SqlServerError(2715, `Column, parameter, or variable: Cannot find data type ${word.text}.`);
   const column: DeclaredColumn = { name: '', type: type as DeclaredColumn['type'] };
   let next = at + 1;
   if (tokens[next]?.text === '(') {
@@ -234,19 +237,44 @@ function splitItems(tokens: readonly Token[]): Token[][] {
 }
 
 const HINTS = new Set([
-  'NOLOCK', 'UPDLOCK', 'HOLDLOCK', 'ROWLOCK', 'PAGLOCK', 'TABLOCK', 'TABLOCKX', 'XLOCK', 'READPAST', 'NOWAIT',
-  'READCOMMITTED', 'READCOMMITTEDLOCK', 'READUNCOMMITTED', 'REPEATABLEREAD', 'SERIALIZABLE', 'SNAPSHOT',
+  'NOLOCK',
+  'UPDLOCK',
+  'HOLDLOCK',
+  'ROWLOCK',
+  'PAGLOCK',
+  'TABLOCK',
+  'TABLOCKX',
+  'XLOCK',
+  'READPAST',
+  'NOWAIT',
+  'READCOMMITTED',
+  'READCOMMITTEDLOCK',
+  'READUNCOMMITTED',
+  'REPEATABLEREAD',
+  'SERIALIZABLE',
+  'SNAPSHOT',
 ]);
 
 const CAST_TYPES: Record<string, string> = {
-  INT: 'INTEGER', BIGINT: 'INTEGER', SMALLINT: 'INTEGER', TINYINT: 'INTEGER', BIT: 'INTEGER',
-  FLOAT: 'REAL', REAL: 'REAL', DECIMAL: 'REAL', NUMERIC: 'REAL',
-  VARCHAR: 'TEXT', NVARCHAR: 'TEXT', CHAR: 'TEXT', NCHAR: 'TEXT',
-  BINARY: 'BLOB', VARBINARY: 'BLOB', DATETIME: 'INTEGER',
+  INT: 'INTEGER',
+  BIGINT: 'INTEGER',
+  SMALLINT: 'INTEGER',
+  TINYINT: 'INTEGER',
+  BIT: 'INTEGER',
+  FLOAT: 'REAL',
+  REAL: 'REAL',
+  DECIMAL: 'REAL',
+  NUMERIC: 'REAL',
+  VARCHAR: 'TEXT',
+  NVARCHAR: 'TEXT',
+  CHAR: 'TEXT',
+  NCHAR: 'TEXT',
+  BINARY: 'BLOB',
+  VARBINARY: 'BLOB',
+  DATETIME: 'INTEGER',
 };
 
-const versionExpr = (plus: number) =>
-  `(SELECT unhex(printf('%016X', "value" + ${plus})) FROM main."__dbts")`;
+const versionExpr = (plus: number) => `(SELECT unhex(printf('%016X', "value" + ${plus})) FROM main."__dbts")`;
 
 /** One connection's state: its SQLite handle, transaction, variables and settings. */
 export class FakeSession {
@@ -278,7 +306,8 @@ export class FakeSession {
   }
 
   begin(isolation: string): void {
-    if (this.transactionDepth > 0) throw new SqlServerError(3902, 'Nested transactions are not supported by the test server.');
+    if (this.transactionDepth > 0)
+      throw new SqlServerError(3902, 'Nested transactions are not supported by the test server.');
     this.handle.exec('BEGIN');
     this.transactionDepth = 1;
     this.log.transactions.begun++;
@@ -286,7 +315,11 @@ export class FakeSession {
   }
 
   commit(): void {
-    if (this.transactionDepth === 0) throw new SqlServerError(3902, 'The COMMIT TRANSACTION request has no corresponding BEGIN TRANSACTION.');
+    if (this.transactionDepth === 0)
+      throw new SqlServerError(
+        3902,
+        'The COMMIT TRANSACTION request has no corresponding BEGIN TRANSACTION.',
+      );
     try {
       this.handle.exec('COMMIT');
     } catch (error) {
@@ -365,7 +398,11 @@ export class FakeSession {
       case 'DROP':
         return this.drop(s);
       default:
-        throw new SqlServerError(102, `Incorrect syntax near '${s[0]?.text ?? ''}' (the test server runs SELECT, INSERT, UPDATE, DELETE, SET, DECLARE, CREATE and DROP).`, 15);
+        throw new SqlServerError(
+          102,
+          `Incorrect syntax near '${s[0]?.text ?? ''}' (the test server runs SELECT, INSERT, UPDATE, DELETE, SET, DECLARE, CREATE and DROP).`,
+          15,
+        );
     }
   }
 
@@ -389,7 +426,9 @@ export class FakeSession {
     let value: BoundValue = null;
     if (s[next]?.text === '=') {
       const expr = this.translate(s.slice(next + 1).flatMap((x): Token[] => [x, { kind: 'ws', text: ' ' }]));
-      value = (this.handle.prepare(`SELECT ${expr.sql}`).raw(true).get(this.bindings()) as unknown[])[0] as BoundValue;
+      value = (
+        this.handle.prepare(`SELECT ${expr.sql}`).raw(true).get(this.bindings()) as unknown[]
+      )[0] as BoundValue;
     }
     this.setVariable(s[1].text, value, column);
     return { kind: 'done' };
@@ -431,8 +470,14 @@ export class FakeSession {
     const meta = stmt.columns();
     const columns = meta.map((m, i): ResultColumn => {
       const schema = m.database === 'main' ? 'dbo' : (m.database ?? '');
-      const declared = m.table && m.column ? this.db.table(schema, m.table)?.columns.find((c) => c.name.toLowerCase() === m.column!.toLowerCase()) : undefined;
-      if (declared) return { name: m.name, column: { ...declared, name: m.name }, nullable: declared.nullable };
+      const declared =
+        m.table && m.column
+          ? this.db
+              .table(schema, m.table)
+              ?.columns.find((c) => c.name.toLowerCase() === m.column!.toLowerCase())
+          : undefined;
+      if (declared)
+        return { name: m.name, column: { ...declared, name: m.name }, nullable: declared.nullable };
       const variable = t.variableColumns.get(i);
       if (variable) return { name: m.name, column: { ...variable, name: m.name }, nullable: true };
       return { name: m.name, column: { ...inferType(rows.map((r) => r[i])), name: m.name }, nullable: true };
@@ -450,9 +495,22 @@ export class FakeSession {
     if (verb === 'INSERT') {
       const identity = table.columns.find((c) => c.identity);
       const listStart = s.findIndex((x, i) => i > at && x.text === '(');
-      const listed = listStart > 0 ? s.slice(listStart + 1, closing(s, listStart)).filter((x) => x.kind !== 'punct').map((x) => x.text.toLowerCase()) : [];
-      if (identity && listed.includes(identity.name.toLowerCase()) && this.identityInsert !== `${schema}.${name}`.toLowerCase()) {
-        throw new SqlServerError(544, `Cannot insert explicit value for identity column in table '${name}' when IDENTITY_INSERT is set to OFF.`);
+      const listed =
+        listStart > 0
+          ? s
+              .slice(listStart + 1, closing(s, listStart))
+              .filter((x) => x.kind !== 'punct')
+              .map((x) => x.text.toLowerCase())
+          : [];
+      if (
+        identity &&
+        listed.includes(identity.name.toLowerCase()) &&
+        this.identityInsert !== `${schema}.${name}`.toLowerCase()
+      ) {
+        throw new SqlServerError(
+          544,
+          `Cannot insert explicit value for identity column in table '${name}' when IDENTITY_INSERT is set to OFF.`,
+        );
       }
     }
     // A write's translation depends on nothing but its text (no OBJECT_ID, no typed variables).
@@ -472,10 +530,17 @@ export class FakeSession {
 
   private checkWrite(verb: string, table: { schema: string; name: string }): void {
     if (this.readOnly) {
-      throw new SqlServerError(3906, `Failed to update database "${this.db.name}" because the database is read-only.`);
+      throw new SqlServerError(
+        3906,
+        `Failed to update database "${this.db.name}" because the database is read-only.`,
+      );
     }
     if (this.role === 'datareader') {
-      throw new SqlServerError(229, `The ${verb} permission was denied on the object '${table.name}', database '${this.db.name}', schema '${table.schema}'.`, 14);
+      throw new SqlServerError(
+        229,
+        `The ${verb} permission was denied on the object '${table.name}', database '${this.db.name}', schema '${table.schema}'.`,
+        14,
+      );
     }
   }
 
@@ -487,7 +552,8 @@ export class FakeSession {
     }
     if (what === 'SCHEMA') {
       const name = s[2]!.text;
-      if (this.db.schemas.has(name.toLowerCase())) throw new SqlServerError(2714, `There is already an object named '${name}' in the database.`);
+      if (this.db.schemas.has(name.toLowerCase()))
+        throw new SqlServerError(2714, `There is already an object named '${name}' in the database.`);
       this.db.schemas.add(name.toLowerCase());
       this.db.attachAll(this.handle);
       return { kind: 'done' };
@@ -498,9 +564,14 @@ export class FakeSession {
       const at = unique ? 3 : 2;
       const index = s[at]!.text;
       const { schema, name, next } = this.objectName(s, at + 2);
-      const cols = s.slice(next + 1, closing(s, next)).filter((x) => x.kind !== 'punct').map((x) => q(x.text));
+      const cols = s
+        .slice(next + 1, closing(s, next))
+        .filter((x) => x.kind !== 'punct')
+        .map((x) => q(x.text));
       const prefix = schema === 'dbo' ? '' : `${q(schema)}.`;
-      this.exec(`CREATE ${unique ? 'UNIQUE ' : ''}INDEX ${prefix}${q(index)} ON ${q(name)} (${cols.join(', ')})`);
+      this.exec(
+        `CREATE ${unique ? 'UNIQUE ' : ''}INDEX ${prefix}${q(index)} ON ${q(name)} (${cols.join(', ')})`,
+      );
       return { kind: 'done' };
     }
     throw new SqlServerError(102, `Incorrect syntax near '${what}'.`, 15);
@@ -508,8 +579,13 @@ export class FakeSession {
 
   private createTable(s: Token[]): StatementResult {
     const { schema, name, next } = this.objectName(s, 2);
-    if (!this.db.schemas.has(schema.toLowerCase())) throw new SqlServerError(2760, `The specified schema name "${schema}" either does not exist or you do not have permission to use it.`);
-    if (this.db.table(schema, name)) throw new SqlServerError(2714, `There is already an object named '${name}' in the database.`);
+    if (!this.db.schemas.has(schema.toLowerCase()))
+      throw new SqlServerError(
+        2760,
+        `The specified schema name "${schema}" either does not exist or you do not have permission to use it.`,
+      );
+    if (this.db.table(schema, name))
+      throw new SqlServerError(2714, `There is already an object named '${name}' in the database.`);
     const end = closing(s, next);
     const columns: CatalogColumn[] = [];
     const constraints: string[] = [];
@@ -519,7 +595,10 @@ export class FakeSession {
         const at = isWord(head, 'CONSTRAINT') ? 2 : 0;
         const kind = isWord(item[at], 'PRIMARY') ? 'PRIMARY KEY' : 'UNIQUE';
         const open = item.findIndex((x, i) => i > at && x.text === '(');
-        const cols = item.slice(open + 1, closing(item, open)).filter((x) => x.kind !== 'punct').map((x) => q(x.text));
+        const cols = item
+          .slice(open + 1, closing(item, open))
+          .filter((x) => x.kind !== 'punct')
+          .map((x) => q(x.text));
         constraints.push(`${kind} (${cols.join(', ')})`);
         continue;
       }
@@ -542,19 +621,28 @@ export class FakeSession {
       const storage = STORAGE[c.type]!;
       // SQLite sets the rowversion after the insert (a trigger), so the column itself accepts NULL.
       const notNull = !c.nullable && c.type !== 'timestamp' ? ' NOT NULL' : '';
-      const check = c.length !== undefined && c.length > 0 && c.type !== 'timestamp' ? ` CHECK (length(${q(c.name)}) <= ${c.length})` : '';
+      const check =
+        c.length !== undefined && c.length > 0 && c.type !== 'timestamp'
+          ? ` CHECK (length(${q(c.name)}) <= ${c.length})`
+          : '';
       return `${q(c.name)} ${storage}${notNull}${check}`;
     });
     const prefix = schema === 'dbo' ? '' : `${q(schema)}.`;
     this.exec(`CREATE TABLE ${prefix}${q(name)} (${[...defs, ...constraints].join(', ')}) STRICT`);
     const version = columns.find((c) => c.type === 'timestamp');
     if (version) {
-      if (schema !== 'dbo') throw new SqlServerError(50000, 'The test server keeps rowversion columns in dbo only.');
-      const others = columns.filter((c) => c !== version).map((c) => q(c.name)).join(', ');
+      if (schema !== 'dbo')
+        throw new SqlServerError(50000, 'The test server keeps rowversion columns in dbo only.');
+      const others = columns
+        .filter((c) => c !== version)
+        .map((c) => q(c.name))
+        .join(', ');
       // (Inside a trigger, names are unqualified: the trigger and both tables live in main.)
       const bump = `UPDATE "__dbts" SET "value" = "value" + 1; UPDATE ${q(name)} SET ${q(version.name)} = (SELECT unhex(printf('%016X', "value")) FROM "__dbts") WHERE rowid = NEW.rowid;`;
       this.exec(`CREATE TRIGGER ${q(`__rv_insert_${name}`)} AFTER INSERT ON ${q(name)} BEGIN ${bump} END`);
-      this.exec(`CREATE TRIGGER ${q(`__rv_update_${name}`)} AFTER UPDATE OF ${others} ON ${q(name)} BEGIN ${bump} END`);
+      this.exec(
+        `CREATE TRIGGER ${q(`__rv_update_${name}`)} AFTER UPDATE OF ${others} ON ${q(name)} BEGIN ${bump} END`,
+      );
     }
     this.db.addTable({ schema, name, columns });
     return { kind: 'done' };
@@ -563,7 +651,12 @@ export class FakeSession {
   private drop(s: Token[]): StatementResult {
     if (!isWord(s[1], 'TABLE')) throw new SqlServerError(102, `Incorrect syntax near '${s[1]?.text}'.`, 15);
     const { schema, name } = this.objectName(s, 2);
-    if (!this.db.table(schema, name)) throw new SqlServerError(3701, `Cannot drop the table '${schema}.${name}', because it does not exist or you do not have permission.`, 11);
+    if (!this.db.table(schema, name))
+      throw new SqlServerError(
+        3701,
+        `Cannot drop the table '${schema}.${name}', because it does not exist or you do not have permission.`,
+        11,
+      );
     if (this.role === 'datareader' || this.readOnly) this.checkWrite('DROP', { schema, name });
     this.exec(`DROP TABLE ${schema === 'dbo' ? '' : `${q(schema)}.`}${q(name)}`);
     this.db.dropTable(schema, name);
@@ -588,8 +681,10 @@ export class FakeSession {
 
   /** A known object's id, as OBJECT_ID() gives it. */
   objectId(text: string): number | null {
-    const parts = splitStatements(tokenize(text))[0]?.filter((t) => t.kind === 'ident' || t.kind === 'word') ?? [];
-    const [schema, name] = parts.length >= 2 ? [parts[0]!.text, parts[1]!.text] : ['dbo', parts[0]?.text ?? ''];
+    const parts =
+      splitStatements(tokenize(text))[0]?.filter((t) => t.kind === 'ident' || t.kind === 'word') ?? [];
+    const [schema, name] =
+      parts.length >= 2 ? [parts[0]!.text, parts[1]!.text] : ['dbo', parts[0]?.text ?? ''];
     return this.db.table(schema, name)?.objectId ?? null;
   }
 
@@ -608,7 +703,8 @@ export class FakeSession {
     // `SELECT @v AS [x]`: a bare variable keeps its declared type in the result metadata.
     if (isWord(solidTokens[0], 'SELECT') && solidTokens[1]?.kind === 'var') {
       const v = this.vars.get(solidTokens[1].text.toLowerCase());
-      if (v?.type && (solidTokens.length === 2 || isWord(solidTokens[2], 'AS'))) variableColumns.set(0, v.type);
+      if (v?.type && (solidTokens.length === 2 || isWord(solidTokens[2], 'AS')))
+        variableColumns.set(0, v.type);
     }
     const next = (i: number) => {
       let j = i + 1;
@@ -689,9 +785,14 @@ export class FakeSession {
         i = j;
         continue;
       }
-      if (up === 'WITH' && s[next(i)]?.text === '(' && HINTS.has(s[next(next(i))]?.text.toUpperCase() ?? '')) {
+      if (
+        up === 'WITH' &&
+        s[next(i)]?.text === '(' &&
+        HINTS.has(s[next(next(i))]?.text.toUpperCase() ?? '')
+      ) {
         const end = closing(s, next(i));
-        for (const h of s.slice(next(i) + 1, end)) if (h.kind === 'word') this.log.hints.push(h.text.toUpperCase());
+        for (const h of s.slice(next(i) + 1, end))
+          if (h.kind === 'word') this.log.hints.push(h.text.toUpperCase());
         i = end;
         continue;
       }
@@ -765,8 +866,18 @@ function inferType(values: readonly unknown[]): DeclaredColumn {
   }
   if (typeof v === 'bigint') return { name: '', type: 'bigint' };
   if (typeof v === 'number') return { name: '', type: 'float' };
-  if (typeof v === 'string') return { name: '', type: 'nvarchar', length: values.some((x) => typeof x === 'string' && x.length > 4000) ? -1 : 4000 };
-  if (v instanceof Uint8Array) return { name: '', type: 'varbinary', length: values.some((x) => x instanceof Uint8Array && x.length > 8000) ? -1 : 8000 };
+  if (typeof v === 'string')
+    return {
+      name: '',
+      type: 'nvarchar',
+      length: values.some((x) => typeof x === 'string' && x.length > 4000) ? -1 : 4000,
+    };
+  if (v instanceof Uint8Array)
+    return {
+      name: '',
+      type: 'varbinary',
+      length: values.some((x) => x instanceof Uint8Array && x.length > 8000) ? -1 : 8000,
+    };
   return { name: '', type: 'int' };
 }
 
@@ -776,15 +887,31 @@ export function mapSqliteError(error: unknown, sql: string): SqlServerError {
   const e = error as { code?: string; message?: string };
   const m = e.message ?? String(error);
   if (e.code === 'SQLITE_BUSY' || e.code === 'SQLITE_LOCKED') {
-    return new SqlServerError(1205, 'Transaction (Process ID 51) was deadlocked on lock resources with another process and has been chosen as the deadlock victim. Rerun the transaction.', 13, 51);
+    return new SqlServerError(
+      1205,
+      'Transaction (Process ID 51) was deadlocked on lock resources with another process and has been chosen as the deadlock victim. Rerun the transaction.',
+      13,
+      51,
+    );
   }
   if (e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || e.code === 'SQLITE_CONSTRAINT_UNIQUE') {
-    return new SqlServerError(2627, `Violation of PRIMARY KEY or UNIQUE constraint. Cannot insert duplicate key (${m}).`, 14);
+    return new SqlServerError(
+      2627,
+      `Violation of PRIMARY KEY or UNIQUE constraint. Cannot insert duplicate key (${m}).`,
+      14,
+    );
   }
-  if (e.code === 'SQLITE_CONSTRAINT_NOTNULL') return new SqlServerError(515, `Cannot insert the value NULL into a column that does not allow nulls (${m}).`);
-  if (e.code === 'SQLITE_CONSTRAINT_CHECK') return new SqlServerError(2628, `String or binary data would be truncated (${m}).`);
-  if (/no such table/.test(m)) return new SqlServerError(208, `Invalid object name '${m.replace(/.*no such table: /, '')}'.`);
-  if (/no such column/.test(m)) return new SqlServerError(207, `Invalid column name '${m.replace(/.*no such column: /, '')}'.`);
+  if (e.code === 'SQLITE_CONSTRAINT_NOTNULL')
+    return new SqlServerError(
+      515,
+      `Cannot insert the value NULL into a column that does not allow nulls (${m}).`,
+    );
+  if (e.code === 'SQLITE_CONSTRAINT_CHECK')
+    return new SqlServerError(2628, `String or binary data would be truncated (${m}).`);
+  if (/no such table/.test(m))
+    return new SqlServerError(208, `Invalid object name '${m.replace(/.*no such table: /, '')}'.`);
+  if (/no such column/.test(m))
+    return new SqlServerError(207, `Invalid column name '${m.replace(/.*no such column: /, '')}'.`);
   if (/cannot store/.test(m)) return new SqlServerError(8114, `Error converting data type (${m}).`);
   if (/syntax error/.test(m)) return new SqlServerError(102, `Incorrect syntax (${m}) in: ${sql}`, 15);
   return new SqlServerError(50000, `${m} (in: ${sql})`);

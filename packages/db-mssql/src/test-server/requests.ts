@@ -153,13 +153,24 @@ export function parseRpc(data: Buffer): RpcRequest {
       const plp = readPlp(data, at);
       at = plp.next;
       const t = meta.value.type.name;
-      value = plp.value === null ? null : t === 'NVarChar' || t === 'NChar' ? plp.value.toString('ucs2') : t === 'VarChar' || t === 'Char' ? plp.value.toString('latin1') : plp.value;
+      value =
+        plp.value === null
+          ? null
+          : t === 'NVarChar' || t === 'NChar'
+            ? plp.value.toString('ucs2')
+            : t === 'VarChar' || t === 'Char'
+              ? plp.value.toString('latin1')
+              : plp.value;
     } else {
       const r = readValue(data, at, meta.value, PARSER_OPTIONS as never);
       at = r.offset;
       value = r.value;
     }
-    params.push({ name: name.replace(/^@/, ''), type: meta.value.type.name, value: bindable(meta.value.type.name, value) });
+    params.push({
+      name: name.replace(/^@/, ''),
+      type: meta.value.type.name,
+      value: bindable(meta.value.type.name, value),
+    });
   }
   return { procedure, params };
 }

@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,15 +8,15 @@ import IncomingMessageStream from 'tedious/lib/incoming-message-stream.js';
 import Message from 'tedious/lib/message.js';
 import OutgoingMessageStream from 'tedious/lib/outgoing-message-stream.js';
 import PreloginPayload from 'tedious/lib/prelogin-payload.js';
-import { type BoundValue, FakeDatabase, FakeSession, type Role, type SessionLog, SqlServerError } from './engine';
 import {
-  ISOLATION_NAMES,
-  parseLogin7,
-  parseRpc,
-  parseSqlBatch,
-  parseTransactionRequest,
-} from './requests';
-import { render } from './tsql';
+  type BoundValue,
+  FakeDatabase,
+  FakeSession,
+  type Role,
+  type SessionLog,
+  SqlServerError,
+} from './engine';
+import { ISOLATION_NAMES, parseLogin7, parseRpc, parseSqlBatch, parseTransactionRequest } from './requests';
 import {
   COLLATION,
   colMetadata,
@@ -30,6 +30,7 @@ import {
   rowTokens,
   TOKEN,
 } from './tokens';
+import { render } from './tsql';
 
 /**
  * A small SQL Server for tests, speaking TDS 7.4 to the real `mssql`/`tedious` driver over TCP
@@ -203,7 +204,10 @@ export class TestSqlServer {
         current = null;
         switch (message.type) {
           case PACKET.PRELOGIN: {
-            const payload = new PreloginPayload({ encrypt: false, version: { major: 16, minor: 0, build: 1000, subbuild: 0 } });
+            const payload = new PreloginPayload({
+              encrypt: false,
+              version: { major: 16, minor: 0, build: 1000, subbuild: 0 },
+            });
             const m = new Message({ type: PACKET.REPLY });
             m.end(this.options.requireEncryption ? requireEncryption(payload.data) : payload.data);
             outgoing.write(m);
@@ -214,13 +218,40 @@ export class TestSqlServer {
             const user = this.users[login.user];
             const db = this.databases.get(login.database.toLowerCase());
             if (!user || user.password !== login.password) {
-              send([errorToken({ number: 18456, state: 1, severity: 14, message: `Login failed for user '${login.user}'.` }, SERVER_NAME), done(TOKEN.DONE, DONE_STATUS.ERROR)]);
+              send([
+                errorToken(
+                  {
+                    number: 18456,
+                    state: 1,
+                    severity: 14,
+                    message: `Login failed for user '${login.user}'.`,
+                  },
+                  SERVER_NAME,
+                ),
+                done(TOKEN.DONE, DONE_STATUS.ERROR),
+              ]);
               break;
             }
             if (!db) {
               send([
-                errorToken({ number: 4060, state: 1, severity: 11, message: `Cannot open database "${login.database}" requested by the login. The login failed.` }, SERVER_NAME),
-                errorToken({ number: 18456, state: 1, severity: 14, message: `Login failed for user '${login.user}'.` }, SERVER_NAME),
+                errorToken(
+                  {
+                    number: 4060,
+                    state: 1,
+                    severity: 11,
+                    message: `Cannot open database "${login.database}" requested by the login. The login failed.`,
+                  },
+                  SERVER_NAME,
+                ),
+                errorToken(
+                  {
+                    number: 18456,
+                    state: 1,
+                    severity: 14,
+                    message: `Login failed for user '${login.user}'.`,
+                  },
+                  SERVER_NAME,
+                ),
                 done(TOKEN.DONE, DONE_STATUS.ERROR),
               ]);
               break;
@@ -228,7 +259,12 @@ export class TestSqlServer {
             session = new FakeSession(
               db,
               user.role ?? 'owner',
-              { user: login.user, database: db.name, appName: login.appName, readOnlyIntent: login.readOnlyIntent },
+              {
+                user: login.user,
+                database: db.name,
+                appName: login.appName,
+                readOnlyIntent: login.readOnlyIntent,
+              },
               login.readOnlyIntent && this.options.readOnlyIntentIsReadOnly === true,
             );
             this.sessions.push(session.log);
@@ -255,16 +291,23 @@ export class TestSqlServer {
             try {
               if (t.kind === 'begin') {
                 s.begin(ISOLATION_NAMES[t.isolation] ?? String(t.isolation));
-                send([envChangeBytes(8, descriptor(s), Buffer.alloc(0)), done(TOKEN.DONE, DONE_STATUS.FINAL)]);
+                send([
+                  envChangeBytes(8, descriptor(s), Buffer.alloc(0)),
+                  done(TOKEN.DONE, DONE_STATUS.FINAL),
+                ]);
               } else {
                 const d = descriptor(s);
                 if (t.kind === 'commit') s.commit();
                 else s.rollback();
-                send([envChangeBytes(t.kind === 'commit' ? 9 : 10, Buffer.alloc(0), d), done(TOKEN.DONE, DONE_STATUS.FINAL)]);
+                send([
+                  envChangeBytes(t.kind === 'commit' ? 9 : 10, Buffer.alloc(0), d),
+                  done(TOKEN.DONE, DONE_STATUS.FINAL),
+                ]);
               }
             } catch (error) {
               const e = error instanceof SqlServerError ? error : new SqlServerError(50000, String(error));
-              const rolledBack = s.inTransaction ? (s.rollback(), true) : false;
+              const rolledBack = s.inTransaction;
+              if (rolledBack) s.rollback();
               send([
                 errorToken(e, SERVER_NAME),
                 ...(rolledBack ? [envChangeBytes(10, Buffer.alloc(0), descriptor(s))] : []),
@@ -327,7 +370,8 @@ export class TestSqlServer {
           socket.destroy();
           return;
         }
-        if (fault?.error) throw new SqlServerError(fault.error.number, fault.error.message, fault.error.severity ?? 16);
+        if (fault?.error)
+          throw new SqlServerError(fault.error.number, fault.error.message, fault.error.severity ?? 16);
         const result = s.run(statement);
         if (result.kind === 'rows') {
           const { token, types } = colMetadata(result.columns);
@@ -342,7 +386,10 @@ export class TestSqlServer {
       if (rpc) tokens.push(returnStatus(0), done(TOKEN.DONEPROC, DONE_STATUS.FINAL));
       else tokens.push(done(TOKEN.DONE, DONE_STATUS.FINAL));
     } catch (error) {
-      const e = error instanceof SqlServerError ? error : new SqlServerError(50000, String((error as Error).message ?? error));
+      const e =
+        error instanceof SqlServerError
+          ? error
+          : new SqlServerError(50000, String((error as Error).message ?? error));
       tokens.push(errorToken(e, SERVER_NAME));
       // A deadlock victim's transaction is rolled back, as is any transaction under XACT_ABORT.
       if (s.inTransaction && (e.number === 1205 || s.log.xactAbort)) {

@@ -85,7 +85,10 @@ export function returnStatus(value: number): Buffer {
   return out.data;
 }
 
-export function errorToken(e: { number: number; message: string; severity: number; state: number }, server: string): Buffer {
+export function errorToken(
+  e: { number: number; message: string; severity: number; state: number },
+  server: string,
+): Buffer {
   const body = buffer();
   body.writeInt32LE(e.number);
   body.writeUInt8(e.state);
@@ -155,7 +158,13 @@ function fixedLength(id: number, size: number, write: (b: Buffer, at: number, v:
 
 const MAX = 0xffff;
 
-function variable(id: number, maxBytes: number, collated: boolean, toBytes: (v: unknown) => Uint8Array, userType = 0): WireType {
+function variable(
+  id: number,
+  maxBytes: number,
+  collated: boolean,
+  toBytes: (v: unknown) => Uint8Array,
+  userType = 0,
+): WireType {
   const isMax = maxBytes < 0;
   const info = Buffer.alloc(collated ? 7 : 2);
   info.writeUInt16LE(isMax ? MAX : maxBytes, 0);
@@ -268,7 +277,9 @@ export function wireType(c: DeclaredColumn): WireType {
     case 'char':
       return variable(0xaf, c.length ?? 1, true, (v) => Buffer.from(String(v), 'latin1'));
     case 'nvarchar':
-      return variable(0xe7, c.length === undefined || c.length < 0 ? -1 : c.length * 2, true, (v) => Buffer.from(String(v), 'ucs2'));
+      return variable(0xe7, c.length === undefined || c.length < 0 ? -1 : c.length * 2, true, (v) =>
+        Buffer.from(String(v), 'ucs2'),
+      );
     case 'nchar':
       return variable(0xef, (c.length ?? 1) * 2, true, (v) => Buffer.from(String(v), 'ucs2'));
     case 'binary':
@@ -302,7 +313,11 @@ export function colMetadata(columns: readonly ResultColumn[]): { token: Buffer; 
 }
 
 /** The ROW tokens of a result set, in one buffer. */
-export function rowTokens(types: readonly WireType[], rows: readonly (readonly unknown[])[], sink = new Sink()): Buffer {
+export function rowTokens(
+  types: readonly WireType[],
+  rows: readonly (readonly unknown[])[],
+  sink = new Sink(),
+): Buffer {
   for (const row of rows) {
     sink.byte(TOKEN.ROW);
     for (let i = 0; i < types.length; i++) types[i]!.write(sink, row[i]);

@@ -136,7 +136,11 @@ export function splitStatements(tokens: readonly Token[]): Token[][] {
     let part: Token[] = [];
     s.forEach((t, i) => {
       const startsSet =
-        t.kind === 'word' && t.text.toUpperCase() === 'SET' && i > 0 && part.length > 0 && isWord(part[0], 'SET');
+        t.kind === 'word' &&
+        t.text.toUpperCase() === 'SET' &&
+        i > 0 &&
+        part.length > 0 &&
+        isWord(part[0], 'SET');
       if (startsSet) {
         parts.push(trim(part));
         part = [];

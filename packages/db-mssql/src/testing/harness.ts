@@ -27,13 +27,18 @@ export interface Backend {
   copy?(from: string, to: string): Promise<void>;
   drop(name: string): Promise<void>;
   /** Makes the database fail when an UPDATE writes this cell. */
-  failWhenWriting(name: string, cell: { table: string; key: number; column: string }): Promise<() => Promise<void>>;
+  failWhenWriting(
+    name: string,
+    cell: { table: string; key: number; column: string },
+  ): Promise<() => Promise<void>>;
 }
 
 /** What SQL Server stores for the synthetic clinic's values in the tables `createSandbox` makes. */
 export function sqlServerStored(rows: TableRows): TableRows {
   return storedRows(rows, (value, _type, table, column) =>
-    withoutNegativeZero(storedValue({ name: column, ...SANDBOX_COLUMNS[table][column]! }, value, `${table}.${column}`)),
+    withoutNegativeZero(
+      storedValue({ name: column, ...SANDBOX_COLUMNS[table][column]! }, value, `${table}.${column}`),
+    ),
   );
 }
 
@@ -119,7 +124,10 @@ export function testServerBackend(server: () => TestSqlServer): Backend {
           const p = /WHERE \[[^\]]+\] = @(\w+)$/.exec(sql)?.[1];
           return p !== undefined && params[p.toLowerCase()] === key;
         },
-        error: { number: 547, message: 'The UPDATE statement conflicted with a CHECK constraint (injected by the test).' },
+        error: {
+          number: 547,
+          message: 'The UPDATE statement conflicted with a CHECK constraint (injected by the test).',
+        },
         times: 1,
       });
       return async () => remove();
