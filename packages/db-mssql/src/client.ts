@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ReadOptions } from '@anomalia/mosaiq';
 import sql from 'mssql';
 import type { DeclaredColumn } from './column-types';
 import type { MssqlTarget } from './config';
@@ -14,10 +15,8 @@ export interface ClientOptions {
   onQuery?: (sql: string) => void;
 }
 
-export interface RequestOptions {
-  /** Cancels the request (the driver sends an attention; the promise rejects with QueryCancelledError). */
-  signal?: AbortSignal;
-}
+/** `signal` cancels the request (the driver sends an attention; the promise rejects with QueryCancelledError). */
+export type RequestOptions = ReadOptions;
 
 /** One result set: its columns as declared and its rows as arrays (driver values). */
 export interface ResultSet {

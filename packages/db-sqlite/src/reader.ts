@@ -13,6 +13,7 @@ import {
   MOSAIQ_TABLES,
   parseChangeOptions,
   parseTreatmentQuery,
+  type ReadOptions,
   type Row,
   TABLE_NAMES,
   type TableName,
@@ -90,7 +91,8 @@ export class SqliteTreatmentReader implements TreatmentReader {
     return s;
   }
 
-  async listTreatments(query: TreatmentQueryInput): Promise<TreatmentPage> {
+  async listTreatments(query: TreatmentQueryInput, options: ReadOptions = {}): Promise<TreatmentPage> {
+    options.signal?.throwIfAborted();
     return this.listTreatmentsSync(query);
   }
 
@@ -133,7 +135,8 @@ export class SqliteTreatmentReader implements TreatmentReader {
     return { items: rows, nextCursor };
   }
 
-  async loadRecords(ids: readonly number[]): Promise<LoadedRecords> {
+  async loadRecords(ids: readonly number[], options: ReadOptions = {}): Promise<LoadedRecords> {
+    options.signal?.throwIfAborted();
     return this.loadRecordsSync(ids);
   }
 
@@ -288,8 +291,13 @@ export class SqliteTreatmentReader implements TreatmentReader {
     return codec.decodeAll(raws);
   }
 
-  async changesSince(watermark: Watermark | null, options?: ChangeOptionsInput): Promise<ChangePage> {
-    return this.changesSinceSync(watermark, options);
+  async changesSince(
+    watermark: Watermark | null,
+    options: ChangeOptionsInput & ReadOptions = {},
+  ): Promise<ChangePage> {
+    const { signal, ...rest } = options;
+    signal?.throwIfAborted();
+    return this.changesSinceSync(watermark, rest);
   }
 
   /**
@@ -319,7 +327,8 @@ export class SqliteTreatmentReader implements TreatmentReader {
     })();
   }
 
-  async currentWatermark(): Promise<Watermark> {
+  async currentWatermark(options: ReadOptions = {}): Promise<Watermark> {
+    options.signal?.throwIfAborted();
     return this.currentWatermarkSync();
   }
 

@@ -167,9 +167,18 @@ export interface ChangePage {
  */
 export interface ChangeCursor {
   /** Changes after `watermark` (null: from the first row), at most `options.limit`. */
-  changesSince(watermark: Watermark | null, options?: ChangeOptionsInput): Promise<ChangePage>;
+  changesSince(watermark: Watermark | null, options?: ChangeOptionsInput & ReadOptions): Promise<ChangePage>;
   /** The safe point now: `changesSince(currentWatermark())` returns only later changes. */
-  currentWatermark(): Promise<Watermark>;
+  currentWatermark(options?: ReadOptions): Promise<Watermark>;
+}
+
+/** Options every read takes. */
+export interface ReadOptions {
+  /**
+   * Stops the read: a network adapter cancels the query on the server and rejects; an
+   * in-process one (SQLite) runs each read at once and only checks it before starting.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -179,8 +188,8 @@ export interface ChangeCursor {
  * adapter joins the same way. Records of the same field share one `controlPoints` array.
  */
 export interface TreatmentReader extends ChangeCursor {
-  listTreatments(query: TreatmentQueryInput): Promise<TreatmentPage>;
-  loadRecords(ids: readonly number[]): Promise<LoadedRecords>;
+  listTreatments(query: TreatmentQueryInput, options?: ReadOptions): Promise<TreatmentPage>;
+  loadRecords(ids: readonly number[], options?: ReadOptions): Promise<LoadedRecords>;
   close(): Promise<void>;
 }
 

@@ -245,7 +245,7 @@ export function adapterConformance(options: AdapterConformanceOptions): AdapterC
         await withReader(db, async (reader) => {
           const expected = ordered().map(summaryOf);
           const { items, pages } = await listAll(reader, { from: FROM, to: TO, pageSize: 37 });
-          assert.equal(pages, Math.ceil(expected.length / 37));
+          assert.equal(pages, Math.ceil(expected.length / 37), 'pages of 37 rows');
           assertSame(items, expected, 'listed treatments');
           const one = await reader.listTreatments({ from: FROM, to: TO, pageSize: expected.length });
           assert.equal(one.items.length, expected.length);
