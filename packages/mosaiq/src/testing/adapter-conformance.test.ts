@@ -141,7 +141,9 @@ function memoryHarness(flaw: Flaw): AdapterHarness {
           if (!r.success)
             throw new ValidationError(`meta.${String(r.error.issues[0]!.path[0])}`, 'a valid run meta');
           if (changes.length === 0) throw new ValidationError('changes', 'a non-empty array of changes');
-          changes.forEach((c, i) => validateChange(c, `changes[${i}]`));
+          changes.forEach((c, i) => {
+            validateChange(c, `changes[${i}]`);
+          });
           if (failing) throw new Error('injected failure');
           try {
             rows = applyChanges(rows, changes);
@@ -164,7 +166,7 @@ function memoryHarness(flaw: Flaw): AdapterHarness {
         },
         async restore(runId: string) {
           const run = runs.find((r) => r.runId === runId);
-          if (!run || run.status !== 'applied')
+          if (run?.status !== 'applied')
             throw new ValidationError('runId', 'an applied run of this sandbox', runId);
           let undo = invertChanges(ledgers.get(runId)!);
           if (flaw === 'restoreForgets') undo = undo.slice(1);
