@@ -1,6 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { MOSAIQ_TABLES, TABLE_NAMES, type TableName } from '@anomalia/mosaiq';
 import type Database from 'better-sqlite3';
+import { CHANGE_TRACKED_TABLE, ROW_VERSION_COLUMN } from './change-tracking';
 import { openReadOnly } from './connection';
 import { assertSchema } from './schema';
 import { quote } from './table-codec';
@@ -56,12 +57,17 @@ class ChunkedHash {
  * A stable hash of one table: its name, its column names, then every row in primary-key order,
  * each value tagged with its SQLite storage class (INTEGER, REAL as its 8 IEEE bytes, TEXT as
  * UTF-8, BLOB byte for byte, NULL) so that no two different contents hash alike by accident.
+ * Every column counts except TrackTreatment.RowVers: like SQL Server's rowversion it changes with
+ * any write, so a run and its exact restore leave it different.
  */
 function hashTable(db: Database.Database, table: TableName): string {
   const h = new ChunkedHash(createHash('sha256'));
   const pk = MOSAIQ_TABLES[table].primaryKey;
+  const columns = (db.prepare(`PRAGMA table_info(${quote(table)})`).all() as { name: string }[])
+    .map((c) => c.name)
+    .filter((c) => !(table === CHANGE_TRACKED_TABLE && c === ROW_VERSION_COLUMN));
   const stmt = db
-    .prepare(`SELECT * FROM ${quote(table)} ORDER BY ${quote(pk)}`)
+    .prepare(`SELECT ${columns.map(quote).join(', ')} FROM ${quote(table)} ORDER BY ${quote(pk)}`)
     .raw(true)
     .safeIntegers(true);
   h.ascii(
@@ -106,7 +112,7 @@ export function checksumDatabase(db: Database.Database): TableChecksums {
 
 /**
  * `tableChecksum(path)`: a stable SHA-256 over every row of every Mosaiq table (blobs included;
- * the Anomalia_* bookkeeping tables and indexes excluded), read through a read-only handle. Equal
+ * the Anomalia_* bookkeeping tables, indexes and TrackTreatment.RowVers excluded), read through a read-only handle. Equal
  * before a run and after its restore.
  */
 export function tableChecksum(path: string): string {

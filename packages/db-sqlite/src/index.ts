@@ -1,3 +1,5 @@
+// The change cursor's tracking (RowVers kept by triggers), for databases made before it existed.
+export { CHANGE_TRACKED_TABLE, enableChangeTracking, ROW_VERSION_COLUMN } from './change-tracking';
 export { type TableChecksums, tableChecksum, tableChecksums } from './checksum';
 export type { OpenOptions } from './connection';
 export {

@@ -1,12 +1,19 @@
 import { ValidationError } from '@anomalia/core';
 import {
   assembleRecords,
+  type ChangedTreatment,
+  type ChangeOptionsInput,
+  type ChangePage,
   DOSE_MATCH_WINDOW_MS,
   decodeTreatmentCursor,
+  decodeWatermark,
   encodeTreatmentCursor,
+  encodeWatermark,
   type LoadedRecords,
   MOSAIQ_TABLES,
+  parseChangeOptions,
   parseTreatmentQuery,
+  type ReadOptions,
   type Row,
   TABLE_NAMES,
   type TableName,
@@ -17,12 +24,19 @@ import {
   type TreatmentQueryInput,
   type TreatmentReader,
   type TreatmentSummary,
+  type Watermark,
 } from '@anomalia/mosaiq';
 import type Database from 'better-sqlite3';
+import {
+  CHANGE_TRACKED_TABLE,
+  hasChangeTracking,
+  ROW_VERSION_COLUMN,
+  ROW_VERSION_COUNTER_TABLE,
+} from './change-tracking';
 import { checksumDatabase, type TableChecksums } from './checksum';
 import { type OpenOptions, openReadOnly } from './connection';
 import { type ExtractRecord, readExtractRecord, tablePresenceOf } from './extract-record';
-import { assertSchema } from './schema';
+import { assertSchema, SchemaError } from './schema';
 import { quote, TableCodec, tableCodec } from './table-codec';
 
 export type ReaderOptions = OpenOptions;
@@ -79,7 +93,8 @@ export class SqliteTreatmentReader implements TreatmentReader {
     return s;
   }
 
-  async listTreatments(query: TreatmentQueryInput): Promise<TreatmentPage> {
+  async listTreatments(query: TreatmentQueryInput, options: ReadOptions = {}): Promise<TreatmentPage> {
+    options.signal?.throwIfAborted();
     return this.listTreatmentsSync(query);
   }
 
@@ -122,7 +137,8 @@ export class SqliteTreatmentReader implements TreatmentReader {
     return { items: rows, nextCursor };
   }
 
-  async loadRecords(ids: readonly number[]): Promise<LoadedRecords> {
+  async loadRecords(ids: readonly number[], options: ReadOptions = {}): Promise<LoadedRecords> {
+    options.signal?.throwIfAborted();
     return this.loadRecordsSync(ids);
   }
 
@@ -277,6 +293,82 @@ export class SqliteTreatmentReader implements TreatmentReader {
     return codec.decodeAll(raws);
   }
 
+  async changesSince(
+    watermark: Watermark | null,
+    options: ChangeOptionsInput & ReadOptions = {},
+  ): Promise<ChangePage> {
+    const { signal, ...rest } = options;
+    signal?.throwIfAborted();
+    return this.changesSinceSync(watermark, rest);
+  }
+
+  /**
+   * TrackTreatment rows inserted or updated after `watermark`, in RowVers order (see
+   * `ChangeCursor` of @anomalia/mosaiq). One read transaction: the page and the counter it ends
+   * at come from the same snapshot, so a change committed meanwhile is left for the next call.
+   */
+  changesSinceSync(watermark: Watermark | null, options?: ChangeOptionsInput): ChangePage {
+    const since = watermark === null ? 0n : decodeWatermark(watermark);
+    const { limit } = parseChangeOptions(options);
+    this.assertChangeTracking();
+    return this.db.transaction((): ChangePage => {
+      const sql =
+        `SELECT ${this.summaryCodec.selectList}, ${quote(ROW_VERSION_COLUMN)} FROM ${quote(CHANGE_TRACKED_TABLE)} ` +
+        `WHERE ${quote(ROW_VERSION_COLUMN)} > ? ORDER BY ${quote(ROW_VERSION_COLUMN)} LIMIT ?`;
+      const raws = this.statement(sql).all(versionBlob(since), limit + 1) as unknown[][];
+      const n = SUMMARY_COLUMNS.length;
+      const items: ChangedTreatment[] = raws.slice(0, limit).map((raw) => {
+        const summary = this.summaryCodec.decode(raw.slice(0, n)) as unknown as TreatmentSummary;
+        return { ...summary, version: this.versionOf(raw[n], summary.TTX_ID) };
+      });
+      const hasMore = raws.length > limit;
+      const safe = this.counter();
+      const last = items.length > 0 ? decodeWatermark(items[items.length - 1]!.version) : since;
+      const end = hasMore ? last : [since, last, safe].reduce((a, b) => (b > a ? b : a));
+      return { since: watermark, items, watermark: encodeWatermark(end), hasMore };
+    })();
+  }
+
+  async currentWatermark(options: ReadOptions = {}): Promise<Watermark> {
+    options.signal?.throwIfAborted();
+    return this.currentWatermarkSync();
+  }
+
+  /** The counter now: every change so far has a version at or below it. */
+  currentWatermarkSync(): Watermark {
+    this.assertChangeTracking();
+    return encodeWatermark(this.counter());
+  }
+
+  private counter(): bigint {
+    const v = this.statement(
+      `SELECT "value" FROM ${quote(ROW_VERSION_COUNTER_TABLE)} WHERE "id" = 1`,
+    ).get() as [number] | undefined;
+    return BigInt(v?.[0] ?? 0);
+  }
+
+  private versionOf(value: unknown, key: number): Watermark {
+    if (!(value instanceof Uint8Array) || value.length !== 8) {
+      throw new ValidationError(
+        `${CHANGE_TRACKED_TABLE}[TTX_ID=${key}].${ROW_VERSION_COLUMN}`,
+        'an 8-byte row version (set by the change-tracking triggers)',
+        value,
+      );
+    }
+    return encodeWatermark(Buffer.from(value.buffer, value.byteOffset, 8).readBigUInt64BE(0));
+  }
+
+  private tracking: boolean | null = null;
+
+  private assertChangeTracking(): void {
+    this.tracking ??= hasChangeTracking(this.db);
+    if (!this.tracking) {
+      throw new SchemaError(this.path, [
+        `${CHANGE_TRACKED_TABLE}.${ROW_VERSION_COLUMN} and its triggers are missing (a database created before change tracking: run enableChangeTracking on it once)`,
+      ]);
+    }
+  }
+
   /** Checksums of the Mosaiq tables (see `tableChecksum`). */
   checksum(): TableChecksums {
     return checksumDatabase(this.db);
@@ -324,6 +416,13 @@ export class SqliteTreatmentReader implements TreatmentReader {
   closeSync(): void {
     if (this.db.open) this.db.close();
   }
+}
+
+/** A row version as SQLite stores it: 8 bytes, big-endian. */
+function versionBlob(version: bigint): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(version);
+  return b;
 }
 
 export function countRows(db: Database.Database): Record<TableName, number> {

@@ -1,5 +1,12 @@
 import { MOSAIQ_TABLES, type SqlType, TABLE_NAMES, type TableName } from '@anomalia/mosaiq';
 import type Database from 'better-sqlite3';
+import {
+  CHANGE_TRACKED_TABLE,
+  changeTrackingSql,
+  hasChangeTracking,
+  ROW_VERSION_COLUMN,
+  ROW_VERSION_INDEX_SQL,
+} from './change-tracking';
 import { SQLITE_STORAGE } from './sqlite-types';
 import { quote } from './table-codec';
 
@@ -15,6 +22,7 @@ export function createTableSql(table: TableName): string {
       ? `  ${quote(name)} INTEGER PRIMARY KEY NOT NULL`
       : `  ${quote(name)} ${SQLITE_STORAGE[type]}`,
   );
+  if (table === CHANGE_TRACKED_TABLE) defs.push(`  ${quote(ROW_VERSION_COLUMN)} BLOB`);
   return `CREATE TABLE ${quote(table)} (\n${defs.join(',\n')}\n) STRICT`;
 }
 
@@ -46,16 +54,22 @@ export function createIndexSql(index: (typeof INDEXES)[number]): string {
   return `CREATE INDEX IF NOT EXISTS ${quote(index.name)} ON ${quote(index.table)} (${index.columns.map(quote).join(', ')})`;
 }
 
-/** Creates the nine tables (and, unless `indexes: false`, their indexes) in one transaction. */
+/**
+ * Creates the nine tables with change tracking (and, unless `indexes: false`, their indexes) in
+ * one transaction.
+ */
 export function createSchema(db: Database.Database, options: { indexes?: boolean } = {}): void {
   db.transaction(() => {
     for (const table of TABLE_NAMES) db.exec(createTableSql(table));
+    for (const sql of changeTrackingSql()) db.exec(sql);
     if (options.indexes !== false) createIndexes(db);
   })();
 }
 
+/** The reader's indexes, and the change cursor's when the database tracks changes. */
 export function createIndexes(db: Database.Database): void {
   for (const index of INDEXES) db.exec(createIndexSql(index));
+  if (hasChangeTracking(db)) db.exec(ROW_VERSION_INDEX_SQL);
 }
 
 interface ColumnInfo {
@@ -90,7 +104,9 @@ export function schemaProblems(db: Database.Database, options: { exact?: boolean
     }
     if (options.exact) {
       for (const c of info) {
-        if (!(c.name in columns)) problems.push(`${table}.${c.name} is not a column Anomalia knows`);
+        const tracking = table === CHANGE_TRACKED_TABLE && c.name === ROW_VERSION_COLUMN;
+        if (!(c.name in columns) && !tracking)
+          problems.push(`${table}.${c.name} is not a column Anomalia knows`);
       }
     }
   }

@@ -89,14 +89,104 @@ export interface LoadedRecords {
 }
 
 /**
+ * The change cursor's position: the row version of the last change consumed, as `0x` and 16 hex
+ * digits (SQL Server's rowversion is 8 bytes; SQLite's emulation uses the same form). Opaque to
+ * callers: persist it and pass it back.
+ */
+export type Watermark = string;
+
+const WATERMARK = /^0x[0-9a-f]{16}$/;
+
+/** A row version (0 ≤ v < 2^64) as a watermark. */
+export function encodeWatermark(version: bigint): Watermark {
+  if (typeof version !== 'bigint' || version < 0n || version >= 1n << 64n) {
+    throw new ValidationError('watermark', 'a row version in [0, 2^64)', version);
+  }
+  return `0x${version.toString(16).padStart(16, '0')}`;
+}
+
+/** The row version of a watermark; anything else is a ValidationError naming `watermark`. */
+export function decodeWatermark(text: unknown): bigint {
+  if (typeof text !== 'string' || !WATERMARK.test(text)) {
+    throw new ValidationError('watermark', 'a watermark returned by changesSince or currentWatermark', text);
+  }
+  return BigInt(text);
+}
+
+/** Options of `changesSince`. */
+export const ChangeOptionsSchema = z.strictObject({
+  /** Changed rows per call. */
+  limit: z.number().int().min(1).max(10_000).default(1000),
+});
+export type ChangeOptionsInput = z.input<typeof ChangeOptionsSchema>;
+export type ChangeOptions = z.output<typeof ChangeOptionsSchema>;
+
+/** Validates change options; a bad field is a ValidationError naming it (e.g. `options.limit`). */
+export function parseChangeOptions(input: unknown): ChangeOptions {
+  const r = ChangeOptionsSchema.safeParse(input ?? {});
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  throw new ValidationError(['options', ...issue.path.map(String)].join('.'), issue.message);
+}
+
+/** A TrackTreatment row as the change cursor saw it: its summary and its row version. */
+export type ChangedTreatment = TreatmentSummary & {
+  /** The row's version when read (a watermark: the row changed at exactly this point). */
+  version: Watermark;
+};
+
+/** One call's worth of changes. */
+export interface ChangePage {
+  /** The watermark the call started from (null: from the very first row). */
+  since: Watermark | null;
+  /** TrackTreatment rows inserted or updated after `since`, in version order, each once. */
+  items: ChangedTreatment[];
+  /**
+   * Where the next call starts. When `hasMore` is false it is the database's safe point: every
+   * change committed up to it has been returned, so an empty page still moves it forward.
+   */
+  watermark: Watermark;
+  /** More changes are already waiting: call again at once. */
+  hasMore: boolean;
+}
+
+/**
+ * The incremental cursor the monitor polls: TrackTreatment rows inserted or updated after a
+ * watermark. Guarantees, for every adapter:
+ * - no committed change is ever skipped: a row whose change commits late (an in-flight
+ *   transaction holding an older version) is returned once it commits, because the cursor never
+ *   moves past a version that may still commit (SQL Server: `RowVers < MIN_ACTIVE_ROWVERSION()`);
+ * - a row edited again after it was returned comes back with its new version; a row is never
+ *   returned twice within one page;
+ * - deletions are not reported (a deleted row has no version to read);
+ * - only TrackTreatment is watched: a treatment is scored with the plan rows current when it is
+ *   read, and edits to TxField or TxFieldPoint alone do not appear.
+ */
+export interface ChangeCursor {
+  /** Changes after `watermark` (null: from the first row), at most `options.limit`. */
+  changesSince(watermark: Watermark | null, options?: ChangeOptionsInput & ReadOptions): Promise<ChangePage>;
+  /** The safe point now: `changesSince(currentWatermark())` returns only later changes. */
+  currentWatermark(options?: ReadOptions): Promise<Watermark>;
+}
+
+/** Options every read takes. */
+export interface ReadOptions {
+  /**
+   * Stops the read: a network adapter cancels the query on the server and rejects; an
+   * in-process one (SQLite) runs each read at once and only checks it before starting.
+   */
+  signal?: AbortSignal;
+}
+
+/**
  * Reads treatments. `loadRecords` is set-wise: for a batch of ids it runs a handful of queries
  * (TrackTreatment, TxField, TxFieldPoint, Site, Patient, Ident, Staff, Dose_Hst, Offset, each
  * with `IN (...)`), never one per record, and builds the records with `assembleRecords`, so every
  * adapter joins the same way. Records of the same field share one `controlPoints` array.
  */
-export interface TreatmentReader {
-  listTreatments(query: TreatmentQueryInput): Promise<TreatmentPage>;
-  loadRecords(ids: readonly number[]): Promise<LoadedRecords>;
+export interface TreatmentReader extends ChangeCursor {
+  listTreatments(query: TreatmentQueryInput, options?: ReadOptions): Promise<TreatmentPage>;
+  loadRecords(ids: readonly number[], options?: ReadOptions): Promise<LoadedRecords>;
   close(): Promise<void>;
 }
 

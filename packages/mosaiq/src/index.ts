@@ -4,13 +4,23 @@
  * and the adapter interfaces. The synthetic clinic is on `@anomalia/mosaiq/synthetic`.
  */
 export {
+  type ChangeCursor,
+  type ChangedTreatment,
+  type ChangeOptions,
+  type ChangeOptionsInput,
+  ChangeOptionsSchema,
+  type ChangePage,
   decodeTreatmentCursor,
+  decodeWatermark,
   encodeTreatmentCursor,
+  encodeWatermark,
   LEDGER_TABLE,
   type LedgerEntry,
   type LoadedRecords,
   NotASandboxError,
+  parseChangeOptions,
   parseTreatmentQuery,
+  type ReadOptions,
   RUN_TABLE,
   type RunMeta,
   RunMetaSchema,
@@ -25,6 +35,7 @@ export {
   TreatmentQuerySchema,
   type TreatmentReader,
   type TreatmentSummary,
+  type Watermark,
 } from './adapters';
 export {
   applyChanges,

@@ -2,7 +2,8 @@ import { type Dataset, loadCsv, Matrix } from '@anomalia/core';
 import { sharedDataPath } from '@anomalia/core/testing';
 import { createCohort, planCorruption } from '@anomalia/failure-modes';
 import { extractQa74 } from '@anomalia/features';
-import { applyChanges, assembleRecords, generateRecords } from '@anomalia/mosaiq';
+import { applyChanges, assembleRecords } from '@anomalia/mosaiq';
+import { generateRecords } from '@anomalia/mosaiq/synthetic';
 
 /** The ADBench data sets in ../shared/data/tabular. */
 export const ADBENCH_SETS = ['breastw', 'cardio', 'pendigits', 'satellite', 'thyroid', 'vowels'] as const;
