@@ -22,7 +22,7 @@ export function timelineSpec(
 ): TopLevelSpec {
   const base = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    width: 640,
+    width: 480,
     height: 220,
     background: 'white',
   } as const;

@@ -162,7 +162,7 @@ describe('dashboard with per-user tokens', () => {
     expect(session).toMatchObject({ user: 'alice', identifiers: true });
 
     const ack = `/api/alerts/${item.id}/acknowledge`;
-    const refused = [
+    const refused: Record<string, string>[] = [
       // Another origin (a page on another port of this machine is same-site, not same-origin).
       { origin: 'http://127.0.0.1:1', cookie, 'x-csrf-token': session.csrfToken },
       { origin: 'null', cookie, 'x-csrf-token': session.csrfToken },
