@@ -136,6 +136,7 @@ describe('accessPolicy', () => {
 describe('Authenticator and request guards', () => {
   const policy = (over: Partial<AccessPolicy> = {}): AccessPolicy => ({
     bind: { host: '127.0.0.1', port: 0, loopback: true },
+    bindKey: 'http.bind',
     tokens: [{ name: 'alice', token: TOKEN }],
     proxy: null,
     ...over,

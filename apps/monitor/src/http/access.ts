@@ -19,6 +19,8 @@ export interface TokenUser {
 /** How requests are authenticated. No tokens and no proxy: anyone who can reach a loopback bind. */
 export interface AccessPolicy {
   readonly bind: Bind;
+  /** The setting the bind came from (`http.bind` or `--http`), for error messages. */
+  readonly bindKey: string;
   readonly tokens: readonly TokenUser[];
   readonly proxy: { readonly header: string; readonly trusted: readonly string[] } | null;
 }
@@ -80,7 +82,7 @@ export function accessPolicy(
       bindKey === '--http' ? '--http' : 'http.token',
       `binding the dashboard to ${bind.host}, beyond localhost, is refused without an access token: set http.token or http.users (or a trusted http.proxy header)`,
     );
-  return { bind, tokens, proxy };
+  return { bind, bindKey, tokens, proxy };
 }
 
 /** Whether the policy asks for credentials (otherwise: local anonymous access). */

@@ -1,4 +1,5 @@
 import { dirname, join } from 'node:path';
+import { ConfigError } from '../config/load';
 import type { MonitorConfig } from '../config/schema';
 import { MonitorEventBus } from '../events/bus';
 import type { Logger } from '../log';
@@ -61,6 +62,14 @@ export async function withDashboard(
     });
   } catch (e) {
     await monitor.close();
+    const code = (e as NodeJS.ErrnoException).code;
+    const { host, port } = plan.policy.bind;
+    if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES')
+      throw new ConfigError(
+        'config',
+        plan.policy.bindKey,
+        `cannot listen on ${host}:${port} (${code === 'EADDRINUSE' ? 'the port is in use' : code === 'EACCES' ? 'permission denied' : 'no such address on this machine'})`,
+      );
     throw e;
   }
   return {

@@ -95,6 +95,7 @@ describe('the dashboard in Chromium', () => {
     const card = page.locator(`li.alert[data-key="${keyOf(r)}"]`);
     await card.waitFor({ state: 'visible', timeout: 2_000 });
     const elapsed = Date.now() - started;
+    console.log(JSON.stringify({ name: 'dashboard-alert-visible', ms: elapsed, pollIntervalMs: 100 }));
     expect(elapsed).toBeLessThan(2_000);
     expect(navigations).toBe(0);
     expect(await page.evaluate(() => (window as unknown as { marker: string }).marker)).toBe('same document');

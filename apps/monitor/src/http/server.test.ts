@@ -318,7 +318,47 @@ describe('dashboard with per-user tokens', () => {
     expect((await queue(d, h)).map((x) => x.recordId)).not.toContain(fp.id);
   });
 
+  it('streams server-sent events: health at once, then a notice when alerts arrive (no identifiers)', async () => {
+    const res = await call(d, '/api/events', { headers: bearer(ALICE) });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
+    const reader = res.body!.getReader();
+    let text = '';
+    const readUntil = async (needle: string) => {
+      while (!text.includes(needle)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error(`stream ended before ${needle}`);
+        text += new TextDecoder().decode(value);
+      }
+    };
+    await readUntil('event: health\n');
+    const r = record(2.75);
+    d.source.upsert(r);
+    await readUntil('event: queue\n');
+    const queueEvent = text.slice(text.indexOf('event: queue\n')).split('\n')[1]!;
+    expect(JSON.parse(queueEvent.replace(/^data: /, ''))).toEqual({
+      reason: 'alerts',
+      created: { critical: 1 },
+      escalated: {},
+    });
+    expect(text).not.toContain(r.patientId!);
+    await reader.cancel();
+  });
+
+  it('refuses to start on a port in use, naming the setting, and closes what it opened', async () => {
+    const port = new URL(d.url).port;
+    const e = await startTestDashboard({ http: { bind: `127.0.0.1:${port}` } }).then(
+      () => null,
+      (error: Error & { storeOpen?: boolean }) => error,
+    );
+    expect(e?.message).toBe(`config: http.bind: cannot listen on 127.0.0.1:${port} (the port is in use)`);
+    expect(e?.storeOpen).toBe(false);
+  });
+
   it('serves /metrics in the Prometheus text format, with what the monitor did', async () => {
+    d.source.failNext(1);
+    await waitFor('a failed poll', () => d.monitor.service.health().source.consecutiveFailures === 1);
     await waitFor('a failed send to the pager', () =>
       d.store.sinkStates().find((s) => s.sink === 'pager' && s.consecutiveFailures > 0),
     );
@@ -368,6 +408,9 @@ describe('dashboard with per-user tokens', () => {
       version: '1',
     });
     expect(families.some((f) => f.name === 'process_cpu_user_seconds_total')).toBe(true);
+    const polls = family(families, 'anomalia_monitor_polls_total');
+    expect(sum(polls, { outcome: 'failed' })).toBe(1);
+    expect(sum(polls, { outcome: 'ok' })).toBeGreaterThan(1);
     // The parser is strict: a malformed exposition throws.
     expect(() => parsePrometheusTextFormat('anomalia_monitor_lag_seconds{band=} 1\n')).toThrow(
       /invalid line/i,
@@ -430,6 +473,20 @@ describe('dashboard on localhost without credentials', () => {
 
   it('stops cleanly: the labelled set stays where it was and the store closes', async () => {
     expect(existsSync(d.labelsPath)).toBe(false);
+  });
+});
+
+describe('shutdown', () => {
+  it('ends open live streams and stops, with a page still connected', async () => {
+    const d = await startTestDashboard();
+    const res = await call(d, '/api/events');
+    const reader = res.body!.getReader();
+    await reader.read();
+    const started = Date.now();
+    await d.stop();
+    expect(Date.now() - started).toBeLessThan(3_000);
+    for (;;) if ((await reader.read()).done) break;
+    expect(d.store.isOpen).toBe(false);
   });
 });
 

@@ -44,11 +44,14 @@ export async function startTestDashboard(o: TestDashboardOptions = {}) {
   const source = new MemoryChangeSource();
   const model = o.model ?? { name: 'linear', version: '1' };
   const scorer = source.linearScorer(model, o.weights ?? { mu_delta: 1, baseline: 1 });
-  const monitor = await withDashboard(
-    assembleMonitor(config, { source, scorer }, { logger, events: plan.events }),
-    plan,
-    logger,
-  );
+  const assembled = assembleMonitor(config, { source, scorer }, { logger, events: plan.events });
+  let monitor: Awaited<ReturnType<typeof withDashboard>>;
+  try {
+    monitor = await withDashboard(assembled, plan, logger);
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw Object.assign(e as Error, { storeOpen: assembled.store.isOpen });
+  }
   const controller = new AbortController();
   const loop = monitor.service.run(controller.signal);
   return {
