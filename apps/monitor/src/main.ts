@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { ALERT_STATES, type AlertState, openMonitorStore } from '@anomalia/db-sqlite/monitor-store';
 import { ConfigError, loadConfig } from './config/load';
 import type { MonitorConfig } from './config/schema';
+import { planDashboard, withDashboard } from './http/attach';
 import { createLogger } from './log';
 import { collectDailyReport } from './report/data';
 import { renderReportHtml } from './report/render';
@@ -15,12 +16,13 @@ import { assembleMonitor, runUntilSignalled, type ScoringPartsFactory } from './
 const HELP = `anomalia-monitor: score new treatments, triage by severity, deliver durable alerts
 
 Usage:
-  anomalia-monitor [run] --config <monitor.yaml>
+  anomalia-monitor [run] --config <monitor.yaml> [--http 127.0.0.1:8080]
   anomalia-monitor report --config <monitor.yaml> --day YYYY-MM-DD [--out report.html] [--identifiers] [--trend-days 7]
   anomalia-monitor health --config <monitor.yaml>
   anomalia-monitor alert <alert-key> --state <${ALERT_STATES.join('|')}> --config <monitor.yaml> [--by NAME] [--note TEXT]
 
-run      watch the source, score, triage, store alerts and deliver them to the sinks until SIGINT/SIGTERM
+run      watch the source, score, triage, store alerts and deliver them to the sinks until SIGINT/SIGTERM;
+         --http (or config http.bind) also serves the dashboard and /metrics (beyond localhost only with a token)
 report   seed 001's daily QA report for a day (in this machine's time zone): text on stdout, HTML to --out
          (default: reports/qa-<day>.html next to the state store); --identifiers shows patient ids
 health   what the state store says: watermark, per-sink backlog and state (works while run is running)
@@ -62,6 +64,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         state: { type: 'string' },
         by: { type: 'string' },
         note: { type: 'string' },
+        http: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -92,8 +95,16 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         return setState(config, args.positionals[0], args.values, out, err);
       default: {
         const logger = createLogger(config.log);
+        const dashboard = planDashboard(config, args.values.http, logger);
         const parts = await (options.createParts ?? notWired)(config, logger);
-        await runUntilSignalled(assembleMonitor(config, parts, { logger }), logger);
+        const monitor = assembleMonitor(config, parts, {
+          logger,
+          ...(dashboard ? { events: dashboard.events } : {}),
+        });
+        await runUntilSignalled(
+          dashboard ? await withDashboard(monitor, dashboard, logger) : monitor,
+          logger,
+        );
         return 0;
       }
     }

@@ -110,7 +110,7 @@ describe('loadConfig', () => {
       ],
       [
         { ...minimal, http: { bind: '0.0.0.0:8080' } },
-        'http.token: expected an access token: binding to 0.0.0.0, beyond localhost, is refused without one',
+        'http.token: expected an access token (or `users`, or a trusted `proxy` header): binding to 0.0.0.0, beyond localhost, is refused without one',
       ],
       [
         {
@@ -144,7 +144,18 @@ describe('loadConfig', () => {
   it('accepts a loopback bind without a token and other binds with one', () => {
     expect(parseConfig({ ...minimal, http: { bind: '127.0.0.1:8080' } }).http).toEqual({
       bind: '127.0.0.1:8080',
+      timelineDays: 7,
     });
+    expect(
+      parseConfig({
+        ...minimal,
+        http: { bind: '10.1.2.3:8080', users: [{ name: 'alice', token: { env: 'ALICE_TOKEN' } }] },
+      }).http?.users,
+    ).toEqual([{ name: 'alice', token: { env: 'ALICE_TOKEN' } }]);
+    expect(
+      parseConfig({ ...minimal, http: { bind: '[::]:8080', proxy: { header: 'X-Forwarded-User' } } }).http
+        ?.proxy,
+    ).toEqual({ header: 'X-Forwarded-User', trusted: ['127.0.0.1', '::1'] });
     expect(
       parseConfig({ ...minimal, http: { bind: '0.0.0.0:8080', token: { env: 'MONITOR_TOKEN' } } }).http
         ?.token,

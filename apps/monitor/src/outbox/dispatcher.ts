@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MonitorStore, StoredAlert, StoredNotification } from '@anomalia/db-sqlite/monitor-store';
 import type { InhibitRule, ResolvedRoute } from '../config/schema';
+import type { MonitorEvents } from '../events/bus';
 import type { Logger } from '../log';
 import { buildMessage, type NotificationMessage } from '../message';
 import type { Sink } from '../sinks/types';
@@ -23,6 +24,8 @@ export interface DispatcherOptions {
   readonly defaults: GroupTiming;
   readonly inhibit: readonly InhibitRule[];
   readonly logger: Logger;
+  /** Told about every send attempt (metrics). */
+  readonly events?: MonitorEvents;
   /** In [0, 1): the jitter of retry delays. */
   readonly random?: () => number;
   /** Fresh notification ids. */
@@ -148,6 +151,16 @@ export class Dispatcher {
   private async attempt(s: DispatchSink, n: StoredNotification): Promise<boolean> {
     const { store, logger } = this.o;
     const message = n.payload as NotificationMessage;
+    const started = this.clock();
+    const told = (ok: boolean, at: number, dead: boolean) =>
+      this.o.events?.emit('delivery', {
+        at,
+        sink: n.sink,
+        ok,
+        ms: at - started,
+        alerts: message.alerts.length,
+        dead,
+      });
     try {
       await s.sink.send(message, this.inFlight.signal);
     } catch (e) {
@@ -157,6 +170,7 @@ export class Dispatcher {
       const nextAttemptAt = at + retryDelay(s.retry, attempts, this.random);
       const error = (e as Error).message;
       store.markFailed(n.id, { at, error, nextAttemptAt, dead });
+      told(false, at, dead);
       logger.warn(
         {
           sink: n.sink,
@@ -170,7 +184,9 @@ export class Dispatcher {
       );
       return false;
     }
-    store.markDelivered(n.id, this.clock());
+    const at = this.clock();
+    store.markDelivered(n.id, at);
+    told(true, at, false);
     logger.info(
       {
         sink: n.sink,

@@ -27,6 +27,7 @@ export {
   type DeliveryStatus,
   type DeliveryTarget,
   DeliveryTargetSchema,
+  type EnergyBucket,
   type FormNotificationInput,
   NOTIFICATION_KINDS,
   NOTIFICATION_STATUSES,

@@ -98,6 +98,8 @@ describe('commitScored', () => {
       alertsEscalated: 0,
       alertsUnchanged: 0,
       deliveriesQueued: 2,
+      bandsCreated: { low: 1 },
+      bandsEscalated: {},
     });
     expect(store.watermark('site-a')).toBe('w1');
 
@@ -109,6 +111,8 @@ describe('commitScored', () => {
       alertsEscalated: 0,
       alertsUnchanged: 1,
       deliveriesQueued: 0,
+      bandsCreated: {},
+      bandsEscalated: {},
     });
     const lower = store.commitScored(commit({ alerts: [alert('1', 'low', 'P1')] }));
     expect(lower.alertsUnchanged).toBe(1);
@@ -116,7 +120,7 @@ describe('commitScored', () => {
     const worse = store.commitScored(
       commit({ at: 6_000, alerts: [alert('1', 'critical', 'P1', ['log', 'pager'])] }),
     );
-    expect(worse).toMatchObject({ alertsEscalated: 1, deliveriesQueued: 2 });
+    expect(worse).toMatchObject({ alertsEscalated: 1, deliveriesQueued: 2, bandsEscalated: { critical: 1 } });
     const a = store.alertByKey(alertKey('site-a', '1', 'ebm', '3'))!;
     expect(a).toMatchObject({
       band: 'critical',
@@ -354,6 +358,77 @@ describe('report queries', () => {
       },
     ]);
     expect(store.alertsBetween(0, 2_000).map((a) => a.recordId)).toEqual(['1']);
+    store.close();
+  });
+});
+
+describe('dashboard queries', () => {
+  it('orders the review queue by band, then deadline (none last), then detection; filters by state', () => {
+    const store = freshStore();
+    const withDeadline = (a: AlertInput, deadlineAt: number | null): AlertInput => ({ ...a, deadlineAt });
+    store.commitScored(
+      commit({
+        at: 1_000,
+        alerts: [
+          withDeadline(alert('1', 'high', 'P1'), 90_000),
+          withDeadline(alert('2', 'high', 'P2'), null),
+          withDeadline(alert('3', 'high', 'P3'), 30_000),
+          withDeadline(alert('4', 'critical', 'P4'), 600_000),
+          withDeadline(alert('5', 'low', 'P5'), 10_000),
+        ],
+      }),
+    );
+    store.commitScored(commit({ at: 2_000, alerts: [withDeadline(alert('6', 'high', 'P6'), null)] }));
+    expect(store.reviewQueue().map((a) => a.recordId)).toEqual(['4', '3', '1', '2', '6', '5']);
+    const three = store.alertByKey(alertKey('site-a', '3', 'ebm', '3'))!;
+    const five = store.alertByKey(alertKey('site-a', '5', 'ebm', '3'))!;
+    store.setAlertState(three.id, { state: 'acknowledged', actor: 'alice', at: 3_000 });
+    store.setAlertState(five.id, { state: 'resolved', actor: 'bob', at: 3_000, note: 'fixed' });
+    expect(store.reviewQueue().map((a) => [a.recordId, a.state])).toEqual([
+      ['4', 'open'],
+      ['3', 'acknowledged'],
+      ['1', 'open'],
+      ['2', 'open'],
+      ['6', 'open'],
+    ]);
+    expect(store.reviewQueue({ states: ['resolved'] }).map((a) => a.recordId)).toEqual(['5']);
+    expect(store.reviewQueue({ limit: 2 }).map((a) => a.recordId)).toEqual(['4', '3']);
+    expect(() => store.reviewQueue({ states: ['closed' as never] })).toThrow(/reviewQueue.states\[0\]/);
+    expect(store.alertCounts()).toEqual([
+      { band: 'critical', state: 'open', alerts: 1 },
+      { band: 'high', state: 'acknowledged', alerts: 1 },
+      { band: 'high', state: 'open', alerts: 3 },
+      { band: 'low', state: 'resolved', alerts: 1 },
+    ]);
+    store.close();
+  });
+
+  it('sums scores per time bucket and band, with invalid records counted without energies', () => {
+    const store = freshStore();
+    const hour = 3_600_000;
+    store.commitScored(
+      commit({
+        at: 10 * hour,
+        scores: [
+          { recordId: '1', energy: 0.1, band: 'normal', occurredAt: 2 * hour + 5 },
+          { recordId: '2', energy: 0.3, band: 'normal', occurredAt: 2 * hour + 600_000 },
+          { recordId: '3', energy: 2.6, band: 'critical', occurredAt: 2 * hour + 9 },
+          { recordId: '4', energy: 0.2, band: 'normal', occurredAt: 3 * hour },
+          { recordId: '5', energy: null, band: 'invalid', occurredAt: 3 * hour + 1 },
+          { recordId: '6', energy: 0.9, band: 'low', occurredAt: hour - 1 },
+        ],
+      }),
+    );
+    const rows = store.energyTimeline(hour, 4 * hour, hour);
+    expect(
+      rows.map((r) => ({ ...r, meanEnergy: r.meanEnergy === null ? null : +r.meanEnergy.toFixed(6) })),
+    ).toEqual([
+      { bucketStart: 2 * hour, band: 'critical', records: 1, maxEnergy: 2.6, meanEnergy: 2.6 },
+      { bucketStart: 2 * hour, band: 'normal', records: 2, maxEnergy: 0.3, meanEnergy: 0.2 },
+      { bucketStart: 3 * hour, band: 'invalid', records: 1, maxEnergy: null, meanEnergy: null },
+      { bucketStart: 3 * hour, band: 'normal', records: 1, maxEnergy: 0.2, meanEnergy: 0.2 },
+    ]);
+    expect(() => store.energyTimeline(0, 1, 0)).toThrow(/energyTimeline.bucketMs/);
     store.close();
   });
 });

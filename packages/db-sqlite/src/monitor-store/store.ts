@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { MONITOR_META_TABLE, MONITOR_STORE_DDL, MONITOR_STORE_VERSION } from './schema';
 import {
   ALERT_STATES,
+  type AlertState,
   type AlertStateChange,
   AlertStateChangeSchema,
   type AttemptFailure,
@@ -12,6 +13,7 @@ import {
   type CommitInput,
   CommitInputSchema,
   type CommitResult,
+  type EnergyBucket,
   type FormNotificationInput,
   type NotificationHeader,
   type NotificationKind,
@@ -348,6 +350,17 @@ function prepareStatements(db: Database.Database) {
     alertsBetween: db.prepare(
       `SELECT * FROM alerts WHERE event_at >= ? AND event_at < ? ORDER BY event_at, id`,
     ),
+    reviewQueue: db.prepare(
+      `SELECT * FROM alerts WHERE state IN (SELECT value FROM json_each(?))
+       ORDER BY band_rank DESC, deadline_at IS NULL, deadline_at, detected_at, id LIMIT ?`,
+    ),
+    alertCounts: db.prepare(
+      `SELECT band, state, COUNT(*) AS n FROM alerts GROUP BY band, state ORDER BY band, state`,
+    ),
+    energyTimeline: db.prepare(
+      `SELECT (event_at / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS bucket, band, COUNT(*) AS n, MAX(energy) AS max_energy, AVG(energy) AS mean_energy
+       FROM scores WHERE event_at >= ? AND event_at < ? GROUP BY bucket, band ORDER BY bucket, band`,
+    ),
   };
 }
 type Statements = ReturnType<typeof prepareStatements>;
@@ -414,6 +427,8 @@ export class MonitorStore {
       let escalated = 0;
       let unchanged = 0;
       let queued = 0;
+      const bandsCreated: Record<string, number> = {};
+      const bandsEscalated: Record<string, number> = {};
       for (const a of c.alerts) {
         const key = alertKey(c.source, a.recordId, c.model.name, c.model.version);
         const head = q.alertHead.get(key) as { id: number; band_rank: number; revision: number } | undefined;
@@ -448,6 +463,7 @@ export class MonitorStore {
           );
           revision = 1;
           created++;
+          bandsCreated[a.band] = (bandsCreated[a.band] ?? 0) + 1;
         } else if (a.bandRank > head.band_rank) {
           id = head.id;
           revision = head.revision + 1;
@@ -471,6 +487,7 @@ export class MonitorStore {
           );
           q.supersede.run(id, revision);
           escalated++;
+          bandsEscalated[a.band] = (bandsEscalated[a.band] ?? 0) + 1;
         } else {
           unchanged++;
           continue;
@@ -494,6 +511,8 @@ export class MonitorStore {
         alertsEscalated: escalated,
         alertsUnchanged: unchanged,
         deliveriesQueued: queued,
+        bandsCreated,
+        bandsEscalated,
       };
     })();
   }
@@ -825,6 +844,57 @@ export class MonitorStore {
   /** Alerts whose record time (or detection time) is in [from, to). */
   alertsBetween(from: number, to: number): StoredAlert[] {
     return (this.q.alertsBetween.all(from, to) as AlertRow[]).map(toAlert);
+  }
+
+  /**
+   * The review queue: alerts in `states` (default open and acknowledged), most urgent first —
+   * by band, then earliest response deadline (none last), then oldest detection.
+   */
+  reviewQueue(options: { states?: readonly AlertState[]; limit?: number } = {}): StoredAlert[] {
+    const states = parseWith(
+      z.array(StateSchema).min(1),
+      options.states ?? ['open', 'acknowledged'],
+      'reviewQueue.states',
+    );
+    const limit = parseWith(
+      z.number().int().min(1).max(100_000),
+      options.limit ?? 1_000,
+      'reviewQueue.limit',
+    );
+    return (this.q.reviewQueue.all(JSON.stringify(states), limit) as AlertRow[]).map(toAlert);
+  }
+
+  /** How many alerts there are per band and review state (metrics, the dashboard's counters). */
+  alertCounts(): { band: string; state: AlertState; alerts: number }[] {
+    return (this.q.alertCounts.all() as { band: string; state: string; n: number }[]).map((r) => ({
+      band: r.band,
+      state: parseWith(StateSchema, r.state, 'alerts.state'),
+      alerts: r.n,
+    }));
+  }
+
+  /**
+   * Scores in [from, to) by record time, summed per time bucket of `bucketMs` and band: how many
+   * records, their highest and mean energy (records stored as invalid are counted in band
+   * `invalid` with null energies). Buckets start at multiples of `bucketMs` since the epoch.
+   */
+  energyTimeline(from: number, to: number, bucketMs: number): EnergyBucket[] {
+    parseWith(z.number().int().positive(), bucketMs, 'energyTimeline.bucketMs');
+    return (
+      this.q.energyTimeline.all(bucketMs, bucketMs, from, to) as {
+        bucket: number;
+        band: string;
+        n: number;
+        max_energy: number | null;
+        mean_energy: number | null;
+      }[]
+    ).map((r) => ({
+      bucketStart: r.bucket,
+      band: r.band,
+      records: r.n,
+      maxEnergy: r.max_energy,
+      meanEnergy: r.mean_energy,
+    }));
   }
 
   /** Row counts, for health and tests. */

@@ -93,6 +93,10 @@ export interface CommitResult {
   /** Alerts whose key existed at the same or a more severe band: nothing queued (idempotency). */
   readonly alertsUnchanged: number;
   readonly deliveriesQueued: number;
+  /** Alerts created, per band. */
+  readonly bandsCreated: Readonly<Record<string, number>>;
+  /** Alerts escalated, per (new) band. */
+  readonly bandsEscalated: Readonly<Record<string, number>>;
 }
 
 export interface StoredAlert {
@@ -225,6 +229,17 @@ export interface SinkBacklog {
   readonly oldestAt: number | null;
   /** Earliest next attempt of a pending notification. */
   readonly nextAttemptAt: number | null;
+}
+
+/** Scores of one time bucket and band (the dashboard's energy timeline). */
+export interface EnergyBucket {
+  /** Start of the bucket (ms since the epoch, a multiple of the bucket size). */
+  readonly bucketStart: number;
+  readonly band: string;
+  readonly records: number;
+  /** Null when every record of the bucket was stored as invalid. */
+  readonly maxEnergy: number | null;
+  readonly meanEnergy: number | null;
 }
 
 export interface AuditEntry {
