@@ -256,8 +256,8 @@ function expectWidth(net: Net, side: 'inputs' | 'outputs', width: number): void 
 
 /**
  * The scaler the model applies before every score: the fitted state the artifact saved for its
- * `scaler` parameter. The two must agree (a state of the named kind, none for "none"), or the
- * graph would score rows differently from the model.
+ * `scaler` parameter. A state that disagrees with the parameter (none saved for "standard", a
+ * "robust" state for "minmax") makes an inconsistent artifact, refused rather than guessed at.
  */
 function savedScaler(artifact: LoadedArtifact): ScalerState | null {
   const param = read(ScalerParamsSchema, artifact.params, 'params').scaler;
