@@ -72,9 +72,7 @@ const TabularSplitSchema = z
 
 const SequencesSplitSchema = z
   .strictObject({
-    by: z
-      .literal('random', { error: 'random (token sequences carry no time to split by)' })
-      .default('random'),
+    by: SplitBy.refine((by) => by === 'random', 'random (token sequences carry no time to split by)'),
     ...splitFractions,
   })
   .refine(sumsToOne, SUM_MESSAGE)
