@@ -137,9 +137,9 @@ function splitTrainingSet(set: TrainingSet, cfg: MosaiqConfig, seed: number): Ma
     split: timed
       ? {
           by: 'time',
-          description: `prospective: the ${timed.test.length} most recent examples (source Create_DtTm from ${new Date(timed.cut).toISOString().slice(0, 16)}) are the test split; the older ones are split stratified by severity band into train / validation / calibration${untimed ? ` (${untimed} without a time count as oldest)` : ''}`,
+          description: `the ${timed.test.length} most recent examples (source Create_DtTm from ${new Date(timed.cut).toISOString().slice(0, 16)}) are the test split; the older ones are split stratified by severity band into train / validation / calibration${untimed ? ` (${untimed} without a time count as oldest)` : ''}`,
         }
-      : { by: 'random', description: 'random: stratified by severity band' },
+      : { by: 'random', description: 'stratified by severity band' },
     folds: (k) => ({
       scheme: `${k} folds stratified by severity band and grouped by patient (${context.nPatients} patients in ${new Set(groups).size} groups, the largest of ${context.largestGroup} examples: patients one corruption touches together form one group): a patient's examples are all in one fold, and within a fold in one of train / validation / calibration`,
       folds: pooledFolds(bands, k, seed, fractions, groups).map((s) => partsOf(s, false)),

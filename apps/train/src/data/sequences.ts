@@ -52,7 +52,7 @@ export async function prepareSequences(cfg: SequencesConfig, seed: number): Prom
         calibration: part(s.calibration),
         test: part(s.test),
       },
-      split: { by: 'random', description: 'random: stratified by label' },
+      split: { by: 'random', description: 'stratified by label' },
       folds: (k) => ({
         scheme: `${k} folds stratified by label; the other folds are split into train / validation / calibration`,
         folds: pooledFolds(y, k, seed, fractions).map((f) => ({
@@ -102,7 +102,7 @@ export async function prepareSequences(cfg: SequencesConfig, seed: number): Prom
     },
     split: {
       by: 'random',
-      description: `random: half of ${cfg.normal} and of ${cfg.anomalous} calibrate, the other halves test`,
+      description: `half of ${cfg.normal} and of ${cfg.anomalous} calibrate, the other halves test`,
     },
     folds: (k) => ({
       scheme: `${k} folds of ${cfg.normal} + ${cfg.anomalous}, stratified by label: each fold is tested once and the other folds calibrate; the model is fitted on ${cfg.train} in every fold, so the spread is that of the evaluation and calibration`,

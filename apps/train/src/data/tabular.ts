@@ -145,7 +145,10 @@ export async function prepareTabular(cfg: TabularConfig, seed: number): Promise<
     const laterY = y ? Float64Array.from(later, (i) => y[i]!) : undefined;
     const timeline = { X, t: range(0, X.rows), axis: 'row (time order)', y };
     const normal = new Float64Array(X.rows);
-    const split = { by: 'time' as const, description: `prospective: the first ${n} rows are the baseline` };
+    const split = {
+      by: 'time' as const,
+      description: `the first ${n} rows are the baseline (trained on), later rows are tested`,
+    };
     /**
      * Folds of the baseline: k contiguous blocks; each fold's model trains on the other blocks and
      * block f is its held-out normal data (its alarm rate is measured); the rest is as in the main split.
@@ -240,7 +243,7 @@ export async function prepareTabular(cfg: TabularConfig, seed: number): Promise<
       featureNames: ds.featureNames,
       graded: false,
       parts: partsOf(randomSplit()),
-      split: { by: 'random', description: 'random: stratified by label' },
+      split: { by: 'random', description: 'stratified by label' },
       folds,
       notes,
     };
@@ -268,7 +271,7 @@ export async function prepareTabular(cfg: TabularConfig, seed: number): Promise<
     parts: partsOf(timed),
     split: {
       by: 'time',
-      description: `prospective: the ${timed.test.length} most recent rows (by ${column === undefined ? 'file order' : `"${column}"`}) are the test split; the older ones are split stratified by label into train / validation / calibration`,
+      description: `the ${timed.test.length} most recent rows (by ${column === undefined ? 'file order' : `"${column}"`}) are the test split; the older ones are split stratified by label into train / validation / calibration`,
     },
     folds,
     views: [

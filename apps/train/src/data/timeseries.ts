@@ -239,7 +239,7 @@ export async function prepareTimeseries(
     parts: stack(perSeries),
     split: {
       by: 'time',
-      description: `prospective: the first ${(cfg.trainFraction * 100).toFixed(0)} % of each series trains, the rest is tested`,
+      description: `the first ${(cfg.trainFraction * 100).toFixed(0)} % of each series trains, the rest is tested`,
     },
     folds,
     timeline: {

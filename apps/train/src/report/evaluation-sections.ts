@@ -26,7 +26,7 @@ export function evaluationSections(d: ReportData): string[] {
     )}</section>`);
   } else if (d.split) {
     out.push(
-      `<section data-section="split"><h2>Test split</h2><p>${esc(d.split.description)}.</p></section>`,
+      `<section data-section="split"><h2>Test split</h2><p><b>${d.split.by === 'time' ? 'Prospective' : 'Random'}</b>: ${esc(d.split.description)}.</p></section>`,
     );
   }
   const cv = d.crossValidation;

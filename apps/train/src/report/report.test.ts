@@ -77,7 +77,7 @@ function sampleReport(): ReportData {
     })),
     promotion: { promoted: false, destination: 'models/candidates/r1', reasons: ['MAE too high'] },
     notes: ['a note'],
-    split: { by: 'time', description: 'prospective: the 45 most recent examples' },
+    split: { by: 'time', description: 'the 45 most recent examples' },
     splitViews: [
       {
         name: 'prospective (time split)',
@@ -167,7 +167,7 @@ describe('report', () => {
     const plain = await renderReport(d);
     for (const id of ['cv-metrics', 'cv-calibration', 'split-views'])
       expect(plain).not.toContain(`data-plot="${id}"`);
-    expect(plain).toContain('prospective: the 45 most recent examples');
+    expect(plain).toContain('<b>Prospective</b>: the 45 most recent examples.');
   });
 
   it('omits plots the run has no data for', async () => {
