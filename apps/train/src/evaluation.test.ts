@@ -213,6 +213,36 @@ describe('time series in the trainer', () => {
     );
   });
 
+  it('reads text labels through labelMap, and names the line and the key without it', async () => {
+    const labelled = {
+      kind: 'timeseries' as const,
+      path: sharedDataPath(import.meta.url, 'ims', 'ims_2nd_test_selvasundar_labelled.csv'),
+      timeColumn: '',
+      valueColumns: ['Bearing1_Mean', 'Bearing2_Mean', 'Bearing3_Mean', 'Bearing4_Mean'],
+      labelColumn: 'Target',
+      window: { size: 8, stride: 1 },
+      trainFraction: 0.3,
+    };
+    const data = (await prepareData(
+      config({
+        name: 'ims2-labels',
+        dataset: { ...labelled, labelMap: { Normal: 0, Anomaly: 1 } },
+        model: { type: 'vae' },
+      }),
+      tmp,
+      quiet,
+    )) as MatrixData;
+    expect(data.notes[0]).toMatch(/ordered by "" \(timestamps\)/);
+    const y = data.parts.test.y!;
+    expect(y.some((v) => v === 1) && y.some((v) => v === 0)).toBe(true);
+    expect(data.parts.normalHoldout).toBeUndefined();
+    await expect(
+      prepareData(config({ name: 'ims2-labels', dataset: labelled, model: { type: 'vae' } }), tmp, quiet),
+    ).rejects.toThrow(
+      /line 2, column "Target": a label 0 \(normal\) or 1 \(anomalous\); use dataset\.labelMap for text labels, got "Normal"/,
+    );
+  });
+
   it('gates an unlabelled VAE on the alarm rate of held-out normal data, over blocked folds', async () => {
     const cfg = config({
       name: 'ims2-vae',
