@@ -40,6 +40,7 @@ export {
   type PreparedFit,
 } from './detector';
 export { ArtifactError, NotFittedError, ValidationError } from './errors';
+export { stratifiedGroupKFold, stratifiedGroupSplit } from './group-splits';
 export { assertColumns, assertFinite, type Dataset, Matrix } from './matrix';
 export {
   BaseMatrixDetector,

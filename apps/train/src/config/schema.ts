@@ -24,18 +24,67 @@ const pathOrPaths = z.union([path, z.array(path).min(1)], { error: 'a path or a 
 const matching = (pattern: RegExp, description: string) =>
   z.string().refine((s) => pattern.test(s), description);
 
-const SplitSchema = z
-  .strictObject({
-    train: z.number().min(0),
-    validation: z.number().min(0),
-    calibration: z.number().min(0),
-    test: z.number().gt(0),
-  })
-  .refine((s) => Math.abs(s.train + s.validation + s.calibration + s.test - 1) < 1e-9, {
-    message: 'split fractions must sum to 1',
-  });
+/** Fractions of a four-way split; each defaults to 60 / 15 / 10 / 15 %, and they must sum to 1. */
+const splitFractions = {
+  train: z.number().min(0).default(0.6),
+  validation: z.number().min(0).default(0.15),
+  calibration: z.number().min(0).default(0.1),
+  test: z.number().gt(0).default(0.15),
+};
+type Fractions = { train: number; validation: number; calibration: number; test: number };
+const sumsToOne = (s: Fractions) => Math.abs(s.train + s.validation + s.calibration + s.test - 1) < 1e-9;
+const SUM_MESSAGE = { message: 'split fractions must sum to 1' };
 
-const DEFAULT_SPLIT = { train: 0.6, validation: 0.15, calibration: 0.1, test: 0.15 };
+/**
+ * How a column's values are read as times: `timestamp` (ISO 8601, IMS "YYYY.MM.DD.hh.mm.ss",
+ * "DD-MM-YYYY hh:mm"), `index` (an integer sample number: 0, 1, 2 …), or `auto`: an index when
+ * every value is an integer, else a timestamp.
+ */
+export const TimeKindSchema = z.enum(['auto', 'timestamp', 'index']);
+export type TimeKind = z.infer<typeof TimeKindSchema>;
+
+/**
+ * `by: random` (default): stratified, seeded. `by: time`: the most recent `test` fraction is the
+ * test split (prospective: trained on older data, tested on newer), the older rows are split
+ * stratified into train / validation / calibration.
+ */
+const SplitBy = z.enum(['random', 'time']).default('random');
+
+const MosaiqSplitSchema = z
+  .strictObject({ by: SplitBy, ...splitFractions })
+  .refine(sumsToOne, SUM_MESSAGE)
+  .prefault({});
+
+const TabularSplitSchema = z
+  .strictObject({
+    by: SplitBy,
+    /** With `by: time`: the column that orders the rows (default: the file order). */
+    timeColumn: z.string().optional(),
+    timeKind: TimeKindSchema.default('auto'),
+    ...splitFractions,
+  })
+  .refine(sumsToOne, SUM_MESSAGE)
+  .refine((s) => s.by === 'time' || s.timeColumn === undefined, {
+    message: 'timeColumn orders a time split: set by: time as well',
+    path: ['timeColumn'],
+  })
+  .prefault({});
+
+const SequencesSplitSchema = z
+  .strictObject({
+    by: SplitBy.refine((by) => by === 'random', 'random (token sequences carry no time to split by)'),
+    ...splitFractions,
+  })
+  .refine(sumsToOne, SUM_MESSAGE)
+  .prefault({});
+
+/** The four fractions of a split config, in the order the splitters take them. */
+export const fractionsOf = (s: Fractions): Fractions => ({
+  train: s.train,
+  validation: s.validation,
+  calibration: s.calibration,
+  test: s.test,
+});
 
 const MosaiqDatasetSchema = z.strictObject({
   kind: z.literal('mosaiq'),
@@ -70,7 +119,8 @@ const MosaiqDatasetSchema = z.strictObject({
    * keep the true severities.
    */
   bandMargin: z.number().min(0).max(0.15).default(0.1),
-  split: SplitSchema.default(DEFAULT_SPLIT),
+  /** `by: time` orders examples by the source treatment's Create_DtTm (before any corruption). */
+  split: MosaiqSplitSchema,
 });
 
 const TabularDatasetSchema = z.strictObject({
@@ -98,7 +148,7 @@ const TabularDatasetSchema = z.strictObject({
   scaling: z
     .never({ error: 'no such key: set model.params.scaler (none, minmax, standard or robust) instead' })
     .optional(),
-  split: SplitSchema.default(DEFAULT_SPLIT),
+  split: TabularSplitSchema,
 });
 
 const SequencesDatasetSchema = z.strictObject({
@@ -110,16 +160,20 @@ const SequencesDatasetSchema = z.strictObject({
   /** Generate labelled synthetic sequences instead of reading files. */
   numSamples: z.number().int().positive().optional(),
   maxTrain: z.number().int().positive().optional(),
-  split: SplitSchema.default(DEFAULT_SPLIT),
+  split: SequencesSplitSchema,
 });
 
 const TimeseriesDatasetSchema = z.strictObject({
   kind: z.literal('timeseries'),
   /** CSV with a time column and one or more value columns (NAB style). */
   path: pathOrPaths,
+  /** The column that orders the series: timestamps or an integer sample index (see timeKind). */
   timeColumn: z.string().default('timestamp'),
+  timeKind: TimeKindSchema.default('auto'),
   valueColumns: z.array(z.string()).default(['value']),
   labelColumn: z.string().optional(),
+  /** Text labels to 0 (normal) / 1 (anomalous), e.g. { Normal: 0, Anomaly: 1 }. */
+  labelMap: z.record(z.string(), z.number()).optional(),
   window: z
     .strictObject({ size: z.number().int().min(2).default(32), stride: z.number().int().min(1).default(1) })
     .prefault({}),
@@ -168,6 +222,44 @@ export const PromotionSchema = z.strictObject({
       minAccuracy: z.number().min(0).max(1).default(0.85),
     })
     .prefault({}),
+  /**
+   * Gate for unsupervised detectors (trained without labels): with labels on the test split,
+   * ROC-AUC ≥ minRocAuc and, when set, average precision ≥ minAveragePrecision (AP depends on the
+   * anomaly share, so it has no default); without labels, the alarm rate (share flagged) of
+   * held-out normal data ≤ maxAlarmRate.
+   */
+  unsupervised: z
+    .strictObject({
+      minRocAuc: z.number().min(0).max(1).default(0.8),
+      minAveragePrecision: z.number().min(0).max(1).optional(),
+      maxAlarmRate: z.number().min(0).max(1).default(0.05),
+    })
+    .prefault({}),
+  /**
+   * Which gate applies: `auto` picks `severity` for a severity energy, `classifier` for a
+   * supervised model and `unsupervised` otherwise.
+   */
+  gate: z.enum(['auto', 'severity', 'classifier', 'unsupervised']).default('auto'),
+  /**
+   * With `evaluation.folds`, the gate is also applied to a pessimistic bound over the folds:
+   * `mean-sd` (mean − sds·sd for a metric where higher is better, mean + sds·sd for MAE, ECE,
+   * alarm rate), `worst-fold`, `mean`, or `none` (folds reported, not gated).
+   */
+  crossValidation: z
+    .strictObject({
+      bound: z.enum(['mean-sd', 'worst-fold', 'mean', 'none']).default('mean-sd'),
+      sds: z.number().min(0).default(1),
+    })
+    .prefault({}),
+});
+
+/** Evaluation beyond the one test split. */
+export const EvaluationSchema = z.strictObject({
+  /**
+   * k-fold cross-validation (opt-in): k more models, each fitted, thresholded and calibrated on its
+   * fold's own parts and tested on its fold; metrics as mean ± sd over folds.
+   */
+  folds: z.number().int().min(2).max(20).optional(),
 });
 
 export const TrainConfigSchema = z.strictObject({
@@ -182,6 +274,7 @@ export const TrainConfigSchema = z.strictObject({
   /** How the decision threshold is chosen; validation split by default (never the test split). */
   threshold: ThresholdConfigSchema.optional(),
   calibration: z.enum(['platt', 'isotonic']).default('isotonic'),
+  evaluation: EvaluationSchema.prefault({}),
   promotion: PromotionSchema.prefault({}),
   output: z.strictObject({ runsDir: path.default('runs') }).prefault({}),
 });

@@ -7,9 +7,16 @@ import { prepareData } from '../data/prepare';
 import type { Progress } from '../progress';
 import { REGISTRY } from '../registry';
 import { renderReport } from '../report/render';
-import type { ReportData } from '../report/types';
+import type { CrossValidationReport, ReportData, SplitViewReport } from '../report/types';
+import {
+  crossValidateMatrix,
+  crossValidateSequences,
+  crossValidationGate,
+  evaluateViews,
+  separationsPass,
+} from './cross-validation';
 import { runMatrixModel } from './matrix';
-import { classifierGate, type GateResult, promote, severityGate } from './promote';
+import { applyGate, type GateKind, type GateResult, gateKind, promote } from './promote';
 import { runSequenceModel } from './sequence';
 
 export interface RunResult {
@@ -18,6 +25,8 @@ export interface RunResult {
   reportPath: string;
   metrics: Record<string, number | undefined>;
   promotion: { promoted: boolean; destination: string; reasons: string[] };
+  crossValidation?: CrossValidationReport;
+  splitViews?: SplitViewReport[];
   summary: string[];
 }
 
@@ -79,33 +88,62 @@ export async function runTraining(
 
   let report: Omit<ReportData, 'title' | 'runId' | 'createdAt' | 'promotion'>;
   let gate: GateResult;
+  let kind: GateKind;
   let history: unknown;
   let extra: Record<string, unknown> = {};
+  let crossValidation: CrossValidationReport | undefined;
+  let splitViews: SplitViewReport[] | undefined;
+  const folds = config.evaluation.folds;
   try {
     if (data.kind === 'sequences') {
       if (entry.input !== 'sequences') throw new Error('unreachable: checked above');
       const r = await runSequenceModel(config, data, entry, runDir, progress);
       report = r.report;
       history = r.history;
-      gate = classifierGate(report.metrics, config.promotion.classifier);
+      kind = gateKind(config.promotion.gate, { graded: false, supervised: r.supervised });
+      gate = applyGate(kind, report.metrics, null, config.promotion);
+      if (folds)
+        crossValidation = await crossValidateSequences(config, data, entry, r.params, folds, progress);
     } else {
       if (entry.input !== 'matrix') throw new Error('unreachable: checked above');
       const r = await runMatrixModel(config, data, entry, runDir, progress);
       report = r.report;
       history = r.fit.history;
-      gate = r.graded
-        ? severityGate(report.metrics, r.severityPass, config.promotion.severity)
-        : classifierGate(report.metrics, config.promotion.classifier);
+      kind = gateKind(config.promotion.gate, { graded: r.graded, supervised: entry.supervised });
+      gate = applyGate(kind, report.metrics, separationsPass(report.severity?.checks), config.promotion);
       if (r.detector.scaler)
         await writeFile(
           join(runDir, 'scaler.json'),
           `${JSON.stringify(r.detector.scaler.toJSON(), null, 2)}\n`,
         );
       await writeFile(join(runDir, 'features.txt'), `${data.featureNames.join('\n')}\n`);
+      if (data.views?.length) {
+        splitViews = [
+          {
+            name: data.split?.by === 'time' ? 'prospective (time split)' : 'random split',
+            description: data.split?.description ?? '',
+            main: true,
+            metrics: report.metrics,
+            ...(report.severity ? { severityPass: report.severity.pass } : {}),
+          },
+          ...(await evaluateViews(config, data, entry, r.graded, progress)),
+        ];
+      }
+      if (folds) crossValidation = await crossValidateMatrix(config, data, entry, r.graded, folds, progress);
     }
   } finally {
     if (data.finish) extra = await data.finish();
   }
+  if (crossValidation) {
+    const g = crossValidationGate(crossValidation, kind, config.promotion);
+    if (g) {
+      crossValidation.gate = g;
+      gate = { promoted: gate.promoted && g.promoted, reasons: [...gate.reasons, ...g.reasons] };
+    }
+  }
+  report.split = data.split;
+  report.crossValidation = crossValidation;
+  report.splitViews = splitViews;
   for (const [name, body] of Object.entries(data.files ?? {})) await writeFile(join(runDir, name), body);
   report.seconds = { prepare: prepareSeconds, ...report.seconds };
 
@@ -140,6 +178,10 @@ export async function runTraining(
         detection: report.detection,
         featureImportance: report.featureImportance,
         promotion,
+        gate: kind,
+        split: data.split,
+        crossValidation,
+        splitViews,
         notes: report.notes,
         ...extra,
       },
@@ -152,7 +194,7 @@ export async function runTraining(
   const f = (k: string) => (m[k] === undefined ? 'n/a' : (m[k] as number).toFixed(3));
   const summary = [
     `run ${runId}`,
-    `test: ROC-AUC ${f('roc_auc')}, AP ${f('average_precision')}, F1 ${f('f1')}, accuracy ${f('accuracy')}${m.ece !== undefined ? `, ECE ${f('ece')}` : ''}`,
+    `test: ROC-AUC ${f('roc_auc')}, AP ${f('average_precision')}, F1 ${f('f1')}, accuracy ${f('accuracy')}${m.ece !== undefined ? `, ECE ${f('ece')}` : ''}${m.roc_auc === undefined && m.flagged_fraction !== undefined ? `, flagged ${f('flagged_fraction')}` : ''}${m.normal_alarm_rate !== undefined ? `, alarm rate on held-out normal data ${f('normal_alarm_rate')}` : ''}`,
     ...(m.severity_mae !== undefined
       ? [
           `severity: MAE ${f('severity_mae')}, category accuracy ${f('category_accuracy')}, binary accuracy ${f('binary_accuracy')}, calibration ${report.severity?.pass ? 'PASS' : 'FAIL'}`,
@@ -166,8 +208,42 @@ export async function runTraining(
             .join(', ')}`,
         ]
       : []),
+    ...(crossValidation ? [crossValidationSummary(crossValidation)] : []),
+    ...(splitViews ?? []).map(
+      (v) =>
+        `${v.name}: ROC-AUC ${g(v.metrics.roc_auc)}${v.metrics.severity_mae !== undefined ? `, MAE ${g(v.metrics.severity_mae)}, category accuracy ${g(v.metrics.category_accuracy)}, binary accuracy ${g(v.metrics.binary_accuracy)}` : `, AP ${g(v.metrics.average_precision)}`}${v.metrics.ece !== undefined ? `, ECE ${g(v.metrics.ece)}` : ''}`,
+    ),
     `${promotion.promoted ? 'promoted to' : 'candidate (not promoted):'} ${destination}${promotion.reasons.length ? ` (${promotion.reasons.join('; ')})` : ''}`,
     `report: ${reportPath}`,
   ];
-  return { runId, runDir, reportPath, metrics: report.metrics, promotion, summary };
+  return {
+    runId,
+    runDir,
+    reportPath,
+    metrics: report.metrics,
+    promotion,
+    crossValidation,
+    splitViews,
+    summary,
+  };
+}
+
+const g = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(3));
+
+/** One line: the gated metrics as mean ± sd over the folds. */
+function crossValidationSummary(cv: CrossValidationReport): string {
+  const wanted = [
+    'roc_auc',
+    'average_precision',
+    'severity_mae',
+    'category_accuracy',
+    'binary_accuracy',
+    'ece',
+    'normal_alarm_rate',
+  ];
+  const parts = wanted.flatMap((name) => {
+    const m = cv.metrics.find((x) => x.name === name);
+    return m?.mean == null ? [] : [`${name} ${m.mean.toFixed(3)} ± ${(m.sd ?? 0).toFixed(3)}`];
+  });
+  return `cross-validation (${cv.folds} folds): ${parts.join(', ')}${cv.gate ? `; gate on ${cv.bound.label}: ${cv.gate.promoted ? 'PASS' : 'FAIL'}` : ''}`;
 }
