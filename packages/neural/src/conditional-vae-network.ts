@@ -226,7 +226,7 @@ export class ConditionedVaeNetwork extends NeuralDetector<ConditionedNetworkPara
   }
 
   protected override restoreExtraState(state: Record<string, unknown>): void {
-    this.stats = restoreLatentStats(state, this.params.latent);
+    this.stats = restoreLatentStats(state, this.params.latent, this.params.score);
   }
 
   protected targets() {

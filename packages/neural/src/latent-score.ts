@@ -117,8 +117,15 @@ export function latentStatsState(s: LatentStats): Record<string, unknown> {
   };
 }
 
-/** Reads the statistics back from an artifact's state; a bad field is an ArtifactError naming it. */
-export function restoreLatentStats(state: Record<string, unknown>, latent: number): LatentStats {
+/**
+ * Reads the statistics back from an artifact's state; a bad field is an ArtifactError naming it.
+ * `score` "kl" requires the KL mean (absent from artifacts written before that score existed).
+ */
+export function restoreLatentStats(
+  state: Record<string, unknown>,
+  latent: number,
+  score: LatentScore,
+): LatentStats {
   const vec = (name: string) => {
     const v = state[name];
     if (
@@ -141,6 +148,6 @@ export function restoreLatentStats(state: Record<string, unknown>, latent: numbe
     scale: vec('latentScale'),
     reconstructionScale: num('reconstructionScale'),
     distanceScale: num('distanceScale'),
-    klScale: state.klScale === undefined ? null : num('klScale'),
+    klScale: state.klScale === undefined && score !== 'kl' ? null : num('klScale'),
   };
 }

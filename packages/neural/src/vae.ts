@@ -201,7 +201,7 @@ export class VariationalAutoEncoder extends NeuralDetector<VariationalAutoEncode
   }
 
   protected override restoreExtraState(state: Record<string, unknown>): void {
-    this.stats = restoreLatentStats(state, this.params.latent);
+    this.stats = restoreLatentStats(state, this.params.latent, this.params.score);
   }
 
   protected targets() {
