@@ -117,8 +117,9 @@ export class ConditionedVaeNetwork extends NeuralDetector<ConditionedNetworkPara
           ],
           [0, 1],
         ) as tf.Tensor2D[];
-        const fe = enc.forwardTrain(ctx.x, ctx.xT, e.P, ctx.masks.slice(0, encMasks.length), true);
-        const fh = head.forwardTrain(fe.out, fe.outT!, h.P, []);
+        const fe = enc.forwardTrain(ctx.x, ctx.xT, e.P, ctx.masks.slice(0, encMasks.length));
+        // The head's weight gradient needs the encoder's output transposed.
+        const fh = head.forwardTrain(fe.out, tf.transpose(fe.out), h.P, []);
         const { z, zT } = reparameterise(fh.out, ctx.noise!, L);
         const zc = tf.concat([z, c!], 1) as tf.Tensor2D;
         const zcT = tf.concat([zT, cT!], 0) as tf.Tensor2D;
