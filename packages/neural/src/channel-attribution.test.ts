@@ -7,7 +7,8 @@ import { sensorChannels as channels, sensorSeries } from './sensor-series.fixtur
 import { VariationalAutoEncoder } from './vae';
 import { seriesWindows } from './windows';
 
-const ae = { seed: 2, epochs: 30, encoderLayers: [32, 16], bottleneck: 6, learningRate: 3e-3 };
+// The AutoEncoder's default architecture.
+const ae = { seed: 2, epochs: 30, learningRate: 3e-3 };
 const vae = { seed: 2, epochs: 30, encoderLayers: [32], decoderLayers: [32], latent: 4, learningRate: 3e-3 };
 
 describe('attributeChannels', () => {
