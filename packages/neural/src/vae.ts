@@ -2,6 +2,14 @@ import { ArtifactError, ContaminationSchema, loadArtifact, Matrix } from '@anoma
 import { z } from 'zod';
 import { tf } from './engine';
 import { lossGradient, reparameterise, reparameteriseBackward } from './kernels';
+import {
+  LatentScoreSchema,
+  type LatentStats,
+  latentScoreGraph,
+  latentStatistics,
+  latentStatsState,
+  restoreLatentStats,
+} from './latent-score';
 import { mlpLayers, Network } from './network';
 import { commonParams, type NetParams, NeuralDetector } from './neural-detector';
 import type { OptimizerConfig } from './optimizer';
@@ -35,16 +43,15 @@ export const VariationalAutoEncoderParamsSchema = z.strictObject({
   weightDecay: z.number().min(0).default(0),
   validationFraction: z.number().min(0).lt(1).default(0.1),
   contamination: ContaminationSchema.default(0.1),
+  /**
+   * The latent term of the anomaly score: the distance of μ(x) from the normal centroid
+   * (`latent-distance`, diagonal Mahalanobis) or the KL divergence of the posterior from the prior
+   * (`kl`); both weighted by `alpha` (see `LatentScoreSchema`).
+   */
+  score: LatentScoreSchema.default('latent-distance'),
 });
 export type VariationalAutoEncoderParams = z.output<typeof VariationalAutoEncoderParamsSchema>;
 export type VariationalAutoEncoderInput = z.input<typeof VariationalAutoEncoderParamsSchema>;
-
-interface LatentStats {
-  centroid: Float32Array;
-  scale: Float32Array;
-  reconstructionScale: number;
-  distanceScale: number;
-}
 
 /**
  * A β-VAE (seed 002): encoder → (μ, log σ²) → z = μ + σ·ε → decoder, trained on
@@ -55,7 +62,8 @@ interface LatentStats {
  * with rec = mean squared error of the reconstruction from μ, and dist = mean over latent
  * dimensions of ((μ − c) / s)², c and s the mean and standard deviation (floored at
  * `minLatentScale`) of the training rows' latent means: a diagonal Mahalanobis distance to the
- * centroid of the normal data.
+ * centroid of the normal data. With `score: 'kl'` the latent term is KL(q(z | x) ‖ N(0, I)) /
+ * mean_train(KL) instead.
  */
 export class VariationalAutoEncoder extends NeuralDetector<VariationalAutoEncoderParams> {
   readonly kind = 'variational-autoencoder';
@@ -137,47 +145,28 @@ export class VariationalAutoEncoder extends NeuralDetector<VariationalAutoEncode
   protected scoreGraph(x: tf.Tensor2D, nets: NetParams, masks?: tf.Tensor2D[][], fast = false): tf.Tensor1D {
     const s = this.stats;
     if (!s) throw new ArtifactError('manifest.json', 'state.latent', 'latent statistics missing');
-    const { mu, r } = this.encodeDecode(x, nets, masks, fast);
-    const rec = tf.div(tf.mean(tf.squaredDifference(r, x), 1), s.reconstructionScale);
-    const z = tf.div(tf.sub(mu, tf.tensor1d(s.centroid)), tf.tensor1d(s.scale));
-    const dist = tf.div(tf.mean(tf.square(z), 1), s.distanceScale);
-    return tf.add(rec, tf.mul(dist, this.params.alpha)) as tf.Tensor1D;
+    const { mu, logVar, r } = this.encodeDecode(x, nets, masks, fast);
+    const rec = tf.mean(tf.squaredDifference(r, x), 1) as tf.Tensor1D;
+    return latentScoreGraph(rec, mu, logVar, s, this.params.score, this.params.alpha);
   }
 
   protected override afterTraining(X: Matrix): void {
-    const L = this.params.latent;
-    const { mu, rec } = this.latentAndReconstruction(X);
-    const n = X.rows;
-    const centroid = new Float32Array(L);
-    const scale = new Float32Array(L);
-    for (let i = 0; i < n; i++) for (let j = 0; j < L; j++) centroid[j]! += mu[i * L + j]! / n;
-    for (let i = 0; i < n; i++)
-      for (let j = 0; j < L; j++) scale[j]! += (mu[i * L + j]! - centroid[j]!) ** 2 / n;
-    for (let j = 0; j < L; j++) scale[j] = Math.max(Math.sqrt(scale[j]!), this.params.minLatentScale, 1e-6);
-    let recMean = 0;
-    let distMean = 0;
-    for (let i = 0; i < n; i++) {
-      recMean += rec[i]! / n;
-      let d = 0;
-      for (let j = 0; j < L; j++) d += ((mu[i * L + j]! - centroid[j]!) / scale[j]!) ** 2;
-      distMean += d / L / n;
-    }
-    this.stats = {
-      centroid,
-      scale,
-      reconstructionScale: Math.max(recMean, 1e-12),
-      distanceScale: Math.max(distMean, 1e-12),
-    };
+    const { mu, logVar, rec } = this.latentAndReconstruction(X);
+    this.stats = latentStatistics(mu, logVar, rec, this.params.latent, this.params.minLatentScale);
   }
 
-  private latentAndReconstruction(X: Matrix): { mu: Float32Array; rec: Float32Array } {
+  private latentAndReconstruction(X: Matrix): { mu: Float32Array; logVar: Float32Array; rec: Float32Array } {
     const nets = this.deviceParams();
     const res = tf.tidy(() => {
       const x = tf.tensor2d(Float32Array.from(X.data), [X.rows, X.cols]);
-      const { mu, r } = this.encodeDecode(x, nets, undefined, true);
-      return [mu, tf.mean(tf.squaredDifference(r, x), 1)];
+      const { mu, logVar, r } = this.encodeDecode(x, nets, undefined, true);
+      return [mu, logVar, tf.mean(tf.squaredDifference(r, x), 1)];
     });
-    const out = { mu: res[0]!.dataSync() as Float32Array, rec: res[1]!.dataSync() as Float32Array };
+    const out = {
+      mu: res[0]!.dataSync() as Float32Array,
+      logVar: res[1]!.dataSync() as Float32Array,
+      rec: res[2]!.dataSync() as Float32Array,
+    };
     tf.dispose(res);
     return out;
   }
@@ -190,41 +179,29 @@ export class VariationalAutoEncoder extends NeuralDetector<VariationalAutoEncode
     return new Matrix(X.rows, this.params.latent, Float64Array.from(mu));
   }
 
+  /**
+   * Squared reconstruction error per row and feature, in the model's (scaled) feature space,
+   * from the latent mean μ: which features did not fit.
+   */
+  async reconstructionErrors(X: Matrix): Promise<Matrix> {
+    const Xs = this.prepare(X);
+    await this.useBackend();
+    const nets = this.deviceParams();
+    const e = tf.tidy(() => {
+      const x = tf.tensor2d(Float32Array.from(Xs.data), [X.rows, X.cols]);
+      return tf.squaredDifference(this.encodeDecode(x, nets, undefined, true).r, x);
+    });
+    const out = new Matrix(X.rows, X.cols, Float64Array.from(await e.data()));
+    e.dispose();
+    return out;
+  }
+
   protected override extraState(): Record<string, unknown> {
-    const s = this.stats!;
-    return {
-      latentCentroid: Array.from(s.centroid),
-      latentScale: Array.from(s.scale),
-      reconstructionScale: s.reconstructionScale,
-      distanceScale: s.distanceScale,
-    };
+    return latentStatsState(this.stats!);
   }
 
   protected override restoreExtraState(state: Record<string, unknown>): void {
-    const L = this.params.latent;
-    const vec = (name: string) => {
-      const v = state[name];
-      if (
-        !Array.isArray(v) ||
-        v.length !== L ||
-        !v.every((x) => typeof x === 'number' && Number.isFinite(x))
-      ) {
-        throw new ArtifactError('manifest.json', `state.${name}`, `expected ${L} finite numbers`);
-      }
-      return Float32Array.from(v as number[]);
-    };
-    const num = (name: string) => {
-      const v = state[name];
-      if (typeof v !== 'number' || !(v > 0))
-        throw new ArtifactError('manifest.json', `state.${name}`, 'expected a positive number');
-      return v;
-    };
-    this.stats = {
-      centroid: vec('latentCentroid'),
-      scale: vec('latentScale'),
-      reconstructionScale: num('reconstructionScale'),
-      distanceScale: num('distanceScale'),
-    };
+    this.stats = restoreLatentStats(state, this.params.latent, this.params.score);
   }
 
   protected targets() {

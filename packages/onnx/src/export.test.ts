@@ -9,7 +9,7 @@ import {
   StandardScaler,
   saveArtifact,
 } from '@anomalia/core';
-import { AutoEncoder, EnergyModel } from '@anomalia/neural';
+import { AutoEncoder, EnergyModel, VariationalAutoEncoder } from '@anomalia/neural';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxDetector } from './detector';
 import { buildOnnxModel, EXPORT_OPSET } from './export';
@@ -270,5 +270,14 @@ describe('export', () => {
       'weights.bin: tensors.autoencoder.2.gamma: missing from the artifact',
     );
     expect(() => buildOnnxModel(artifact, { inputType: 'int8' } as never)).toThrow(/^options\.inputType: /);
+    // A VAE scored with KL instead of the latent distance: the graph would compute another score.
+    const vae = new VariationalAutoEncoder({ seed: 1, epochs: 2, score: 'kl' });
+    await vae.fit(data.X);
+    const klDir = await tmp();
+    await vae.save(klDir);
+    const klArtifact = await loadArtifact(klDir);
+    expect(() => buildOnnxModel(klArtifact)).toThrow(
+      'manifest.json: params.score: expected "latent-distance" (the score this graph computes), found "kl"',
+    );
   });
 });

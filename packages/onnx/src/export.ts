@@ -70,6 +70,8 @@ const VaeStateSchema = z.looseObject({
 const VaeParamsSchema = z.looseObject({
   latent: z.number().int().positive(),
   alpha: z.number().min(0),
+  /** Which latent term the VAE scores with (absent in artifacts older than the choice). */
+  score: z.string().optional(),
 });
 /** The `scaler` parameter of a matrix detector (absent in artifacts of models without one). */
 const ScalerParamsSchema = z.looseObject({ scaler: ScalerParamSchema.optional() });
@@ -137,6 +139,13 @@ export function buildOnnxModel(artifact: LoadedArtifact, options: ExportOptions 
     );
   } else {
     const params = read(VaeParamsSchema, artifact.params, 'params');
+    if (params.score !== undefined && params.score !== 'latent-distance') {
+      throw new ArtifactError(
+        MANIFEST_FILE,
+        'params.score',
+        `expected "latent-distance" (the score this graph computes), found "${params.score}"`,
+      );
+    }
     const L = params.latent;
     const stats = read(VaeStateSchema, artifact.state, 'state');
     for (const name of ['latentCentroid', 'latentScale'] as const) {
