@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS ranges (
   UNIQUE (source, stream, seq)
 ) STRICT;
 CREATE INDEX IF NOT EXISTS ranges_open ON ranges (source, stream, committed_at, seq);
-CREATE INDEX IF NOT EXISTS ranges_stream ON ranges (stream);
+CREATE INDEX IF NOT EXISTS ranges_pending ON ranges (committed_at, created_at);
 
 CREATE TABLE IF NOT EXISTS range_cursors (
   source     TEXT NOT NULL,

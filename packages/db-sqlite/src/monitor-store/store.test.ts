@@ -541,6 +541,8 @@ describe('the range ledger (distributed mode)', () => {
     ).toBe('created');
     expect(store.openRanges('site-a', 'backfill/x').map((r) => r.id)).toEqual(['b1']);
     expect(store.openRanges('site-a', 'backfill/x', { createdBefore: 1 })).toEqual([]);
+    expect(store.staleRanges(2).map((r) => r.id)).toEqual(['b1']);
+    expect(store.staleRanges(1)).toEqual([]);
     // Committing a backfill range leaves the source's watermark alone.
     store.commitRange(
       'b1',

@@ -318,6 +318,9 @@ function prepareStatements(db: Database.Database) {
        FROM range_cursors c LEFT JOIN ranges r ON r.source = c.source AND r.stream = c.stream
        WHERE c.stream LIKE ? GROUP BY c.source, c.stream ORDER BY c.source, c.stream`,
     ),
+    staleRanges: db.prepare(
+      `SELECT * FROM ranges WHERE committed_at IS NULL AND created_at < ? ORDER BY created_at, seq LIMIT ?`,
+    ),
     pruneRanges: db.prepare(`DELETE FROM ranges WHERE committed_at IS NOT NULL AND committed_at < ?`),
     putWatermark: db.prepare(
       `INSERT INTO watermarks (source, watermark, updated_at) VALUES (?, ?, ?)
@@ -647,6 +650,11 @@ export class MonitorStore {
         options.limit ?? 1_000,
       ) as RangeRow[]
     ).map(toRange);
+  }
+
+  /** Open ranges of every source and stream planned before `createdBefore`, oldest first (recovery sweeps). */
+  staleRanges(createdBefore: number, limit = 1_000): StoredRange[] {
+    return (this.q.staleRanges.all(createdBefore, limit) as RangeRow[]).map(toRange);
   }
 
   /** Per source and stream (only streams starting with `streamPrefix`, when given): cursor, ranges, records. */
