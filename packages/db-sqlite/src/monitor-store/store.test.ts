@@ -549,6 +549,21 @@ describe('the range ledger (distributed mode)', () => {
       commit({ scores: [{ recordId: '1', energy: 0.2, band: 'normal', occurredAt: 1 }] }),
     );
     expect(store.watermark('site-a')).toBe('41');
+    // A stream with no range (an empty backfill window) counts nothing open.
+    expect(store.advanceCursor('site-a', 'backfill/empty', null, '~end', 5)).toBe(true);
+    expect(store.streamSummaries('backfill/empty')).toEqual([
+      {
+        source: 'site-a',
+        stream: 'backfill/empty',
+        cursor: '~end',
+        ranges: 0,
+        open: 0,
+        records: 0,
+        scored: 0,
+        duplicateCommits: 0,
+        oldestOpenAt: null,
+      },
+    ]);
     store.close();
   });
 

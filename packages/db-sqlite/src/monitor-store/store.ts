@@ -312,7 +312,7 @@ function prepareStatements(db: Database.Database) {
     ),
     streamSummaries: db.prepare(
       `SELECT c.source, c.stream, c.cursor, COUNT(r.id) AS ranges,
-         SUM(r.committed_at IS NULL) AS open, SUM(r.records) AS records, SUM(r.scored) AS scored,
+         SUM(r.id IS NOT NULL AND r.committed_at IS NULL) AS open, SUM(r.records) AS records, SUM(r.scored) AS scored,
          SUM(CASE WHEN r.commits > 1 THEN r.commits - 1 ELSE 0 END) AS duplicates,
          MIN(CASE WHEN r.committed_at IS NULL THEN r.created_at END) AS oldest_open
        FROM range_cursors c LEFT JOIN ranges r ON r.source = c.source AND r.stream = c.stream
