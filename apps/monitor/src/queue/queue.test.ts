@@ -201,7 +201,13 @@ describe.skipIf(redisBinary.path === null)('distributed mode (in-process workers
       out,
     });
     // Without a queue there are no further sites: `source` (alpha) alone.
-    expect(summary).toMatchObject({ finished: true, windows: 24, windowsPlanned: 24, records: 600, scored: 600 });
+    expect(summary).toMatchObject({
+      finished: true,
+      windows: 24,
+      windowsPlanned: 24,
+      records: 600,
+      scored: 600,
+    });
     const a = openMonitorStore(queued.state.path);
     const b = openMonitorStore(local.state.path);
     const view = (s: typeof a) =>
@@ -212,8 +218,17 @@ describe.skipIf(redisBinary.path === null)('distributed mode (in-process workers
         .sort();
     expect(view(a)).toHaveLength(600);
     expect(view(a)).toEqual(view(b));
-    const alphaAlerts = (s: typeof a) => s.alertsBetween(0, Number.MAX_SAFE_INTEGER).filter((x) => x.source === 'alpha');
-    expect(alphaAlerts(a).map((x) => x.key).sort()).toEqual(alphaAlerts(b).map((x) => x.key).sort());
+    const alphaAlerts = (s: typeof a) =>
+      s.alertsBetween(0, Number.MAX_SAFE_INTEGER).filter((x) => x.source === 'alpha');
+    expect(
+      alphaAlerts(a)
+        .map((x) => x.key)
+        .sort(),
+    ).toEqual(
+      alphaAlerts(b)
+        .map((x) => x.key)
+        .sort(),
+    );
     // A run resumed under the same id plans and scores nothing again.
     b.close();
     const again = await runBackfill(local, {

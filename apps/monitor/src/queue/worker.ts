@@ -102,7 +102,10 @@ export async function startQueueWorker(
   const roles = new Set(options.roles);
   const url = resolveSecret(q.redis, 'queue.redis', options.env);
   const redis = openRedis(url, `anomalia-monitor ${name}`);
-  watchConnection(redis, url, logger);
+  const connection = watchConnection(redis, url, logger);
+  // While Redis is away every queue and worker reports the same lost connection: logged once above.
+  const report = (what: Record<string, unknown>, msg: string) =>
+    connection.up ? logger.warn(what, msg) : logger.debug(what, msg);
   try {
     const info = await checkRedis(redis, url, options.connectTimeoutMs ?? 30_000);
     logger.info(
@@ -119,7 +122,7 @@ export async function startQueueWorker(
     Object.values(QUEUE_NAMES).map((n) => [n, new Queue(n, { ...base, defaultJobOptions: RETRY })]),
   ) as Record<QueueName, Queue>;
   for (const queue of Object.values(queues))
-    queue.on('error', (e) => logger.warn({ queue: queue.name, err: e.message }, 'queue error'));
+    queue.on('error', (e) => report({ queue: queue.name, err: e.message }, 'queue error'));
   const sites = new SiteParts(config, options.createParts, logger);
   const workers: Worker[] = [];
   const workerOptions = {
@@ -132,7 +135,7 @@ export async function startQueueWorker(
   };
   const work = (queue: QueueName, concurrency: number, fn: (job: Job) => Promise<unknown>) => {
     const w = new Worker(queue, fn, { ...workerOptions, concurrency });
-    w.on('error', (e) => logger.warn({ queue, err: e.message }, 'worker error'));
+    w.on('error', (e) => report({ queue, err: e.message }, 'worker error'));
     w.on('failed', (job, e) =>
       logger.warn(
         { queue, job: job?.id, attempts: job?.attemptsMade, err: e.message },
@@ -151,7 +154,6 @@ export async function startQueueWorker(
 
   let store: MonitorStore | null = null;
   let dispatcher: Dispatcher | null = null;
-  const timers: NodeJS.Timeout[] = [];
   try {
     if (roles.has('store')) {
       mkdirSync(dirname(config.state.path), { recursive: true });
@@ -326,7 +328,6 @@ export async function startQueueWorker(
     store,
     close() {
       closed ??= (async () => {
-        for (const t of timers) clearInterval(t);
         await Promise.allSettled(workers.map((w) => w.close()));
         await Promise.allSettled(Object.values(queues).map((x) => x.close()));
         await dispatcher?.close();
@@ -341,18 +342,21 @@ export async function startQueueWorker(
 }
 
 /** Logs connection loss and recovery once each, not every reconnection attempt. */
-function watchConnection(redis: Redis, url: string, logger: Logger): void {
-  let down = false;
-  redis.on('error', (e) => {
-    if (down) return;
-    down = true;
-    logger.warn({ redis: describeRedis(url), err: e.message }, 'Redis connection lost; reconnecting');
-  });
+function watchConnection(redis: Redis, url: string, logger: Logger): { readonly up: boolean } {
+  const state = { up: true };
+  const lost = (err: string) => {
+    if (!state.up) return;
+    state.up = false;
+    logger.warn({ redis: describeRedis(url), err }, 'Redis connection lost; reconnecting');
+  };
+  redis.on('error', (e) => lost(e.message));
+  redis.on('close', () => lost('connection closed'));
   redis.on('ready', () => {
-    if (!down) return;
-    down = false;
+    if (state.up) return;
+    state.up = true;
     logger.info({ redis: describeRedis(url) }, 'Redis connection back');
   });
+  return state;
 }
 
 interface StoreClaim {
