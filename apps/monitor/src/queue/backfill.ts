@@ -130,6 +130,7 @@ async function local(
             report(false);
           },
           config.poll.batchSize,
+          { requeueOpen: true },
         );
       }
     report(true);

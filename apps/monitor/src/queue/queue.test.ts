@@ -150,7 +150,9 @@ describe.skipIf(redisBinary.path === null)('distributed mode (in-process workers
 
   it('backfills a time range in workers and in one process with the same scores and alerts', async () => {
     const receiver = await startHttpReceiver();
-    const queued = config('backfill-queued.sqlite', receiver.url);
+    const base = config('backfill-queued.sqlite', receiver.url);
+    // Small ranges and at most 2 open backfill ranges per site: windows wait for scoring to catch up.
+    const queued = { ...base, queue: { ...base.queue!, rangeSize: 50, maxOpenRanges: 2 } };
     const workers = await Promise.all(
       [0, 1].map(() => startQueueWorker(queued, { roles: ['score', 'store'], createParts: parts, logger })),
     );
@@ -158,6 +160,12 @@ describe.skipIf(redisBinary.path === null)('distributed mode (in-process workers
     const out = { write: (s: string) => lines.push(s) } as unknown as NodeJS.WritableStream;
     const from = Date.UTC(2024, 0, 1);
     const to = Date.UTC(2024, 0, 2);
+    let maxOpen = 0;
+    const watch = setInterval(() => {
+      const store = workers[0]!.store!;
+      for (const site of ['alpha', 'beta'])
+        maxOpen = Math.max(maxOpen, store.openRangeCount(site, 'backfill/'));
+    }, 10);
     try {
       const summary = await runBackfill(queued, {
         from,
@@ -181,7 +189,12 @@ describe.skipIf(redisBinary.path === null)('distributed mode (in-process workers
       expect(lines.join('')).toMatch(
         /backfill q1: 48\/48 windows planned, \d+\/\d+ jobs committed, 1,000\/1,000 records scored/,
       );
+      // The bound holds up to the window jobs planning at once (2 store workers × 2).
+      expect(maxOpen).toBeGreaterThan(0);
+      expect(maxOpen).toBeLessThanOrEqual(2 + 4);
+      expect(summary.ranges).toBeGreaterThanOrEqual(20);
     } finally {
+      clearInterval(watch);
       await Promise.all(workers.map((w) => w.close()));
       await receiver.close();
     }

@@ -59,9 +59,7 @@ export async function pollSite(
   let records = 0;
   while (true) {
     if (ranges >= limits.maxRanges) return { ranges, records, caughtUp: false, stoppedBy: 'max-ranges' };
-    if (
-      store.openRanges(site, CHANGES_STREAM, { limit: limits.maxOpenRanges }).length >= limits.maxOpenRanges
-    )
+    if (store.openRangeCount(site, CHANGES_STREAM) >= limits.maxOpenRanges)
       return { ranges, records, caughtUp: false, stoppedBy: 'max-open-ranges' };
     const start = store.streamCursor(site, CHANGES_STREAM);
     const batch = await source.poll(start, limits.rangeSize);
@@ -81,7 +79,8 @@ export async function pollSite(
       at,
     });
     if (planned.status === 'conflict') return { ranges, records, caughtUp: false, stoppedBy: 'conflict' };
-    await enqueue(planned.range!);
+    // A range committed before (found again by a retried poll) is done: the store, not Redis, says so.
+    if (planned.range!.committedAt === null) await enqueue(planned.range!);
     ranges++;
     records += planned.range!.ids.length;
     if (batch.caughtUp) return { ranges, records, caughtUp: true, stoppedBy: 'caught-up' };
@@ -135,9 +134,12 @@ function emptyCommit(job: CommitJob, at: number) {
 export interface WindowOutcome {
   readonly ranges: number;
   readonly records: number;
-  /** The whole window is planned. */
+  /** The whole window is planned (false: stopped by `maxOpenRanges` or another planner; resume later). */
   readonly done: boolean;
 }
+
+/** The streams of every backfill (for counting a site's open backfill ranges). */
+export const BACKFILL_STREAMS = 'backfill/';
 
 /**
  * Splits one backfill window of one site into ranges (pages of `history`), each planned in the
@@ -150,7 +152,14 @@ export async function planWindow(
   job: WindowJob,
   enqueue: EnqueueRange,
   rangeSize: number,
+  options: {
+    /** Stop planning while the site has this many open backfill ranges (bounds what waits in Redis). */
+    readonly maxOpenRanges?: number;
+    /** Hand the window's open ranges (planned before a crash) to `enqueue` first (the queue's recovery sweep does it there). */
+    readonly requeueOpen?: boolean;
+  } = {},
 ): Promise<WindowOutcome> {
+  const maxOpenRanges = options.maxOpenRanges ?? Number.POSITIVE_INFINITY;
   const { store } = side;
   const { source } = await sites.get(job.site);
   if (!source.history)
@@ -160,11 +169,13 @@ export async function planWindow(
   const stream = backfillStream(job.run, job.from, job.to);
   let ranges = 0;
   let records = 0;
-  // Ranges planned before a crash and not yet committed are enqueued again (adding is idempotent).
-  for (const r of store.openRanges(job.site, stream, { limit: 100_000 })) await enqueue(r);
+  if (options.requeueOpen)
+    for (const r of store.openRanges(job.site, stream, { limit: 100_000 })) await enqueue(r);
   while (true) {
     const start = store.streamCursor(job.site, stream);
     if (start === WINDOW_DONE) return { ranges, records, done: true };
+    if (store.openRangeCount(job.site, BACKFILL_STREAMS) >= maxOpenRanges)
+      return { ranges, records, done: false };
     const page = await source.history({ from: job.from, to: job.to }, start, rangeSize);
     const end = page.next ?? WINDOW_DONE;
     if (page.ids.length === 0) {
@@ -181,7 +192,7 @@ export async function planWindow(
       at: side.now(),
     });
     if (planned.status === 'conflict') return { ranges, records, done: false };
-    await enqueue(planned.range!);
+    if (planned.range!.committedAt === null) await enqueue(planned.range!);
     ranges++;
     records += planned.range!.ids.length;
   }

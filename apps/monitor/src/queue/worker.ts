@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { type MonitorStore, openMonitorStore, type StoredRange } from '@anomalia/db-sqlite/monitor-store';
-import { type Job, type JobsOptions, Queue, Worker } from 'bullmq';
+import { DelayedError, type Job, type JobsOptions, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ConfigError, resolveSecret } from '../config/load';
 import { type MonitorConfig, resolveRoutes } from '../config/schema';
@@ -59,13 +59,19 @@ export interface QueueWorker {
   close(): Promise<void>;
 }
 
-/** Jobs are retried until they succeed, with a capped exponential backoff (see `backoffStrategy`). */
+/**
+ * Jobs are retried until they succeed, with a capped exponential backoff (see `backoffStrategy`).
+ * Finished jobs are not kept for idempotency: the state store is the authority on what was planned
+ * and committed (a re-added job for a committed range writes nothing), so Redis holds only a
+ * short history (commit jobs carry a range's scored records, up to a few hundred kB each).
+ */
 const RETRY: JobsOptions = {
   attempts: 1_000_000,
   backoff: { type: 'capped' },
-  removeOnComplete: { age: 3_600, count: 100_000 },
+  removeOnComplete: { age: 3_600, count: 1_000 },
   removeOnFail: { age: 7 * 86_400 },
 };
+const KEEP_FEW = { ...RETRY, removeOnComplete: { age: 600, count: 100 } };
 
 function backoffStrategy(attemptsMade: number): number {
   const ceiling = Math.min(60_000, 500 * 2 ** Math.min(attemptsMade - 1, 20));
@@ -133,7 +139,11 @@ export async function startQueueWorker(
     maxStalledCount: 10,
     settings: { backoffStrategy },
   };
-  const work = (queue: QueueName, concurrency: number, fn: (job: Job) => Promise<unknown>) => {
+  const work = (
+    queue: QueueName,
+    concurrency: number,
+    fn: (job: Job, token?: string) => Promise<unknown>,
+  ) => {
     const w = new Worker(queue, fn, { ...workerOptions, concurrency });
     w.on('error', (e) => report({ queue, err: e.message }, 'worker error'));
     w.on('failed', (job, e) =>
@@ -216,9 +226,12 @@ export async function startQueueWorker(
         const r = commitScoredRange(side, data);
         if (r.duplicate) logger.info({ range: data.rangeId }, 'range committed before; duplicate absorbed');
         if (r.deliveriesQueued > 0) await wakeDispatch(now());
+        const run = backfillRunOf(s.range(data.rangeId)?.stream ?? '');
+        if (run) progress.publish(run);
         return { duplicate: r.duplicate, scored: r.scored, alerts: r.alertsCreated + r.alertsEscalated };
       });
 
+      const progress = throttledProgress(s, redis, keys, logger);
       let lastHousekeeping = 0;
       let lastPrune = 0;
       work(QUEUE_NAMES.dispatch, 1, async () => {
@@ -271,10 +284,17 @@ export async function startQueueWorker(
         return { outcome };
       });
 
-      work(QUEUE_NAMES.backfill, 2, async (job) => {
+      work(QUEUE_NAMES.backfill, 2, async (job, token) => {
         const data = parseJob(WindowJobSchema, job.data, 'backfill');
-        const outcome = await planWindow(side, sites, data, enqueueScore, q.rangeSize);
+        const outcome = await planWindow(side, sites, data, enqueueScore, q.rangeSize, {
+          maxOpenRanges: q.maxOpenRanges,
+        });
         await publishBackfillProgress(s, redis, keys, data.run);
+        if (!outcome.done) {
+          // Enough of this site's ranges wait to be scored: the window goes on a second later.
+          await job.moveToDelayed(now() + 1_000, token);
+          throw new DelayedError();
+        }
         return outcome;
       });
 
@@ -309,7 +329,7 @@ export async function startQueueWorker(
       work(QUEUE_NAMES.score, q.concurrency, async (job) => {
         const data = parseJob(ScoreJobSchema, job.data, 'score');
         const commit = await scoreRange(sites, data, name, now);
-        await queues.commit.add('commit', commit, { ...RETRY, jobId: data.rangeId });
+        await queues.commit.add('commit', commit, { ...KEEP_FEW, jobId: data.rangeId });
         return { records: commit.records.length };
       });
   } catch (e) {
@@ -328,6 +348,7 @@ export async function startQueueWorker(
     store,
     close() {
       closed ??= (async () => {
+        connection.closing = true;
         await Promise.allSettled(workers.map((w) => w.close()));
         await Promise.allSettled(Object.values(queues).map((x) => x.close()));
         await dispatcher?.close();
@@ -342,10 +363,10 @@ export async function startQueueWorker(
 }
 
 /** Logs connection loss and recovery once each, not every reconnection attempt. */
-function watchConnection(redis: Redis, url: string, logger: Logger): { readonly up: boolean } {
-  const state = { up: true };
+function watchConnection(redis: Redis, url: string, logger: Logger): { up: boolean; closing: boolean } {
+  const state = { up: true, closing: false };
   const lost = (err: string) => {
-    if (!state.up) return;
+    if (!state.up || state.closing) return;
     state.up = false;
     logger.warn({ redis: describeRedis(url), err }, 'Redis connection lost; reconnecting');
   };
@@ -416,6 +437,31 @@ async function recoverLostJobs(
     logger.warn({ requeued, redisWasEmpty: fresh }, 'ranges whose jobs were lost enqueued again');
 }
 
+/** Publishes a run's progress at most every 200 ms, and once more after the last call (so the end is seen at once). */
+function throttledProgress(
+  store: MonitorStore,
+  redis: Redis,
+  keys: ReturnType<typeof redisKeys>,
+  logger: Logger,
+) {
+  const timers = new Map<string, NodeJS.Timeout>();
+  return {
+    publish(run: string) {
+      if (timers.has(run)) return;
+      timers.set(
+        run,
+        setTimeout(() => {
+          timers.delete(run);
+          if (store.isOpen)
+            publishBackfillProgress(store, redis, keys, run).catch((e) =>
+              logger.debug({ err: (e as Error).message }, 'backfill progress not published'),
+            );
+        }, 200),
+      );
+    },
+  };
+}
+
 /** The store host reports each running backfill's progress to Redis, for `backfill` wherever it runs. */
 async function publishBackfillProgress(
   store: MonitorStore,
@@ -425,7 +471,7 @@ async function publishBackfillProgress(
 ): Promise<void> {
   const runs = only ? [only] : await redis.smembers(keys.backfillRuns);
   for (const run of runs) {
-    if (backfillRunOf(`backfill/${run}/0-0`) === null) continue;
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(run)) continue;
     await redis.set(
       keys.backfillProgress(run),
       JSON.stringify({ at: Date.now(), ...backfillProgress(store, run) }),

@@ -543,6 +543,9 @@ describe('the range ledger (distributed mode)', () => {
     expect(store.openRanges('site-a', 'backfill/x', { createdBefore: 1 })).toEqual([]);
     expect(store.staleRanges(2).map((r) => r.id)).toEqual(['b1']);
     expect(store.staleRanges(1)).toEqual([]);
+    expect(store.openRangeCount('site-a', 'backfill/')).toBe(1);
+    expect(store.openRangeCount('site-a', 'changes')).toBe(0);
+    expect(store.openRangeCount('site-b')).toBe(0);
     // Committing a backfill range leaves the source's watermark alone.
     store.commitRange(
       'b1',

@@ -318,6 +318,11 @@ function prepareStatements(db: Database.Database) {
        FROM range_cursors c LEFT JOIN ranges r ON r.source = c.source AND r.stream = c.stream
        WHERE c.stream LIKE ? GROUP BY c.source, c.stream ORDER BY c.source, c.stream`,
     ),
+    openCount: db
+      .prepare(
+        `SELECT COUNT(*) FROM ranges WHERE source = ? AND stream >= ? AND stream < ? AND committed_at IS NULL`,
+      )
+      .pluck(),
     staleRanges: db.prepare(
       `SELECT * FROM ranges WHERE committed_at IS NULL AND created_at < ? ORDER BY created_at, seq LIMIT ?`,
     ),
@@ -650,6 +655,11 @@ export class MonitorStore {
         options.limit ?? 1_000,
       ) as RangeRow[]
     ).map(toRange);
+  }
+
+  /** How many ranges of `source` in streams starting with `streamPrefix` are open (planned, not committed). */
+  openRangeCount(source: string, streamPrefix = ''): number {
+    return this.q.openCount.get(source, streamPrefix, `${streamPrefix}\u{10FFFF}`) as number;
   }
 
   /** Open ranges of every source and stream planned before `createdBefore`, oldest first (recovery sweeps). */
