@@ -9,7 +9,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openMonitorStore } from '@anomalia/db-sqlite/monitor-store';
 import { loadClinic } from '@anomalia/db-sqlite/testing';
@@ -23,7 +23,9 @@ import { findRedisServer, startRedis } from '../src/testing/redis-server';
 import { sqliteSiteParts } from '../src/testing/sqlite-site';
 
 const perSite = Number(process.argv[2] ?? 10_000);
-const emit = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(o)}\n`);
+// The 1-minute load average goes with every line: on a shared machine it explains the wall times.
+const emit = (o: Record<string, unknown>) =>
+  process.stdout.write(`${JSON.stringify({ ...o, load_avg_1m: +loadavg()[0]!.toFixed(1) })}\n`);
 const binary = findRedisServer();
 if (binary.path === null) {
   emit({ name: 'backfill-queue', skipped: binary.reason });
@@ -51,7 +53,9 @@ function configFor(run: string, redisUrl: string | null) {
     source: { name: sites[0], database: { type: 'sqlite', path: join(dir, `${sites[0]}.sqlite`) } },
     model: { dir: 'unused' },
     state: { path: join(dir, `state-${run}.sqlite`), synchronous: 'normal' },
-    sinks: [{ name: 'file', type: 'jsonl', path: join(dir, `alerts-${run}.jsonl`) }],
+    // Console (to a closed stdout): alerts are delivered as jobs, without the JSONL sink's two fsyncs
+    // per notification (bench/outbox.ts measures delivery).
+    sinks: [{ name: 'console', type: 'console' }],
     poll: { batchSize: 500 },
     ...(redisUrl
       ? {
@@ -120,17 +124,24 @@ const redis = await startRedis(binary.path, mkdtempSync(join(dir, 'redis-')));
 const admin = new Redis(redis.url);
 const redisPid = Number(fields(await admin.info('server')).get('process_id'));
 
-for (const workers of [1, 2, 4]) {
-  const run = `w${workers}`;
+// CPU-bound scoring (the SQLite load and the linear model on this machine's shared cores), then
+// scoring that waits 200 ms per job (a remote database or model server): the second shows how the
+// jobs spread over workers when the cores are not the limit.
+for (const [delayMs, workers] of [0, 200].flatMap((d) => [1, 2, 4].map((w) => [d, w] as const))) {
+  const run = `w${workers}d${delayMs}`;
   const configPath = join(dir, `${run}.json`);
   const raw = configFor(run, redis.url);
   writeFileSync(configPath, JSON.stringify(raw));
   const config = parseConfig(raw);
   const procs: ChildProcess[] = Array.from({ length: workers }, (_, i) =>
-    spawn(process.execPath, ['--import', 'tsx', child, configPath, i === 0 ? 'store,score' : 'score'], {
-      cwd: new URL('..', import.meta.url).pathname,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    }),
+    spawn(
+      process.execPath,
+      ['--import', 'tsx', child, configPath, i === 0 ? 'store,score' : 'score', '', String(delayMs)],
+      {
+        cwd: new URL('..', import.meta.url).pathname,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    ),
   );
   const scoreQueue = new Queue('score', { connection: admin, prefix: `b${run}` });
   while ((await scoreQueue.getWorkersCount()) < workers) await new Promise((r) => setTimeout(r, 50));
@@ -171,8 +182,9 @@ for (const workers of [1, 2, 4]) {
   store.close();
   const jobs = summary.ranges;
   emit({
-    name: 'backfill-queue',
+    name: delayMs ? 'backfill-queue-waiting-scorer' : 'backfill-queue',
     workers,
+    ...(delayMs ? { scorer_wait_ms_per_job: delayMs } : {}),
     n: summary.scored,
     seconds: +seconds.toFixed(2),
     rows_per_s: Math.round(summary.scored / seconds),
@@ -190,7 +202,7 @@ for (const workers of [1, 2, 4]) {
     redis_cpu_ms_per_range: +((redisCpuSeconds * 1000) / jobs).toFixed(2),
     redis_net_in_bytes_per_range: Math.round(Number(stats.get('total_net_input_bytes')) / jobs),
     redis_net_out_bytes_per_range: Math.round(Number(stats.get('total_net_output_bytes')) / jobs),
-    redis_used_memory_peak_mb: +(Number(memory.get('used_memory_peak')) / 2 ** 20).toFixed(1),
+    redis_used_memory_peak_mb_since_start: +(Number(memory.get('used_memory_peak')) / 2 ** 20).toFixed(1),
     top_commands: Object.fromEntries(
       Object.entries(top)
         .sort((a, b) => b[1] - a[1])
@@ -244,10 +256,12 @@ for (const workers of [1, 2, 4]) {
   const polls0 = await pollQueue.getCompletedCount();
   await admin.config('RESETSTAT');
   const cpu0 = cpuOf(redisPid);
+  const workerCpu0 = cpuOf(proc.pid!);
   const seconds = 10;
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const polls = (await pollQueue.getCompletedCount()) - polls0;
   const cpu = cpuOf(redisPid) - cpu0;
+  const workerCpu = cpuOf(proc.pid!) - workerCpu0;
   const commands = [...fields(await admin.info('commandstats')).values()].reduce(
     (a, v) => a + Number(/calls=(\d+)/.exec(v)?.[1] ?? 0),
     0,
@@ -263,6 +277,7 @@ for (const workers of [1, 2, 4]) {
     redis_commands: commands,
     redis_commands_per_poll: +(commands / Math.max(1, polls)).toFixed(1),
     redis_cpu_ms_per_poll: +((cpu * 1000) / Math.max(1, polls)).toFixed(2),
+    store_worker_cpu_ms_per_poll: +((workerCpu * 1000) / Math.max(1, polls)).toFixed(2),
   });
 }
 

@@ -291,6 +291,8 @@ function health(config: MonitorConfig, out: NodeJS.WritableStream, err: NodeJS.W
       source: config.source.name,
       watermark: store.watermark(config.source.name),
       counts: store.counts(),
+      // Distributed mode: per site and stream, how far it is split into jobs, what is still open.
+      ...(config.queue ? { streams: store.streamSummaries() } : {}),
       sinks: config.sinks.map((s) => ({
         sink: s.name,
         type: s.type,
