@@ -133,7 +133,7 @@ export class Dispatcher {
     now = this.clock(),
   ): Promise<'delivered' | 'failed' | 'settled' | 'not-due' | 'unknown-sink'> {
     const n = this.o.store.notification(id);
-    if (!n || n.status !== 'pending') return 'settled';
+    if (n?.status !== 'pending') return 'settled';
     if (n.nextAttemptAt > now) return 'not-due';
     const s = this.o.sinks.find((x) => x.sink.name === n.sink);
     if (!s) return 'unknown-sink';

@@ -11,7 +11,6 @@ const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call
  */
 export class Lease {
   private timer: NodeJS.Timeout | undefined;
-  private lost = false;
 
   private constructor(
     private readonly redis: Redis,
@@ -21,12 +20,7 @@ export class Lease {
   ) {
     this.timer = setInterval(
       () => {
-        this.redis
-          .eval(RENEW, 1, key, token, String(ttlMs))
-          .then((ok) => {
-            if (ok !== 1) this.lost = true;
-          })
-          .catch(() => undefined);
+        this.redis.eval(RENEW, 1, key, token, String(ttlMs)).catch(() => undefined);
       },
       Math.max(50, Math.floor(ttlMs / 3)),
     );
@@ -38,11 +32,6 @@ export class Lease {
     const token = randomUUID();
     const ok = await redis.set(key, token, 'PX', ttlMs, 'NX');
     return ok === 'OK' ? new Lease(redis, key, token, ttlMs) : null;
-  }
-
-  /** False once a renewal found the key gone or taken (the holder was too slow, or Redis lost it). */
-  get held(): boolean {
-    return !this.lost;
   }
 
   async release(): Promise<void> {

@@ -5,13 +5,13 @@ import { openTreatmentReader } from '@anomalia/db-sqlite';
 import { openMonitorStore } from '@anomalia/db-sqlite/monitor-store';
 import { loadClinic } from '@anomalia/db-sqlite/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../config/load';
+import { ConfigError, parseConfig } from '../config/load';
 import type { MonitorConfigInput } from '../config/schema';
 import { createLogger } from '../log';
 import type { NotificationMessage } from '../message';
 import type { ScoringPartsFactory } from '../service/assemble';
 import { startHttpReceiver } from '../testing/receivers';
-import { findRedisServer, startRedis, type TestRedis } from '../testing/redis-server';
+import { findRedisServer, freePort, startRedis, type TestRedis } from '../testing/redis-server';
 import { sqliteSiteParts } from '../testing/sqlite-site';
 import { runBackfill } from './backfill';
 import { startQueueWorker } from './worker';
@@ -129,6 +129,21 @@ describe.skipIf(redisBinary.path === null)('distributed mode (in-process workers
     } finally {
       await lru.stop();
     }
+  });
+
+  it('does not start on a configuration problem of a site, nor without an answering Redis', async () => {
+    const c = config('never.sqlite', 'http://127.0.0.1:9/none');
+    const broken: ScoringPartsFactory = async (cfg) => {
+      if (cfg.source.name === 'beta') throw new ConfigError('config', 'model.dir', 'no promoted model there');
+      return parts(cfg, logger);
+    };
+    await expect(startQueueWorker(c, { roles: ['score'], createParts: broken, logger })).rejects.toThrow(
+      'config: model.dir: no promoted model there',
+    );
+    const closed = { ...c, queue: { ...c.queue!, redis: `redis://127.0.0.1:${await freePort()}` } };
+    await expect(
+      startQueueWorker(closed, { roles: ['score'], createParts: parts, logger, connectTimeoutMs: 500 }),
+    ).rejects.toThrow(/config: queue\.redis: no answer from redis:\/\/127\.0\.0\.1:\d+\/? within 1 s/);
   });
 
   it('refuses a second store worker on another state store of the same queue', async () => {

@@ -78,6 +78,9 @@ function backoffStrategy(attemptsMade: number): number {
   return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
 }
 
+/** Errors that are the configuration's fault: a worker does not start with them. */
+const CONFIG_ERRORS = ['ConfigError', 'ValidationError', 'ArtifactError', 'NotAMonitorStoreError'];
+
 /** How often the store side looks for ranges whose jobs were lost, publishes backfill progress, prunes. */
 const HOUSEKEEPING_MS = 5_000;
 /** Committed ranges are kept this long (their cursors forever). */
@@ -130,6 +133,17 @@ export async function startQueueWorker(
   for (const queue of Object.values(queues))
     queue.on('error', (e) => report({ queue: queue.name, err: e.message }, 'queue error'));
   const sites = new SiteParts(config, options.createParts, logger);
+  // Built now, so a configuration problem (a missing model, a feature-set mismatch) stops the start
+  // with its message; a site whose database is only unreachable is retried by its jobs.
+  for (const site of sites.names)
+    await sites.get(site).catch(async (e: Error) => {
+      if (CONFIG_ERRORS.includes(e.name)) {
+        await sites.close();
+        redis.disconnect();
+        throw e;
+      }
+      logger.warn({ site, err: e.message }, 'site not reachable yet; its jobs will retry');
+    });
   const workers: Worker[] = [];
   const workerOptions = {
     ...base,
@@ -318,10 +332,23 @@ export async function startQueueWorker(
       };
       await schedule();
       // After a reconnection (Redis restarted, perhaps empty), the schedulers and the store claim are put back.
+      const storeWorkers = [...workers];
       redis.on('ready', () => {
-        schedule().catch((e) =>
-          logger.warn({ err: (e as Error).message }, 'could not restore the job schedulers'),
-        );
+        schedule().catch(async (e: Error) => {
+          if (e.name !== 'ConfigError') {
+            logger.warn(
+              { err: e.message },
+              'could not restore the job schedulers; retried at the next reconnection',
+            );
+            return;
+          }
+          // Another store claimed the queue while Redis was away: this one must stop writing.
+          logger.error(
+            { err: e.message },
+            'the queue belongs to another state store now; store jobs stopped here',
+          );
+          await Promise.allSettled(storeWorkers.map((w) => w.close()));
+        });
       });
     }
 
