@@ -19,7 +19,7 @@ import {
   WindowJobSchema,
 } from './jobs';
 import { Lease } from './lease';
-import { backfillRunOf, jobIds, QUEUE_NAMES, type QueueName, redisKeys } from './names';
+import { backfillRunOf, isChangesStream, jobIds, QUEUE_NAMES, type QueueName, redisKeys } from './names';
 import { checkRedis, describeRedis, openRedis } from './redis';
 import { SiteParts } from './sites';
 import {
@@ -240,8 +240,17 @@ export async function startQueueWorker(
         const r = commitScoredRange(side, data);
         if (r.duplicate) logger.info({ range: data.rangeId }, 'range committed before; duplicate absorbed');
         if (r.deliveriesQueued > 0) await wakeDispatch(now());
-        const run = backfillRunOf(s.range(data.rangeId)?.stream ?? '');
+        const stream = s.range(data.rangeId)?.stream ?? '';
+        const run = backfillRunOf(stream);
         if (run) progress.publish(run);
+        // This commit freed the first slot of a site whose poll stopped at maxOpenRanges: poll it now
+        // rather than at its next interval (catching up after downtime goes at the workers' pace).
+        if (isChangesStream(stream) && s.openRangeCount(data.site, stream) === q.maxOpenRanges - 1)
+          await queues.poll.add(
+            'poll',
+            { site: data.site },
+            { jobId: `${jobIds.pollScheduler(data.site)}|${now()}` },
+          );
         return { duplicate: r.duplicate, scored: r.scored, alerts: r.alertsCreated + r.alertsEscalated };
       });
 
