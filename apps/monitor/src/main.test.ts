@@ -151,6 +151,18 @@ describe('anomalia-monitor', () => {
         /queued.yaml: queue.sites\[0\].name: expected a site name not used before \("north" is/,
       ),
     });
+    const badUrl = join(dir, 'bad-url.yaml');
+    writeFileSync(
+      badUrl,
+      [
+        'source: { name: north, database: { type: sqlite, path: n.sqlite } }',
+        'model: { dir: m }',
+        'queue: { redis: "http://h:6379" }',
+      ].join('\n'),
+    );
+    expect((await run('worker', '--config', badUrl)).stderr).toMatch(
+      /config: queue.redis: expected a redis:\/\/ or rediss:\/\/ URL \(got http:\/\/h:6379\/?\)/,
+    );
     expect((await run('worker', '--config', configFile)).stderr).toMatch(
       /config: queue: expected `queue: \{ redis: url \}`: workers take their jobs from Redis/,
     );

@@ -12,18 +12,23 @@ export function describeRedis(url: string): string {
   }
 }
 
+/** Throws a ConfigError naming `queue.redis` unless `url` is a redis:// or rediss:// URL. */
+export function checkRedisUrl(url: string): void {
+  if (!/^rediss?:\/\/[^/]/.test(url))
+    throw new ConfigError(
+      'config',
+      'queue.redis',
+      `expected a redis:// or rediss:// URL (got ${describeRedis(url)})`,
+    );
+}
+
 /**
  * A connection as BullMQ needs it: commands wait through disconnections instead of failing
  * (`maxRetriesPerRequest: null`), and reconnection goes on forever with a capped backoff, so a
  * worker survives a Redis restart.
  */
 export function openRedis(url: string, name: string): Redis {
-  if (!/^rediss?:\/\//.test(url))
-    throw new ConfigError(
-      'config',
-      'queue.redis',
-      `expected a redis:// or rediss:// URL (got ${describeRedis(url)})`,
-    );
+  checkRedisUrl(url);
   return new Redis(url, {
     connectionName: name,
     maxRetriesPerRequest: null,

@@ -20,7 +20,7 @@ import {
 } from './jobs';
 import { Lease } from './lease';
 import { backfillRunOf, isChangesStream, jobIds, QUEUE_NAMES, type QueueName, redisKeys } from './names';
-import { checkRedis, describeRedis, openRedis } from './redis';
+import { checkRedis, checkRedisUrl, describeRedis, openRedis } from './redis';
 import { SiteParts } from './sites';
 import {
   backfillProgress,
@@ -110,6 +110,18 @@ export async function startQueueWorker(
   const now = options.now ?? Date.now;
   const roles = new Set(options.roles);
   const url = resolveSecret(q.redis, 'queue.redis', options.env);
+  checkRedisUrl(url);
+  const sites = new SiteParts(config, options.createParts, logger);
+  // Built now, so a configuration problem (a missing model, a feature-set mismatch) stops the start
+  // with its message; a site whose database is only unreachable is retried by its jobs.
+  for (const site of sites.names)
+    await sites.get(site).catch(async (e: Error) => {
+      if (CONFIG_ERRORS.includes(e.name)) {
+        await sites.close();
+        throw e;
+      }
+      logger.warn({ site, err: e.message }, 'site not reachable yet; its jobs will retry');
+    });
   const redis = openRedis(url, `anomalia-monitor ${name}`);
   const connection = watchConnection(redis, url, logger);
   // While Redis is away every queue and worker reports the same lost connection: logged once above.
@@ -123,6 +135,7 @@ export async function startQueueWorker(
     );
   } catch (e) {
     redis.disconnect();
+    await sites.close();
     throw e;
   }
   const keys = redisKeys(q.prefix);
@@ -132,18 +145,6 @@ export async function startQueueWorker(
   ) as Record<QueueName, Queue>;
   for (const queue of Object.values(queues))
     queue.on('error', (e) => report({ queue: queue.name, err: e.message }, 'queue error'));
-  const sites = new SiteParts(config, options.createParts, logger);
-  // Built now, so a configuration problem (a missing model, a feature-set mismatch) stops the start
-  // with its message; a site whose database is only unreachable is retried by its jobs.
-  for (const site of sites.names)
-    await sites.get(site).catch(async (e: Error) => {
-      if (CONFIG_ERRORS.includes(e.name)) {
-        await sites.close();
-        redis.disconnect();
-        throw e;
-      }
-      logger.warn({ site, err: e.message }, 'site not reachable yet; its jobs will retry');
-    });
   const workers: Worker[] = [];
   const workerOptions = {
     ...base,
