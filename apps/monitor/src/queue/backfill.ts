@@ -191,6 +191,7 @@ async function queued(
     if (!o.wait) return { run: o.run, windows: total, seconds: 0, finished: false, ...empty };
     let last = '';
     let lastLine = 0;
+    let hinted = false;
     while (true) {
       await new Promise((r) => setTimeout(r, 250));
       // Redis lost its data (restarted empty): the run's window jobs are enqueued again (idempotent).
@@ -205,6 +206,12 @@ async function queued(
       // Only a report made after this run (re)started counts (a resumed run has an older one).
       const p: BackfillProgress = report && (report.at ?? 0) >= started ? { ...empty, ...report } : empty;
       const t = now();
+      if (!report && !hinted && t - started > 30_000) {
+        hinted = true;
+        o.out.write(
+          `backfill ${o.run}: no progress report yet: is a worker with the store role running (anomalia-monitor worker --config …)?\n`,
+        );
+      }
       const line = progressLine(o.run, total, p, null);
       if (line !== last && t - lastLine >= (o.progressEveryMs ?? 2_000)) {
         last = line;

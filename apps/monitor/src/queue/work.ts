@@ -69,6 +69,10 @@ export async function pollSite(
         store.advanceCursor(site, CHANGES_STREAM, start, batch.watermark, at);
       return { ranges, records, caughtUp: true, stoppedBy: 'caught-up' };
     }
+    if (batch.watermark === null)
+      throw new Error(
+        `site "${site}": the ${source.kind} change source returned changes without a watermark`,
+      );
     const planned = store.planRange({
       id: rangeJobId(site, CHANGES_STREAM, start, batch.watermark),
       source: site,
