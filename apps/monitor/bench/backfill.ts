@@ -37,7 +37,6 @@ const logger = createLogger({ level: 'silent', redactPatientIdentifiers: true })
 const sites = ['north', 'south'];
 for (const [i, s] of sites.entries())
   loadClinic(join(dir, `${s}.sqlite`), { seed: 100 + i, records: perSite });
-const n = perSite * sites.length;
 const from = Date.UTC(2024, 0, 1);
 const to = Date.UTC(2025, 0, 1);
 const child = new URL('../src/testing/queue-worker-child.ts', import.meta.url).pathname;
