@@ -60,6 +60,33 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('fills the queue section with its defaults and checks it', () => {
+    const base = {
+      source: { name: 'a', database: { type: 'sqlite', path: 'a.sqlite' } },
+      model: { dir: 'm' },
+    };
+    expect(parseConfig({ ...base, queue: { redis: 'redis://127.0.0.1:6379' } }).queue).toEqual({
+      redis: 'redis://127.0.0.1:6379',
+      prefix: 'anomalia',
+      sites: [],
+      rangeSize: 500,
+      maxOpenRanges: 64,
+      concurrency: 1,
+      lockDuration: 30_000,
+    });
+    expect(() => parseConfig({ ...base, queue: { redis: { env: 'R' }, prefix: 'a:b' } })).toThrow(
+      /config: queue.prefix: expected a string matching .*received "a:b"/,
+    );
+    expect(() =>
+      parseConfig({
+        ...base,
+        queue: { redis: 'redis://h', sites: [{ name: 'a', database: base.source.database }] },
+      }),
+    ).toThrow(
+      /queue.sites\[0\].name: expected a site name not used before \("a" is; `source` is the first site\)/,
+    );
+  });
+
   it('reads the example config in configs/', async () => {
     const c = await loadConfig(new URL('../../configs/monitor.example.yaml', import.meta.url).pathname);
     expect(c.sinks.map((s) => s.type)).toEqual(['jsonl', 'webhook', 'email', 'slack']);

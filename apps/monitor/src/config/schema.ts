@@ -226,6 +226,26 @@ const HttpSchema = z.strictObject({
 });
 export type HttpConfig = z.output<typeof HttpSchema>;
 
+const QueueSchema = z.strictObject({
+  /** `redis://[:password@]host:6379[/db]` (`rediss://` for TLS); give it as `{ env: NAME }` when it holds a password. */
+  redis: SecretSchema,
+  /** Prefix of every Redis key of this deployment (several can share one Redis). */
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/, 'up to 32 letters, digits, _ . -')
+    .default('anomalia'),
+  /** Sites watched besides `source`, each with its own repeatable poll job (same keys as `source`). */
+  sites: z.array(SourceSchema).default([]),
+  /** Treatments per scoring job: one range of a site's change cursor, or one page of a backfill window. */
+  rangeSize: z.number().int().min(1).max(10_000).default(500),
+  /** Planned but uncommitted ranges per site before its poll waits (bounds Redis memory while catching up). */
+  maxOpenRanges: z.number().int().min(1).max(10_000).default(64),
+  /** Scoring jobs one worker process runs at once. */
+  concurrency: z.number().int().min(1).max(64).default(1),
+  /** A job whose worker stopped renewing its lock this long ago (killed, frozen, cut off) goes to another worker. */
+  lockDuration: DurationSchema.default(30_000),
+});
+
 const LogSchema = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Replace patient identifiers in log lines with `[redacted]` (turn off only on a secured host). */
@@ -268,8 +288,8 @@ export const MonitorConfigSchema = z
       .array(InhibitRuleSchema)
       .default([{ sourceBands: ['critical'], targetBands: ['high', 'medium', 'low'], equal: ['patient'] }]),
     http: HttpSchema.optional(),
-    /** Distributed mode on BullMQ (later work); absent: one process, no Redis. */
-    queue: z.strictObject({ redis: SecretSchema }).optional(),
+    /** Distributed mode: the work as BullMQ jobs over Redis (see `QueueSchema`); absent: one process, no Redis. */
+    queue: QueueSchema.optional(),
     log: LogSchema.prefault({}),
     health: HealthSchema.prefault({}),
   })
@@ -303,6 +323,18 @@ export const MonitorConfigSchema = z
           });
       });
     });
+    if (c.queue) {
+      const sites = new Set([c.source.name]);
+      c.queue.sites.forEach((s, i) => {
+        if (sites.has(s.name))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['queue', 'sites', i, 'name'],
+            message: `expected a site name not used before ("${s.name}" is; \`source\` is the first site)`,
+          });
+        sites.add(s.name);
+      });
+    }
     if (c.http) {
       const host = c.http.bind.slice(0, c.http.bind.lastIndexOf(':'));
       if (!LOOPBACK.test(host) && !c.http.token && !c.http.users && !c.http.proxy)

@@ -98,6 +98,52 @@ export class Dispatcher {
   ): Promise<DispatchRound> {
     const { store, logger } = this.o;
     const name = s.sink.name;
+    const formed = this.formFor(s, now, isInhibited);
+    let delivered = 0;
+    let failed = 0;
+    for (const n of store.dueNotifications(name, now)) {
+      if (stop.aborted) break;
+      if (await this.attempt(s, n)) delivered++;
+      else {
+        failed++;
+        break;
+      }
+    }
+    if (formed || delivered || failed)
+      logger.debug({ sink: name, formed, delivered, failed }, 'dispatch round');
+    return { formed, delivered, failed };
+  }
+
+  /**
+   * Forms the notifications due at `now` for every sink (frozen in the store), without sending
+   * them: the distributed mode sends each one as a job of its own (see `deliver`).
+   */
+  formDue(now = this.clock()): number {
+    const isInhibited = inhibitor(this.o.inhibit, this.o.store.openAlertLabels(sourceBands(this.o.inhibit)));
+    return this.o.sinks.reduce((n, s) => n + this.formFor(s, now, isInhibited), 0);
+  }
+
+  /**
+   * Sends one pending notification when it is due and records the outcome (with the sink's
+   * backoff on failure). `settled`: already delivered or dead (a duplicated job); `not-due`: its
+   * next attempt is later; `unknown-sink`: no configured sink has its name.
+   */
+  async deliver(
+    id: string,
+    now = this.clock(),
+  ): Promise<'delivered' | 'failed' | 'settled' | 'not-due' | 'unknown-sink'> {
+    const n = this.o.store.notification(id);
+    if (n?.status !== 'pending') return 'settled';
+    if (n.nextAttemptAt > now) return 'not-due';
+    const s = this.o.sinks.find((x) => x.sink.name === n.sink);
+    if (!s) return 'unknown-sink';
+    return (await this.attempt(s, n)) ? 'delivered' : 'failed';
+  }
+
+  /** Freezes the due groups and reminders of one sink into notifications; returns how many. */
+  private formFor(s: DispatchSink, now: number, isInhibited: (a: StoredAlert) => boolean): number {
+    const { store } = this.o;
+    const name = s.sink.name;
     let formed = 0;
     const build = (alerts: Parameters<typeof buildMessage>[0], header: Parameters<typeof buildMessage>[1]) =>
       buildMessage(alerts, header, { patientIdentifiers: s.patientIdentifiers });
@@ -133,19 +179,7 @@ export class Dispatcher {
         if (n) formed++;
       }
     });
-    let delivered = 0;
-    let failed = 0;
-    for (const n of store.dueNotifications(name, now)) {
-      if (stop.aborted) break;
-      if (await this.attempt(s, n)) delivered++;
-      else {
-        failed++;
-        break;
-      }
-    }
-    if (formed || delivered || failed)
-      logger.debug({ sink: name, formed, delivered, failed }, 'dispatch round');
-    return { formed, delivered, failed };
+    return formed;
   }
 
   private async attempt(s: DispatchSink, n: StoredNotification): Promise<boolean> {

@@ -45,7 +45,7 @@ export function assembleMonitor(
     throw new ConfigError(
       'config',
       'queue',
-      'the distributed mode (BullMQ over Redis) is not in this release; remove `queue` to run in one process',
+      'this is the single-process monitor; with `queue` the work runs in queue workers (`anomalia-monitor worker`)',
     );
   const sinks = config.sinks.map((c, i) => ({
     sink: createSink(c, i, options.env),
