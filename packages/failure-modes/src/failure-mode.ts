@@ -55,6 +55,8 @@ export interface VariantDefinition<S extends z.ZodType = z.ZodType> {
   readonly features: readonly string[];
   /** Features of the extended `qa74-cohort` set that react as well (cross-record signals). */
   readonly cohortFeatures?: readonly string[];
+  /** What reveals it: which series or records, which test (malicious modes hide from single-record checks). */
+  readonly evidence?: string;
   /** Zod schema of the parameters (a strict object with defaults). */
   readonly params: S;
   /** Why `target` does not suit this variant with these parameters, or null when it does. */
@@ -83,6 +85,8 @@ export interface FailureVariant {
   readonly writes: readonly string[];
   readonly features: readonly string[];
   readonly cohortFeatures: readonly string[];
+  /** What reveals it (series, records, test); empty when the features above are the whole story. */
+  readonly evidence: string;
   readonly params: z.ZodType;
 }
 
@@ -158,10 +162,13 @@ function resolveTarget(
   cohort: Cohort,
   target: number | TreatmentRecord | undefined,
   scope: FailureScope,
+  suits?: (record: TreatmentRecord) => boolean,
 ): TreatmentRecord {
   if (target === undefined) {
-    const first = cohort.records[0];
-    if (scope === 'cohort' && first) return first;
+    // A cohort-scope mode picks its own victims: without a target it starts from the first record it suits.
+    const first =
+      scope === 'cohort' ? (cohort.records.find((r) => suits?.(r) ?? true) ?? cohort.records[0]) : undefined;
+    if (first) return first;
     throw new ValidationError(
       'target',
       scope === 'cohort' ? 'a cohort with at least one record' : 'the TTX_ID of a record of the cohort',
@@ -204,6 +211,7 @@ export function defineFailureMode(
       writes: Object.freeze([...v.writes]),
       features: Object.freeze([...v.features]),
       cohortFeatures: Object.freeze([...(v.cohortFeatures ?? [])]),
+      evidence: v.evidence ?? '',
       params: v.params,
     });
   });
@@ -247,7 +255,12 @@ export function defineFailureMode(
       const v = variant(input.variant);
       const cohort = toCohort(input.cohort);
       const params = parse(v.id, input.params);
-      const target = resolveTarget(cohort, input.target, def.scope);
+      const target = resolveTarget(
+        cohort,
+        input.target,
+        def.scope,
+        (r) => checkResolved(v.id, r, cohort, params) === null,
+      );
       const ttxId = target.treatment.TTX_ID;
       const reason = checkResolved(v.id, target, cohort, params);
       if (reason !== null) throw new NotApplicableError(def.id, v.id, ttxId, reason);
