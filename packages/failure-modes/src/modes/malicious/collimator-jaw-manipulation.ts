@@ -78,7 +78,7 @@ export const collimatorJawManipulation = defineMosaiqMode({
       evidence:
         'Jaw centre (Coll_Y1 + Coll_Y2)/2 of the delivered version against the approved one: a constant offset while the opening is unchanged; the jaw-centre series steps at startFraction; portal image field edges.',
       writes: WRITES,
-      features: ['mean_gap'],
+      features: [],
       cohortFeatures: ['jaw_y_center_mean'],
       params: z.strictObject({
         shiftMm: signedParam(4, 1, 50, 'shift of both jaws (mm; + toward Y2 / X2)'),
@@ -101,7 +101,7 @@ export const collimatorJawManipulation = defineMosaiqMode({
       evidence:
         'Jaw opening (Field_Y = Coll_Y2 − Coll_Y1) of the delivered version against the approved one, smaller by 2 × mm; the jaws now cut into the MLC aperture (open leaf pairs outside the jaws); portal image field size.',
       writes: WRITES,
-      features: ['mean_gap'],
+      features: [],
       cohortFeatures: ['field_y_mean'],
       params: z.strictObject({
         mm: magnitudeParam(5, 1, 50, 'how far each jaw closes (mm)'),
@@ -132,7 +132,7 @@ export const collimatorJawManipulation = defineMosaiqMode({
       evidence:
         'Jaw opening of the delivered version against the approved one, larger by 2 × mm; closed leaf pairs now inside the jaws; integral dose outside the target on portal images.',
       writes: WRITES,
-      features: ['mean_gap'],
+      features: [],
       cohortFeatures: ['field_y_mean'],
       params: z.strictObject({
         mm: magnitudeParam(10, 1, 100, 'how far each jaw opens (mm)'),
@@ -163,8 +163,8 @@ export const collimatorJawManipulation = defineMosaiqMode({
       evidence:
         'One jaw of the delivered version off the approved one by mm while its partner is unchanged (jaw-by-jaw comparison with the plan); portal image penumbra position at that edge.',
       writes: WRITES,
-      features: ['mean_gap'],
-      cohortFeatures: ['jaw_y_center_mean'],
+      features: [],
+      cohortFeatures: ['field_y_mean', 'jaw_y_center_mean'],
       params: z.strictObject({
         mm: signedParam(2, 0.5, 50, 'jaw movement (mm; + opens the field, − closes it)'),
         jaw: z.enum(['Y1', 'Y2', 'X1', 'X2']).default('Y2').describe('the jaw moved'),
