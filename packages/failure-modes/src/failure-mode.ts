@@ -32,6 +32,8 @@ export interface VariantContext<P> {
   readonly params: P;
   readonly rng: Rng;
   readonly keys: KeyAllocator;
+  /** Records another application already changed: a mode that picks victims picks them elsewhere. */
+  readonly avoid: ReadonlySet<number>;
 }
 
 /** What a variant's `apply` returns. */
@@ -103,6 +105,11 @@ export interface ApplyInput {
   readonly rng: Rng | number | string;
   /** Key allocator shared across applications (default: a fresh one over the cohort's rows). */
   readonly keys?: KeyAllocator;
+  /**
+   * TTX_IDs to leave alone (e.g. those a plan's earlier applications changed): cohort-scope modes
+   * choose their other victims among patients with none of them. The target itself is the caller's.
+   */
+  readonly avoid?: ReadonlySet<number>;
 }
 
 /** The result of applying one (mode, variant): the changes and what they do to which records. */
@@ -272,7 +279,8 @@ export function defineFailureMode(
             : null;
       if (!rng) throw new ValidationError('rng', 'an Rng or a seed (number or string)', input.rng);
       const keys = input.keys ?? createKeyAllocator({ rows: cohort.rows });
-      const outcome = definitions.get(v.id)!.apply({ target, cohort, params, rng, keys });
+      const avoid = input.avoid ?? EMPTY_SET;
+      const outcome = definitions.get(v.id)!.apply({ target, cohort, params, rng, keys, avoid });
       const changes = outcome.changes.map((c, i) => validateChange(c, `changes[${i}]`));
       if (changes.length === 0) throw new NotApplicableError(def.id, v.id, ttxId, 'it would change nothing');
       const impact = impactOf(cohort, changes);
@@ -338,6 +346,8 @@ function parseVariantParams(schema: z.ZodType, input: unknown): unknown {
 export function defineVariant<S extends z.ZodType>(def: VariantDefinition<S>): VariantDefinition {
   return def as unknown as VariantDefinition;
 }
+
+const EMPTY_SET: ReadonlySet<number> = new Set();
 
 /** A parameter-less variant's schema. */
 export const noParams = z.strictObject({});

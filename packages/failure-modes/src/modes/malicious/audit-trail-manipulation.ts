@@ -186,6 +186,8 @@ export const auditTrailManipulation = defineMosaiqMode({
         return {
           changes,
           primaryTtxId: primaryOf(writer.repointed, target, cohort),
+          // The deleted rows are part of the failure: never a normal example, never another application's target.
+          contextTtxIds: deleted.map((t) => t.TTX_ID),
           summary: `field ${target.treatment.FLD_ID}: ${pct(params.percent)} MU from fraction ${params.startFraction}, version audit NULL, ${deleted.length} log rows deleted`,
         };
       },

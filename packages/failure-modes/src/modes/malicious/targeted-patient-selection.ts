@@ -65,17 +65,22 @@ function siteNameOf(cohort: Cohort, plan: PlanCourse): string | null {
   return sitId === null ? null : (cohort.row('Site', sitId)?.Site_Name ?? null);
 }
 
-/** Other patients whose plan qualifies and `accept`s, in a seeded order. */
+/**
+ * Other patients whose plan qualifies and `accept`s, in a seeded order; patients with a record in
+ * `avoid` (changed by another application) are left alone.
+ */
 function otherVictims(
   cohort: Cohort,
   exclude: number,
   minFractions: number,
   accept: (plan: PlanCourse) => boolean,
   rng: Rng,
+  avoid: ReadonlySet<number> = new Set(),
 ): PlanCourse[] {
   const out: PlanCourse[] = [];
   for (const p of patientsOf(cohort)) {
     if (p === exclude) continue;
+    if (avoid.size > 0 && cohort.treatmentsOf('Pat_ID1', p).some((t) => avoid.has(t.TTX_ID))) continue;
     const plan = victimPlan(cohort, p, minFractions);
     if (plan && accept(plan)) out.push(plan);
   }
@@ -143,7 +148,7 @@ export const targetedPatientSelection = defineMosaiqMode({
           return `patient ${plan.patientId} is ${Math.floor(age)} years old, outside ${p.minAge}–${p.maxAge}`;
         return p.startFraction > plan.sessions.length ? `the plan has no fraction ${p.startFraction}` : null;
       },
-      apply({ target, cohort, params, rng, keys }) {
+      apply({ target, cohort, params, rng, keys, avoid }) {
         const plan = targetPlan(cohort, target, params.minFractions) as PlanCourse;
         const inGroup = (pl: PlanCourse) => {
           const age = ageAt(cohort, pl);
@@ -154,7 +159,7 @@ export const targetedPatientSelection = defineMosaiqMode({
             params.startFraction <= pl.sessions.length
           );
         };
-        const others = otherVictims(cohort, plan.patientId, params.minFractions, inGroup, rng).slice(
+        const others = otherVictims(cohort, plan.patientId, params.minFractions, inGroup, rng, avoid).slice(
           0,
           params.patients - 1,
         );
@@ -183,7 +188,7 @@ export const targetedPatientSelection = defineMosaiqMode({
         if (typeof plan === 'string') return plan;
         return p.startFraction > plan.sessions.length ? `the plan has no fraction ${p.startFraction}` : null;
       },
-      apply({ target, cohort, params, rng, keys }) {
+      apply({ target, cohort, params, rng, keys, avoid }) {
         const plan = targetPlan(cohort, target, params.minFractions) as PlanCourse;
         const others = otherVictims(
           cohort,
@@ -191,6 +196,7 @@ export const targetedPatientSelection = defineMosaiqMode({
           params.minFractions,
           (pl) => params.startFraction <= pl.sessions.length,
           rng,
+          avoid,
         ).slice(0, params.patients - 1);
         const victims = [plan, ...others].map((pl) => ({
           plan: pl,
@@ -225,7 +231,7 @@ export const targetedPatientSelection = defineMosaiqMode({
         });
         return next ? null : `no other patient is treated ${p.spacingDays} days or more after this fraction`;
       },
-      apply({ target, cohort, params, rng, keys }) {
+      apply({ target, cohort, params, rng, keys, avoid }) {
         const plan = targetPlan(cohort, target, params.minFractions) as PlanCourse;
         const first = plan.sessions.find((s) => s.fractions.some((f) => f.rows.includes(target.treatment)))!;
         const victims: { plan: PlanCourse; sessions: Session[] }[] = [{ plan, sessions: [first] }];
@@ -239,6 +245,7 @@ export const targetedPatientSelection = defineMosaiqMode({
             params.minFractions,
             (pl) => !used.has(pl.patientId),
             rng,
+            avoid,
           )
             .map((pl) => ({ plan: pl, session: pl.sessions.find((s) => s.start.getTime() >= after) }))
             .filter((c) => c.session !== undefined);
@@ -284,7 +291,7 @@ export const targetedPatientSelection = defineMosaiqMode({
         });
         return others ? null : `no other patient of the cohort is treated for ${JSON.stringify(name)}`;
       },
-      apply({ target, cohort, params, rng, keys }) {
+      apply({ target, cohort, params, rng, keys, avoid }) {
         const plan = targetPlan(cohort, target, params.minFractions) as PlanCourse;
         const name = siteNameOf(cohort, plan)!;
         const others = otherVictims(
@@ -293,6 +300,7 @@ export const targetedPatientSelection = defineMosaiqMode({
           params.minFractions,
           (pl) => siteNameOf(cohort, pl) === name && params.startFraction <= pl.sessions.length,
           rng,
+          avoid,
         ).slice(0, params.patients - 1);
         const victims = [plan, ...others].map((pl) => ({
           plan: pl,
