@@ -224,14 +224,24 @@ export async function exportModelDir(
   await rename(staging, out);
   record = { ...record, path: out };
   if (source.promotionFile && out === source.defaultOut)
-    await recordInPromotion(source.promotionFile, record);
+    await recordInPromotion(source.promotionFile, record, artifact.kind);
   return record;
 }
 
-/** Adds the export's checksum and parity to promotion.json (written beside it, then renamed). */
-async function recordInPromotion(file: string, record: OnnxExportRecord): Promise<void> {
+/**
+ * Adds the export to promotion.json as a training run does (where, sha256, whether the scores are
+ * severities: an energy model gated on severities; parity), written beside it, then renamed.
+ */
+async function recordInPromotion(file: string, record: OnnxExportRecord, kind: string): Promise<void> {
   const promotion = parseJsonText(await readFile(file, 'utf8'), file) as Record<string, unknown>;
-  promotion.onnx = { sha256: record.sha256, parity: record.parity, exportedAt: new Date().toISOString() };
+  const metrics = (promotion.metrics ?? {}) as Record<string, unknown>;
+  promotion.onnx = {
+    dir: 'onnx',
+    sha256: record.sha256,
+    scoresAreSeverities: kind === 'energy-model' && metrics.severity_mae !== undefined,
+    parity: record.parity,
+    exportedAt: new Date().toISOString(),
+  };
   const tmp = `${file}.tmp-${process.pid}`;
   await writeFile(tmp, `${JSON.stringify(promotion, null, 2)}\n`);
   await rename(tmp, file);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { IsolationForest } from '@anomalia/baselines';
 import { loadArtifact, Matrix } from '@anomalia/core';
+import { sharedDataPath } from '@anomalia/core/testing';
 import { createClinicDatabase, tableChecksum } from '@anomalia/db-sqlite';
 import { FEATURE_SETS } from '@anomalia/features';
 import { EnergyModel } from '@anomalia/neural';
@@ -118,8 +119,12 @@ describe('export: { onnx: true }', () => {
     expect(existsSync(join(dest, 'model', 'manifest.json'))).toBe(true);
     expect(existsSync(join(dest, 'onnx', 'model.onnx'))).toBe(true);
     const promotion = await readJson(join(dest, 'promotion.json'));
-    expect(promotion.onnx.sha256).toBe(record.sha256);
-    expect(promotion.onnx.parity.pass).toBe(true);
+    expect(promotion.onnx).toEqual({
+      dir: 'onnx',
+      sha256: record.sha256,
+      scoresAreSeverities: true,
+      parity: record.parity,
+    });
 
     // Independently of the run's check: the promoted ONNX scores as the promoted tfjs model.
     const model = await EnergyModel.load(join(dest, 'model'));
@@ -209,7 +214,11 @@ describe('export: { onnx: true }', () => {
     expect(r.code).toBe(0);
     expect((await loadArtifact(join(copy, 'onnx'))).kind).toBe('onnx');
     const promotion = await readJson(join(copy, 'promotion.json'));
-    expect(promotion.onnx.sha256).toBe(runRecord.sha256);
+    expect(promotion.onnx).toMatchObject({
+      dir: 'onnx',
+      sha256: runRecord.sha256,
+      scoresAreSeverities: true,
+    });
     expect(promotion.onnx.parity.pass).toBe(true);
     expect(promotion.runId).toBe(exported.runId);
 
@@ -238,6 +247,61 @@ describe('export: { onnx: true }', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/holds no model/);
   });
+});
+
+describe('export and evaluation only with the autoencoders, on ADBench cardio', () => {
+  const cardio = (name: string, model: Record<string, unknown>, extra: Partial<TrainConfigInput> = {}) =>
+    parseConfig({
+      name,
+      seed: 1,
+      dataset: {
+        kind: 'tabular',
+        path: sharedDataPath(import.meta.url, 'tabular', 'cardio.csv'),
+        labelColumn: 'label',
+        indexSplits: {
+          path: sharedDataPath(import.meta.url, 'tabular', 'splits', 'cardio_adbench_splits.json'),
+        },
+      },
+      model,
+      output: { runsDir: join(tmp, 'runs') },
+      promotion: { modelsDir: join(tmp, 'models') },
+      ...extra,
+    });
+
+  it.each(['autoencoder', 'vae'])(
+    '%s: exported with parity, then evaluated unfitted with the same results',
+    async (type) => {
+      const trained = await runTraining(
+        cardio(`cardio-${type}`, { type, params: { epochs: 10 } }, { export: { onnx: true } }),
+        quiet,
+      );
+      const first = await readJson(join(trained.runDir, 'run.json'));
+      expect(first.onnx.export.parity).toMatchObject({
+        rows: 'the test split',
+        pass: true,
+        decisionsDiffer: 0,
+      });
+      expect(first.onnx.export.parity.maxScaledDiff).toBeLessThanOrEqual(1e-5);
+      expect(first.gate).toBe('unsupervised');
+
+      const again = await runTraining(
+        cardio(`cardio-${type}-onnx`, { type: 'onnx', path: trained.runDir }),
+        quiet,
+      );
+      const run = await readJson(join(again.runDir, 'run.json'));
+      expect(run.onnx.evaluated).toMatchObject({
+        path: join(trained.runDir, 'onnx'),
+        source: type === 'vae' ? 'variational-autoencoder' : 'autoencoder',
+        scoresAreSeverities: false,
+        featureNamesFrom: 'model',
+      });
+      expect(run.gate).toBe('unsupervised');
+      expect(run.threshold.value).toBeCloseTo(first.threshold.value, 4);
+      for (const name of ['roc_auc', 'average_precision', 'f1', 'accuracy'])
+        expect(again.metrics[name], name).toBeCloseTo(trained.metrics[name]!, 4);
+      expect(again.promotion.promoted).toBe(trained.promotion.promoted);
+    },
+  );
 });
 
 describe('model: { type: onnx } with the PyTorch EBM fixture on the Mosaiq qa74 features', () => {
@@ -271,6 +335,13 @@ describe('model: { type: onnx } with the PyTorch EBM fixture on the Mosaiq qa74 
     expect(result.promotion.promoted).toBe(false);
     expect(result.promotion.reasons.some((r) => /severity MAE/.test(r))).toBe(true);
     expect(result.promotion.destination).toBe(join(tmp, 'models', 'candidates', result.runId));
+    // What a loader of promoted models needs: the ONNX model is model/, its scores are severities.
+    expect((await readJson(join(result.promotion.destination, 'promotion.json'))).onnx).toEqual({
+      dir: 'model',
+      sha256: run.onnx.evaluated.sha256,
+      source: 'external',
+      scoresAreSeverities: true,
+    });
     expect(result.metrics.roc_auc).toBeGreaterThanOrEqual(0);
     const html = await readFile(result.reportPath, 'utf8');
     expect(html).toContain('data-section="onnx-model"');
@@ -290,6 +361,33 @@ describe('model: { type: onnx } with the PyTorch EBM fixture on the Mosaiq qa74 
     } finally {
       await saved.close();
     }
+  });
+
+  it('evaluates it over folds and beside a time split: each fold re-chooses threshold and calibration only', async () => {
+    const result = await runTraining(
+      torchOnClinic(
+        { featureNames: QA74, scoresAreSeverities: true },
+        {
+          dataset: {
+            kind: 'mosaiq',
+            source: clinic,
+            normal: 300,
+            adversarial: 300,
+            features: 'qa74',
+            split: { by: 'time' },
+          },
+          evaluation: { folds: 3 },
+        },
+      ),
+      quiet,
+    );
+    const cv = result.crossValidation!;
+    expect(cv.folds).toBe(3);
+    const auc = cv.metrics.find((m) => m.name === 'roc_auc')!;
+    expect(auc.values).toHaveLength(3);
+    for (const v of auc.values) expect(v).toBeGreaterThanOrEqual(0);
+    expect(result.splitViews?.map((v) => v.name)).toEqual(['prospective (time split)', 'random split']);
+    expect(result.promotion.promoted).toBe(false);
   });
 
   it("refuses feature names that differ from the data set's, naming the feature, before touching the data", async () => {

@@ -195,20 +195,19 @@ export async function runTraining(
   const modelsDir = resolve(options.cwd ?? process.cwd(), config.promotion.modelsDir);
   const onnx = onnxSummary(opened?.info, onnxExport);
   report.onnx = onnx;
-  const destination = await promote(
-    modelPath,
-    config.name,
-    runId,
-    modelsDir,
-    gate,
-    report.metrics,
-    onnxExport
+  const destination = await promote(modelPath, config.name, runId, modelsDir, gate, report.metrics, {
+    ...(onnxExport ? { dirs: { onnx: onnxExport.path } } : {}),
+    ...(onnx
       ? {
-          dirs: { onnx: onnxExport.path },
-          record: { onnx: { sha256: onnxExport.sha256, parity: onnxExport.parity } },
+          record: {
+            onnx: onnxPromotionRecord(
+              onnx,
+              config.model.type === 'ebm' && data.kind === 'matrix' && data.graded,
+            ),
+          },
         }
-      : {},
-  );
+      : {}),
+  });
   const promotion = { ...gate, destination };
   const full: ReportData = {
     ...report,
@@ -329,6 +328,20 @@ function onnxSummary(
     ...(evaluated ? { evaluated } : {}),
     ...(exported ? { export: { ...exported, path: 'onnx' } } : {}),
   };
+}
+
+/**
+ * promotion.json's `onnx`: where the promoted ONNX model is (`model/` when an ONNX model was
+ * evaluated, `onnx/` beside a trained model's artifact), its sha256, whether its scores are 0–3
+ * severities, and the export's parity check.
+ */
+function onnxPromotionRecord(onnx: NonNullable<ReportData['onnx']>, exportedSeverities: boolean) {
+  if (onnx.evaluated) {
+    const m = onnx.evaluated;
+    return { dir: 'model', sha256: m.sha256, source: m.source, scoresAreSeverities: m.scoresAreSeverities };
+  }
+  const e = onnx.export!;
+  return { dir: 'onnx', sha256: e.sha256, scoresAreSeverities: exportedSeverities, parity: e.parity };
 }
 
 /** Notes of an evaluation-only run: what was evaluated, and that nothing was fitted. */
