@@ -67,7 +67,7 @@ export async function crossValidateMatrix(
     try {
       outcomes.push(outcomeOf(await evaluateMatrixModel(model, parts, graded)));
     } finally {
-      release(model.detector);
+      await release(model.detector);
     }
   }
   return report(config, k, plan.scheme, outcomes, t0);
@@ -161,7 +161,7 @@ export async function evaluateViews(
         ...(e.severity ? { severityPass: e.severity.severity!.pass } : {}),
       });
     } finally {
-      release(model.detector);
+      await release(model.detector);
     }
   }
   return out;

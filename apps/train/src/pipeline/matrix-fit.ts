@@ -3,7 +3,7 @@ import type { TrainConfig } from '../config/schema';
 import type { MatrixParts } from '../data/types';
 import type { MatrixModel } from '../registry';
 import { binaryEvaluation, severityEvaluation } from './evaluate';
-import { calibrationPart, chooseThreshold } from './thresholding';
+import { calibrationMethod, calibrationPart, chooseThreshold } from './thresholding';
 
 export interface FittedMatrixModel {
   detector: MatrixDetector;
@@ -34,24 +34,31 @@ export async function fitMatrixModel(
   const timed = options.timed ?? untimed;
   const { train, validation, calibration } = parts;
   const { graded } = options;
-  const detector = entry.create(config.model.params, options.seed);
-  const fit = await timed('fit', () =>
-    detector.fit(train.X, {
-      y: entry.supervised ? (graded ? train.target : train.y) : undefined,
-      validation:
-        entry.supervised && validation
-          ? { X: validation.X, y: graded ? validation.target : validation.y }
-          : undefined,
-      featureNames: options.featureNames,
-      onProgress: options.onProgress,
-    }),
-  );
+  const params = config.model.params ?? {};
+  const detector = entry.pretrained
+    ? await timed('load', async () => entry.create(params, options.seed))
+    : await entry.create(params, options.seed);
+  // A model trained elsewhere is never fitted: only its threshold and calibration are chosen here.
+  const fit: FitReport = entry.pretrained
+    ? { seconds: 0, backend: entry.pretrained.backend }
+    : await timed('fit', () =>
+        detector.fit(train.X, {
+          y: entry.supervised ? (graded ? train.target : train.y) : undefined,
+          validation:
+            entry.supervised && validation
+              ? { X: validation.X, y: graded ? validation.target : validation.y }
+              : undefined,
+          featureNames: options.featureNames,
+          onProgress: options.onProgress,
+        }),
+      );
   options.onStage?.('threshold and calibration (validation / calibration splits)');
   const threshold = await timed('threshold', () =>
     chooseThreshold(detector, { train, validation, calibration }, config.threshold),
   );
   const held = calibrationPart({ validation, calibration });
-  if (held) await timed('calibration', () => detector.calibrate(held.X, held.y, config.calibration));
+  const method = calibrationMethod(config.calibration);
+  if (held && method) await timed('calibration', () => detector.calibrate(held.X, held.y, method));
   return { detector, fit, threshold };
 }
 
@@ -85,7 +92,12 @@ export async function evaluateMatrixModel(
   return { scores, binary, severity, metrics };
 }
 
-/** Frees what a throw-away model holds on the TensorFlow.js backend (a no-op for other models). */
-export function release(detector: MatrixDetector): void {
-  (detector as Partial<{ releaseDevice(): void }>).releaseDevice?.();
+/**
+ * Frees what a throw-away model holds: its TensorFlow.js memory, or its onnxruntime session (a
+ * no-op for other models).
+ */
+export async function release(detector: MatrixDetector): Promise<void> {
+  const d = detector as Partial<{ releaseDevice(): void; close(): Promise<void> }>;
+  d.releaseDevice?.();
+  await d.close?.();
 }

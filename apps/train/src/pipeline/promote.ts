@@ -117,7 +117,8 @@ const fmt = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(3));
 
 /**
  * Copies the run's model to `<modelsDir>/current/<name>` when the gate passed or to
- * `<modelsDir>/candidates/<runId>` otherwise, with a `promotion.json` beside the artifact. A
+ * `<modelsDir>/candidates/<runId>` otherwise, with a `promotion.json` beside the artifact (and
+ * `extra.dirs`, e.g. the ONNX export as `onnx/`). A
  * promotion is staged next to its destination and swapped in by renames, so a failed copy never
  * leaves `current/<name>` half-written or empty.
  */
@@ -128,15 +129,23 @@ export async function promote(
   modelsDir: string,
   gate: GateResult,
   metrics: Record<string, unknown>,
+  extra: {
+    /** More directories promoted beside `model/`, by name (e.g. `onnx`: the model's ONNX export). */
+    dirs?: Record<string, string>;
+    /** More keys for promotion.json (e.g. the export's checksum and parity). */
+    record?: Record<string, unknown>;
+  } = {},
 ): Promise<string> {
   const destination = gate.promoted ? join(modelsDir, 'current', name) : join(modelsDir, 'candidates', runId);
   const staging = `${destination}.staging-${runId}`;
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
   await cp(modelDir, join(staging, 'model'), { recursive: true });
+  for (const [name, dir] of Object.entries(extra.dirs ?? {}))
+    await cp(dir, join(staging, name), { recursive: true });
   await writeFile(
     join(staging, 'promotion.json'),
-    `${JSON.stringify({ runId, promoted: gate.promoted, reasons: gate.reasons, metrics, at: new Date().toISOString() }, null, 2)}\n`,
+    `${JSON.stringify({ runId, promoted: gate.promoted, reasons: gate.reasons, metrics, at: new Date().toISOString(), ...extra.record }, null, 2)}\n`,
   );
   const replaced = `${destination}.replaced-${runId}`;
   const hadPrevious = existsSync(destination);

@@ -4,7 +4,7 @@ import type { TrainConfig } from '../config/schema';
 import type { SequencePart, SequenceParts } from '../data/types';
 import type { SequenceModel } from '../registry';
 import { binaryEvaluation } from './evaluate';
-import { calibrationPart, chooseThreshold, type LabelledPart } from './thresholding';
+import { calibrationMethod, calibrationPart, chooseThreshold, type LabelledPart } from './thresholding';
 
 export const asPart = (p?: SequencePart): LabelledPart<Sequences> | undefined =>
   p && { X: p.sequences, y: p.y };
@@ -34,7 +34,8 @@ export async function fitSequenceModel(
   const fit = await detector.fit(train.sequences, { y: supervised ? train.y : undefined });
   const history = (fit.history ?? []) as Array<Record<string, number>>;
   const held = calibrationPart({ validation: asPart(validation), calibration: asPart(calibration) });
-  if (held) await detector.calibrate(held.X, held.y, config.calibration);
+  const method = calibrationMethod(config.calibration);
+  if (held && method) await detector.calibrate(held.X, held.y, method);
   const threshold = await chooseThreshold(
     detector,
     { train: asPart(train)!, validation: asPart(validation), calibration: asPart(calibration) },

@@ -30,7 +30,7 @@ export async function runSequenceModel(
   runDir: string,
   progress: Progress,
 ): Promise<SequenceRunResult> {
-  const params = config.model.params;
+  const params = config.model.params ?? {};
   const mode = params.mode ?? (data.labelledTrain ? 'classifier' : 'language-model');
   if (!NGRAM_MODES.includes(mode as (typeof NGRAM_MODES)[number])) {
     throw new ConfigError(

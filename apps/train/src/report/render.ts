@@ -3,6 +3,7 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import { CHARTS } from './charts';
 import { evaluationSections } from './evaluation-sections';
 import { esc, fmt, passCell, table } from './html';
+import { onnxSections } from './onnx-section';
 import type { ReportData } from './types';
 
 /** Renders a Vega-Lite spec to a standalone SVG string (no browser, no canvas). */
@@ -63,6 +64,7 @@ export async function renderReport(d: ReportData): Promise<string> {
     );
   }
   sections.push(...evaluationSections(d));
+  sections.push(...onnxSections(d));
   if (d.promotion) {
     sections.push(
       `<section><h2>Promotion</h2><p>${d.promotion.promoted ? '<span class="pass">promoted</span>' : '<span class="fail">not promoted</span>'} → <code>${esc(d.promotion.destination)}</code></p>${

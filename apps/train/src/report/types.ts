@@ -1,3 +1,6 @@
+import type { OnnxExportRecord } from '../pipeline/onnx-export';
+import type { OnnxModelInfo } from '../pipeline/onnx-model';
+
 /** Everything the report shows, collected by the pipeline; charts and tables are derived from it. */
 export interface ReportData {
   title: string;
@@ -45,6 +48,8 @@ export interface ReportData {
   crossValidation?: CrossValidationReport;
   /** The main split beside other splits of the same data (random vs prospective). */
   splitViews?: SplitViewReport[];
+  /** The ONNX model evaluated without fitting, or the ONNX export written beside the model. */
+  onnx?: { evaluated?: OnnxModelInfo; export?: OnnxExportRecord };
 }
 
 /** One metric (or calibration check) over the folds of a cross-validation. */
