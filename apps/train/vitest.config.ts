@@ -1,5 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  test: { globalSetup: ['./src/testing/global-setup.ts'] },
+  // Suites build clinics and train models in their hooks: slow on a loaded 2-core machine.
+  test: { globalSetup: ['./src/testing/global-setup.ts'], hookTimeout: 300_000 },
 });

@@ -164,7 +164,7 @@ describe('commitScored', () => {
   it('validates its input, naming the field, and refuses prototype keys', () => {
     const store = freshStore();
     expect(() => store.commitScored(commit({ source: 'a b' }))).toThrow(
-      /commit.source: expected a string matching/,
+      /commit.source: expected a name of letters, digits, _ . -/,
     );
     expect(() =>
       store.commitScored(
