@@ -6,15 +6,10 @@
 import { Rng } from '@anomalia/core';
 import { numberArg, parseArgs } from '../scripts/args';
 import { tf } from '../src/engine';
-import {
-  AutoEncoder,
-  EnergyModel,
-  initBackend,
-  type NeuralDetector,
-  VariationalAutoEncoder,
-} from '../src/index';
+import { initBackend, type NeuralDetector } from '../src/index';
 import { setKernelMaxValues } from '../src/network';
 import { ParamLayout, trainFlat } from '../src/trainer';
+import { benchModel } from './models';
 
 const args = parseArgs(process.argv.slice(2));
 const name = args.get('model') ?? 'ebm';
@@ -29,12 +24,7 @@ for (let k = 0; k < X.length; k++) X[k] = rng.normal();
 const Y = new Float32Array(n);
 for (let k = 0; k < n; k++) Y[k] = rng.uniform(0, 3);
 // biome-ignore lint/suspicious/noExplicitAny: any model
-const model: NeuralDetector<any> =
-  name === 'ebm'
-    ? new EnergyModel({ batchSize: batch })
-    : name === 'ae'
-      ? new AutoEncoder({ batchSize: batch, bottleneckDropout: true, layerNorm: false })
-      : new VariationalAutoEncoder({ batchSize: batch });
+const model: NeuralDetector<any> = benchModel(name, batch);
 // biome-ignore lint/suspicious/noExplicitAny: protected internals
 const m = model as any;
 const layout = new ParamLayout(m.buildNetworks(d));
