@@ -96,24 +96,26 @@ for (const name of models) {
   for (const batch of batches) await run(name, batch);
 }
 
-// Scoring throughput of a fitted EnergyModel (scaler + chunked forward pass + read-back).
-const ebm = new EnergyModel({ epochs: 1, validationFraction: 0 });
-const Xm = new Matrix(n, d, Float64Array.from(X));
-await ebm.fit(Xm, { y: Float64Array.from(Y) });
-const S = new Matrix(scoreRows, d);
-for (let k = 0; k < S.data.length; k++) S.data[k] = rng.normal();
-await ebm.score(S);
-const t0 = performance.now();
-await ebm.score(S);
-const seconds = (performance.now() - t0) / 1000;
-console.log(
-  JSON.stringify({
-    name: 'ebm-score',
-    model: 'ebm',
-    n: scoreRows,
-    d,
-    backend: info.backend,
-    seconds,
-    rows_per_s: scoreRows / seconds,
-  }),
-);
+// Scoring throughput of a fitted EnergyModel (scaler + chunked forward pass + read-back), with --model ebm.
+if (models.includes('ebm')) {
+  const ebm = new EnergyModel({ epochs: 1, validationFraction: 0 });
+  const Xm = new Matrix(n, d, Float64Array.from(X));
+  await ebm.fit(Xm, { y: Float64Array.from(Y) });
+  const S = new Matrix(scoreRows, d);
+  for (let k = 0; k < S.data.length; k++) S.data[k] = rng.normal();
+  await ebm.score(S);
+  const t0 = performance.now();
+  await ebm.score(S);
+  const seconds = (performance.now() - t0) / 1000;
+  console.log(
+    JSON.stringify({
+      name: 'ebm-score',
+      model: 'ebm',
+      n: scoreRows,
+      d,
+      backend: info.backend,
+      seconds,
+      rows_per_s: scoreRows / seconds,
+    }),
+  );
+}

@@ -16,11 +16,9 @@
  *
  * Prints one JSON line per run and per candidate, then the decision per model.
  */
-import { loadAdbench, meanStd, type NeuralModelName, runSplit } from '../src/eval/adbench';
+import { loadAdbench, meanStd, type NeuralModelName, runSplit, SELECTION_SETS } from '../src/eval/adbench';
 import { parseArgs } from './args';
 
-export const SELECTION_SETS = ['breastw', 'pendigits', 'thyroid'] as const;
-export const REPORT_SETS = ['cardio', 'satellite', 'vowels'] as const;
 const SEEDS = ['1', '2', '3'];
 const MIN_GAIN = 1.0;
 const MAX_LOSS = -1.0;
