@@ -9,7 +9,7 @@ export const BENCH_MODELS = ['ebm', 'ae', 'vae', 'ae-default', 'vae-default'] as
 export type BenchModel = (typeof BENCH_MODELS)[number];
 
 // biome-ignore lint/suspicious/noExplicitAny: any model's parameters
-export function benchModel(name: string, batchSize: number): NeuralDetector<any> {
+export function benchModel(name: string, batchSize: number, inputs: number): NeuralDetector<any> {
   switch (name) {
     case 'ebm':
       return new EnergyModel({ batchSize });
@@ -22,13 +22,14 @@ export function benchModel(name: string, batchSize: number): NeuralDetector<any>
         weightDecay: 1e-4,
       });
     case 'vae':
-      // D → [128, 64] → 8 → [64, 128] → D, dropout 0.2; Adam 1e-3, β = 1.
+      // D → [128, 64] → 8 → [64, 128] → D, dropout 0.2; Adam 1e-3; loss Σ_features (x − r)² + KL,
+      // which is D · (mean squared error + KL / D): β = 1/D on this package's scale.
       return new VariationalAutoEncoder({
         batchSize,
         encoderLayers: [128, 64],
         latent: 8,
         decoderLayers: [64, 128],
-        beta: 1,
+        beta: 1 / inputs,
         weightDecay: 0,
       });
     case 'ae-default':

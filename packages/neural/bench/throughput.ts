@@ -4,7 +4,9 @@
  * architectures and optimisers of shared/reference/torch_throughput.py (EBM: MSE to a uniform
  * 0–3 target, AdamW 1e-4 / 1e-5, clip 1.0; AE: Adam 1e-3 with L2 1e-4; VAE: Adam 1e-3, β = 1),
  * and `ae-default`, `vae-default`, the models' defaults (PyOD's), as bench/torch_defaults.py.
- * Prints one JSON line per run, and one for the EnergyModel's scoring throughput.
+ * Prints one JSON line per run (rows/s by wall time and by the process's CPU time; compare the
+ * latter with the PyTorch scripts run through bench/cpu_clock.py), and one for the EnergyModel's
+ * scoring throughput.
  *
  *   pnpm --filter @anomalia/neural bench                      # all models, batch 32 and 256
  *   pnpm --filter @anomalia/neural bench -- --model ae-default --batch 32 --n 10000 [--epochs 3] [--backend wasm]
@@ -47,7 +49,7 @@ function internals(model: Neural) {
 }
 
 async function run(name: string, batch: number) {
-  const model: Neural = benchModel(name, batch);
+  const model: Neural = benchModel(name, batch, d);
   const m = internals(model);
   const layout = new ParamLayout(m.buildNetworks(d));
   const init = new Float32Array(layout.size);
@@ -68,6 +70,7 @@ async function run(name: string, batch: number) {
     dropLast,
   });
   const start = performance.now();
+  const cpu = process.cpuUsage();
   trainFlat(trained.params, layout, X, d, y, y ? 1 : 0, objective, {
     epochs,
     batchSize: batch,
@@ -77,6 +80,9 @@ async function run(name: string, batch: number) {
     dropLast,
   });
   const seconds = (performance.now() - start) / 1000;
+  const cpuUsed = process.cpuUsage(cpu);
+  // CPU seconds of this process: on a shared machine, the work done rather than the wait for a core.
+  const cpuSeconds = (cpuUsed.user + cpuUsed.system) / 1e6;
   console.log(
     JSON.stringify({
       name: `train-${name}`,
@@ -88,6 +94,8 @@ async function run(name: string, batch: number) {
       backend: info.backend,
       seconds,
       rows_per_s: (used * epochs) / seconds,
+      cpu_seconds: cpuSeconds,
+      cpu_rows_per_s: (used * epochs) / cpuSeconds,
     }),
   );
 }

@@ -12,7 +12,7 @@
  *   tried on top of it, in order of gain, each adopted if it passes the same test against the
  *   configuration so far. With no qualifier, B stays.
  *
- *   pnpm --filter @anomalia/neural exec tsx scripts/select-defaults.ts --data-dir ../../../shared/data/tabular [--models ae,vae]
+ *   pnpm --filter @anomalia/neural select:defaults -- --data-dir ../../../shared/data/tabular [--models ae,vae]
  *
  * Prints one JSON line per run and per candidate, then the decision per model.
  */
