@@ -28,7 +28,7 @@ const MAX_LOSS = -1.0;
  * auto_encoder.py, vae.py, base_dl.py; the VAE's KL term is clamped to [0, capacity = 0], so
  * β = 0). Batch 32, dropout 0.2 and the standardising scaler are the common defaults.
  */
-export const PYOD_DEFAULTS: Record<NeuralModelName, Record<string, unknown>> = {
+const PYOD_DEFAULTS: Record<NeuralModelName, Record<string, unknown>> = {
   ae: {
     hiddenLayers: [64, 32],
     normalization: 'batch',
@@ -58,7 +58,7 @@ export const PYOD_DEFAULTS: Record<NeuralModelName, Record<string, unknown>> = {
 };
 
 /** The candidate deviations from PyOD's defaults, each one change (declared before any run). */
-export const CANDIDATES: Record<NeuralModelName, Record<string, Record<string, unknown>>> = {
+const CANDIDATES: Record<NeuralModelName, Record<string, Record<string, unknown>>> = {
   ae: {
     'LayerNorm instead of batch norm': { normalization: 'layer' },
     'no normalisation': { normalization: 'none' },
