@@ -46,6 +46,8 @@ export {
   type FineTuneOptions,
   NeuralDetector,
   type NeuralFitReport,
+  type Normalization,
+  NormalizationSchema,
   type Uncertainty,
 } from './neural-detector';
 export { pca2d } from './pca';
