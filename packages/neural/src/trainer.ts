@@ -1,6 +1,6 @@
 import type { Rng } from '@anomalia/core';
 import { tf } from './engine';
-import { pieces } from './kernels';
+import { hostTensors, pieces } from './kernels';
 import { fillDropoutMask, type LayerParams, type Network } from './network';
 import { FlatAdam, type OptimizerConfig } from './optimizer';
 
@@ -214,8 +214,7 @@ export function trainFlat(
   let flat = tf.tensor1d(initial);
   let stats = layout.statTensors(options.initialStats ?? layout.initialStats());
   const opt = new FlatAdam(options.optimizer, layout.size);
-  const maskBuffers = objective.masks.map((m) => new Float32Array(batch * m.width));
-  const noiseBuffer = new Float32Array(batch * objective.noiseWidth);
+  const maskShapes = (rows: number) => objective.masks.map((m) => [rows, m.width]);
   const history: TrainResult['history'] = [];
   const es = options.earlyStopping;
   let best: { value: number; epoch: number; params: tf.Tensor1D; stats: tf.Tensor2D[][] } | null = null;
@@ -240,16 +239,23 @@ export function trainFlat(
         tf.tidy(() => {
           const [x, xT] = pieces(xe, start * cols, [[rows, cols]], [0]) as [tf.Tensor2D, tf.Tensor2D];
           const y = ye ? (pieces(ye, start * yCols, [[rows, yCols]])[0] as tf.Tensor2D) : null;
-          const masks = objective.masks.map((m, k) => {
-            const buf = maskBuffers[k]!.subarray(0, rows * m.width);
-            return tf.tensor2d(fillDropoutMask(buf, m.p, rng), [rows, m.width]);
-          });
-          let noise: tf.Tensor2D | null = null;
-          if (objective.noiseWidth > 0) {
-            const buf = noiseBuffer.subarray(0, rows * objective.noiseWidth);
-            for (let k = 0; k < buf.length; k++) buf[k] = rng.normal();
-            noise = tf.tensor2d(buf, [rows, objective.noiseWidth]);
-          }
+          // The dropout masks, then the standard normal noise, drawn in that order and written
+          // straight into the backend's memory.
+          const withNoise = objective.noiseWidth > 0;
+          const drawn = hostTensors(
+            withNoise ? [...maskShapes(rows), [rows, objective.noiseWidth]] : maskShapes(rows),
+            (outs) => {
+              objective.masks.forEach((m, k) => {
+                fillDropoutMask(outs[k]!, m.p, rng);
+              });
+              if (withNoise) {
+                const buf = outs[objective.masks.length]!;
+                for (let k = 0; k < buf.length; k++) buf[k] = rng.normal();
+              }
+            },
+          ) as tf.Tensor2D[];
+          const masks = drawn.slice(0, objective.masks.length);
+          const noise = withNoise ? drawn[objective.masks.length]! : null;
           const nets = layout.views(current, true).map((v, k) => ({ ...v, stats: currentStats[k]! }));
           const out = objective.gradients({
             nets,

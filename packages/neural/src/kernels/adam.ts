@@ -65,6 +65,7 @@ const adamKernel = defineKernel<AdamAttrs>({
     }
     if (k !== p.length) throw new RangeError(`Adam: ${k} gradient values for ${p.length} parameters`);
   },
+  simdViews: true,
   simd: (sk, ins, [pO, mO, vO], views, a) => {
     const [p, m, v] = ins as [number, number, number];
     const grads = ins.slice(3);

@@ -39,7 +39,15 @@ export interface KernelDef<A> {
     attrs: A,
     shapes: readonly Shape[],
   ): boolean;
+  /**
+   * Whether `simd` reads `views` (typed arrays over the heap). Most SIMD kernels need only the
+   * offsets, and a typed array per operand and call is work and garbage at ~50 calls a step.
+   */
+  simdViews?: boolean;
 }
+
+/** What `simd` gets as views when its kernel does not ask for them (`simdViews`). */
+const NO_VIEWS = { inputs: [], outputs: [] } as const;
 
 let simdEnabled = true;
 /** Turns the wasm-SIMD kernels off (tests compare them with the JS loops). */
@@ -92,10 +100,12 @@ export function defineKernel<A extends object>(
       const simd = def.simd && simdEnabled ? simdKernels(wasmHeap(b)) : null;
       if (simd) {
         const offset = (t: tf.TensorInfo) => b.dataIdMap.get(t.dataId).memoryOffset;
-        const views = {
-          inputs: ins.map((t) => b.typedArrayFromHeap(t)),
-          outputs: outs.map((t) => b.typedArrayFromHeap(t)),
-        };
+        const views = def.simdViews
+          ? {
+              inputs: ins.map((t) => b.typedArrayFromHeap(t)),
+              outputs: outs.map((t) => b.typedArrayFromHeap(t)),
+            }
+          : NO_VIEWS;
         if (def.simd!(simd, ins.map(offset), outs.map(offset), views, a, shapes)) return outs;
       }
       // Views are taken after every allocation: an allocation can grow (and move) the heap.

@@ -2,6 +2,7 @@ export { type AdamAttrs, adamStep } from './adam';
 export { type BatchNormAttrs, batchNormBackward, batchNormForward } from './batch-norm';
 export { simdAvailable, simdBlockKernels, useCopyKernels, useSimdKernels } from './define';
 export { type BlockAttrs, blockBackward, blockForward } from './dense-block';
+export { hostTensors } from './host-fill';
 export { lossGradient } from './loss';
 export { matMulInPlace } from './matmul';
 export { pieces } from './pieces';

@@ -43,6 +43,7 @@ const lossKernel = defineKernel<LossAttrs>({
     }
     accOut![0] = acc![0]! + a.accScale * sum;
   },
+  simdViews: true,
   simd: (sk, [pred, target], [dPred], views, a) => {
     if (a.kind !== 'mse') return false;
     const [p, t, acc] = views.inputs as [Float32Array, Float32Array, Float32Array];

@@ -29,6 +29,7 @@ const piecesKernel = defineKernel<PiecesAttrs>({
       transposeInto(x!, r, c, outs[a.shapes.length + k]!, starts[p]!);
     });
   },
+  simdViews: true,
   simd: (sk, [x], outs, views, a) => {
     let o = a.offset;
     const starts: number[] = [];
