@@ -22,18 +22,39 @@ export {
   type CorruptionRequest,
   computeCorruption,
 } from './corruption';
+export { type HistoryStats, PatientHistory, type PatientHistoryOptions } from './history';
 export {
   checkFeatureSet,
   FeatureSetMismatchError,
   type LoadPromotedModelOptions,
   loadPromotedModel,
+  MODEL_COMPANION_FILES,
   type ModelKind,
   type PromotedModel,
   type PromotionRecord,
+  sha256Hex,
 } from './models';
 export type { WorkflowProgress } from './progress';
 export { corruptSandboxCopy, type SandboxReport, type SandboxRun } from './sandbox-run';
-export { type ScoredRecord, type ScoreOptions, scoreRecords } from './scoring';
+export {
+  buildFeatureReference,
+  DriftWindow,
+  type FeatureBins,
+  type FeatureDrift,
+  type FeatureReference,
+  FeatureReferenceSchema,
+  parseFeatureReference,
+  populationStability,
+} from './reference';
+export {
+  modelFeatures,
+  type NotJudgedReason,
+  notJudgedReason,
+  type ScoredRecord,
+  type ScoreOptions,
+  scoreFeatures,
+  scoreRecords,
+} from './scoring';
 export {
   cloneToSqliteSandbox,
   describeSource,
@@ -48,6 +69,7 @@ export {
   sourceExists,
   synthesizeSource,
 } from './sources/registry';
+export { type MssqlSource, MssqlSourceSchema, mssqlTargetInput } from './sources/mssql';
 export { type SqliteSource, SqliteSourceSchema } from './sources/sqlite';
 export type {
   KeyCeilings,

@@ -1,9 +1,12 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type MatrixDetector, parseJsonText, parseWith, ValidationError } from '@anomalia/core';
 import { FEATURE_SETS, type FeatureSet } from '@anomalia/features';
+import { parseTableNames, type TablePresence } from '@anomalia/mosaiq';
 import { z } from 'zod';
+import { type FeatureReference, parseFeatureReference } from './reference';
 
 /** How to load one kind of model artifact (the `kind` of its manifest, e.g. `energy-model`). */
 export interface ModelKind {
@@ -12,12 +15,24 @@ export interface ModelKind {
   readonly scoresAreSeverities?: boolean;
 }
 
+/** Files a promotion keeps beside the model (copied from the run directory). */
+export const MODEL_COMPANION_FILES = {
+  /** The tables of the source the model was trained on (a source lacking one is refused). */
+  sourceTables: 'source_tables.json',
+  /** Per-feature bins of the training normals (the monitor's data-mismatch guard). */
+  reference: 'reference.json',
+} as const;
+
+const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 digest in hex');
+
 const PromotionSchema = z.object({
   runId: z.string().min(1),
   promoted: z.boolean(),
   reasons: z.array(z.string()),
   metrics: z.record(z.string(), z.unknown()),
   at: z.string().min(1),
+  /** SHA-256 of each companion file, so an edited or swapped one is noticed. */
+  files: z.record(z.string(), Sha256Schema).optional(),
 });
 /** `promotion.json`, written beside the model when a training run passed its gate. */
 export type PromotionRecord = z.output<typeof PromotionSchema>;
@@ -35,6 +50,10 @@ export interface PromotedModel {
   readonly featureSet: FeatureSet;
   readonly promotion: PromotionRecord;
   readonly scoresAreSeverities: boolean;
+  /** The source tables the model was trained with (`source_tables.json`); null when not kept. */
+  readonly sourceTables: TablePresence | null;
+  /** The training reference (`reference.json`); null when not kept. */
+  readonly reference: FeatureReference | null;
 }
 
 /** A model's feature names and a feature set's differ: scoring would feed columns to the wrong weights. */
@@ -155,6 +174,20 @@ export async function loadPromotedModel(options: LoadPromotedModelOptions): Prom
     );
   }
   const featureSet = resolveFeatureSet(name, featureNames, options.featureSet);
+  const sourceTables = await readCompanion(dir, label, MODEL_COMPANION_FILES.sourceTables, promotion, (v, f) =>
+    parseSourceTables(v, f),
+  );
+  const reference = await readCompanion(dir, label, MODEL_COMPANION_FILES.reference, promotion, (v, f) =>
+    parseFeatureReference(v, f),
+  );
+  if (reference) {
+    const names = reference.features.map((f) => f.name);
+    if (names.length !== featureNames.length || names.some((n, i) => n !== featureNames[i]))
+      throw new ValidationError(
+        `${label}/${MODEL_COMPANION_FILES.reference}.features`,
+        `the model's ${featureNames.length} features in its order (the reference belongs to another model)`,
+      );
+  }
   return {
     name,
     dir,
@@ -163,7 +196,54 @@ export async function loadPromotedModel(options: LoadPromotedModelOptions): Prom
     featureSet,
     promotion,
     scoresAreSeverities: entry.scoresAreSeverities ?? false,
+    sourceTables,
+    reference,
   };
+}
+
+const SourceTablesSchema = z.strictObject({
+  recorded: z.boolean(),
+  present: z.array(z.string()),
+  absent: z.array(z.string()),
+});
+
+function parseSourceTables(input: unknown, field: string): TablePresence {
+  const t = parseWith(SourceTablesSchema, input, field);
+  return {
+    recorded: t.recorded,
+    present: parseTableNames(t.present, `${field}.present`),
+    absent: parseTableNames(t.absent, `${field}.absent`),
+  };
+}
+
+/** SHA-256 of bytes, in hex. */
+export const sha256Hex = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * A companion file of the promotion: null when absent (a model promoted before it was kept);
+ * checked against promotion.json's digest when it lists one, then parsed.
+ */
+async function readCompanion<T>(
+  dir: string,
+  label: string,
+  file: string,
+  promotion: PromotionRecord,
+  parse: (value: unknown, field: string) => T,
+): Promise<T | null> {
+  const path = join(dir, file);
+  const expected = promotion.files?.[file];
+  if (!existsSync(path)) {
+    if (expected)
+      throw new ValidationError(`${label}/${file}`, 'the file promotion.json lists (it is missing)');
+    return null;
+  }
+  const bytes = await readFile(path);
+  if (expected && sha256Hex(bytes) !== expected)
+    throw new ValidationError(
+      `${label}/${file}`,
+      `the content promotion.json's digest names (sha256 ${expected.slice(0, 12)}…); the file was changed after promotion`,
+    );
+  return parse(parseJsonText(bytes.toString('utf8'), `${label}/${file}`), `${label}/${file}`);
 }
 
 /** The requested set, checked against the model; or the one set whose names are the model's. */
