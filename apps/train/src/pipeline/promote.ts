@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
-import { cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { sha256Hex } from '@anomalia/qa-workflow';
 import type { TrainConfig } from '../config/schema';
 
 export interface GateResult {
@@ -54,9 +55,11 @@ const fmt = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(3));
 
 /**
  * Copies the run's model to `<modelsDir>/current/<name>` when the gate passed or to
- * `<modelsDir>/candidates/<runId>` otherwise, with a `promotion.json` beside the artifact. A
- * promotion is staged next to its destination and swapped in by renames, so a failed copy never
- * leaves `current/<name>` half-written or empty.
+ * `<modelsDir>/candidates/<runId>` otherwise, with a `promotion.json` beside the artifact and the
+ * run's `companions` (files a model is used with: `source_tables.json`, `reference.json`), whose
+ * SHA-256 promotion.json lists so an edited one is noticed. A promotion is staged next to its
+ * destination and swapped in by renames, so a failed copy never leaves `current/<name>`
+ * half-written or empty.
  */
 export async function promote(
   modelDir: string,
@@ -65,15 +68,22 @@ export async function promote(
   modelsDir: string,
   gate: GateResult,
   metrics: Record<string, unknown>,
+  companions: readonly string[] = [],
 ): Promise<string> {
   const destination = gate.promoted ? join(modelsDir, 'current', name) : join(modelsDir, 'candidates', runId);
   const staging = `${destination}.staging-${runId}`;
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
   await cp(modelDir, join(staging, 'model'), { recursive: true });
+  const files: Record<string, string> = {};
+  for (const path of companions) {
+    const bytes = await readFile(path);
+    files[basename(path)] = sha256Hex(bytes);
+    await writeFile(join(staging, basename(path)), bytes);
+  }
   await writeFile(
     join(staging, 'promotion.json'),
-    `${JSON.stringify({ runId, promoted: gate.promoted, reasons: gate.reasons, metrics, at: new Date().toISOString() }, null, 2)}\n`,
+    `${JSON.stringify({ runId, promoted: gate.promoted, reasons: gate.reasons, metrics, at: new Date().toISOString(), files }, null, 2)}\n`,
   );
   const replaced = `${destination}.replaced-${runId}`;
   const hadPrevious = existsSync(destination);
