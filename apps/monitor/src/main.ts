@@ -4,12 +4,13 @@ import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ALERT_STATES, type AlertState, openMonitorStore } from '@anomalia/db-sqlite/monitor-store';
-import { ConfigError, loadConfig } from './config/load';
+import { loadConfig } from './config/load';
 import type { MonitorConfig } from './config/schema';
 import { createLogger } from './log';
 import { collectDailyReport } from './report/data';
 import { renderReportHtml } from './report/render';
 import { formatReportText } from './report/text';
+import { createDatabaseParts } from './scoring/parts';
 import { assembleMonitor, runUntilSignalled, type ScoringPartsFactory } from './service/assemble';
 
 const HELP = `anomalia-monitor: score new treatments, triage by severity, deliver durable alerts
@@ -33,15 +34,6 @@ export interface MainOptions {
   readonly stdout?: NodeJS.WritableStream;
   readonly stderr?: NodeJS.WritableStream;
 }
-
-/** Until the database cursor and model loading are wired in, `run` says so instead of pretending. */
-const notWired: ScoringPartsFactory = async (config) => {
-  throw new ConfigError(
-    'config',
-    `source.database (${config.source.database.type})`,
-    'the change cursor and model loading are not wired into anomalia-monitor yet (in progress); the alerting core, the state store, the sinks and `report` work',
-  );
-};
 
 export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
   const out = options.stdout ?? process.stdout;
@@ -92,14 +84,23 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         return setState(config, args.positionals[0], args.values, out, err);
       default: {
         const logger = createLogger(config.log);
-        const parts = await (options.createParts ?? notWired)(config, logger);
+        const parts = await (options.createParts ?? createDatabaseParts)(config, logger);
         await runUntilSignalled(assembleMonitor(config, parts, { logger }), logger);
         return 0;
       }
     }
   } catch (e) {
     const name = (e as Error).name;
-    if (['ConfigError', 'ValidationError', 'NotAMonitorStoreError', 'ArtifactError'].includes(name)) {
+    if (
+      [
+        'ConfigError',
+        'ValidationError',
+        'NotAMonitorStoreError',
+        'ArtifactError',
+        'FeatureSetMismatchError',
+        'MissingTablesError',
+      ].includes(name)
+    ) {
       err.write(`error: ${(e as Error).message}\n`);
       return 2;
     }

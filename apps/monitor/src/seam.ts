@@ -68,13 +68,47 @@ export interface ScoredRecord {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
+/**
+ * A record the model was not trained to judge (a QA-mode beam, a selected or interrupted one):
+ * counted and stored as seen, never scored or alerted on.
+ */
+export interface UnjudgedRecord {
+  readonly recordId: string;
+  readonly patientId: string | null;
+  readonly occurredAt: number | null;
+  /** Why: `qa_mode`, `incomplete`. */
+  readonly notJudged: string;
+}
+
+/** Whether the model fits the source (the data-mismatch guard's verdict). */
+export interface FitAssessment {
+  /**
+   * `fits`; `warming_up` (too few judged records yet); `unchecked` (no training reference kept
+   * with the model); `mismatch`: the model does not fit this database (see `reasons`).
+   */
+  readonly status: 'fits' | 'warming_up' | 'unchecked' | 'mismatch';
+  readonly reasons: readonly string[];
+  /** Judged records in the rolling window. */
+  readonly window: number;
+  /** Share of them at or above the alerting band. */
+  readonly alertShare: number;
+  readonly missingTables: readonly string[];
+  /** Features whose PSI exceeds the threshold, most shifted first (at most 20). */
+  readonly shifted: readonly { readonly feature: string; readonly psi: number }[];
+  /** Features in the reference (0 without one). */
+  readonly features: number;
+  readonly referenceRows: number | null;
+}
+
 export interface Scorer {
   readonly model: ModelIdentity;
   /**
    * Loads the records set-wise and scores them. Ids that no longer exist (deleted between poll
    * and load) are left out of the result; every returned record must be one of `ids`.
    */
-  score(ids: readonly string[]): Promise<ScoredRecord[]>;
+  score(ids: readonly string[]): Promise<(ScoredRecord | UnjudgedRecord)[]>;
+  /** The data-mismatch guard's verdict after the last batch (null or absent: not checked). */
+  fit?(): FitAssessment | null;
   close?(): Promise<void>;
 }
 
@@ -95,9 +129,22 @@ const ScoredRecordSchema = z.strictObject({
   labels: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), z.string()).optional(),
 });
 
+const UnjudgedRecordSchema = z.strictObject({
+  recordId: z.string().min(1),
+  patientId: z.string().nullable(),
+  occurredAt: z.number().int().nonnegative().nullable(),
+  notJudged: z.string().regex(/^[a-z][a-z0-9_]*$/, 'a reason such as qa_mode'),
+});
+
+export const isUnjudged = (r: ScoredRecord | UnjudgedRecord): r is UnjudgedRecord => 'notJudged' in r;
+
 /** Validates what a Scorer returned (a seam between teams is a boundary like any other). */
-export function checkScored(records: unknown, ids: readonly string[]): ScoredRecord[] {
-  const parsed = parseWith(z.array(ScoredRecordSchema), records, 'scorer.score()');
+export function checkScored(records: unknown, ids: readonly string[]): (ScoredRecord | UnjudgedRecord)[] {
+  const parsed = parseWith(
+    z.array(z.union([ScoredRecordSchema, UnjudgedRecordSchema])),
+    records,
+    'scorer.score()',
+  ) as (ScoredRecord | UnjudgedRecord)[];
   const asked = new Set(ids);
   const seen = new Set<string>();
   parsed.forEach((r, i) => {

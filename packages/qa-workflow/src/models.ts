@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { type MatrixDetector, parseJsonText, parseWith, ValidationError } from '@anomalia/core';
 import { FEATURE_SETS, type FeatureSet } from '@anomalia/features';
 import { parseTableNames, type TablePresence } from '@anomalia/mosaiq';
@@ -117,9 +117,11 @@ export function checkFeatureSet(model: string, featureNames: readonly string[], 
 
 export interface LoadPromotedModelOptions {
   /** Where `current/` and `candidates/` live (the train config's `promotion.modelsDir`). */
-  readonly modelsDir: string;
+  readonly modelsDir?: string;
   /** The model's name: the training config's `name`. */
-  readonly name: string;
+  readonly name?: string;
+  /** Or the promotion's directory itself (`models/current/<name>`, a candidate's): instead of the two above. */
+  readonly dir?: string;
   /** The kinds this program can load, by manifest kind. */
   readonly kinds: Readonly<Record<string, ModelKind>>;
   /**
@@ -135,16 +137,25 @@ export interface LoadPromotedModelOptions {
  * set it was trained on.
  */
 export async function loadPromotedModel(options: LoadPromotedModelOptions): Promise<PromotedModel> {
-  const { modelsDir, name } = options;
-  const dir = join(modelsDir, 'current', name);
+  let dir: string;
+  let label: string;
+  if (options.dir !== undefined) {
+    dir = options.dir;
+    label = dir;
+  } else {
+    if (options.modelsDir === undefined || options.name === undefined)
+      throw new ValidationError('modelsDir', 'modelsDir and name, or dir');
+    dir = join(options.modelsDir, 'current', options.name);
+    label = `current/${options.name}`;
+  }
+  const name = options.name ?? basename(dir);
   if (!existsSync(dir)) {
     throw new ValidationError(
-      'name',
+      options.dir !== undefined ? 'dir' : 'name',
       `a promoted model (${dir} does not exist: a training run writes it when the model passes its gate)`,
-      name,
+      options.dir ?? name,
     );
   }
-  const label = `current/${name}`;
   const promotion = parseWith(
     PromotionSchema,
     parseJsonText(await readText(join(dir, 'promotion.json'), name), `${label}/promotion.json`),

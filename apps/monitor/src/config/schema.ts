@@ -1,3 +1,4 @@
+import { SourceConfigSchema } from '@anomalia/qa-workflow';
 import { z } from 'zod';
 import { DurationSchema } from './duration';
 
@@ -24,28 +25,26 @@ export const SecretSchema = z.union([
 ]);
 export type Secret = z.output<typeof SecretSchema>;
 
-const SqliteSourceSchema = z.strictObject({
-  type: z.literal('sqlite'),
-  /** A Mosaiq-shaped SQLite file, opened read-only. */
-  path,
-});
-const MssqlSourceSchema = z.strictObject({
-  type: z.literal('mssql'),
-  /** `mssql://user:password@host:1433/MOSAIQ?encrypt=true` (use `{ env: NAME }` to keep it out of the file). */
-  url: SecretSchema,
-});
-
 const SourceSchema = z.strictObject({
   /** The site's name: part of every alert key, so two databases never share an alert. */
   name: NameSchema.default('default'),
-  database: z.discriminatedUnion('type', [SqliteSourceSchema, MssqlSourceSchema]),
+  /**
+   * The database, as the train app and the MCP server take it (the source registry of
+   * @anomalia/qa-workflow): `{ type: sqlite, path }` (opened read-only) or `{ type: mssql, url }`
+   * plus any setting of @anomalia/db-mssql (`isolation`, `passwordEnv`, `pool`, ...); the URL as
+   * `{ env: NAME }` keeps it out of the file.
+   */
+  database: SourceConfigSchema,
 });
 
 const PollSchema = z.strictObject({
   /** Time between polls when caught up (a full batch polls again at once). */
   interval: DurationSchema.default(5_000),
-  /** On the very first start (no watermark yet), how far back to begin. */
-  lookback: DurationSchema.default(86_400_000),
+  /**
+   * On the very first start (no watermark yet), how far back to begin: treatments created in this
+   * window are scored first; `all`: every treatment the change cursor holds (a backlog).
+   */
+  lookback: z.union([z.literal('all'), DurationSchema]).default(86_400_000),
   /** Treatments per poll, scoring batch and transaction. */
   batchSize: z.number().int().min(1).max(100_000).default(5_000),
   /** Waits after a failed poll (unreachable database): exponential from `initial` up to `max`. */
@@ -57,8 +56,41 @@ const PollSchema = z.strictObject({
 const ModelSchema = z.strictObject({
   /** A promoted model directory (`models/current/<name>`), loaded and verified at start. */
   dir: path,
-  /** MC-dropout passes for an uncertainty per record (0: off). */
+  /**
+   * The feature set the model must have been trained on (`qa74`, `qa74-cohort`): the monitor
+   * refuses to start, naming what differs, when the model's features are not exactly it. Absent:
+   * the set whose names are the model's.
+   */
+  featureSet: z.enum(['qa74', 'qa74-cohort']).optional(),
+  /** MC-dropout passes per alerting record for an uncertainty (0: off; neural models only). */
   mcDropoutSamples: z.number().int().min(0).max(1_000).default(0),
+  /** Features named per alert, the ones that drove its energy most (0: none; neural models only). */
+  saliency: z.number().int().min(0).max(20).default(5),
+  /** Days of each patient's deliveries read as context for cohort features (the previous fraction). */
+  historyDays: z.number().min(1).max(3650).default(30),
+  /**
+   * When the source lacks tables the model was trained with: `refuse` to start, or `warn`: run,
+   * with the data-mismatch guard reporting that the model does not fit the source.
+   */
+  missingTables: z.enum(['refuse', 'warn']).default('refuse'),
+});
+
+const GuardSchema = z.strictObject({
+  /** Judged records in the rolling window the live features are compared over. */
+  window: z.number().int().min(50).max(100_000).default(2_000),
+  /** Judged records needed before a verdict. */
+  minRecords: z.number().int().min(20).max(100_000).default(300),
+  /** A feature has shifted when its PSI against the training normals exceeds this. */
+  psi: z.number().positive().max(10).default(0.25),
+  /** The model does not fit when more than this share of its features has shifted. */
+  maxShiftedShare: z.number().min(0).max(1).default(0.25),
+  /** … or when more than this share of the window's judged records would alert. */
+  maxAlertShare: z.number().min(0).max(1).default(0.5),
+  /**
+   * While the model does not fit: `hold` (default) stores every score but raises no per-record
+   * alert, only the one "model does not fit this database" alert; `alert` carries on alerting.
+   */
+  onMismatch: z.enum(['hold', 'alert']).default('hold'),
 });
 
 const StateSchema = z.strictObject({
@@ -217,6 +249,7 @@ export const MonitorConfigSchema = z
     source: SourceSchema,
     poll: PollSchema.prefault({}),
     model: ModelSchema,
+    guard: GuardSchema.prefault({}),
     state: StateSchema.prefault({}),
     triage: TriageSchema.prefault({}),
     sinks: z
@@ -240,6 +273,12 @@ export const MonitorConfigSchema = z
     health: HealthSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
+    if (c.guard.minRecords > c.guard.window)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['guard', 'minRecords'],
+        message: `expected at most guard.window (${c.guard.window})`,
+      });
     const names = new Set<string>();
     c.sinks.forEach((s, i) => {
       if (names.has(s.name))

@@ -1,0 +1,17 @@
+import { IsolationForest, LocalOutlierFactor, OneClassSVM } from '@anomalia/baselines';
+import { AutoEncoder, EnergyModel, VariationalAutoEncoder } from '@anomalia/neural';
+import type { ModelKind } from '@anomalia/qa-workflow';
+
+/**
+ * The model kinds the monitor loads, by the `kind` of their manifest. Only the energy model's
+ * scores are severities (its energy ≈ the 0–3 scale); the others are anomaly detectors whose
+ * threshold says anomalous or not (the scorer maps that to a band, see `ModelScorer`).
+ */
+export const MODEL_KINDS: Readonly<Record<string, ModelKind>> = Object.freeze({
+  'energy-model': { load: (dir) => EnergyModel.load(dir), scoresAreSeverities: true },
+  autoencoder: { load: (dir) => AutoEncoder.load(dir) },
+  'variational-autoencoder': { load: (dir) => VariationalAutoEncoder.load(dir) },
+  'isolation-forest': { load: (dir) => IsolationForest.load(dir) },
+  'local-outlier-factor': { load: (dir) => LocalOutlierFactor.load(dir) },
+  'one-class-svm': { load: (dir) => OneClassSVM.load(dir) },
+});
