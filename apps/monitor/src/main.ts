@@ -12,6 +12,7 @@ import { renderReportHtml } from './report/render';
 import { formatReportText } from './report/text';
 import { createDatabaseParts } from './scoring/parts';
 import { assembleMonitor, runUntilSignalled, type ScoringPartsFactory } from './service/assemble';
+import { runDemo, runSimulatorOnly } from './simulator/demo';
 
 const HELP = `anomalia-monitor: score new treatments, triage by severity, deliver durable alerts
 
@@ -20,12 +21,17 @@ Usage:
   anomalia-monitor report --config <monitor.yaml> --day YYYY-MM-DD [--out report.html] [--identifiers] [--trend-days 7]
   anomalia-monitor health --config <monitor.yaml>
   anomalia-monitor alert <alert-key> --state <${ALERT_STATES.join('|')}> --config <monitor.yaml> [--by NAME] [--note TEXT]
+  anomalia-monitor demo --config <monitor-demo.yaml>
+  anomalia-monitor simulate --config <monitor-demo.yaml>
 
 run      watch the source, score, triage, store alerts and deliver them to the sinks until SIGINT/SIGTERM
 report   seed 001's daily QA report for a day (in this machine's time zone): text on stdout, HTML to --out
          (default: reports/qa-<day>.html next to the state store); --identifiers shows patient ids
 health   what the state store says: watermark, per-sink backlog and state (works while run is running)
 alert    set an alert's review state (stops its reminders), recorded in the audit log with --by
+demo     a live simulated clinic (config \`simulator\`) and the monitor watching it, in one process:
+         corrupted treatments are announced, alerts arrive through the sinks, Ctrl-C prints the score
+simulate only the simulated clinic, appending to the sandbox a monitor elsewhere watches
 `;
 
 export interface MainOptions {
@@ -38,7 +44,7 @@ export interface MainOptions {
 export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
   const out = options.stdout ?? process.stdout;
   const err = options.stderr ?? process.stderr;
-  const commands = ['run', 'report', 'health', 'alert'];
+  const commands = ['run', 'report', 'health', 'alert', 'demo', 'simulate'];
   const command = argv[0] && commands.includes(argv[0]) ? argv[0] : 'run';
   const rest = argv[0] === command ? argv.slice(1) : argv;
   let args: ReturnType<typeof parse>;
@@ -82,6 +88,15 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         return health(config, out, err);
       case 'alert':
         return setState(config, args.positionals[0], args.values, out, err);
+      case 'demo':
+        await runDemo(config, options.createParts ?? createDatabaseParts, {
+          logger: createLogger(config.log),
+          out,
+        });
+        return 0;
+      case 'simulate':
+        await runSimulatorOnly(config, out);
+        return 0;
       default: {
         const logger = createLogger(config.log);
         const parts = await (options.createParts ?? createDatabaseParts)(config, logger);
@@ -99,6 +114,7 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
         'ArtifactError',
         'FeatureSetMismatchError',
         'MissingTablesError',
+        'NotASandboxError',
       ].includes(name)
     ) {
       err.write(`error: ${(e as Error).message}\n`);

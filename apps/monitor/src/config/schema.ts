@@ -93,6 +93,37 @@ const GuardSchema = z.strictObject({
   onMismatch: z.enum(['hold', 'alert']).default('hold'),
 });
 
+const SimulatorSchema = z.strictObject({
+  /**
+   * The synthetic clinic replayed: the generator's seed and size that `pnpm start` trains on
+   * (configs/mosaiq-ebm.yaml, `synthesizeIfMissing`). The sandbox (`source.database.path`) is that
+   * clinic generated again, re-dated to end `days + 3` days ago; the simulator then appends the
+   * clinic's next `days` days.
+   */
+  clinic: z
+    .strictObject({
+      seed: z.number().int().default(7),
+      records: z.number().int().min(1_000).max(2_000_000).default(60_000),
+    })
+    .prefault({}),
+  /** New treatments appended per second (every TrackTreatment row: about a quarter are deliveries). */
+  rate: z.number().positive().max(1000).default(4),
+  /** Share of new deliveries corrupted with a failure mode. */
+  corruptionRate: z.number().min(0).max(1).default(0.15),
+  /** Failure-mode kinds drawn from (`malicious` once the catalogue has such modes). */
+  kinds: z
+    .array(z.enum(['accidental', 'malicious']))
+    .min(1)
+    .default(['accidental']),
+  /** Seed of the corruptions (which deliveries, which failure modes). */
+  seed: z.number().int().default(1),
+  /** Simulated clinic days appended (ending three days ago, so no timestamp is in the future). */
+  days: z.number().int().min(1).max(365).default(14),
+  /** What was inserted and corrupted, one JSON line each: the truth alerts are checked against. */
+  ledger: path.default('.anomalia/demo/ledger.jsonl'),
+});
+export type SimulatorConfig = z.output<typeof SimulatorSchema>;
+
 const StateSchema = z.strictObject({
   /** The monitor's own SQLite file (created when missing; never a source database). */
   path: path.default('.anomalia/monitor/state.sqlite'),
@@ -267,12 +298,20 @@ export const MonitorConfigSchema = z
       .array(InhibitRuleSchema)
       .default([{ sourceBands: ['critical'], targetBands: ['high', 'medium', 'low'], equal: ['patient'] }]),
     http: HttpSchema.optional(),
+    /** The live simulated clinic of `anomalia-monitor demo` / `simulate` (writes only to a sandbox). */
+    simulator: SimulatorSchema.optional(),
     /** Distributed mode on BullMQ (later work); absent: one process, no Redis. */
     queue: z.strictObject({ redis: SecretSchema }).optional(),
     log: LogSchema.prefault({}),
     health: HealthSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
+    if (c.simulator && c.source.database.type !== 'sqlite')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['simulator'],
+        message: 'expected source.database to be an SQLite sandbox (the simulator writes to it)',
+      });
     if (c.guard.minRecords > c.guard.window)
       ctx.addIssue({
         code: 'custom',
