@@ -69,7 +69,8 @@ export function evaluate(ledger: readonly LedgerEntry[], outcome: MonitorOutcome
       continue;
     }
     const key = `${e.truth.mode}/${e.truth.variant}`;
-    const v = (byVariant[key] ??= { injected: 0, rightBand: 0, alerted: 0, band: e.truth.band });
+    byVariant[key] ??= { injected: 0, rightBand: 0, alerted: 0, band: e.truth.band };
+    const v = byVariant[key];
     injected++;
     v.injected++;
     if (got !== null) {

@@ -21,7 +21,6 @@ import {
   emptyTableRows,
   MOSAIQ_TABLES,
   TABLE_NAMES,
-  type TableName,
   type TableRows,
   type TrackTreatmentRow,
 } from '@anomalia/mosaiq';
