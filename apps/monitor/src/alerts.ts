@@ -24,8 +24,6 @@ export interface AlertContext {
   readonly hold?: boolean;
 }
 
-/** The band stored for a record the model does not judge (a QA-mode or incomplete beam). */
-export const NOT_JUDGED_BAND = 'not_judged';
 /** The record id of the one alert saying the model does not fit the source. */
 export const MODEL_FIT_RECORD = 'model-fit';
 
@@ -75,9 +73,10 @@ export function groupOf(route: ResolvedRoute, labels: Readonly<Record<string, st
 }
 
 /**
- * The store commit for one scored batch: a score per record (normal ones too), an alert per
- * record at or above the minimum band with one delivery per sink of each route it takes.
+ * The store commit for one scored batch: a score per judged record (normal ones too), an alert
+ * per record at or above the minimum band with one delivery per sink of each route it takes.
  * A non-finite energy is stored as an `invalid` score, never as an alert or a silent skip.
+ * Records the model does not judge are counted by reason.
  */
 export function buildCommit(
   records: readonly (ScoredRecord | UnjudgedRecord)[],
@@ -96,9 +95,10 @@ export function buildCommit(
   let invalid = 0;
   let held = 0;
   for (const r of records) {
+    // Counted, not stored: about three records in four of a clinic are beams the model does not
+    // judge (QA mode, selected, interrupted), and a row for each would halve the backlog's speed.
     if (isUnjudged(r)) {
       notJudged[r.notJudged] = (notJudged[r.notJudged] ?? 0) + 1;
-      scores.push({ recordId: r.recordId, energy: null, band: NOT_JUDGED_BAND, occurredAt: r.occurredAt });
       continue;
     }
     if (!Number.isFinite(r.energy)) {

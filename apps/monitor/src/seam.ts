@@ -138,12 +138,18 @@ const UnjudgedRecordSchema = z.strictObject({
 
 export const isUnjudged = (r: ScoredRecord | UnjudgedRecord): r is UnjudgedRecord => 'notJudged' in r;
 
-/** Validates what a Scorer returned (a seam between teams is a boundary like any other). */
+const ScoredArraySchema = z.array(z.union([ScoredRecordSchema, UnjudgedRecordSchema]));
+
+/**
+ * Validates what a Scorer returned (a seam between teams is a boundary like any other). A batch
+ * of thousands is checked by `accepts` first, which admits only what the schemas admit; anything
+ * it does not accept goes through the schemas, whose error names the record and field.
+ */
 export function checkScored(records: unknown, ids: readonly string[]): (ScoredRecord | UnjudgedRecord)[] {
-  const parsed = parseWith(
-    z.array(z.union([ScoredRecordSchema, UnjudgedRecordSchema])),
-    records,
-    'scorer.score()',
+  const parsed = (
+    Array.isArray(records) && records.every(accepts)
+      ? records
+      : parseWith(ScoredArraySchema, records, 'scorer.score()')
   ) as (ScoredRecord | UnjudgedRecord)[];
   const asked = new Set(ids);
   const seen = new Set<string>();
@@ -155,4 +161,54 @@ export function checkScored(records: unknown, ids: readonly string[]): (ScoredRe
     seen.add(r.recordId);
   });
   return parsed;
+}
+
+const SCORED_KEYS = new Set(Object.keys(ScoredRecordSchema.shape));
+const UNJUDGED_KEYS = new Set(Object.keys(UnjudgedRecordSchema.shape));
+const NAME = /^[a-z][a-z0-9_]*$/;
+const FORBIDDEN = new Set(['__proto__', 'prototype', 'constructor']);
+const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const plain = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+const keysWithin = (v: Record<string, unknown>, allowed: ReadonlySet<string>) =>
+  Object.keys(v).every((k) => allowed.has(k) && !FORBIDDEN.has(k));
+
+/** The schemas' checks written out for speed: true only for a record the schemas accept. */
+function accepts(r: unknown): boolean {
+  if (!plain(r)) return false;
+  const unjudged = 'notJudged' in r;
+  if (!keysWithin(r, unjudged ? UNJUDGED_KEYS : SCORED_KEYS)) return false;
+  if (typeof r.recordId !== 'string' || r.recordId.length === 0) return false;
+  if (r.patientId !== null && typeof r.patientId !== 'string') return false;
+  if (r.occurredAt !== null && !(Number.isSafeInteger(r.occurredAt) && (r.occurredAt as number) >= 0))
+    return false;
+  if (unjudged) return typeof r.notJudged === 'string' && NAME.test(r.notJudged);
+  if (typeof r.energy !== 'number') return false;
+  if (r.uncertainty != null && !(num(r.uncertainty) && r.uncertainty >= 0)) return false;
+  if (r.saliency !== undefined) {
+    if (!Array.isArray(r.saliency)) return false;
+    const items = new Set(['feature', 'value', 'contribution']);
+    for (const s of r.saliency)
+      if (
+        !plain(s) ||
+        !keysWithin(s, items) ||
+        typeof s.feature !== 'string' ||
+        !s.feature ||
+        !num(s.value) ||
+        !num(s.contribution)
+      )
+        return false;
+  }
+  if (r.malicious != null) {
+    const m = r.malicious;
+    if (!plain(m) || !keysWithin(m, new Set(['probability', 'indicators']))) return false;
+    if (!num(m.probability) || m.probability < 0 || m.probability > 1) return false;
+    if (!Array.isArray(m.indicators) || !m.indicators.every((i) => typeof i === 'string')) return false;
+  }
+  if (r.labels !== undefined) {
+    if (!plain(r.labels)) return false;
+    for (const [k, v] of Object.entries(r.labels))
+      if (!NAME.test(k) || FORBIDDEN.has(k) || typeof v !== 'string') return false;
+  }
+  return true;
 }

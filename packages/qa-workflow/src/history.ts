@@ -6,7 +6,6 @@ const DAY = 24 * HOUR;
 /** SQL Server takes 2 100 parameters per request; db-mssql allows 1 990 ids per listing. */
 const PATIENTS_PER_LISTING = 1000;
 const PAGE = 10_000;
-const FAR_FUTURE = new Date('9999-12-31T00:00:00Z');
 /** Records per `loadRecords` call. */
 const LOAD = 5000;
 
@@ -77,10 +76,12 @@ export class PatientHistory {
     options: { signal?: AbortSignal } = {},
   ): Promise<{ history: TreatmentRecord[]; stats: HistoryStats }> {
     const needed = new Map<number, number>();
+    let latest = Number.NEGATIVE_INFINITY;
     for (const r of batch) {
       const p = r.treatment.Pat_ID1;
       const t = r.treatment.Create_DtTm?.getTime();
       if (p === null || t === undefined) continue;
+      if (t > latest) latest = t;
       const from = t - this.span;
       const prev = needed.get(p);
       if (prev === undefined || from < prev) needed.set(p, from);
@@ -93,9 +94,9 @@ export class PatientHistory {
       missing.push(p);
       if (from < earliest) earliest = from;
     }
-    let loadedRecords = 0;
-    if (missing.length) loadedRecords = await this.load(missing, earliest, options.signal);
     const inBatch = new Set(batch.map((r) => r.treatment.TTX_ID));
+    let loadedRecords = 0;
+    if (missing.length) loadedRecords = await this.load(missing, earliest, latest, batch, inBatch, options.signal);
     const history: TreatmentRecord[] = [];
     for (const [p, from] of needed) {
       const w = this.patients.get(p)!;
@@ -138,7 +139,18 @@ export class PatientHistory {
     this.trim();
   }
 
-  private async load(patients: number[], from: number, signal?: AbortSignal): Promise<number> {
+  /**
+   * Reads the deliveries of `patients` created in [from, until] (later ones reach `observe`
+   * through the cursor), the batch's own records taken from the batch rather than read again.
+   */
+  private async load(
+    patients: number[],
+    from: number,
+    until: number,
+    batch: readonly TreatmentRecord[],
+    inBatch: ReadonlySet<number>,
+    signal?: AbortSignal,
+  ): Promise<number> {
     const ids: number[] = [];
     for (let i = 0; i < patients.length; i += PATIENTS_PER_LISTING) {
       const chunk = patients.slice(i, i + PATIENTS_PER_LISTING);
@@ -147,7 +159,7 @@ export class PatientHistory {
         const page = await this.reader.listTreatments(
           {
             from: new Date(from),
-            to: FAR_FUTURE,
+            to: new Date(until + 1),
             patientIds: chunk,
             qaMode: 'exclude',
             pageSize: PAGE,
@@ -155,7 +167,7 @@ export class PatientHistory {
           },
           { signal },
         );
-        for (const t of page.items) if (t.WasBeamComplete !== false) ids.push(t.TTX_ID);
+        for (const t of page.items) if (t.WasBeamComplete !== false && !inBatch.has(t.TTX_ID)) ids.push(t.TTX_ID);
         cursor = page.nextCursor;
       } while (cursor !== null);
     }
@@ -163,6 +175,13 @@ export class PatientHistory {
       const old = this.patients.get(p);
       if (old) this.cached -= old.records.size;
       this.patients.set(p, { from, records: new Map() });
+    }
+    for (const r of batch) {
+      const w = r.treatment.Pat_ID1 === null ? undefined : this.patients.get(r.treatment.Pat_ID1);
+      const t = r.treatment.Create_DtTm?.getTime();
+      if (!w || !isDelivery(r) || t === undefined || t < w.from || w.records.has(r.treatment.TTX_ID)) continue;
+      w.records.set(r.treatment.TTX_ID, r);
+      this.cached++;
     }
     for (let i = 0; i < ids.length; i += LOAD) {
       const { records } = await this.reader.loadRecords(ids.slice(i, i + LOAD), { signal });

@@ -25,7 +25,7 @@ describe('loadConfig', () => {
     expect(c.poll).toEqual({
       interval: 5_000,
       lookback: 86_400_000,
-      batchSize: 5_000,
+      batchSize: 10_000,
       retry: { initial: 1_000, max: 60_000 },
     });
     expect(c.state).toEqual({ path: '.anomalia/monitor/state.sqlite', synchronous: 'full' });

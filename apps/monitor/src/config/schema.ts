@@ -45,8 +45,11 @@ const PollSchema = z.strictObject({
    * window are scored first; `all`: every treatment the change cursor holds (a backlog).
    */
   lookback: z.union([z.literal('all'), DurationSchema]).default(86_400_000),
-  /** Treatments per poll, scoring batch and transaction. */
-  batchSize: z.number().int().min(1).max(100_000).default(5_000),
+  /**
+   * Changed treatments per poll, scoring batch and transaction (at most 10 000: a change cursor's
+   * page). Large batches read a field's control points once for all its fractions in the batch.
+   */
+  batchSize: z.number().int().min(1).max(10_000).default(10_000),
   /** Waits after a failed poll (unreachable database): exponential from `initial` up to `max`. */
   retry: z
     .strictObject({ initial: DurationSchema.default(1_000), max: DurationSchema.default(60_000) })

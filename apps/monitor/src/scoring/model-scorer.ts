@@ -67,7 +67,33 @@ export interface ScorerStats {
   judged: number;
   notJudged: Record<NotJudgedReason, number>;
   historyLoaded: number;
-  ms: { load: number; history: number; features: number; score: number; extras: number };
+  /** Wall time per stage. */
+  ms: Stages;
+  /** CPU time per stage (the process's; on a busy machine the steadier figure). */
+  cpuMs: Stages;
+}
+
+interface Stages {
+  load: number;
+  history: number;
+  features: number;
+  score: number;
+  extras: number;
+}
+
+/** Measures wall and CPU time of consecutive stages. */
+class StageClock {
+  private wall = performance.now();
+  private cpu = process.cpuUsage();
+  constructor(private readonly stats: ScorerStats) {}
+  lap(stage: keyof Stages): void {
+    const wall = performance.now();
+    const cpu = process.cpuUsage();
+    this.stats.ms[stage] += wall - this.wall;
+    this.stats.cpuMs[stage] += (cpu.user - this.cpu.user + cpu.system - this.cpu.system) / 1000;
+    this.wall = wall;
+    this.cpu = cpu;
+  }
 }
 
 /**
@@ -88,6 +114,7 @@ export class ModelScorer implements Scorer {
     notJudged: { qa_mode: 0, incomplete: 0 },
     historyLoaded: 0,
     ms: { load: 0, history: 0, features: 0, score: 0, extras: 0 },
+    cpuMs: { load: 0, history: 0, features: 0, score: 0, extras: 0 },
   };
 
   constructor(private readonly o: ModelScorerOptions) {
@@ -120,7 +147,7 @@ export class ModelScorer implements Scorer {
     }
     if (!toLoad.length) return out;
 
-    let t0 = performance.now();
+    const clock = new StageClock(this.stats);
     const { records } = await this.o.reader.loadRecords(toLoad);
     this.stats.loaded += records.length;
     const judged: TreatmentRecord[] = [];
@@ -136,29 +163,26 @@ export class ModelScorer implements Scorer {
       this.stats.notJudged[reason]++;
       out.push({ ...identity(r), notJudged: reason });
     }
-    this.stats.ms.load += performance.now() - t0;
+    clock.lap('load');
     if (!judged.length) {
       this.history.observe(records);
       return out;
     }
 
-    t0 = performance.now();
     const { history, stats } = await this.history.contextFor(judged);
     this.stats.historyLoaded += stats.loadedRecords;
-    this.stats.ms.history += performance.now() - t0;
+    clock.lap('history');
 
-    t0 = performance.now();
     const fm = modelFeatures(this.o.model, judged, {
       asOf: mosaiqWallClock(this.now()),
       history: context.length ? [...history, ...context] : history,
       absentTables: this.o.absentTables,
     });
-    this.stats.ms.features += performance.now() - t0;
+    clock.lap('features');
 
-    t0 = performance.now();
     const raw = await this.o.model.detector.score(fm.X);
     const energies = this.energies(raw);
-    this.stats.ms.score += performance.now() - t0;
+    clock.lap('score');
     this.stats.judged += judged.length;
 
     const alerting: number[] = [];
@@ -168,9 +192,8 @@ export class ModelScorer implements Scorer {
     });
     this.o.guard?.observe(fm.X, flags);
 
-    t0 = performance.now();
     const extras = alerting.length ? await this.extras(fm.X, alerting, fm.featureNames) : null;
-    this.stats.ms.extras += performance.now() - t0;
+    clock.lap('extras');
 
     judged.forEach((r, i) => {
       const extra = extras?.get(i);
