@@ -174,6 +174,7 @@ export function modelFitAlert(fit: FitAssessment, ctx: Omit<AlertContext, 'minRa
     action: t.action,
     kind: 'model_fit',
   };
+  const message = `model ${ctx.model.name}@${ctx.model.version} does not fit the database of source ${ctx.source}: ${fit.reasons.join('; ')}. Its scores there are not findings; per-record alerts are held until it fits (train a model on this database).`;
   return {
     recordId: MODEL_FIT_RECORD,
     subject: null,
@@ -190,9 +191,11 @@ export function modelFitAlert(fit: FitAssessment, ctx: Omit<AlertContext, 'minRa
     labels,
     detail: {
       kind: 'model_fit',
-      message: `model ${ctx.model.name}@${ctx.model.version} does not fit the database of source ${ctx.source}: ${fit.reasons.join('; ')}. Its scores there are not findings; per-record alerts are held until it fits (train a model on this database).`,
+      message,
       fit,
+      // Sinks show an alert's steps: the explanation comes first.
       steps: [
+        message,
         'Check that the monitor watches the intended database with the intended model',
         'Train and promote a model on this database (anomalia-train with its source), then restart the monitor',
       ],

@@ -81,14 +81,20 @@ const ModelSchema = z.strictObject({
 const GuardSchema = z.strictObject({
   /** Judged records in the rolling window the live features are compared over. */
   window: z.number().int().min(50).max(100_000).default(2_000),
-  /** Judged records needed before a verdict. */
-  minRecords: z.number().int().min(20).max(100_000).default(300),
+  /**
+   * Judged records needed before a verdict on drift (the share of records that would alert is
+   * judged from 50 on).
+   */
+  minRecords: z.number().int().min(50).max(100_000).default(200),
   /** A feature has shifted when its PSI against the training normals exceeds this. */
   psi: z.number().positive().max(10).default(0.25),
-  /** The model does not fit when more than this share of its features has shifted. */
-  maxShiftedShare: z.number().min(0).max(1).default(0.25),
-  /** … or when more than this share of the window's judged records would alert. */
-  maxAlertShare: z.number().min(0).max(1).default(0.5),
+  /**
+   * The model does not fit when more than this share of its features has shifted (on the clinic
+   * it learnt from, one or two of 87 do; on another clinic, a fifth or more).
+   */
+  maxShiftedShare: z.number().min(0).max(1).default(0.1),
+  /** … or when more than this share of the window's judged records would alert (a flood). */
+  maxAlertShare: z.number().min(0).max(1).default(0.3),
   /**
    * While the model does not fit: `hold` (default) stores every score but raises no per-record
    * alert, only the one "model does not fit this database" alert; `alert` carries on alerting.

@@ -3,6 +3,9 @@ import type { TableName } from '@anomalia/mosaiq';
 import { DriftWindow, type FeatureReference } from '@anomalia/qa-workflow';
 import type { FitAssessment } from '../seam';
 
+/** Judged records before the share that would alert is judged. */
+const ALERT_SHARE_MIN = 50;
+
 export interface FitGuardOptions {
   /** The model's training reference; null: drift cannot be checked (said so in the assessment). */
   readonly reference: FeatureReference | null;
@@ -77,7 +80,8 @@ export class FitGuard {
           .map((d) => `${d.feature} ${d.psi.toFixed(2)}`)
           .join(', ')}${shifted.length > 6 ? ', …' : ''}`,
       );
-    if (enough && alertShare > this.o.maxAlertShare)
+    // A flood shows sooner than drift: judged from ALERT_SHARE_MIN records on.
+    if (size >= Math.min(ALERT_SHARE_MIN, this.o.minRecords) && alertShare > this.o.maxAlertShare)
       reasons.push(
         `${(alertShare * 100).toFixed(0)} % of the last ${size} judged records would alert (more than ${(this.o.maxAlertShare * 100).toFixed(0)} %)`,
       );
