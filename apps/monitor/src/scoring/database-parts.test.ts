@@ -1,5 +1,10 @@
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  createSandbox as createMssqlSandbox,
+  openSandboxWriter as openMssqlWriter,
+  openTreatmentReader as openMssqlReader,
+} from '@anomalia/db-mssql';
 import { openSandboxWriter, openTreatmentReader, tableChecksum } from '@anomalia/db-sqlite';
 import {
   listAllTreatments,
@@ -16,6 +21,8 @@ import type { ScoredRecord } from '../seam';
 import { assembleMonitor } from '../service/assemble';
 import { ChangeSummaries, CursorChangeSource } from '../source/cursor-source';
 import { foreignClinic, importedClinic, sandboxClinic, testDir, trainedModel } from '../testing/clinics';
+// The TDS test server of @anomalia/db-mssql: the real mssql/tedious driver over TCP, SQLite underneath.
+import { startTestServer } from '../../../../packages/db-mssql/src/test-server/server';
 import { MODEL_KINDS } from './model-kinds';
 import { ModelScorer } from './model-scorer';
 import { createDatabaseParts } from './parts';
@@ -263,5 +270,69 @@ describe('starting the monitor', () => {
     controller.abort();
     await running;
     await monitor.close();
+  });
+});
+
+describe('a monitor on SQL Server', () => {
+  it('polls the rowversion cursor through a read-only login, catches up, and alerts on a new corrupted delivery', async () => {
+    const server = await startTestServer({
+      users: {
+        owner: { password: 'Owner-Passw0rd', role: 'owner' },
+        reader: { password: 'Reader-Passw0rd', role: 'datareader' },
+      },
+      databases: ['mosaiq'],
+    });
+    try {
+      const env = { MSSQL_PASSWORD: 'Owner-Passw0rd' };
+      // The first treatments of the clinic the model learnt from, on a SQL Server sandbox.
+      await createMssqlSandbox(server.url('mosaiq', 'owner'), { confirm: true, clinic: { seed: 7, records: 2500 }, env });
+      const c = parseConfig({
+        source: { name: 'sqlserver', database: { type: 'mssql', url: server.url('mosaiq', 'reader'), isolation: 'read-committed' } },
+        model: { dir: modelDir },
+        poll: { lookback: 'all', batchSize: 1000 },
+        guard: { onMismatch: 'alert' },
+        state: { path: tmp.path('state-mssql.sqlite') },
+        sinks: [{ name: 'file', type: 'jsonl', path: tmp.path('alerts-mssql.jsonl') }],
+        log: { level: 'silent' },
+      });
+      const { monitor, results } = await catchUp(c);
+      expect(results.reduce((a, r) => a + r.changed, 0)).toBe(2500);
+      expect(results.map((r) => r.caughtUp)).toEqual([false, false, true]);
+      const h = monitor.service.health();
+      expect(h.source.kind).toBe('mssql');
+      expect(h.source.watermark).toMatch(/^0x[0-9a-f]{16}$/);
+      expect(h.totals.scored + h.totals.notJudged).toBe(2500);
+      // The reader's session was ReadOnly intent and sent nothing but SELECTs.
+      const sessions = server.sessions.filter((s) => s.user === 'reader');
+      expect(sessions.length).toBeGreaterThan(0);
+      for (const session of sessions) {
+        expect(session.readOnlyIntent).toBe(true);
+        for (const sql of session.statements) expect(sql).not.toMatch(/^\s*(INSERT|UPDATE|DELETE|MERGE|CREATE|DROP|ALTER)\b/i);
+      }
+
+      // A new delivery with no patient (null_required_fields/pat_id: critical), written through
+      // db-mssql's sandbox writer: the cursor returns it, the scorer alerts on it.
+      const reader = await openMssqlReader(server.url('mosaiq', 'owner'), { env });
+      const page = await reader.listTreatments({ from: new Date(0), to: new Date('9999-01-01'), completedOnly: true, qaMode: 'exclude', pageSize: 50 });
+      const { records } = await reader.loadRecords(page.items.map((t) => t.TTX_ID));
+      const max = (await reader.maxKeys()).TrackTreatment!;
+      await reader.close();
+      const template = records.find((r) => r.field && r.controlPoints.length > 0)!.treatment;
+      const writer = await openMssqlWriter(server.url('mosaiq', 'owner'), { env });
+      const row = { ...template, TTX_ID: max + 1, Pat_ID1: null };
+      await writer.apply([{ kind: 'insert', table: 'TrackTreatment', key: row.TTX_ID, row: row as never }], {
+        label: 'a delivery with no patient',
+        mode: 'null_required_fields',
+        variant: 'pat_id',
+      });
+      await writer.close();
+      const r = await monitor.service.pollOnce();
+      expect(r).toMatchObject({ changed: 1, scored: 1, alertsCreated: 1, caughtUp: true });
+      const alert = monitor.store.alertsBetween(0, Number.MAX_SAFE_INTEGER).find((a) => a.recordId === String(row.TTX_ID))!;
+      expect(['high', 'critical']).toContain(alert.band);
+      await monitor.close();
+    } finally {
+      await server.close();
+    }
   });
 });
