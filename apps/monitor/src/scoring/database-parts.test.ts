@@ -2,8 +2,8 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   createSandbox as createMssqlSandbox,
-  openSandboxWriter as openMssqlWriter,
   openTreatmentReader as openMssqlReader,
+  openSandboxWriter as openMssqlWriter,
 } from '@anomalia/db-mssql';
 import { openSandboxWriter, openTreatmentReader, tableChecksum } from '@anomalia/db-sqlite';
 import {
@@ -13,6 +13,8 @@ import {
   scoreRecords,
 } from '@anomalia/qa-workflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// The TDS test server of @anomalia/db-mssql: the real mssql/tedious driver over TCP, SQLite underneath.
+import { startTestServer } from '../../../../packages/db-mssql/src/test-server/server';
 import { MODEL_FIT_RECORD } from '../alerts';
 import { parseConfig } from '../config/load';
 import type { MonitorConfigInput } from '../config/schema';
@@ -21,8 +23,6 @@ import type { ScoredRecord } from '../seam';
 import { assembleMonitor } from '../service/assemble';
 import { ChangeSummaries, CursorChangeSource } from '../source/cursor-source';
 import { foreignClinic, importedClinic, sandboxClinic, testDir, trainedModel } from '../testing/clinics';
-// The TDS test server of @anomalia/db-mssql: the real mssql/tedious driver over TCP, SQLite underneath.
-import { startTestServer } from '../../../../packages/db-mssql/src/test-server/server';
 import { MODEL_KINDS } from './model-kinds';
 import { ModelScorer } from './model-scorer';
 import { createDatabaseParts } from './parts';
@@ -50,7 +50,11 @@ function config(database: string, over: Partial<MonitorConfigInput> = {}) {
     poll: { lookback: 'all' },
     state: { path: tmp.path(`state-${n}.sqlite`) },
     sinks: [{ name: 'file', type: 'jsonl', path: tmp.path(`alerts-${n}.jsonl`) }],
-    routing: { routes: [{ name: 'all', bands: ['low', 'medium', 'high', 'critical'], sinks: ['file'], groupWait: '0s' }] },
+    routing: {
+      routes: [
+        { name: 'all', bands: ['low', 'medium', 'high', 'critical'], sinks: ['file'], groupWait: '0s' },
+      ],
+    },
     log: { level: 'silent' },
     ...over,
   });
@@ -96,13 +100,20 @@ describe('the promoted model as the monitor scorer', () => {
         if (b.caughtUp) break;
       }
       expect(out).toHaveLength(RECORDS);
-      const all = await loadRecordsInBatches(reader, (await listAllTreatments(reader)).map((t) => t.TTX_ID));
+      const all = await loadRecordsInBatches(
+        reader,
+        (await listAllTreatments(reader)).map((t) => t.TTX_ID),
+      );
       const deliveries = all.filter((r) => r.treatment.WasBeamComplete === true && !r.treatment.WasQAMode);
       const judged = out.filter((r): r is ScoredRecord => 'energy' in r);
-      expect(judged.map((r) => Number(r.recordId)).sort()).toEqual(deliveries.map((r) => r.treatment.TTX_ID).sort());
+      expect(judged.map((r) => Number(r.recordId)).sort()).toEqual(
+        deliveries.map((r) => r.treatment.TTX_ID).sort(),
+      );
       // QA-mode and cancelled beams are known from the cursor: never read, counted by reason.
       expect(scorer.stats.loaded).toBeLessThan(RECORDS - scorer.stats.notJudged.qa_mode);
-      expect(scorer.stats.notJudged.qa_mode + scorer.stats.notJudged.incomplete).toBe(RECORDS - judged.length);
+      expect(scorer.stats.notJudged.qa_mode + scorer.stats.notJudged.incomplete).toBe(
+        RECORDS - judged.length,
+      );
       // The same energies as scoring the whole clinic at once with all of it as context (a record
       // within minutes of a batch boundary may miss a neighbour from the next batch).
       const reference = await scoreRecords(model, deliveries, { asOf: new Date(now), history: all });
@@ -116,7 +127,9 @@ describe('the promoted model as the monitor scorer', () => {
         expect(r.uncertainty).toBeGreaterThanOrEqual(0);
         expect(r.saliency?.length).toBe(3);
       }
-      expect(judged.filter((r) => r.energy < 0.4).every((r) => r.uncertainty === undefined && !r.saliency)).toBe(true);
+      expect(
+        judged.filter((r) => r.energy < 0.4).every((r) => r.uncertainty === undefined && !r.saliency),
+      ).toBe(true);
     } finally {
       reader.closeSync();
     }
@@ -158,7 +171,9 @@ describe('the promoted model as the monitor scorer', () => {
     await writer.close();
     const r = await monitor.service.pollOnce();
     expect(r.changed).toBe(1);
-    const alert = monitor.store.alertsBetween(0, Number.MAX_SAFE_INTEGER).find((a) => a.recordId === String(target.treatment.TTX_ID))!;
+    const alert = monitor.store
+      .alertsBetween(0, Number.MAX_SAFE_INTEGER)
+      .find((a) => a.recordId === String(target.treatment.TTX_ID))!;
     expect(['high', 'critical']).toContain(alert.band);
     // The features that drove it (gradient × input of the network), named in the alert.
     const detail = alert.detail as { saliency: { feature: string; contribution: number }[] };
@@ -220,16 +235,18 @@ describe('the data-mismatch guard', () => {
     expect(h.fit?.status).toBe('mismatch');
     expect(h.fit?.missingTables).toEqual(['Offset']);
     expect(results.reduce((a, r) => a + r.alertsCreated, 0)).toBe(1);
-    expect(monitor.store.alertsBetween(0, Number.MAX_SAFE_INTEGER).map((a) => a.recordId)).toEqual([MODEL_FIT_RECORD]);
+    expect(monitor.store.alertsBetween(0, Number.MAX_SAFE_INTEGER).map((a) => a.recordId)).toEqual([
+      MODEL_FIT_RECORD,
+    ]);
     await monitor.close();
   });
 });
 
 describe('starting the monitor', () => {
   it('refuses a missing or tampered model, naming the file, and a feature set it was not trained on', async () => {
-    await expect(createDatabaseParts(config(clinic, { model: { dir: tmp.path('nowhere') } }), logger)).rejects.toThrow(
-      /^model.dir: .*nowhere: dir: expected a promoted model/,
-    );
+    await expect(
+      createDatabaseParts(config(clinic, { model: { dir: tmp.path('nowhere') } }), logger),
+    ).rejects.toThrow(/^model.dir: .*nowhere: dir: expected a promoted model/);
     const copy = tmp.path('tampered-model');
     await import('node:fs/promises').then((fs) => fs.cp(modelDir, copy, { recursive: true }));
     const weights = join(copy, 'model', 'weights.bin');
@@ -252,7 +269,9 @@ describe('starting the monitor', () => {
 
   it('starts while the database is unreachable, retries with back-off, says so, and works once it is there', async () => {
     const later = tmp.path('later.sqlite');
-    const c = config(later, { poll: { lookback: 'all', interval: '50ms', retry: { initial: '20ms', max: '50ms' } } });
+    const c = config(later, {
+      poll: { lookback: 'all', interval: '50ms', retry: { initial: '20ms', max: '50ms' } },
+    });
     const monitor = assembleMonitor(c, await createDatabaseParts(c, logger), { logger });
     const controller = new AbortController();
     const running = monitor.service.run(controller.signal);
@@ -263,7 +282,8 @@ describe('starting the monitor', () => {
     expect(failing.status).toBe('failing');
     expect(failing.source.lastError).toContain('later.sqlite');
     copyFileSync(clinic, later);
-    while (!monitor.service.health().source.caughtUp && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (!monitor.service.health().source.caughtUp && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     const h = monitor.service.health();
     expect(h.source).toMatchObject({ caughtUp: true, consecutiveFailures: 0, lastError: null });
     expect(h.totals.scored + h.totals.notJudged).toBe(RECORDS);
@@ -285,9 +305,16 @@ describe('a monitor on SQL Server', () => {
     try {
       const env = { MSSQL_PASSWORD: 'Owner-Passw0rd' };
       // The first treatments of the clinic the model learnt from, on a SQL Server sandbox.
-      await createMssqlSandbox(server.url('mosaiq', 'owner'), { confirm: true, clinic: { seed: 7, records: 2500 }, env });
+      await createMssqlSandbox(server.url('mosaiq', 'owner'), {
+        confirm: true,
+        clinic: { seed: 7, records: 2500 },
+        env,
+      });
       const c = parseConfig({
-        source: { name: 'sqlserver', database: { type: 'mssql', url: server.url('mosaiq', 'reader'), isolation: 'read-committed' } },
+        source: {
+          name: 'sqlserver',
+          database: { type: 'mssql', url: server.url('mosaiq', 'reader'), isolation: 'read-committed' },
+        },
         model: { dir: modelDir },
         poll: { lookback: 'all', batchSize: 1000 },
         guard: { onMismatch: 'alert' },
@@ -307,13 +334,20 @@ describe('a monitor on SQL Server', () => {
       expect(sessions.length).toBeGreaterThan(0);
       for (const session of sessions) {
         expect(session.readOnlyIntent).toBe(true);
-        for (const sql of session.statements) expect(sql).not.toMatch(/^\s*(INSERT|UPDATE|DELETE|MERGE|CREATE|DROP|ALTER)\b/i);
+        for (const sql of session.statements)
+          expect(sql).not.toMatch(/^\s*(INSERT|UPDATE|DELETE|MERGE|CREATE|DROP|ALTER)\b/i);
       }
 
       // A new delivery with no patient (null_required_fields/pat_id: critical), written through
       // db-mssql's sandbox writer: the cursor returns it, the scorer alerts on it.
       const reader = await openMssqlReader(server.url('mosaiq', 'owner'), { env });
-      const page = await reader.listTreatments({ from: new Date(0), to: new Date('9999-01-01'), completedOnly: true, qaMode: 'exclude', pageSize: 50 });
+      const page = await reader.listTreatments({
+        from: new Date(0),
+        to: new Date('9999-01-01'),
+        completedOnly: true,
+        qaMode: 'exclude',
+        pageSize: 50,
+      });
       const { records } = await reader.loadRecords(page.items.map((t) => t.TTX_ID));
       const max = (await reader.maxKeys()).TrackTreatment!;
       await reader.close();
@@ -328,7 +362,9 @@ describe('a monitor on SQL Server', () => {
       await writer.close();
       const r = await monitor.service.pollOnce();
       expect(r).toMatchObject({ changed: 1, scored: 1, alertsCreated: 1, caughtUp: true });
-      const alert = monitor.store.alertsBetween(0, Number.MAX_SAFE_INTEGER).find((a) => a.recordId === String(row.TTX_ID))!;
+      const alert = monitor.store
+        .alertsBetween(0, Number.MAX_SAFE_INTEGER)
+        .find((a) => a.recordId === String(row.TTX_ID))!;
       expect(['high', 'critical']).toContain(alert.band);
       await monitor.close();
     } finally {

@@ -106,6 +106,9 @@ export async function runDemo(
     `[demo] simulated clinic: ${simConfig.rate} treatments/s into ${simulatorOf(config).sandbox}, ${(simConfig.corruptionRate * 100).toFixed(0)} % of deliveries corrupted; ledger ${simConfig.ledger}\n` +
       `[demo] monitor: model ${monitor.service.health().model.name}@${monitor.service.health().model.version}, polling every ${config.poll.interval} ms. Ctrl-C to stop.\n`,
   );
+  // The first poll before the first treatment: the simulated ones are dated days ago, before the
+  // lookback window, and only the cursor brings them.
+  await monitor.service.pollOnce();
   const status = setInterval(() => {
     const h = monitor.service.health();
     const e = evaluateStore(monitor.store, ledger);

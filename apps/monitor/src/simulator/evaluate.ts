@@ -25,6 +25,8 @@ export interface Evaluation {
   readonly falseAlertRate: number | null;
   /** Injected corruptions not yet scored (still in flight). */
   readonly pending: number;
+  /** Their records and variants. */
+  readonly pendingRecords: readonly { record: number; variant: string }[];
   /** Per (mode/variant): injected, right band, alerted. */
   readonly byVariant: Readonly<
     Record<string, { injected: number; rightBand: number; alerted: number; band: string }>
@@ -49,6 +51,7 @@ export function evaluate(ledger: readonly LedgerEntry[], outcome: MonitorOutcome
   let clean = 0;
   let falseAlerts = 0;
   let pending = 0;
+  const pendingRecords: { record: number; variant: string }[] = [];
   const byVariant: Record<string, { injected: number; rightBand: number; alerted: number; band: string }> =
     {};
   const misses: { record: number; variant: string; expected: string; got: string | null }[] = [];
@@ -64,11 +67,12 @@ export function evaluate(ledger: readonly LedgerEntry[], outcome: MonitorOutcome
       continue;
     }
     if (e.truth.role !== 'injected') continue;
+    const key = `${e.truth.mode}/${e.truth.variant}`;
     if (scored === undefined) {
       pending++;
+      pendingRecords.push({ record: e.ttxId, variant: key });
       continue;
     }
-    const key = `${e.truth.mode}/${e.truth.variant}`;
     byVariant[key] ??= { injected: 0, rightBand: 0, alerted: 0, band: e.truth.band };
     const v = byVariant[key];
     injected++;
@@ -96,6 +100,7 @@ export function evaluate(ledger: readonly LedgerEntry[], outcome: MonitorOutcome
     falseAlerts,
     falseAlertRate: clean ? falseAlerts / clean : null,
     pending,
+    pendingRecords,
     byVariant,
     misses,
   };

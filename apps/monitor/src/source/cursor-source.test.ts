@@ -37,10 +37,16 @@ describe('the change cursor as the monitor source (SQLite)', () => {
     const path = recentClinic('lookback.sqlite', 3000);
     const reader = openTreatmentReader(path);
     try {
-      const all = reader.listTreatmentsSync({ from: new Date(0), to: new Date('9999-01-01'), pageSize: 10_000 }).items;
+      const all = reader.listTreatmentsSync({
+        from: new Date(0),
+        to: new Date('9999-01-01'),
+        pageSize: 10_000,
+      }).items;
       const lookback = 2 * DAY;
       const from = mosaiqWallClock(Date.now() - lookback).getTime();
-      const inWindow = all.filter((t) => t.Create_DtTm && t.Create_DtTm.getTime() >= from).map((t) => String(t.TTX_ID));
+      const inWindow = all
+        .filter((t) => t.Create_DtTm && t.Create_DtTm.getTime() >= from)
+        .map((t) => String(t.TTX_ID));
       expect(inWindow.length).toBeGreaterThan(100);
       expect(inWindow.length).toBeLessThan(all.length);
 
@@ -66,9 +72,12 @@ describe('the change cursor as the monitor source (SQLite)', () => {
       const [row] = reader.loadRecordsSync([template.TTX_ID]).records.map((r) => r.treatment);
       const now = mosaiqWallClock(Date.now());
       const fresh: TrackTreatmentRow = { ...row!, TTX_ID: 9_000_001, Create_DtTm: now, Edit_DtTm: now };
-      writer.applySync([{ kind: 'insert', table: 'TrackTreatment', key: fresh.TTX_ID, row: fresh as never }], {
-        label: 'new',
-      });
+      writer.applySync(
+        [{ kind: 'insert', table: 'TrackTreatment', key: fresh.TTX_ID, row: fresh as never }],
+        {
+          label: 'new',
+        },
+      );
       writer.applySync(
         [
           {

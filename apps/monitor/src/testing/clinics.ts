@@ -2,7 +2,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSandbox, importExtract, MosaiqLoader, markAsSandbox } from '@anomalia/db-sqlite';
-import { emptyTableRows, formatMosaiqCsv, TABLE_NAMES, type TableName, type TableRows } from '@anomalia/mosaiq';
+import {
+  emptyTableRows,
+  formatMosaiqCsv,
+  TABLE_NAMES,
+  type TableName,
+  type TableRows,
+} from '@anomalia/mosaiq';
 import { generateClinic, MILLENNIUM_120 } from '@anomalia/mosaiq/synthetic';
 import { mosaiqWallClock } from '../source/clock';
 import { trainPromotedModel } from './promoted-model';
@@ -12,7 +18,11 @@ const DAY = 86_400_000;
 /** A temporary directory for a test file; `cleanup()` removes it. */
 export function testDir(prefix = 'anomalia-monitor-test-') {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  return { dir, path: (name: string) => join(dir, name), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    path: (name: string) => join(dir, name),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 /** The first day of a clinic of `days` days that ends yesterday (wall clock). */
