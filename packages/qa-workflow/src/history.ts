@@ -96,7 +96,8 @@ export class PatientHistory {
     }
     const inBatch = new Set(batch.map((r) => r.treatment.TTX_ID));
     let loadedRecords = 0;
-    if (missing.length) loadedRecords = await this.load(missing, earliest, latest, batch, inBatch, options.signal);
+    if (missing.length)
+      loadedRecords = await this.load(missing, earliest, latest, batch, inBatch, options.signal);
     const history: TreatmentRecord[] = [];
     for (const [p, from] of needed) {
       const w = this.patients.get(p)!;
@@ -167,7 +168,8 @@ export class PatientHistory {
           },
           { signal },
         );
-        for (const t of page.items) if (t.WasBeamComplete !== false && !inBatch.has(t.TTX_ID)) ids.push(t.TTX_ID);
+        for (const t of page.items)
+          if (t.WasBeamComplete !== false && !inBatch.has(t.TTX_ID)) ids.push(t.TTX_ID);
         cursor = page.nextCursor;
       } while (cursor !== null);
     }
@@ -179,7 +181,8 @@ export class PatientHistory {
     for (const r of batch) {
       const w = r.treatment.Pat_ID1 === null ? undefined : this.patients.get(r.treatment.Pat_ID1);
       const t = r.treatment.Create_DtTm?.getTime();
-      if (!w || !isDelivery(r) || t === undefined || t < w.from || w.records.has(r.treatment.TTX_ID)) continue;
+      if (!w || !isDelivery(r) || t === undefined || t < w.from || w.records.has(r.treatment.TTX_ID))
+        continue;
       w.records.set(r.treatment.TTX_ID, r);
       this.cached++;
     }

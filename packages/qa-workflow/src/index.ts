@@ -35,7 +35,6 @@ export {
   sha256Hex,
 } from './models';
 export type { WorkflowProgress } from './progress';
-export { corruptSandboxCopy, type SandboxReport, type SandboxRun } from './sandbox-run';
 export {
   buildFeatureReference,
   DriftWindow,
@@ -46,6 +45,7 @@ export {
   parseFeatureReference,
   populationStability,
 } from './reference';
+export { corruptSandboxCopy, type SandboxReport, type SandboxRun } from './sandbox-run';
 export {
   modelFeatures,
   type NotJudgedReason,
@@ -55,6 +55,7 @@ export {
   scoreFeatures,
   scoreRecords,
 } from './scoring';
+export { type MssqlSource, MssqlSourceSchema, mssqlTargetInput } from './sources/mssql';
 export {
   cloneToSqliteSandbox,
   describeSource,
@@ -69,7 +70,6 @@ export {
   sourceExists,
   synthesizeSource,
 } from './sources/registry';
-export { type MssqlSource, MssqlSourceSchema, mssqlTargetInput } from './sources/mssql';
 export { type SqliteSource, SqliteSourceSchema } from './sources/sqlite';
 export type {
   KeyCeilings,

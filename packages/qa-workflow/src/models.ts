@@ -185,8 +185,12 @@ export async function loadPromotedModel(options: LoadPromotedModelOptions): Prom
     );
   }
   const featureSet = resolveFeatureSet(name, featureNames, options.featureSet);
-  const sourceTables = await readCompanion(dir, label, MODEL_COMPANION_FILES.sourceTables, promotion, (v, f) =>
-    parseSourceTables(v, f),
+  const sourceTables = await readCompanion(
+    dir,
+    label,
+    MODEL_COMPANION_FILES.sourceTables,
+    promotion,
+    (v, f) => parseSourceTables(v, f),
   );
   const reference = await readCompanion(dir, label, MODEL_COMPANION_FILES.reference, promotion, (v, f) =>
     parseFeatureReference(v, f),
@@ -228,7 +232,8 @@ function parseSourceTables(input: unknown, field: string): TablePresence {
 }
 
 /** SHA-256 of bytes, in hex. */
-export const sha256Hex = (bytes: Uint8Array | string): string => createHash('sha256').update(bytes).digest('hex');
+export const sha256Hex = (bytes: Uint8Array | string): string =>
+  createHash('sha256').update(bytes).digest('hex');
 
 /**
  * A companion file of the promotion: null when absent (a model promoted before it was kept);

@@ -18,9 +18,12 @@ const FeatureBinsSchema = z.strictObject({
   name: z.string().min(1),
   /** The smallest training value: below it is a bin of its own (a value the model never saw). */
   min: finite,
-  /** Upper edges of the bins above `min`, ascending: (min, e0], (e0, e1], …, (e_last, ∞). */
+  /**
+   * Upper edges of the bins from `min` on, strictly ascending, the first ≥ min: [min, e0],
+   * (e0, e1], …, (e_last, ∞). A value most rows share is an edge of its own (a flag's 0: [0, 0]).
+   */
   edges: z.array(finite),
-  /** Share of the training normals per bin: [below min, at min … e0, …, above e_last]; sums to 1. */
+  /** Share of the training normals per bin: [below min, min … e0, …, above e_last]; sums to 1. */
   shares: z.array(z.number().min(0).max(1)),
 });
 export type FeatureBins = z.output<typeof FeatureBinsSchema>;
@@ -43,11 +46,11 @@ export const FeatureReferenceSchema = z
           path: ['features', i, 'shares'],
           message: `expected ${f.edges.length + 2} shares (one per bin), got ${f.shares.length}`,
         });
-      if (f.edges.some((e, j) => e <= (j === 0 ? f.min : f.edges[j - 1]!)))
+      if (f.edges.some((e, j) => (j === 0 ? e < f.min : e <= f.edges[j - 1]!)))
         ctx.addIssue({
           code: 'custom',
           path: ['features', i, 'edges'],
-          message: 'expected edges ascending above min',
+          message: 'expected edges strictly ascending from min',
         });
     });
   });
@@ -71,7 +74,7 @@ export function buildFeatureReference(
     const edges: number[] = [];
     for (const q of QUANTILES) {
       const e = quantile(column, q, true);
-      if (e > (edges.length ? edges[edges.length - 1]! : min)) edges.push(e);
+      if (edges.length === 0 || e > edges[edges.length - 1]!) edges.push(e);
     }
     const bins = new FeatureBinner({ name, min, edges, shares: [] });
     const counts = new Float64Array(edges.length + 2);
@@ -94,7 +97,7 @@ export function parseFeatureReference(input: unknown, field = 'reference'): Feat
 
 class FeatureBinner {
   constructor(private readonly f: FeatureBins) {}
-  /** 0: below min; 1: [min, e0] (or [min, ∞) without edges); k + 1: (e_{k-1}, e_k]; last: above. */
+  /** 0: below min; 1: [min, e0]; k + 1: (e_{k-1}, e_k]; last: above e_last. */
   bin(v: number): number {
     const { min, edges } = this.f;
     if (v < min) return 0;
@@ -109,7 +112,11 @@ class FeatureBinner {
 const FLOOR = 1e-4;
 
 /** PSI of live bin counts against reference shares: Σ (live − ref) · ln(live / ref). */
-export function populationStability(shares: readonly number[], counts: ArrayLike<number>, total: number): number {
+export function populationStability(
+  shares: readonly number[],
+  counts: ArrayLike<number>,
+  total: number,
+): number {
   let psi = 0;
   for (let b = 0; b < shares.length; b++) {
     const ref = Math.max(shares[b]!, FLOOR);

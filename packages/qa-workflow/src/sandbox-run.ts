@@ -1,6 +1,12 @@
 import { rmSync } from 'node:fs';
 import { tableChecksum } from '@anomalia/db-sqlite';
-import { type Change, emptyTableRows, type RunMeta, type TableRows, type TreatmentRecord } from '@anomalia/mosaiq';
+import {
+  type Change,
+  emptyTableRows,
+  type RunMeta,
+  type TableRows,
+  type TreatmentRecord,
+} from '@anomalia/mosaiq';
 import { loadRecordsInBatches } from './cohort';
 import type { WorkflowProgress } from './progress';
 import { cloneToSqliteSandbox, openSandbox, openSource, type SourceConfig } from './sources/registry';

@@ -23,12 +23,20 @@ beforeAll(async () => {
   });
   // A production-like Mosaiq: loaded through a sandbox, then its marker dropped.
   const env = { MSSQL_PASSWORD: 'Owner-Passw0rd' };
-  await createSandbox(server.url('mosaiq', 'sa'), { confirm: true, clinic: { seed: 11, records: RECORDS }, env });
+  await createSandbox(server.url('mosaiq', 'sa'), {
+    confirm: true,
+    clinic: { seed: 11, records: RECORDS },
+    env,
+  });
   const owner = await MssqlClient.connect(mssqlTarget(server.url('mosaiq', 'sa')), { role: 'writer' });
   for (const t of ['Anomalia_Ledger', 'Anomalia_Run', 'Anomalia_Sandbox'])
     await owner.query({ sql: `DROP TABLE [anomalia].[${t}];`, params: [] });
   await owner.close();
-  await createSandbox(server.url('sandbox', 'sa'), { confirm: true, clinic: { seed: 12, records: 200 }, env });
+  await createSandbox(server.url('sandbox', 'sa'), {
+    confirm: true,
+    clinic: { seed: 12, records: 200 },
+    env,
+  });
 }, 120_000);
 afterAll(async () => {
   await server?.close();
@@ -47,7 +55,11 @@ function fieldOf(fn: () => unknown): string {
 
 describe('a SQL Server source', () => {
   it('is configured as { type: mssql, url } plus the settings of db-mssql, each validated', () => {
-    const config = resolveSource({ type: 'mssql', url: 'mssql://reader@db:1433/MOSAIQ', isolation: 'snapshot' });
+    const config = resolveSource({
+      type: 'mssql',
+      url: 'mssql://reader@db:1433/MOSAIQ',
+      isolation: 'snapshot',
+    });
     expect(config).toEqual({ type: 'mssql', url: 'mssql://reader@db:1433/MOSAIQ', isolation: 'snapshot' });
     expect(resolveSource({ type: 'mssql', url: { env: 'MOSAIQ_URL' } }, 'source')).toEqual({
       type: 'mssql',
@@ -75,7 +87,11 @@ describe('a SQL Server source', () => {
     try {
       expect(opened.name).toContain('/mosaiq as reader');
       expect((await opened.reader.tablePresence()).absent).toEqual([]);
-      const page = await opened.reader.listTreatments({ from: new Date(0), to: new Date('2100-01-01'), pageSize: 50 });
+      const page = await opened.reader.listTreatments({
+        from: new Date(0),
+        to: new Date('2100-01-01'),
+        pageSize: 50,
+      });
       const { records } = await opened.reader.loadRecords(page.items.map((t) => t.TTX_ID));
       expect(records).toHaveLength(50);
       expect((await opened.reader.maxKeys()).TrackTreatment).toBeGreaterThan(1_000_000);
@@ -99,9 +115,9 @@ describe('a SQL Server source', () => {
   });
 
   it('writes only through the sandbox writer of a marked sandbox', async () => {
-    await expect(openSandbox(resolveSource({ type: 'mssql', url: server.url('mosaiq', 'sa') }))).rejects.toThrow(
-      NotASandboxError,
-    );
+    await expect(
+      openSandbox(resolveSource({ type: 'mssql', url: server.url('mosaiq', 'sa') })),
+    ).rejects.toThrow(NotASandboxError);
     const sandbox = await openSandbox(resolveSource({ type: 'mssql', url: server.url('sandbox', 'sa') }));
     try {
       expect(await sandbox.writer.listRuns()).toEqual([]);

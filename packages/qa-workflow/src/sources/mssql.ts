@@ -50,7 +50,9 @@ export function mssqlTargetInput(config: MssqlSource, env: Env = process.env): {
   else {
     const value = env[url.env];
     if (!value)
-      throw new Error(`source.url: the environment variable ${url.env} should hold the database URL (it is not set)`);
+      throw new Error(
+        `source.url: the environment variable ${url.env} should hold the database URL (it is not set)`,
+      );
     text = value;
   }
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));

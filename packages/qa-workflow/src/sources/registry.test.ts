@@ -44,7 +44,9 @@ describe('resolveSource', () => {
   });
 
   it('refuses unknown types and keys, naming the field', () => {
-    expect(fieldOf(() => resolveSource({ type: 'oracle', url: 'oracle://x' }, 'database'))).toBe('database.type');
+    expect(fieldOf(() => resolveSource({ type: 'oracle', url: 'oracle://x' }, 'database'))).toBe(
+      'database.type',
+    );
     expect(fieldOf(() => resolveSource({ type: 'sqlite', path: 'x', pw: 1 }, 'database'))).toMatch(
       /^database/,
     );

@@ -1,6 +1,6 @@
 import { parseWith, ValidationError } from '@anomalia/core';
-import { z } from 'zod';
 import type { TableRows } from '@anomalia/mosaiq';
+import { z } from 'zod';
 import { MssqlSourceSchema, mssqlSource } from './mssql';
 import { SqliteSourceSchema, sqliteSource } from './sqlite';
 import type { OpenSandbox, OpenSource, SourceType, SyntheticClinic } from './types';
