@@ -5,14 +5,21 @@ export {
   isArtifactDir,
   type LoadedArtifact,
   loadArtifact,
+  MANIFEST_FILE,
   type Manifest,
   parseArtifactWith,
   readingArtifact,
   requireTensor,
   saveArtifact,
   type TypedArray,
+  WEIGHTS_FILE,
 } from './artifact';
-export { type CalibrationMethod, Calibrator, type CalibratorState } from './calibration';
+export {
+  type CalibrationMethod,
+  Calibrator,
+  type CalibratorState,
+  CalibratorStateSchema,
+} from './calibration';
 export {
   type CsvDatasetOptions,
   type CsvTable,
