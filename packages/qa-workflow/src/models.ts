@@ -11,8 +11,11 @@ import { type FeatureReference, parseFeatureReference } from './reference';
 /** How to load one kind of model artifact (the `kind` of its manifest, e.g. `energy-model`). */
 export interface ModelKind {
   load(dir: string): Promise<MatrixDetector>;
-  /** The model's scores are severities on the 0–3 scale (the energy model's energy). */
-  readonly scoresAreSeverities?: boolean;
+  /**
+   * The model's scores are severities on the 0–3 scale (the energy model's energy); a function
+   * when the loaded model says (an ONNX export of an energy model does).
+   */
+  readonly scoresAreSeverities?: boolean | ((detector: MatrixDetector) => boolean);
 }
 
 /** Files a promotion keeps beside the model (copied from the run directory). */
@@ -210,7 +213,10 @@ export async function loadPromotedModel(options: LoadPromotedModelOptions): Prom
     detector,
     featureSet,
     promotion,
-    scoresAreSeverities: entry.scoresAreSeverities ?? false,
+    scoresAreSeverities:
+      typeof entry.scoresAreSeverities === 'function'
+        ? entry.scoresAreSeverities(detector)
+        : (entry.scoresAreSeverities ?? false),
     sourceTables,
     reference,
   };

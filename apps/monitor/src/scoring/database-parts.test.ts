@@ -183,6 +183,30 @@ describe('the promoted model as the monitor scorer', () => {
   });
 });
 
+describe('an ONNX model', () => {
+  it('is loaded through @anomalia/onnx and scores as the network it was exported from', async () => {
+    const { exportOnnx } = await import('@anomalia/onnx');
+    const { cp } = await import('node:fs/promises');
+    const onnxDir = tmp.path('onnx-model');
+    await cp(modelDir, onnxDir, { recursive: true });
+    await import('node:fs/promises').then((fs) => fs.rm(join(onnxDir, 'model'), { recursive: true }));
+    await exportOnnx(join(modelDir, 'model'), join(onnxDir, 'model'));
+    const small = sandboxClinic(tmp.path('onnx-clinic.sqlite'), 7, 3000);
+    const energies = async (dir: string) => {
+      const { monitor } = await catchUp(config(small, { model: { dir } }));
+      const out = new Map(monitor.store.scoresBetween(0, Number.MAX_SAFE_INTEGER).map((s) => [s.recordId, s.energy!]));
+      expect(monitor.service.health().model.name).toBe(dir === modelDir ? 'mosaiq-ebm' : 'onnx-model');
+      await monitor.close();
+      return out;
+    };
+    const tfjs = await energies(modelDir);
+    const onnx = await energies(onnxDir);
+    expect(onnx.size).toBe(tfjs.size);
+    expect(onnx.size).toBeGreaterThan(500);
+    for (const [id, e] of tfjs) expect(Math.abs(onnx.get(id)! - e), id).toBeLessThan(1e-4);
+  });
+});
+
 describe('the data-mismatch guard', () => {
   it('finds the model fits a clinic like the one it learnt from', async () => {
     const before = tableChecksum(clinic);
