@@ -18,6 +18,8 @@ const FeatureBinsSchema = z.strictObject({
   name: z.string().min(1),
   /** The smallest training value: below it is a bin of its own (a value the model never saw). */
   min: finite,
+  /** The median of the training normals: a record's typical value of the feature. */
+  median: finite.optional(),
   /**
    * Upper edges of the bins from `min` on, strictly ascending, the first ≥ min: [min, e0],
    * (e0, e1], …, (e_last, ∞). A value most rows share is an edge of its own (a flag's 0: [0, 0]).
@@ -79,7 +81,8 @@ export function buildFeatureReference(
     const bins = new FeatureBinner({ name, min, edges, shares: [] });
     const counts = new Float64Array(edges.length + 2);
     for (let i = 0; i < X.rows; i++) counts[bins.bin(column[i]!)]!++;
-    return { name, min, edges, shares: Array.from(counts, (c) => c / X.rows) };
+    const median = quantile(column, 0.5, true);
+    return { name, min, median, edges, shares: Array.from(counts, (c) => c / X.rows) };
   });
   return {
     format: 'anomalia.feature-reference',

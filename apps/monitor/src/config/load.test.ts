@@ -90,14 +90,26 @@ describe('loadConfig', () => {
         'source.database.type: expected a source whose type is one of "sqlite", "mssql", received "oracle"',
       ],
       [
-        { ...minimal, source: { database: { type: 'mssql', url: 'mssql://r@db/MOSAIQ', isolation: 'dirty' } } },
+        {
+          ...minimal,
+          source: { database: { type: 'mssql', url: 'mssql://r@db/MOSAIQ', isolation: 'dirty' } },
+        },
         'source.database.isolation: expected one of "read-committed", "snapshot", "read-uncommitted"',
       ],
       [{ ...minimal, poll: { lookback: 'forever' } }, 'poll.lookback: expected'],
       [{ ...minimal, poll: { batchSize: 20_000 } }, 'poll.batchSize: expected a number ≤ 10000'],
-      [{ ...minimal, model: { dir: 'm', featureSet: 'qa75' } }, 'model.featureSet: expected one of "qa74", "qa74-cohort"'],
-      [{ ...minimal, model: { dir: 'm', missingTables: 'ignore' } }, 'model.missingTables: expected one of "refuse", "warn"'],
-      [{ ...minimal, guard: { minRecords: 500, window: 100 } }, 'guard.minRecords: expected at most guard.window (100)'],
+      [
+        { ...minimal, model: { dir: 'm', featureSet: 'qa75' } },
+        'model.featureSet: expected one of "qa74", "qa74-cohort"',
+      ],
+      [
+        { ...minimal, model: { dir: 'm', missingTables: 'ignore' } },
+        'model.missingTables: expected one of "refuse", "warn"',
+      ],
+      [
+        { ...minimal, guard: { minRecords: 500, window: 100 } },
+        'guard.minRecords: expected at most guard.window (100)',
+      ],
       [
         { ...minimal, simulator: { rate: 4 }, source: { database: { type: 'mssql', url: 'mssql://x@y/z' } } },
         'simulator: expected source.database to be an SQLite sandbox',

@@ -80,12 +80,14 @@ const ModelSchema = z.strictObject({
 
 const GuardSchema = z.strictObject({
   /** Judged records in the rolling window the live features are compared over. */
-  window: z.number().int().min(50).max(100_000).default(2_000),
+  window: z.number().int().min(50).max(100_000).default(5_000),
   /**
-   * Judged records needed before a verdict on drift (the share of records that would alert is
-   * judged from 50 on).
+   * Judged records needed before a verdict on drift: several days of a clinic, so the window
+   * holds many patients' plans (a patient's fractions share their field's features, and a
+   * morning's worth of records is a few dozen plans). The share of records that would alert (a
+   * flood) is judged from 50 on.
    */
-  minRecords: z.number().int().min(50).max(100_000).default(200),
+  minRecords: z.number().int().min(50).max(100_000).default(1_000),
   /** A feature has shifted when its PSI against the training normals exceeds this. */
   psi: z.number().positive().max(10).default(0.25),
   /**

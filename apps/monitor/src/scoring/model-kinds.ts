@@ -18,6 +18,7 @@ export const MODEL_KINDS: Readonly<Record<string, ModelKind>> = Object.freeze({
   'one-class-svm': { load: (dir) => OneClassSVM.load(dir) },
   onnx: {
     load: async (dir) => (await import('@anomalia/onnx')).loadOnnxDetector(dir),
-    scoresAreSeverities: (d) => (d as { metadata?: { kind?: string } | null }).metadata?.kind === 'energy-model',
+    scoresAreSeverities: (d) =>
+      (d as { metadata?: { kind?: string } | null }).metadata?.kind === 'energy-model',
   },
 });

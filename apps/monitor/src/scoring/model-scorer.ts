@@ -1,4 +1,4 @@
-import type { Matrix } from '@anomalia/core';
+import { Matrix } from '@anomalia/core';
 import type { TableName, TreatmentRecord } from '@anomalia/mosaiq';
 import {
   modelFeatures,
@@ -29,6 +29,7 @@ interface Uncertain {
 /** A detector with gradient saliency (the neural models). */
 interface Salient {
   featureImportance(X: Matrix, o: { timesInput?: boolean }): Promise<{ perRow: Matrix }>;
+  readonly scaler: { transform(X: Matrix): Matrix } | null;
 }
 const canUncertain = (d: unknown): d is Uncertain =>
   typeof (d as Partial<Uncertain>).predictWithUncertainty === 'function';
@@ -211,6 +212,25 @@ export class ModelScorer implements Scorer {
     return out;
   }
 
+  private scaledBaseline: Float64Array | null | undefined;
+
+  /** The training normals' medians, scaled as the model scales its inputs (null: no reference kept). */
+  private baseline(cols: number): Float64Array | null {
+    if (this.scaledBaseline !== undefined) return this.scaledBaseline;
+    const ref = this.o.model.reference;
+    if (!ref || ref.features.length !== cols || ref.features.some((f) => f.median === undefined)) {
+      this.scaledBaseline = null;
+      return null;
+    }
+    const row = new Matrix(1, cols);
+    ref.features.forEach((f, j) => {
+      row.data[j] = f.median!;
+    });
+    const scaler = (this.o.model.detector as Partial<Salient>).scaler;
+    this.scaledBaseline = Float64Array.from((scaler ? scaler.transform(row) : row).data);
+    return this.scaledBaseline;
+  }
+
   /** Energies on the 0–3 scale: the score itself for an energy model, else its threshold's verdict. */
   private energies(raw: Float64Array): Float64Array {
     if (this.o.model.scoresAreSeverities) return raw;
@@ -222,7 +242,11 @@ export class ModelScorer implements Scorer {
     return raw.map((s) => (Number.isFinite(s) ? (s > threshold ? FLAGGED_ENERGY : 0) : s));
   }
 
-  /** MC-dropout uncertainty and the top features by gradient × input, for the alerting rows. */
+  /**
+   * MC-dropout uncertainty and the top features for the alerting rows: |∂energy/∂x| × |x − x₀| on
+   * the model's scaled inputs, x₀ the training normals' median (so a feature at its usual value
+   * drove nothing, however steep the network is there); × |x| without a training reference.
+   */
   private async extras(
     X: Matrix,
     rows: readonly number[],
@@ -239,7 +263,14 @@ export class ModelScorer implements Scorer {
       });
     }
     if (this.o.saliencyTop > 0 && canSalient(detector)) {
-      const { perRow } = await detector.featureImportance(sub, { timesInput: true });
+      const baseline = this.baseline(X.cols);
+      const { perRow } = await detector.featureImportance(sub, { timesInput: baseline === null });
+      if (baseline) {
+        const scaled = detector.scaler ? detector.scaler.transform(sub) : sub;
+        for (let k = 0; k < perRow.rows; k++)
+          for (let j = 0; j < perRow.cols; j++)
+            perRow.data[k * perRow.cols + j]! *= Math.abs(scaled.data[k * perRow.cols + j]! - baseline[j]!);
+      }
       rows.forEach((i, k) => {
         const order = Array.from({ length: perRow.cols }, (_, j) => j)
           .filter((j) => perRow.data[k * perRow.cols + j]! > 0)

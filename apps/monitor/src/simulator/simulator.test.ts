@@ -42,20 +42,31 @@ describe('the simulated clinic', () => {
     expect(latest).toBeLessThan(mosaiqWallClock(Date.now()).getTime() - 2 * DAY);
 
     const ledger = new SimulatorLedger(ledgerPath).read();
-    const corruptions = ledger.filter((e): e is Extract<LedgerEntry, { type: 'corruption' }> => e.type === 'corruption');
-    const treatments = ledger.filter((e): e is Extract<LedgerEntry, { type: 'treatment' }> => e.type === 'treatment');
+    const corruptions = ledger.filter(
+      (e): e is Extract<LedgerEntry, { type: 'corruption' }> => e.type === 'corruption',
+    );
+    const treatments = ledger.filter(
+      (e): e is Extract<LedgerEntry, { type: 'treatment' }> => e.type === 'treatment',
+    );
     const deliveries = steps.filter((s) => s.delivery).length;
     expect(corruptions.length).toBeGreaterThan(deliveries * 0.3);
     expect(corruptions.length).toBeLessThanOrEqual(deliveries);
     // The record each corruption labels is in the ledger as injected, with its mode and band.
     for (const c of corruptions) {
       const t = treatments.find((e) => e.ttxId === c.primaryTtxId)!;
-      expect(t.truth).toMatchObject({ mode: c.mode, variant: c.variant, band: c.band, role: 'injected', runId: c.runId });
+      expect(t.truth).toMatchObject({
+        mode: c.mode,
+        variant: c.variant,
+        band: c.band,
+        role: 'injected',
+        runId: c.runId,
+      });
     }
     // Later fractions of a field a corruption changed carry its truth.
     const inherited = treatments.filter((t) => t.truth?.role === 'inherited');
     expect(inherited.length).toBeGreaterThan(0);
-    for (const t of inherited) expect(corruptions.some((c) => c.runId === t.truth!.runId && c.at <= t.at)).toBe(true);
+    for (const t of inherited)
+      expect(corruptions.some((c) => c.runId === t.truth!.runId && c.at <= t.at)).toBe(true);
 
     // The sandbox writer's runs are the corruptions, reversible exactly.
     const writer = openSandboxWriter(sandbox);
@@ -64,7 +75,9 @@ describe('the simulated clinic', () => {
     expect(corrupted.map((r) => r.runId)).toEqual(corruptions.map((c) => c.runId));
     const checksum = tableChecksum(sandbox);
     for (const r of [...corrupted].reverse()) await writer.restore(r.runId);
-    expect((await writer.listRuns()).filter((r) => r.meta.mode).every((r) => r.status === 'restored')).toBe(true);
+    expect((await writer.listRuns()).filter((r) => r.meta.mode).every((r) => r.status === 'restored')).toBe(
+      true,
+    );
     // Restoring the corruptions changed exactly the rows they wrote, nothing else.
     const restoredRows = corrupted.reduce((n, r) => n + r.changeCount, 0);
     expect(restoredRows).toBeGreaterThan(0);

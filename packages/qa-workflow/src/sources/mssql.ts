@@ -35,7 +35,9 @@ export const MssqlSourceSchema = z.strictObject({
    * `{ env: NAME }` to read it from the environment. The password comes from the URL or from
    * the variable `passwordEnv` names (default MSSQL_PASSWORD), never from the config file.
    */
-  url: z.union([z.string().min(1), EnvRefSchema]),
+  url: z.union([z.string().min(1), EnvRefSchema], {
+    error: 'a database URL (mssql://user@host:1433/MOSAIQ, or a connection string) or { env: NAME }',
+  }),
   ...settingOverrides,
 });
 export type MssqlSource = z.output<typeof MssqlSourceSchema>;
