@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { formatDuration } from './duration';
 import { ConfigError, loadConfig, parseConfig } from './load';
 import { resolveRoutes } from './schema';
@@ -69,6 +70,17 @@ describe('loadConfig', () => {
       groupInterval: 60_000,
       repeatInterval: 1_800_000,
     });
+  });
+
+  it('reads the demo config of the repository, whose simulated clinic is the one `pnpm start` trains on', async () => {
+    const root = new URL('../../../../', import.meta.url).pathname;
+    const c = await loadConfig(join(root, 'configs', 'monitor-demo.yaml'));
+    expect(c.source.database).toEqual({ type: 'sqlite', path: '.anomalia/demo/clinic-live.sqlite' });
+    expect(c.model.dir).toBe('models/current/mosaiq-ebm');
+    expect(c.poll.interval).toBe(1_000);
+    const train = parseYaml(readFileSync(join(root, 'configs', 'mosaiq-ebm.yaml'), 'utf8'));
+    expect(c.simulator?.clinic).toEqual(train.dataset.synthesizeIfMissing);
+    expect(`models/current/${train.name}`).toBe(c.model.dir);
   });
 
   it('names the file and key of every problem', async () => {
