@@ -133,6 +133,9 @@ try {
     const c = config({ poll: { interval: '1s', lookback: '1m' } });
     const parts = await createDatabaseParts(c, logger);
     const m = assembleMonitor(c, parts, { logger });
+    // The first poll takes the cursor's safe point: the rows committed below are new ones, dated
+    // like the clinic (years ago), which no lookback window lists.
+    await m.service.pollOnce();
     const controller = new AbortController();
     const running = m.service.run(controller.signal);
     const reader = openTreatmentReader(clinic);
@@ -180,6 +183,12 @@ try {
     clearInterval(watch);
     controller.abort();
     await running;
+    const scoredIds = new Map(
+      m.store.scoresBetween(0, Number.MAX_SAFE_INTEGER).map((x) => [x.recordId, x.band]),
+    );
+    const notAlerted = [...committed.keys()]
+      .filter((id) => !storedAt.has(id))
+      .map((id) => ({ id, band: scoredIds.get(id) ?? 'not scored' }));
     for (const [name, seen] of [
       ['commit-to-durable-alert-latency', storedAt],
       ['commit-to-delivered-alert-latency', seenAt],
@@ -199,6 +208,7 @@ try {
         ms_p95: q(0.95),
         ms_max: Math.round(latencies[latencies.length - 1] ?? Number.NaN),
         under_2s: latencies.filter((l) => l < 2000).length,
+        not_alerted: notAlerted,
       });
     }
     await m.close();
