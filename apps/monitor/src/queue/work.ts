@@ -144,7 +144,14 @@ export function commitScoredRange(side: StoreSide, job: CommitJob): RangeCommitR
   // The one "model does not fit" alert is no record of the range: committed on its own, once per
   // model version and site (its key), however many ranges confirm it.
   if (mismatch && !result.duplicate)
-    side.store.commitScored({ ...ctx, watermark: null, scores: [], alerts: [modelFitAlert(fit, ctx)] });
+    side.store.commitScored({
+      source: ctx.source,
+      model: ctx.model,
+      at: ctx.at,
+      watermark: null,
+      scores: [],
+      alerts: [modelFitAlert(fit, ctx)],
+    });
   return result;
 }
 

@@ -1,5 +1,6 @@
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import {
   createSandbox as createMssqlSandbox,
   openTreatmentReader as openMssqlReader,
@@ -18,11 +19,17 @@ import { startTestServer } from '../../../../packages/db-mssql/src/test-server/s
 import { MODEL_FIT_RECORD } from '../alerts';
 import { parseConfig } from '../config/load';
 import type { MonitorConfigInput } from '../config/schema';
+import { MonitorEventBus } from '../events/bus';
 import { createLogger } from '../log';
+import { MonitorMetrics } from '../metrics/metrics';
+import { runBackfill } from '../queue/backfill';
+import { startQueueWorker } from '../queue/worker';
 import type { ScoredRecord } from '../seam';
 import { assembleMonitor } from '../service/assemble';
+import { mosaiqInstant } from '../source/clock';
 import { ChangeSummaries, CursorChangeSource } from '../source/cursor-source';
 import { foreignClinic, importedClinic, sandboxClinic, testDir, trainedModel } from '../testing/clinics';
+import { findRedisServer, startRedis, type TestRedis } from '../testing/redis-server';
 import { MODEL_KINDS } from './model-kinds';
 import { ModelScorer } from './model-scorer';
 import { createDatabaseParts } from './parts';
@@ -61,15 +68,26 @@ function config(database: string, over: Partial<MonitorConfigInput> = {}) {
 }
 const sinkFile = (c: ReturnType<typeof config>) => (c.sinks[0] as { path: string }).path;
 
-async function catchUp(c: ReturnType<typeof config>) {
-  const monitor = assembleMonitor(c, await createDatabaseParts(c, logger), { logger });
+/**
+ * Assembles the monitor over the real parts and polls until caught up. With `metrics`, its
+ * Prometheus metrics follow the service's events from before the first poll, as the dashboard's do.
+ */
+async function catchUp(c: ReturnType<typeof config>, o: { metrics?: boolean } = {}) {
+  const events = o.metrics ? new MonitorEventBus() : undefined;
+  const monitor = assembleMonitor(c, await createDatabaseParts(c, logger), {
+    logger,
+    ...(events ? { events } : {}),
+  });
+  const metrics = events
+    ? new MonitorMetrics({ events, health: () => monitor.service.health(), store: monitor.store })
+    : null;
   const results = [];
   for (let i = 0; i < 100; i++) {
     const r = await monitor.service.pollOnce();
     results.push(r);
     if (r.caughtUp) break;
   }
-  return { monitor, results };
+  return { monitor, results, metrics };
 }
 
 describe('the promoted model as the monitor scorer', () => {
@@ -214,9 +232,23 @@ describe('an ONNX model', () => {
 describe('the data-mismatch guard', () => {
   it('finds the model fits a clinic like the one it learnt from', async () => {
     const before = tableChecksum(clinic);
-    const { monitor, results } = await catchUp(config(clinic));
+    const { monitor, results, metrics } = await catchUp(config(clinic), { metrics: true });
     const h = monitor.service.health();
     expect(h.fit, JSON.stringify(h.fit)).toMatchObject({ status: 'fits' });
+    // The dashboard's metrics follow the real pipeline: records judged and not, the guard's verdict.
+    const text = (await metrics!.render()).text;
+    const sum = (name: string) =>
+      [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].reduce(
+        (a, m) => a + Number(m[1]),
+        0,
+      );
+    expect(sum('anomalia_monitor_records_scored_total')).toBe(h.totals.scored);
+    expect(sum('anomalia_monitor_records_not_judged_total')).toBe(h.totals.notJudged);
+    expect(text).toMatch(/^anomalia_monitor_records_not_judged_total\{reason="qa_mode"\} [1-9]\d*$/m);
+    expect(text).toMatch(/^anomalia_monitor_model_fit\{status="fits"\} 1$/m);
+    expect(text).toMatch(/^anomalia_monitor_model_fit\{status="mismatch"\} 0$/m);
+    expect(sum('anomalia_monitor_alerts_held_total')).toBe(0);
+    metrics!.close();
     expect(results.reduce((a, r) => a + r.held, 0)).toBe(0);
     const alerts = monitor.store.alertsBetween(0, Number.MAX_SAFE_INTEGER);
     expect(alerts.some((a) => a.recordId === MODEL_FIT_RECORD)).toBe(false);
@@ -230,13 +262,18 @@ describe('the data-mismatch guard', () => {
   it('says "model does not fit this database" once, and pages nobody for every record', async () => {
     const foreign = foreignClinic(tmp.path('foreign.sqlite'), 5000);
     const c = config(foreign);
-    const { monitor, results } = await catchUp(c);
+    const { monitor, results, metrics } = await catchUp(c, { metrics: true });
     const h = monitor.service.health();
     expect(h.fit, JSON.stringify(h.fit)).toMatchObject({ status: 'mismatch' });
     expect(h.status).toBe('degraded');
     expect(h.fit?.reasons.join(' ')).toMatch(/features are distributed unlike the training normals/);
     const held = results.reduce((a, r) => a + r.held, 0);
     expect(held).toBeGreaterThan(0);
+    expect(h.totals.held).toBe(held);
+    const text = (await metrics!.render()).text;
+    expect(text).toMatch(new RegExp(`^anomalia_monitor_alerts_held_total ${held}$`, 'm'));
+    expect(text).toMatch(/^anomalia_monitor_model_fit\{status="mismatch"\} 1$/m);
+    metrics!.close();
     const alerts = monitor.store.alertsBetween(0, Number.MAX_SAFE_INTEGER);
     expect(alerts.map((a) => a.recordId)).toEqual([MODEL_FIT_RECORD]);
     expect(alerts[0]!.band).toBe('high');
@@ -397,6 +434,165 @@ describe('a monitor on SQL Server', () => {
       await monitor.close();
     } finally {
       await server.close();
+    }
+  });
+});
+
+/** Judged deliveries of a clinic file (completed, non-QA beams), by id. */
+async function deliveriesOf(path: string): Promise<Set<string>> {
+  const reader = openTreatmentReader(path);
+  try {
+    return new Set(
+      (await listAllTreatments(reader))
+        .filter((t) => t.WasBeamComplete === true && t.WasQAMode !== true)
+        .map((t) => String(t.TTX_ID)),
+    );
+  } finally {
+    reader.closeSync();
+  }
+}
+
+/** [from, to) around every treatment of a clinic, as instants (what `backfill --from --to` gives). */
+async function spanOf(path: string): Promise<{ from: number; to: number }> {
+  const reader = openTreatmentReader(path);
+  try {
+    const all = await listAllTreatments(reader);
+    const times = all.map((t) => mosaiqInstant(t.Create_DtTm!));
+    return { from: Math.min(...times) - 60_000, to: Math.max(...times) + 60_000 };
+  } finally {
+    reader.closeSync();
+  }
+}
+
+const quietOut = () => {
+  const out = new PassThrough();
+  let text = '';
+  out.on('data', (c) => {
+    text += String(c);
+  });
+  return { out, text: () => text };
+};
+
+describe('backfill with the real source and model', () => {
+  it('lists the history with the cursor source, judges deliveries only, and scores them as the live monitor does', async () => {
+    const small = sandboxClinic(tmp.path('backfill-clinic.sqlite'), 7, 4000);
+    const span = await spanOf(small);
+    const c = config(small);
+    const progress = quietOut();
+    const summary = await runBackfill(c, {
+      ...span,
+      windowMs: 86_400_000,
+      run: 'real',
+      wait: true,
+      createParts: createDatabaseParts,
+      logger,
+      out: progress.out,
+    });
+    expect(summary.finished).toBe(true);
+    expect(summary.records).toBe(4000);
+    expect(progress.text()).toMatch(/backfill real: \d+\/\d+ windows planned/);
+    const deliveries = await deliveriesOf(small);
+    const { openMonitorStore } = await import('@anomalia/db-sqlite/monitor-store');
+    const store = openMonitorStore(c.state.path);
+    const backfilled = new Map(
+      store.scoresBetween(0, Number.MAX_SAFE_INTEGER).map((s) => [s.recordId, s.energy!]),
+    );
+    const alerts = store.alertsBetween(0, Number.MAX_SAFE_INTEGER);
+    store.close();
+    // QA-mode and incomplete beams are listed but not judged; every delivery is scored once.
+    expect(new Set(backfilled.keys())).toEqual(deliveries);
+    expect(summary.scored).toBe(deliveries.size);
+    expect(alerts.some((a) => a.recordId === MODEL_FIT_RECORD)).toBe(false);
+    expect(alerts.length / deliveries.size).toBeLessThan(0.05);
+    // The same energies as the live monitor's over the change cursor (a delivery near a window's
+    // edge may see its patient's history a little differently).
+    const live = await catchUp(config(small));
+    const energies = new Map(
+      live.monitor.store.scoresBetween(0, Number.MAX_SAFE_INTEGER).map((s) => [s.recordId, s.energy!]),
+    );
+    await live.monitor.close();
+    const same = [...backfilled].filter(([id, e]) => Math.abs(energies.get(id)! - e) < 1e-6).length;
+    expect(same / backfilled.size).toBeGreaterThan(0.98);
+  });
+
+  it('on a database the model does not fit, holds the per-record alerts and raises the model-fit alert once', async () => {
+    const foreign = foreignClinic(tmp.path('foreign-backfill.sqlite'), 5000);
+    const c = config(foreign);
+    const run = async (id: string) =>
+      runBackfill(c, {
+        ...(await spanOf(foreign)),
+        // One window: the guard has seen the range when its commit is decided.
+        windowMs: 3650 * 86_400_000,
+        run: id,
+        wait: true,
+        createParts: createDatabaseParts,
+        logger,
+        out: quietOut().out,
+      });
+    const first = await run('first');
+    expect(first.scored).toBeGreaterThan(500);
+    // A second run (e.g. after a restart) confirms the mismatch without raising it again.
+    await run('second');
+    const { openMonitorStore } = await import('@anomalia/db-sqlite/monitor-store');
+    const store = openMonitorStore(c.state.path);
+    const alerts = store.alertsBetween(0, Number.MAX_SAFE_INTEGER);
+    const scores = store.scoresBetween(0, Number.MAX_SAFE_INTEGER);
+    store.close();
+    expect(alerts.map((a) => a.recordId)).toEqual([MODEL_FIT_RECORD]);
+    expect(alerts[0]!.band).toBe('high');
+    expect((alerts[0]!.detail as { message: string }).message).toMatch(
+      /does not fit the database of source site: .*features are distributed unlike the training normals/,
+    );
+    // Held, not dropped: the scores are stored, many in alerting bands.
+    expect(scores.filter((s) => s.band !== 'normal').length).toBeGreaterThan(100);
+  });
+});
+
+const redisBinary = findRedisServer();
+
+describe.skipIf(redisBinary.path === null)('queue workers with the real source and model', () => {
+  let redis: TestRedis;
+  beforeAll(async () => {
+    redis = await startRedis(redisBinary.path!, mkdtempSync(join(tmp.dir, 'redis-')));
+  });
+  afterAll(() => redis?.stop());
+
+  it('`anomalia-monitor worker` builds each site’s cursor and model: deliveries judged, alerts stored, the model-fit alert on a foreign site', async () => {
+    const homePath = sandboxClinic(tmp.path('queue-home.sqlite'), 7, 3000);
+    const awayPath = foreignClinic(tmp.path('queue-away.sqlite'), 5000);
+    const c = config(homePath, {
+      poll: { lookback: 'all', interval: '100ms' },
+      queue: {
+        redis: redis.url,
+        prefix: 'real',
+        sites: [{ name: 'away', database: { type: 'sqlite', path: awayPath } }],
+        // The away site as one range: its guard has judged it when the commit is decided.
+        rangeSize: 10_000,
+      },
+    });
+    const worker = await startQueueWorker(c, {
+      roles: ['score', 'store'],
+      createParts: createDatabaseParts,
+      logger,
+    });
+    try {
+      const store = worker.store!;
+      const home = await deliveriesOf(homePath);
+      const away = await deliveriesOf(awayPath);
+      const deadline = Date.now() + 240_000;
+      while (store.counts().scores < home.size + away.size && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      const scores = store.scoresBetween(0, Number.MAX_SAFE_INTEGER);
+      expect(new Set(scores.filter((s) => s.source === 'site').map((s) => s.recordId))).toEqual(home);
+      expect(new Set(scores.filter((s) => s.source === 'away').map((s) => s.recordId))).toEqual(away);
+      const alerts = store.alertsBetween(0, Number.MAX_SAFE_INTEGER);
+      const homeAlerts = alerts.filter((a) => a.source === 'site');
+      expect(homeAlerts.length).toBeGreaterThan(0);
+      expect(homeAlerts.length / home.size).toBeLessThan(0.05);
+      expect(homeAlerts.every((a) => (a.detail as { saliency?: unknown[] }).saliency?.length)).toBe(true);
+      expect(alerts.filter((a) => a.source === 'away').map((a) => a.recordId)).toEqual([MODEL_FIT_RECORD]);
+    } finally {
+      await worker.close();
     }
   });
 });
