@@ -187,4 +187,32 @@ describe('promotion', () => {
         .digest('hex'),
     });
   });
+
+  it('promotes an ONNX export and its record together with the companions, whose digests a record cannot replace', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'anomalia-promote-'));
+    const reference = join(root, 'reference.json');
+    await writeFile(reference, '{"features":[]}\n');
+    const onnx = join(root, 'onnx-export');
+    await mkdir(onnx, { recursive: true });
+    await writeFile(join(onnx, 'model.onnx'), 'onnx bytes');
+    const record = { onnx: { dir: 'onnx', sha256: 'abc' }, files: { 'reference.json': 'forged' } };
+    const dir = await promote(
+      await modelDir(root, 'm'),
+      'ebm',
+      'run-1',
+      join(root, 'models'),
+      { promoted: true, reasons: [] },
+      {},
+      { companions: [reference], dirs: { onnx }, record },
+    );
+    expect(await readFile(join(dir, 'onnx', 'model.onnx'), 'utf8')).toBe('onnx bytes');
+    expect(await readFile(join(dir, 'reference.json'), 'utf8')).toBe('{"features":[]}\n');
+    const promotion = JSON.parse(await readFile(join(dir, 'promotion.json'), 'utf8'));
+    expect(promotion.onnx).toEqual({ dir: 'onnx', sha256: 'abc' });
+    expect(promotion.files).toEqual({
+      'reference.json': createHash('sha256')
+        .update(await readFile(reference))
+        .digest('hex'),
+    });
+  });
 });
