@@ -60,7 +60,7 @@ describe('parseWith', () => {
   });
 });
 
-describe('parseWith with a schema\'s own message', () => {
+describe("parseWith with a schema's own message", () => {
   it('uses a custom message instead of the generic phrase', () => {
     const S = z.strictObject({
       code: z.string().regex(/^[A-Z]{3}$/, 'three capital letters'),

@@ -83,7 +83,8 @@ export function validationErrorFromZod(error: z.ZodError, input: unknown, root =
 /** What an issue expected, phrased to follow "expected " (zod's own message as the fallback). */
 export function expectedPhrase(issue: z.core.$ZodIssue): string {
   // A schema's own message (`{ error: 'a note saying what was done' }`, `.regex(re, '…')`) says it best.
-  if (issue.code !== 'custom' && !ZOD_DEFAULT_MESSAGE.test(issue.message)) return stripExpected(issue.message);
+  if (issue.code !== 'custom' && !ZOD_DEFAULT_MESSAGE.test(issue.message))
+    return stripExpected(issue.message);
   switch (issue.code) {
     case 'invalid_type':
       return issue.expected === 'undefined' ? 'no value' : `${article(String(issue.expected))}`;
