@@ -31,6 +31,8 @@ export const SCORE_OUTPUT = 'score';
 
 /** The neural package's LayerNorm epsilon (and PyTorch's default). */
 const LAYER_NORM_EPSILON = 1e-5;
+/** The neural package's batch-norm epsilon (PyTorch's BatchNorm1d default). */
+const BATCH_NORM_EPSILON = 1e-5;
 
 export const ExportOptionsSchema = z.strictObject({
   /**
@@ -48,6 +50,8 @@ const LayerSchema = z.object({
   inputs: z.number().int().positive(),
   outputs: z.number().int().positive(),
   norm: z.boolean(),
+  /** Batch norm after the Linear (absent in artifacts older than it: none). */
+  batchNorm: z.boolean().default(false),
   activation: z.enum(['relu', 'linear']),
   dropout: z.number().min(0).lt(1),
 });
@@ -84,7 +88,9 @@ function read<S extends z.ZodType>(schema: S, value: unknown, root: string): z.o
 /**
  * Builds the ONNX model (opset 17) of a saved EnergyModel, AutoEncoder or VariationalAutoEncoder
  * artifact. It depends only on the artifact format: the network structure in `state.networks`,
- * the float32 weights `<network>.<layer>.W|b|gamma|beta`, the scaler, threshold and calibrator.
+ * the float32 weights `<network>.<layer>.W|b|gamma|beta` (and `runningMean|runningVar` of a
+ * batch-norm block, folded into its Gemm as the network does at inference), the scaler,
+ * threshold and calibrator.
  *
  * Graph: input `features` [N, d] (raw features) → the scaler (Where(IsNaN) for imputation, Sub,
  * Div, Add, Clip, in double) → Cast to float → Gemm, LayerNormalization, Relu per block → the
@@ -310,22 +316,46 @@ function scaledInput(
   return g.op('Cast', [x], { to: DataType.FLOAT });
 }
 
-/** Blocks Gemm → (LayerNormalization) → (Relu); dropout is the identity at inference. */
+/**
+ * Blocks Gemm → (LayerNormalization) → (Relu); dropout is the identity at inference, batch norm
+ * with its running statistics an affine map per column, folded into the Gemm.
+ */
 function mlp(g: GraphBuilder, x: string, net: Net, artifact: LoadedArtifact): string {
   let h = x;
   net.layers.forEach((l, i) => {
     const p = `${net.name}.${i}`;
-    h = g.op('Gemm', [
-      h,
-      g.float(`${p}.W`, requireTensor(artifact, `${p}.W`, 'float32', l.inputs * l.outputs), [
-        l.inputs,
-        l.outputs,
-      ]),
-      g.float(`${p}.b`, requireTensor(artifact, `${p}.b`, 'float32', l.outputs), [l.outputs]),
-    ]);
+    let W: Float32Array = requireTensor(artifact, `${p}.W`, 'float32', l.inputs * l.outputs);
+    let b: Float32Array = requireTensor(artifact, `${p}.b`, 'float32', l.outputs);
+    if (l.batchNorm) ({ W, b } = foldBatchNorm(artifact, p, l, W, b));
+    h = g.op('Gemm', [h, g.float(`${p}.W`, W, [l.inputs, l.outputs]), g.float(`${p}.b`, b, [l.outputs])]);
     h = block(g, h, l, p, artifact);
   });
   return h;
+}
+
+/**
+ * Linear then batch norm at inference as one Linear: a = γ / √(running var + ε), W·a per column,
+ * (b − running mean)·a + β; in float32 step by step, as the network folds it.
+ */
+function foldBatchNorm(
+  artifact: LoadedArtifact,
+  p: string,
+  l: Layer,
+  W: Float32Array,
+  b: Float32Array,
+): { W: Float32Array; b: Float32Array } {
+  const c = l.outputs;
+  const gamma = requireTensor(artifact, `${p}.gamma`, 'float32', c);
+  const beta = requireTensor(artifact, `${p}.beta`, 'float32', c);
+  const mean = requireTensor(artifact, `${p}.runningMean`, 'float32', c);
+  const variance = requireTensor(artifact, `${p}.runningVar`, 'float32', c);
+  const f = Math.fround;
+  const a = Float32Array.from(gamma, (gj, j) =>
+    f(gj * f(1 / f(Math.sqrt(f(variance[j]! + BATCH_NORM_EPSILON))))),
+  );
+  const W2 = Float32Array.from(W, (w, k) => f(w * a[k % c]!));
+  const b2 = Float32Array.from(b, (bj, j) => f(f(f(bj - mean[j]!) * a[j]!) + beta[j]!));
+  return { W: W2, b: b2 };
 }
 
 function block(g: GraphBuilder, h: string, l: Layer, p: string, artifact: LoadedArtifact): string {
