@@ -30,10 +30,10 @@ describe('resolveConfig', () => {
       env: { ANOMALIA_MCP_DB: '/elsewhere.sqlite' },
       cwd: '/',
     });
-    expect(config.database.path).toBe(join(dir, 'box.sqlite'));
+    expect(config.database).toEqual({ type: 'sqlite', path: join(dir, 'box.sqlite') });
     expect(config.maxTargets).toBe(5);
     const viaEnv = resolveConfig({ env: { ANOMALIA_MCP_CONFIG: file }, cwd: '/' });
-    expect(viaEnv.database.path).toBe(join(dir, 'box.sqlite'));
+    expect(viaEnv.database).toEqual({ type: 'sqlite', path: join(dir, 'box.sqlite') });
   });
 
   it('names the missing target and every way to give one', () => {
@@ -56,8 +56,12 @@ describe('resolveConfig', () => {
 
 describe('parseServerConfig', () => {
   it('names the bad field, with the file it came from', () => {
-    expect(() => parseServerConfig({ database: { type: 'mssql', path: 'x' } }, 'c.json')).toThrow(
+    expect(() => parseServerConfig({ database: { type: 'oracle', path: 'x' } }, 'c.json')).toThrow(
       /c\.json\.database\.type: expected .*sqlite/,
+    );
+    // SQL Server is a source type too: its URL is what it needs.
+    expect(() => parseServerConfig({ database: { type: 'mssql', path: 'x' } }, 'c.json')).toThrow(
+      /c\.json\.database\.url: expected a database URL/,
     );
     expect(() => parseServerConfig({ database: { type: 'sqlite', path: '' } })).toThrow(
       /config\.database\.path/,

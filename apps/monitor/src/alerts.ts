@@ -1,6 +1,13 @@
 import type { AlertInput, CommitInput, ScoreInput } from '@anomalia/db-sqlite/monitor-store';
+import { BAND_THRESHOLDS } from '@anomalia/severity';
 import type { ResolvedRoute } from './config/schema';
-import type { ModelIdentity, ScoredRecord } from './seam';
+import {
+  type FitAssessment,
+  isUnjudged,
+  type ModelIdentity,
+  type ScoredRecord,
+  type UnjudgedRecord,
+} from './seam';
 import { type Triage, triage } from './triage';
 
 /** What the commit of a scored batch needs besides the records. */
@@ -13,7 +20,12 @@ export interface AlertContext {
   readonly maliciousThreshold: number;
   /** Commit time (ms). */
   readonly at: number;
+  /** Store the scores but raise no per-record alert (the model does not fit the source). */
+  readonly hold?: boolean;
 }
+
+/** The record id of the one alert saying the model does not fit the source. */
+export const MODEL_FIT_RECORD = 'model-fit';
 
 /** The JSON kept with each alert: what a reviewer needs to act on it. */
 export interface AlertDetail {
@@ -61,19 +73,34 @@ export function groupOf(route: ResolvedRoute, labels: Readonly<Record<string, st
 }
 
 /**
- * The store commit for one scored batch: a score per record (normal ones too), an alert per
- * record at or above the minimum band with one delivery per sink of each route it takes.
+ * The store commit for one scored batch: a score per judged record (normal ones too), an alert
+ * per record at or above the minimum band with one delivery per sink of each route it takes.
  * A non-finite energy is stored as an `invalid` score, never as an alert or a silent skip.
+ * Records the model does not judge are counted by reason.
  */
 export function buildCommit(
-  records: readonly ScoredRecord[],
+  records: readonly (ScoredRecord | UnjudgedRecord)[],
   watermark: string | null,
   ctx: AlertContext,
-): { commit: CommitInput; invalid: number } {
+): {
+  commit: CommitInput & { alerts: AlertInput[] };
+  invalid: number;
+  notJudged: Record<string, number>;
+  /** Records in an alerting band left without an alert because `hold` was set. */
+  held: number;
+} {
   const scores: ScoreInput[] = [];
   const alerts: AlertInput[] = [];
+  const notJudged: Record<string, number> = {};
   let invalid = 0;
+  let held = 0;
   for (const r of records) {
+    // Counted, not stored: about three records in four of a clinic are beams the model does not
+    // judge (QA mode, selected, interrupted), and a row for each would halve the backlog's speed.
+    if (isUnjudged(r)) {
+      notJudged[r.notJudged] = (notJudged[r.notJudged] ?? 0) + 1;
+      continue;
+    }
     if (!Number.isFinite(r.energy)) {
       invalid++;
       scores.push({ recordId: r.recordId, energy: null, band: 'invalid', occurredAt: r.occurredAt });
@@ -86,6 +113,10 @@ export function buildCommit(
     });
     scores.push({ recordId: r.recordId, energy: r.energy, band: t.band, occurredAt: r.occurredAt });
     if (t.rank < ctx.minRank) continue;
+    if (ctx.hold) {
+      held++;
+      continue;
+    }
     const labels = alertLabels(r, t, ctx);
     const detail: AlertDetail = {
       energy: r.energy,
@@ -120,5 +151,58 @@ export function buildCommit(
       }),
     });
   }
-  return { commit: { source: ctx.source, model: ctx.model, at: ctx.at, watermark, scores, alerts }, invalid };
+  return {
+    commit: { source: ctx.source, model: ctx.model, at: ctx.at, watermark, scores, alerts },
+    invalid,
+    notJudged,
+    held,
+  };
+}
+
+/**
+ * The one "model does not fit this database" alert of a model version on a source (its key is
+ * `source/model-fit/model@version`, so it is raised once however many batches confirm it): high,
+ * review within hours, to every route of the high band. It has no patient: no inhibition applies.
+ */
+export function modelFitAlert(fit: FitAssessment, ctx: Omit<AlertContext, 'minRank' | 'hold'>): AlertInput {
+  const energy = BAND_THRESHOLDS.high;
+  const t = triage(energy, { detectedAt: ctx.at });
+  const labels: Record<string, string> = {
+    source: ctx.source,
+    model: `${ctx.model.name}@${ctx.model.version}`,
+    band: t.band,
+    action: t.action,
+    kind: 'model_fit',
+  };
+  const message = `model ${ctx.model.name}@${ctx.model.version} does not fit the database of source ${ctx.source}: ${fit.reasons.join('; ')}. Its scores there are not findings; per-record alerts are held until it fits (train a model on this database).`;
+  return {
+    recordId: MODEL_FIT_RECORD,
+    subject: null,
+    energy,
+    severity: t.severity,
+    band: t.band,
+    bandRank: t.rank,
+    action: t.action,
+    tier: t.tier,
+    maliciousProbability: null,
+    responseLabel: t.responseTime.label,
+    deadlineAt: t.deadlineAt,
+    occurredAt: null,
+    labels,
+    detail: {
+      kind: 'model_fit',
+      message,
+      fit,
+      // Sinks show an alert's steps: the explanation comes first.
+      steps: [
+        message,
+        'Check that the monitor watches the intended database with the intended model',
+        'Train and promote a model on this database (anomalia-train with its source), then restart the monitor',
+      ],
+    },
+    deliveries: matchRoutes(ctx.routes, t.band).flatMap((route) => {
+      const g = groupOf(route, labels);
+      return route.sinks.map((sink) => ({ sink, route: route.name, ...g }));
+    }),
+  };
 }

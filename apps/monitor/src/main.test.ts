@@ -128,10 +128,10 @@ describe('anomalia-monitor', () => {
       /state.path: no state store at .*none.sqlite yet/,
     );
     expect(existsSync(join(dir, 'none.sqlite'))).toBe(false);
-    // run without a wired cursor and model says so instead of pretending to watch.
+    // run without a promoted model says so, naming the setting, before touching any database.
     const r = await run('run', '--config', fresh);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/source.database \(sqlite\): the change cursor and model loading are not wired/);
+    expect(r.stderr).toMatch(/^error: model.dir: m: dir: expected a promoted model \(.*m does not exist/);
   });
 
   it('worker and backfill: refuse what cannot work, naming the flag or key', async () => {

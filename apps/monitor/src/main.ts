@@ -15,7 +15,9 @@ import { startQueueWorker, WORKER_ROLES, type WorkerRole } from './queue/worker'
 import { collectDailyReport } from './report/data';
 import { renderReportHtml } from './report/render';
 import { formatReportText } from './report/text';
+import { createDatabaseParts } from './scoring/parts';
 import { assembleMonitor, runUntilSignalled, type ScoringPartsFactory } from './service/assemble';
+import { runDemo, runSimulatorOnly } from './simulator/demo';
 
 const HELP = `anomalia-monitor: score new treatments, triage by severity, deliver durable alerts
 
@@ -26,6 +28,8 @@ Usage:
   anomalia-monitor alert <alert-key> --state <${ALERT_STATES.join('|')}> --config <monitor.yaml> [--by NAME] [--note TEXT]
   anomalia-monitor worker --config <monitor.yaml> [--roles score,store]
   anomalia-monitor backfill --config <monitor.yaml> --from YYYY-MM-DD --to YYYY-MM-DD [--window 1d] [--run ID] [--sites a,b] [--no-wait]
+  anomalia-monitor demo --config <monitor-demo.yaml> [--http 127.0.0.1:8080]
+  anomalia-monitor simulate --config <monitor-demo.yaml>
 
 run      watch the source, score, triage, store alerts and deliver them to the sinks until SIGINT/SIGTERM;
          --http (or config http.bind) also serves the dashboard and /metrics (beyond localhost only with a token)
@@ -37,6 +41,10 @@ worker   distributed mode (config queue.redis): take BullMQ jobs until SIGINT/SI
          machines without the state store, store (polling, commits, delivery) where it is (default both)
 backfill score every treatment of [--from, --to) (treatment time, UTC days) into the state store: in this
          process, or with queue.redis as jobs for the workers, reporting progress; --run ID resumes a run
+demo     a live simulated clinic (config \`simulator\`) and the monitor watching it, in one process:
+         corrupted treatments are announced, alerts arrive through the sinks, Ctrl-C prints the score;
+         --http also serves the dashboard on it
+simulate only the simulated clinic, appending to the sandbox a monitor elsewhere watches
 `;
 
 export interface MainOptions {
@@ -46,19 +54,10 @@ export interface MainOptions {
   readonly stderr?: NodeJS.WritableStream;
 }
 
-/** Until the database cursor and model loading are wired in, `run` says so instead of pretending. */
-const notWired: ScoringPartsFactory = async (config) => {
-  throw new ConfigError(
-    'config',
-    `source.database (${config.source.database.type})`,
-    'the change cursor and model loading are not wired into anomalia-monitor yet (in progress); the alerting core, the state store, the sinks and `report` work',
-  );
-};
-
 export async function main(argv: string[], options: MainOptions = {}): Promise<number> {
   const out = options.stdout ?? process.stdout;
   const err = options.stderr ?? process.stderr;
-  const commands = ['run', 'report', 'health', 'alert', 'worker', 'backfill'];
+  const commands = ['run', 'report', 'health', 'alert', 'worker', 'backfill', 'demo', 'simulate'];
   const command = argv[0] && commands.includes(argv[0]) ? argv[0] : 'run';
   const rest = argv[0] === command ? argv.slice(1) : argv;
   let args: ReturnType<typeof parse>;
@@ -101,6 +100,8 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     err.write(`error: --config is required\n\n${HELP}`);
     return 2;
   }
+  // The database change cursor and the promoted model, per site (also in the queue workers).
+  const createParts = options.createParts ?? createDatabaseParts;
   try {
     const config = await loadConfig(args.values.config);
     switch (command) {
@@ -111,9 +112,21 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
       case 'alert':
         return setState(config, args.positionals[0], args.values, out, err);
       case 'worker':
-        return await worker(config, parseRoles(args.values.roles), options.createParts ?? notWired);
+        return await worker(config, parseRoles(args.values.roles), createParts);
       case 'backfill':
-        return await backfill(config, args.values, options.createParts ?? notWired, out, err);
+        return await backfill(config, args.values, createParts, out, err);
+      case 'demo': {
+        const logger = createLogger(config.log);
+        await runDemo(config, createParts, {
+          logger,
+          out,
+          dashboard: planDashboard(config, args.values.http, logger),
+        });
+        return 0;
+      }
+      case 'simulate':
+        await runSimulatorOnly(config, out);
+        return 0;
       default: {
         if (config.queue) {
           if (args.values.http !== undefined || config.http)
@@ -122,11 +135,11 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
               'http',
               'the dashboard is served by the single-process monitor only; in distributed mode (queue) run the workers without it',
             );
-          return await worker(config, WORKER_ROLES, options.createParts ?? notWired);
+          return await worker(config, WORKER_ROLES, createParts);
         }
         const logger = createLogger(config.log);
         const dashboard = planDashboard(config, args.values.http, logger);
-        const parts = await (options.createParts ?? notWired)(config, logger);
+        const parts = await createParts(config, logger);
         const monitor = assembleMonitor(config, parts, {
           logger,
           ...(dashboard ? { events: dashboard.events } : {}),
@@ -140,7 +153,17 @@ export async function main(argv: string[], options: MainOptions = {}): Promise<n
     }
   } catch (e) {
     const name = (e as Error).name;
-    if (['ConfigError', 'ValidationError', 'NotAMonitorStoreError', 'ArtifactError'].includes(name)) {
+    if (
+      [
+        'ConfigError',
+        'ValidationError',
+        'NotAMonitorStoreError',
+        'ArtifactError',
+        'FeatureSetMismatchError',
+        'MissingTablesError',
+        'NotASandboxError',
+      ].includes(name)
+    ) {
       err.write(`error: ${(e as Error).message}\n`);
       return 2;
     }

@@ -87,13 +87,47 @@ export interface ScoredRecord {
   readonly labels?: Readonly<Record<string, string>>;
 }
 
+/**
+ * A record the model was not trained to judge (a QA-mode beam, a selected or interrupted one):
+ * counted and stored as seen, never scored or alerted on.
+ */
+export interface UnjudgedRecord {
+  readonly recordId: string;
+  readonly patientId: string | null;
+  readonly occurredAt: number | null;
+  /** Why: `qa_mode`, `incomplete`. */
+  readonly notJudged: string;
+}
+
+/** Whether the model fits the source (the data-mismatch guard's verdict). */
+export interface FitAssessment {
+  /**
+   * `fits`; `warming_up` (too few judged records yet); `unchecked` (no training reference kept
+   * with the model); `mismatch`: the model does not fit this database (see `reasons`).
+   */
+  readonly status: 'fits' | 'warming_up' | 'unchecked' | 'mismatch';
+  readonly reasons: readonly string[];
+  /** Judged records in the rolling window. */
+  readonly window: number;
+  /** Share of them at or above the alerting band. */
+  readonly alertShare: number;
+  readonly missingTables: readonly string[];
+  /** Features whose PSI exceeds the threshold, most shifted first (at most 20). */
+  readonly shifted: readonly { readonly feature: string; readonly psi: number }[];
+  /** Features in the reference (0 without one). */
+  readonly features: number;
+  readonly referenceRows: number | null;
+}
+
 export interface Scorer {
   readonly model: ModelIdentity;
   /**
    * Loads the records set-wise and scores them. Ids that no longer exist (deleted between poll
    * and load) are left out of the result; every returned record must be one of `ids`.
    */
-  score(ids: readonly string[]): Promise<ScoredRecord[]>;
+  score(ids: readonly string[]): Promise<(ScoredRecord | UnjudgedRecord)[]>;
+  /** The data-mismatch guard's verdict after the last batch (null or absent: not checked). */
+  fit?(): FitAssessment | null;
   close?(): Promise<void>;
 }
 
@@ -114,9 +148,28 @@ const ScoredRecordSchema = z.strictObject({
   labels: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), z.string()).optional(),
 });
 
-/** Validates what a Scorer returned (a seam between teams is a boundary like any other). */
-export function checkScored(records: unknown, ids: readonly string[]): ScoredRecord[] {
-  const parsed = parseWith(z.array(ScoredRecordSchema), records, 'scorer.score()');
+const UnjudgedRecordSchema = z.strictObject({
+  recordId: z.string().min(1),
+  patientId: z.string().nullable(),
+  occurredAt: z.number().int().nonnegative().nullable(),
+  notJudged: z.string().regex(/^[a-z][a-z0-9_]*$/, 'a reason such as qa_mode'),
+});
+
+export const isUnjudged = (r: ScoredRecord | UnjudgedRecord): r is UnjudgedRecord => 'notJudged' in r;
+
+const ScoredArraySchema = z.array(z.union([ScoredRecordSchema, UnjudgedRecordSchema]));
+
+/**
+ * Validates what a Scorer returned (a seam between teams is a boundary like any other). A batch
+ * of thousands is checked by `accepts` first, which admits only what the schemas admit; anything
+ * it does not accept goes through the schemas, whose error names the record and field.
+ */
+export function checkScored(records: unknown, ids: readonly string[]): (ScoredRecord | UnjudgedRecord)[] {
+  const parsed = (
+    Array.isArray(records) && records.every(accepts)
+      ? records
+      : parseWith(ScoredArraySchema, records, 'scorer.score()')
+  ) as (ScoredRecord | UnjudgedRecord)[];
   const asked = new Set(ids);
   const seen = new Set<string>();
   parsed.forEach((r, i) => {
@@ -127,4 +180,54 @@ export function checkScored(records: unknown, ids: readonly string[]): ScoredRec
     seen.add(r.recordId);
   });
   return parsed;
+}
+
+const SCORED_KEYS = new Set(Object.keys(ScoredRecordSchema.shape));
+const UNJUDGED_KEYS = new Set(Object.keys(UnjudgedRecordSchema.shape));
+const NAME = /^[a-z][a-z0-9_]*$/;
+const FORBIDDEN = new Set(['__proto__', 'prototype', 'constructor']);
+const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const plain = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+const keysWithin = (v: Record<string, unknown>, allowed: ReadonlySet<string>) =>
+  Object.keys(v).every((k) => allowed.has(k) && !FORBIDDEN.has(k));
+
+/** The schemas' checks written out for speed: true only for a record the schemas accept. */
+function accepts(r: unknown): boolean {
+  if (!plain(r)) return false;
+  const unjudged = 'notJudged' in r;
+  if (!keysWithin(r, unjudged ? UNJUDGED_KEYS : SCORED_KEYS)) return false;
+  if (typeof r.recordId !== 'string' || r.recordId.length === 0) return false;
+  if (r.patientId !== null && typeof r.patientId !== 'string') return false;
+  if (r.occurredAt !== null && !(Number.isSafeInteger(r.occurredAt) && (r.occurredAt as number) >= 0))
+    return false;
+  if (unjudged) return typeof r.notJudged === 'string' && NAME.test(r.notJudged);
+  if (typeof r.energy !== 'number') return false;
+  if (r.uncertainty != null && !(num(r.uncertainty) && r.uncertainty >= 0)) return false;
+  if (r.saliency !== undefined) {
+    if (!Array.isArray(r.saliency)) return false;
+    const items = new Set(['feature', 'value', 'contribution']);
+    for (const s of r.saliency)
+      if (
+        !plain(s) ||
+        !keysWithin(s, items) ||
+        typeof s.feature !== 'string' ||
+        !s.feature ||
+        !num(s.value) ||
+        !num(s.contribution)
+      )
+        return false;
+  }
+  if (r.malicious != null) {
+    const m = r.malicious;
+    if (!plain(m) || !keysWithin(m, new Set(['probability', 'indicators']))) return false;
+    if (!num(m.probability) || m.probability < 0 || m.probability > 1) return false;
+    if (!Array.isArray(m.indicators) || !m.indicators.every((i) => typeof i === 'string')) return false;
+  }
+  if (r.labels !== undefined) {
+    if (!plain(r.labels)) return false;
+    for (const [k, v] of Object.entries(r.labels))
+      if (!NAME.test(k) || FORBIDDEN.has(k) || typeof v !== 'string') return false;
+  }
+  return true;
 }

@@ -74,7 +74,10 @@ beforeAll(async () => {
 });
 
 describe('example configs', async () => {
-  const files = (await readdir(configsDir)).filter((f) => f.endsWith('.yaml')).sort();
+  // configs/monitor*.yaml configure anomalia-monitor (its own tests load them), not training.
+  const files = (await readdir(configsDir))
+    .filter((f) => f.endsWith('.yaml') && !f.startsWith('monitor'))
+    .sort();
 
   it('has small settings for every config in configs/', () => {
     expect(files.map((f) => f.replace(/\.yaml$/, '')).sort()).toEqual(Object.keys(SMALL).sort());

@@ -99,6 +99,14 @@ describe('anomalia-train on an imported extract', () => {
     expect(JSON.parse(await readFile(join(result.runDir, 'source_tables.json'), 'utf8'))).toEqual(
       run.sourceTables,
     );
+    // The tables and the training reference travel with the model, wherever it was promoted to.
+    const destination = result.promotion.destination;
+    expect(await readFile(join(destination, 'source_tables.json'), 'utf8')).toBe(
+      await readFile(join(result.runDir, 'source_tables.json'), 'utf8'),
+    );
+    const reference = JSON.parse(await readFile(join(destination, 'reference.json'), 'utf8'));
+    expect(reference.features.map((f: { name: string }) => f.name)).toEqual(names);
+    expect(reference.rows.count).toBeGreaterThan(100);
     expect(existsSync(result.reportPath)).toBe(true);
   }, 300_000);
 });

@@ -9,8 +9,11 @@ import type {
 import type { WorkflowProgress } from './progress';
 import type { KeyCeilings } from './sources/types';
 
-/** Every Create_DtTm a database can hold ([from, to) on Create_DtTm; NULL ones are never listed). */
-const ALL_TIME = { from: new Date('0001-01-01T00:00:00Z'), to: new Date('9999-12-31T00:00:00Z') };
+/**
+ * Every Create_DtTm a database can hold ([from, to) on Create_DtTm; NULL ones are never listed):
+ * SQL Server's `datetime` starts in 1753 (an earlier bound is refused as a parameter).
+ */
+const ALL_TIME = { from: new Date('1753-01-01T00:00:00Z'), to: new Date('9999-12-31T00:00:00Z') };
 const PAGE = 10_000;
 /** Records per `loadRecords` call: a handful of set-wise queries each. */
 export const LOAD_BATCH = 5000;

@@ -22,18 +22,40 @@ export {
   type CorruptionRequest,
   computeCorruption,
 } from './corruption';
+export { type HistoryStats, PatientHistory, type PatientHistoryOptions } from './history';
 export {
   checkFeatureSet,
   FeatureSetMismatchError,
   type LoadPromotedModelOptions,
   loadPromotedModel,
+  MODEL_COMPANION_FILES,
   type ModelKind,
   type PromotedModel,
   type PromotionRecord,
+  sha256Hex,
 } from './models';
 export type { WorkflowProgress } from './progress';
+export {
+  buildFeatureReference,
+  DriftWindow,
+  type FeatureBins,
+  type FeatureDrift,
+  type FeatureReference,
+  FeatureReferenceSchema,
+  parseFeatureReference,
+  populationStability,
+} from './reference';
 export { corruptSandboxCopy, type SandboxReport, type SandboxRun } from './sandbox-run';
-export { type ScoredRecord, type ScoreOptions, scoreRecords } from './scoring';
+export {
+  modelFeatures,
+  type NotJudgedReason,
+  notJudgedReason,
+  type ScoredRecord,
+  type ScoreOptions,
+  scoreFeatures,
+  scoreRecords,
+} from './scoring';
+export { type MssqlSource, MssqlSourceSchema, mssqlTargetInput } from './sources/mssql';
 export {
   cloneToSqliteSandbox,
   describeSource,

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { IsolationForest } from '@anomalia/baselines';
 import { ValidationError } from '@anomalia/core';
@@ -6,7 +6,8 @@ import { tempDir } from '@anomalia/db-sqlite/testing';
 import { extractQa74, extractQaExtended, QA_EXTENDED_FEATURE_NAMES } from '@anomalia/features';
 import { generateRecords } from '@anomalia/mosaiq/synthetic';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FeatureSetMismatchError, loadPromotedModel, type ModelKind } from './models';
+import { FeatureSetMismatchError, loadPromotedModel, type ModelKind, sha256Hex } from './models';
+import { buildFeatureReference } from './reference';
 import { scoreRecords } from './scoring';
 
 const tmp = tempDir();
@@ -105,5 +106,47 @@ describe('scoreRecords', () => {
       expect(s.severity).toBe(Math.min(3, Math.max(0, s.score)));
       expect(s.band).toBe(s.severity! < 0.4 ? 'normal' : s.severity! < 1 ? 'low' : 'medium');
     }
+  });
+
+  it('loads the companions kept with the model, checked against promotion.json, and refuses an edited one', async () => {
+    const fm = extractQa74(records, { asOf });
+    const dir = join(models, 'current', 'forest74');
+    const tables =
+      '{"recorded":true,"present":["TrackTreatment","TxField","TxFieldPoint","Site","Patient","Ident","Staff","Dose_Hst"],"absent":["Offset"]}\n';
+    const reference = `${JSON.stringify(buildFeatureReference(fm.X, fm.featureNames, 'qa74', 'test rows'))}\n`;
+    writeFileSync(join(dir, 'source_tables.json'), tables);
+    writeFileSync(join(dir, 'reference.json'), reference);
+    const promotion = { runId: 'r2', promoted: true, reasons: [], metrics: {}, at: '2025-01-01' };
+    const files = { 'source_tables.json': sha256Hex(tables), 'reference.json': sha256Hex(reference) };
+    writeFileSync(join(dir, 'promotion.json'), JSON.stringify({ ...promotion, files }));
+    const m = await loadPromotedModel({ dir, kinds });
+    expect(m.name).toBe('forest74');
+    expect(m.sourceTables?.absent).toEqual(['Offset']);
+    expect(m.reference?.features.map((f) => f.name)).toEqual(fm.featureNames);
+
+    writeFileSync(join(dir, 'reference.json'), reference.replace('"test rows"', '"other rows"'));
+    await expect(loadPromotedModel({ dir, kinds })).rejects.toThrow(
+      /reference\.json: expected the content promotion\.json's digest names .* the file was changed after promotion/,
+    );
+    rmSync(join(dir, 'reference.json'));
+    await expect(loadPromotedModel({ dir, kinds })).rejects.toThrow(
+      /reference\.json: expected the file promotion\.json lists/,
+    );
+    // Another model's reference (other features) is refused even when its digest matches.
+    const other = extractQaExtended(records, { asOf });
+    const foreign = `${JSON.stringify(buildFeatureReference(other.X, other.featureNames, 'qa74-cohort', 'x'))}\n`;
+    writeFileSync(join(dir, 'reference.json'), foreign);
+    writeFileSync(
+      join(dir, 'promotion.json'),
+      JSON.stringify({ ...promotion, files: { ...files, 'reference.json': sha256Hex(foreign) } }),
+    );
+    await expect(loadPromotedModel({ dir, kinds })).rejects.toThrow(
+      /reference\.json\.features: expected the model's 74 features/,
+    );
+    // Without companions (a model promoted before they were kept): null, no error.
+    rmSync(join(dir, 'reference.json'));
+    rmSync(join(dir, 'source_tables.json'));
+    writeFileSync(join(dir, 'promotion.json'), JSON.stringify(promotion));
+    expect(await loadPromotedModel({ dir, kinds })).toMatchObject({ sourceTables: null, reference: null });
   });
 });

@@ -1,16 +1,32 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { type MatrixDetector, parseJsonText, parseWith, ValidationError } from '@anomalia/core';
 import { FEATURE_SETS, type FeatureSet } from '@anomalia/features';
+import { parseTableNames, type TablePresence } from '@anomalia/mosaiq';
 import { z } from 'zod';
+import { type FeatureReference, parseFeatureReference } from './reference';
 
 /** How to load one kind of model artifact (the `kind` of its manifest, e.g. `energy-model`). */
 export interface ModelKind {
   load(dir: string): Promise<MatrixDetector>;
-  /** The model's scores are severities on the 0–3 scale (the energy model's energy). */
-  readonly scoresAreSeverities?: boolean;
+  /**
+   * The model's scores are severities on the 0–3 scale (the energy model's energy); a function
+   * when the loaded model says (an ONNX export of an energy model does).
+   */
+  readonly scoresAreSeverities?: boolean | ((detector: MatrixDetector) => boolean);
 }
+
+/** Files a promotion keeps beside the model (copied from the run directory). */
+export const MODEL_COMPANION_FILES = {
+  /** The tables of the source the model was trained on (a source lacking one is refused). */
+  sourceTables: 'source_tables.json',
+  /** Per-feature bins of the training normals (the monitor's data-mismatch guard). */
+  reference: 'reference.json',
+} as const;
+
+const Sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 digest in hex');
 
 const PromotionSchema = z.object({
   runId: z.string().min(1),
@@ -18,6 +34,8 @@ const PromotionSchema = z.object({
   reasons: z.array(z.string()),
   metrics: z.record(z.string(), z.unknown()),
   at: z.string().min(1),
+  /** SHA-256 of each companion file, so an edited or swapped one is noticed. */
+  files: z.record(z.string(), Sha256Schema).optional(),
 });
 /** `promotion.json`, written beside the model when a training run passed its gate. */
 export type PromotionRecord = z.output<typeof PromotionSchema>;
@@ -35,6 +53,10 @@ export interface PromotedModel {
   readonly featureSet: FeatureSet;
   readonly promotion: PromotionRecord;
   readonly scoresAreSeverities: boolean;
+  /** The source tables the model was trained with (`source_tables.json`); null when not kept. */
+  readonly sourceTables: TablePresence | null;
+  /** The training reference (`reference.json`); null when not kept. */
+  readonly reference: FeatureReference | null;
 }
 
 /** A model's feature names and a feature set's differ: scoring would feed columns to the wrong weights. */
@@ -98,9 +120,11 @@ export function checkFeatureSet(model: string, featureNames: readonly string[], 
 
 export interface LoadPromotedModelOptions {
   /** Where `current/` and `candidates/` live (the train config's `promotion.modelsDir`). */
-  readonly modelsDir: string;
+  readonly modelsDir?: string;
   /** The model's name: the training config's `name`. */
-  readonly name: string;
+  readonly name?: string;
+  /** Or the promotion's directory itself (`models/current/<name>`, a candidate's): instead of the two above. */
+  readonly dir?: string;
   /** The kinds this program can load, by manifest kind. */
   readonly kinds: Readonly<Record<string, ModelKind>>;
   /**
@@ -116,16 +140,25 @@ export interface LoadPromotedModelOptions {
  * set it was trained on.
  */
 export async function loadPromotedModel(options: LoadPromotedModelOptions): Promise<PromotedModel> {
-  const { modelsDir, name } = options;
-  const dir = join(modelsDir, 'current', name);
+  let dir: string;
+  let label: string;
+  if (options.dir !== undefined) {
+    dir = options.dir;
+    label = dir;
+  } else {
+    if (options.modelsDir === undefined || options.name === undefined)
+      throw new ValidationError('modelsDir', 'modelsDir and name, or dir');
+    dir = join(options.modelsDir, 'current', options.name);
+    label = `current/${options.name}`;
+  }
+  const name = options.name ?? basename(dir);
   if (!existsSync(dir)) {
     throw new ValidationError(
-      'name',
+      options.dir !== undefined ? 'dir' : 'name',
       `a promoted model (${dir} does not exist: a training run writes it when the model passes its gate)`,
-      name,
+      options.dir ?? name,
     );
   }
-  const label = `current/${name}`;
   const promotion = parseWith(
     PromotionSchema,
     parseJsonText(await readText(join(dir, 'promotion.json'), name), `${label}/promotion.json`),
@@ -155,6 +188,24 @@ export async function loadPromotedModel(options: LoadPromotedModelOptions): Prom
     );
   }
   const featureSet = resolveFeatureSet(name, featureNames, options.featureSet);
+  const sourceTables = await readCompanion(
+    dir,
+    label,
+    MODEL_COMPANION_FILES.sourceTables,
+    promotion,
+    (v, f) => parseSourceTables(v, f),
+  );
+  const reference = await readCompanion(dir, label, MODEL_COMPANION_FILES.reference, promotion, (v, f) =>
+    parseFeatureReference(v, f),
+  );
+  if (reference) {
+    const names = reference.features.map((f) => f.name);
+    if (names.length !== featureNames.length || names.some((n, i) => n !== featureNames[i]))
+      throw new ValidationError(
+        `${label}/${MODEL_COMPANION_FILES.reference}.features`,
+        `the model's ${featureNames.length} features in its order (the reference belongs to another model)`,
+      );
+  }
   return {
     name,
     dir,
@@ -162,8 +213,59 @@ export async function loadPromotedModel(options: LoadPromotedModelOptions): Prom
     detector,
     featureSet,
     promotion,
-    scoresAreSeverities: entry.scoresAreSeverities ?? false,
+    scoresAreSeverities:
+      typeof entry.scoresAreSeverities === 'function'
+        ? entry.scoresAreSeverities(detector)
+        : (entry.scoresAreSeverities ?? false),
+    sourceTables,
+    reference,
   };
+}
+
+const SourceTablesSchema = z.strictObject({
+  recorded: z.boolean(),
+  present: z.array(z.string()),
+  absent: z.array(z.string()),
+});
+
+function parseSourceTables(input: unknown, field: string): TablePresence {
+  const t = parseWith(SourceTablesSchema, input, field);
+  return {
+    recorded: t.recorded,
+    present: parseTableNames(t.present, `${field}.present`),
+    absent: parseTableNames(t.absent, `${field}.absent`),
+  };
+}
+
+/** SHA-256 of bytes, in hex. */
+export const sha256Hex = (bytes: Uint8Array | string): string =>
+  createHash('sha256').update(bytes).digest('hex');
+
+/**
+ * A companion file of the promotion: null when absent (a model promoted before it was kept);
+ * checked against promotion.json's digest when it lists one, then parsed.
+ */
+async function readCompanion<T>(
+  dir: string,
+  label: string,
+  file: string,
+  promotion: PromotionRecord,
+  parse: (value: unknown, field: string) => T,
+): Promise<T | null> {
+  const path = join(dir, file);
+  const expected = promotion.files?.[file];
+  if (!existsSync(path)) {
+    if (expected)
+      throw new ValidationError(`${label}/${file}`, 'the file promotion.json lists (it is missing)');
+    return null;
+  }
+  const bytes = await readFile(path);
+  if (expected && sha256Hex(bytes) !== expected)
+    throw new ValidationError(
+      `${label}/${file}`,
+      `the content promotion.json's digest names (sha256 ${expected.slice(0, 12)}…); the file was changed after promotion`,
+    );
+  return parse(parseJsonText(bytes.toString('utf8'), `${label}/${file}`), `${label}/${file}`);
 }
 
 /** The requested set, checked against the model; or the one set whose names are the model's. */

@@ -1,6 +1,12 @@
 import { rmSync } from 'node:fs';
 import { tableChecksum } from '@anomalia/db-sqlite';
-import type { Change, RunMeta, TreatmentRecord } from '@anomalia/mosaiq';
+import {
+  type Change,
+  emptyTableRows,
+  type RunMeta,
+  type TableRows,
+  type TreatmentRecord,
+} from '@anomalia/mosaiq';
 import { loadRecordsInBatches } from './cohort';
 import type { WorkflowProgress } from './progress';
 import { cloneToSqliteSandbox, openSandbox, openSource, type SourceConfig } from './sources/registry';
@@ -43,9 +49,9 @@ export async function corruptSandboxCopy(
   path: string,
   changes: readonly Change[],
   meta: RunMeta,
-  options: { keep?: boolean; field?: string } = {},
+  options: { keep?: boolean; field?: string; cohort?: { readonly rows: TableRows } } = {},
 ): Promise<SandboxRun> {
-  cloneToSqliteSandbox(source, path, options.field);
+  await cloneToSqliteSandbox(source, path, options.cohort ?? { rows: emptyTableRows() }, options.field);
   const sandbox: SourceConfig = { type: 'sqlite', path };
   const checksumBefore = tableChecksum(path);
   const target = await openSandbox(sandbox);

@@ -171,7 +171,7 @@ export async function prepareTrainingSet(options: TrainingSetOptions): Promise<T
       seed,
       params: { n, mix },
     },
-    { keep: options.keepSandbox ?? false, field: field('source') },
+    { keep: options.keepSandbox ?? false, field: field('source'), cohort },
   );
   let features: FeatureMatrix;
   let featureSet: FeatureSet;

@@ -344,6 +344,16 @@ function renderHealth(hs) {
       `${hs.totals.scored} records, ${hs.totals.alerts} alerts, ${hs.totals.invalid} invalid (since start)`,
     ],
   ];
+  // Older monitors' health has neither (the page may outlive an upgrade).
+  if (hs.totals.notJudged !== undefined)
+    facts.push(['Not judged', `${hs.totals.notJudged} QA-mode or incomplete beams (counted, not scored)`]);
+  if (hs.fit)
+    facts.push([
+      'Model fit',
+      hs.fit.status === 'mismatch'
+        ? `does not fit this database: ${hs.fit.reasons.join('; ')}${hs.totals.held ? ` (${hs.totals.held} alerts held)` : ''}`
+        : `${hs.fit.status.replace('_', ' ')} (${hs.fit.window} judged records in the window)`,
+    ]);
   if (s.consecutiveFailures > 0)
     facts.push(['Failures', `${s.consecutiveFailures} in a row: ${s.lastError ?? ''}`]);
   $('source').replaceChildren(...facts.flatMap(([k, v]) => [h('dt', { text: k }), h('dd', { text: v })]));

@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { formatDuration } from './duration';
 import { ConfigError, loadConfig, parseConfig } from './load';
 import { resolveRoutes } from './schema';
@@ -25,7 +26,7 @@ describe('loadConfig', () => {
     expect(c.poll).toEqual({
       interval: 5_000,
       lookback: 86_400_000,
-      batchSize: 5_000,
+      batchSize: 10_000,
       retry: { initial: 1_000, max: 60_000 },
     });
     expect(c.state).toEqual({ path: '.anomalia/monitor/state.sqlite', synchronous: 'full' });
@@ -98,6 +99,17 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads the demo config of the repository, whose simulated clinic is the one `pnpm start` trains on', async () => {
+    const root = new URL('../../../../', import.meta.url).pathname;
+    const c = await loadConfig(join(root, 'configs', 'monitor-demo.yaml'));
+    expect(c.source.database).toEqual({ type: 'sqlite', path: '.anomalia/demo/clinic-live.sqlite' });
+    expect(c.model.dir).toBe('models/current/mosaiq-ebm');
+    expect(c.poll.interval).toBe(1_000);
+    const train = parseYaml(readFileSync(join(root, 'configs', 'mosaiq-ebm.yaml'), 'utf8'));
+    expect(c.simulator?.clinic).toEqual(train.dataset.synthesizeIfMissing);
+    expect(`models/current/${train.name}`).toBe(c.model.dir);
+  });
+
   it('names the file and key of every problem', async () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'source: [unclosed');
@@ -114,8 +126,34 @@ describe('loadConfig', () => {
       [{ ...minimal, poll: { interval: '5 minutes' } }, 'poll.interval: expected'],
       [
         { ...minimal, source: { database: { type: 'oracle' } } },
-        "source.database.type: expected 'sqlite' | 'mssql', received \"oracle\"",
+        'source.database.type: expected a source whose type is one of "sqlite", "mssql", received "oracle"',
       ],
+      [
+        {
+          ...minimal,
+          source: { database: { type: 'mssql', url: 'mssql://r@db/MOSAIQ', isolation: 'dirty' } },
+        },
+        'source.database.isolation: expected one of "read-committed", "snapshot", "read-uncommitted"',
+      ],
+      [{ ...minimal, poll: { lookback: 'forever' } }, 'poll.lookback: expected'],
+      [{ ...minimal, poll: { batchSize: 20_000 } }, 'poll.batchSize: expected a number ≤ 10000'],
+      [
+        { ...minimal, model: { dir: 'm', featureSet: 'qa75' } },
+        'model.featureSet: expected one of "qa74", "qa74-cohort"',
+      ],
+      [
+        { ...minimal, model: { dir: 'm', missingTables: 'ignore' } },
+        'model.missingTables: expected one of "refuse", "warn"',
+      ],
+      [
+        { ...minimal, guard: { minRecords: 500, window: 100 } },
+        'guard.minRecords: expected at most guard.window (100)',
+      ],
+      [
+        { ...minimal, simulator: { rate: 4 }, source: { database: { type: 'mssql', url: 'mssql://x@y/z' } } },
+        'simulator: expected source.database to be an SQLite sandbox',
+      ],
+      [{ ...minimal, simulator: { corruptionRate: 2 } }, 'simulator.corruptionRate: expected a number ≤ 1'],
       [{ ...minimal, sinks: [{ name: 'x', type: 'webhook' }] }, 'sinks[0].url: expected'],
       [
         {

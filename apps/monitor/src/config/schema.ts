@@ -1,11 +1,10 @@
+import { SourceConfigSchema } from '@anomalia/qa-workflow';
 import { z } from 'zod';
 import { DurationSchema } from './duration';
 
 /**
  * The monitor's configuration: one zod schema is the runtime validation (every error names its
- * key; unknown keys are refused) and the TypeScript type. Parts that later work wires in (the SQL
- * Server source, MC-dropout uncertainty, the dashboard's HTTP bind, the Redis queue) are part of
- * the schema already, so a config written today stays valid.
+ * key; unknown keys are refused) and the TypeScript type.
  */
 
 export const ALERT_BANDS = ['low', 'medium', 'high', 'critical'] as const;
@@ -24,30 +23,31 @@ export const SecretSchema = z.union([
 ]);
 export type Secret = z.output<typeof SecretSchema>;
 
-const SqliteSourceSchema = z.strictObject({
-  type: z.literal('sqlite'),
-  /** A Mosaiq-shaped SQLite file, opened read-only. */
-  path,
-});
-const MssqlSourceSchema = z.strictObject({
-  type: z.literal('mssql'),
-  /** `mssql://user:password@host:1433/MOSAIQ?encrypt=true` (use `{ env: NAME }` to keep it out of the file). */
-  url: SecretSchema,
-});
-
 const SourceSchema = z.strictObject({
   /** The site's name: part of every alert key, so two databases never share an alert. */
   name: NameSchema.default('default'),
-  database: z.discriminatedUnion('type', [SqliteSourceSchema, MssqlSourceSchema]),
+  /**
+   * The database, as the train app and the MCP server take it (the source registry of
+   * @anomalia/qa-workflow): `{ type: sqlite, path }` (opened read-only) or `{ type: mssql, url }`
+   * plus any setting of @anomalia/db-mssql (`isolation`, `passwordEnv`, `pool`, ...); the URL as
+   * `{ env: NAME }` keeps it out of the file.
+   */
+  database: SourceConfigSchema,
 });
 
 const PollSchema = z.strictObject({
   /** Time between polls when caught up (a full batch polls again at once). */
   interval: DurationSchema.default(5_000),
-  /** On the very first start (no watermark yet), how far back to begin. */
-  lookback: DurationSchema.default(86_400_000),
-  /** Treatments per poll, scoring batch and transaction. */
-  batchSize: z.number().int().min(1).max(100_000).default(5_000),
+  /**
+   * On the very first start (no watermark yet), how far back to begin: treatments created in this
+   * window are scored first; `all`: every treatment the change cursor holds (a backlog).
+   */
+  lookback: z.union([z.literal('all'), DurationSchema]).default(86_400_000),
+  /**
+   * Changed treatments per poll, scoring batch and transaction (at most 10 000: a change cursor's
+   * page). Large batches read a field's control points once for all its fractions in the batch.
+   */
+  batchSize: z.number().int().min(1).max(10_000).default(10_000),
   /** Waits after a failed poll (unreachable database): exponential from `initial` up to `max`. */
   retry: z
     .strictObject({ initial: DurationSchema.default(1_000), max: DurationSchema.default(60_000) })
@@ -57,9 +57,81 @@ const PollSchema = z.strictObject({
 const ModelSchema = z.strictObject({
   /** A promoted model directory (`models/current/<name>`), loaded and verified at start. */
   dir: path,
-  /** MC-dropout passes for an uncertainty per record (0: off). */
+  /**
+   * The feature set the model must have been trained on (`qa74`, `qa74-cohort`): the monitor
+   * refuses to start, naming what differs, when the model's features are not exactly it. Absent:
+   * the set whose names are the model's.
+   */
+  featureSet: z.enum(['qa74', 'qa74-cohort']).optional(),
+  /** MC-dropout passes per alerting record for an uncertainty (0: off; neural models only). */
   mcDropoutSamples: z.number().int().min(0).max(1_000).default(0),
+  /** Features named per alert, the ones that drove its energy most (0: none; neural models only). */
+  saliency: z.number().int().min(0).max(20).default(5),
+  /** Days of each patient's deliveries read as context for cohort features (the previous fraction). */
+  historyDays: z.number().min(1).max(3650).default(30),
+  /**
+   * When the source lacks tables the model was trained with: `refuse` to start, or `warn`: run,
+   * with the data-mismatch guard reporting that the model does not fit the source.
+   */
+  missingTables: z.enum(['refuse', 'warn']).default('refuse'),
 });
+
+const GuardSchema = z.strictObject({
+  /** Judged records in the rolling window the live features are compared over. */
+  window: z.number().int().min(50).max(100_000).default(5_000),
+  /**
+   * Judged records needed before a verdict on drift: several days of a clinic, so the window
+   * holds many patients' plans (a patient's fractions share their field's features, and a
+   * morning's worth of records is a few dozen plans). The share of records that would alert (a
+   * flood) is judged from 50 on.
+   */
+  minRecords: z.number().int().min(50).max(100_000).default(1_000),
+  /** A feature has shifted when its PSI against the training normals exceeds this. */
+  psi: z.number().positive().max(10).default(0.25),
+  /**
+   * The model does not fit when more than this share of its features has shifted (on the clinic
+   * it learnt from, one or two of 87 do; on another clinic, a fifth or more).
+   */
+  maxShiftedShare: z.number().min(0).max(1).default(0.1),
+  /** … or when more than this share of the window's judged records would alert (a flood). */
+  maxAlertShare: z.number().min(0).max(1).default(0.3),
+  /**
+   * While the model does not fit: `hold` (default) stores every score but raises no per-record
+   * alert, only the one "model does not fit this database" alert; `alert` carries on alerting.
+   */
+  onMismatch: z.enum(['hold', 'alert']).default('hold'),
+});
+
+const SimulatorSchema = z.strictObject({
+  /**
+   * The synthetic clinic replayed: the generator's seed and size that `pnpm start` trains on
+   * (configs/mosaiq-ebm.yaml, `synthesizeIfMissing`). The sandbox (`source.database.path`) is that
+   * clinic generated again, re-dated to end `days + 3` days ago; the simulator then appends the
+   * clinic's next `days` days.
+   */
+  clinic: z
+    .strictObject({
+      seed: z.number().int().default(7),
+      records: z.number().int().min(1_000).max(2_000_000).default(60_000),
+    })
+    .prefault({}),
+  /** New treatments appended per second (every TrackTreatment row: about a quarter are deliveries). */
+  rate: z.number().positive().max(1000).default(4),
+  /** Share of new deliveries corrupted with a failure mode. */
+  corruptionRate: z.number().min(0).max(1).default(0.15),
+  /** Failure-mode kinds drawn from (`malicious` once the catalogue has such modes). */
+  kinds: z
+    .array(z.enum(['accidental', 'malicious']))
+    .min(1)
+    .default(['accidental']),
+  /** Seed of the corruptions (which deliveries, which failure modes). */
+  seed: z.number().int().default(1),
+  /** Simulated clinic days appended (ending three days ago, so no timestamp is in the future). */
+  days: z.number().int().min(1).max(365).default(14),
+  /** What was inserted and corrupted, one JSON line each: the truth alerts are checked against. */
+  ledger: path.default('.anomalia/demo/ledger.jsonl'),
+});
+export type SimulatorConfig = z.output<typeof SimulatorSchema>;
 
 const StateSchema = z.strictObject({
   /** The monitor's own SQLite file (created when missing; never a source database). */
@@ -271,6 +343,7 @@ export const MonitorConfigSchema = z
     source: SourceSchema,
     poll: PollSchema.prefault({}),
     model: ModelSchema,
+    guard: GuardSchema.prefault({}),
     state: StateSchema.prefault({}),
     triage: TriageSchema.prefault({}),
     sinks: z
@@ -288,12 +361,26 @@ export const MonitorConfigSchema = z
       .array(InhibitRuleSchema)
       .default([{ sourceBands: ['critical'], targetBands: ['high', 'medium', 'low'], equal: ['patient'] }]),
     http: HttpSchema.optional(),
+    /** The live simulated clinic of `anomalia-monitor demo` / `simulate` (writes only to a sandbox). */
+    simulator: SimulatorSchema.optional(),
     /** Distributed mode: the work as BullMQ jobs over Redis (see `QueueSchema`); absent: one process, no Redis. */
     queue: QueueSchema.optional(),
     log: LogSchema.prefault({}),
     health: HealthSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
+    if (c.simulator && c.source.database.type !== 'sqlite')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['simulator'],
+        message: 'expected source.database to be an SQLite sandbox (the simulator writes to it)',
+      });
+    if (c.guard.minRecords > c.guard.window)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['guard', 'minRecords'],
+        message: `expected at most guard.window (${c.guard.window})`,
+      });
     const names = new Set<string>();
     c.sinks.forEach((s, i) => {
       if (names.has(s.name))

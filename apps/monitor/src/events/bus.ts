@@ -14,6 +14,10 @@ export interface MonitorEventMap {
     readonly changed: number;
     /** Scored records per band (`normal`, …, `critical`, `invalid`). */
     readonly bands: Readonly<Record<string, number>>;
+    /** Records the model does not judge (QA-mode, incomplete beams), per reason. */
+    readonly notJudged: Readonly<Record<string, number>>;
+    /** Records in an alerting band whose alert was held (the model does not fit the source). */
+    readonly held: number;
     /** Alerts created and escalated, per band. */
     readonly alertsCreated: Readonly<Record<string, number>>;
     readonly alertsEscalated: Readonly<Record<string, number>>;

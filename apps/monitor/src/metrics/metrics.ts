@@ -33,6 +33,17 @@ export class MonitorMetrics {
       labelNames: ['band'],
       registers,
     });
+    const notJudged = new Counter({
+      name: `${PREFIX}records_not_judged_total`,
+      help: 'Records the model does not judge (counted, never scored or alerted on), by reason (qa_mode, incomplete).',
+      labelNames: ['reason'],
+      registers,
+    });
+    const held = new Counter({
+      name: `${PREFIX}alerts_held_total`,
+      help: 'Records in an alerting band whose alert was held because the model does not fit the source (guard.onMismatch: hold).',
+      registers,
+    });
     const raised = new Counter({
       name: `${PREFIX}alerts_raised_total`,
       help: 'Alerts stored, by band; kind created (a new alert) or escalated (a re-score in a worse band).',
@@ -162,6 +173,19 @@ export class MonitorMetrics {
       },
     });
     new Gauge({
+      name: `${PREFIX}model_fit`,
+      help: "The data-mismatch guard's verdict: 1 for the current one (fits, warming_up, unchecked, mismatch), 0 for the others; absent when the scorer has no guard.",
+      labelNames: ['status'],
+      registers,
+      collect() {
+        this.reset();
+        const fit = health().fit;
+        if (!fit) return;
+        for (const status of ['fits', 'warming_up', 'unchecked', 'mismatch'])
+          this.set({ status }, status === fit.status ? 1 : 0);
+      },
+    });
+    new Gauge({
       name: `${PREFIX}model_info`,
       help: 'The model scoring the records (value 1).',
       labelNames: ['model', 'version'],
@@ -178,6 +202,8 @@ export class MonitorMetrics {
       bus.on('batch', (e) => {
         polls.inc({ outcome: 'ok' });
         for (const [band, n] of Object.entries(e.bands)) scored.inc({ band }, n);
+        for (const [reason, n] of Object.entries(e.notJudged)) notJudged.inc({ reason }, n);
+        if (e.held > 0) held.inc(e.held);
         for (const [band, n] of Object.entries(e.alertsCreated)) raised.inc({ band, kind: 'created' }, n);
         for (const [band, n] of Object.entries(e.alertsEscalated)) raised.inc({ band, kind: 'escalated' }, n);
         if (e.changed > 0) {
@@ -197,6 +223,7 @@ export class MonitorMetrics {
     // first event breaks `rate()` and alert rules on absent series).
     polls.inc({ outcome: 'ok' }, 0);
     polls.inc({ outcome: 'failed' }, 0);
+    for (const reason of ['qa_mode', 'incomplete']) notJudged.inc({ reason }, 0);
     for (const reason of ['credentials', 'host', 'origin', 'csrf']) this.refused.inc({ reason }, 0);
   }
 

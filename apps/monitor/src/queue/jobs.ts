@@ -21,12 +21,26 @@ export const ScoreJobSchema = z.strictObject({
 });
 export type ScoreJob = z.output<typeof ScoreJobSchema>;
 
+/** The scorer's data-mismatch verdict (`FitAssessment`) as it travels with a scored range. */
+const FitSchema = z.strictObject({
+  status: z.enum(['fits', 'warming_up', 'unchecked', 'mismatch']),
+  reasons: z.array(z.string()).readonly(),
+  window: z.number().int().nonnegative(),
+  alertShare: z.number().min(0).max(1),
+  missingTables: z.array(z.string()).readonly(),
+  shifted: z.array(z.strictObject({ feature: z.string(), psi: z.number() }).readonly()).readonly(),
+  features: z.number().int().nonnegative(),
+  referenceRows: z.number().int().nonnegative().nullable(),
+});
+
 export const CommitJobSchema = z.strictObject({
   site,
   rangeId: z.string().min(1),
   model: z.strictObject({ name: StoreNameSchema, version: z.string().min(1).max(128) }),
   /** ScoredRecord[] as the scorer returned them (checked again by `checkScored` at commit). */
   records: z.array(z.unknown()),
+  /** Whether the model fits the site, as the scoring worker's guard judged after this range (null: not checked). */
+  fit: FitSchema.nullable().default(null),
   /** When the scoring job finished (ms). */
   scoredAt: z.number().int().nonnegative(),
   /** Which worker scored it (logs, tests). */

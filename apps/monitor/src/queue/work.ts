@@ -5,7 +5,7 @@ import {
   type StoredRange,
 } from '@anomalia/db-sqlite/monitor-store';
 import { bandRank } from '@anomalia/severity';
-import { buildCommit } from '../alerts';
+import { buildCommit, modelFitAlert } from '../alerts';
 import type { MonitorConfig, ResolvedRoute } from '../config/schema';
 import type { Logger } from '../log';
 import { checkScored } from '../seam';
@@ -105,6 +105,7 @@ export async function scoreRange(
     rangeId: job.rangeId,
     model: { name: scorer.model.name, version: scorer.model.version },
     records,
+    fit: scorer.fit?.() ?? null,
     scoredAt: now(),
     scoredBy: worker,
   };
@@ -120,15 +121,38 @@ export function commitScoredRange(side: StoreSide, job: CommitJob): RangeCommitR
     throw new Error(`commit job ${job.rangeId}: no such range in the state store (pruned, or another store)`);
   if (range.committedAt !== null) return side.store.commitRange(job.rangeId, emptyCommit(job, side.now()));
   const records = checkScored(job.records, range.ids);
-  const { commit } = buildCommit(records, null, {
+  const fit = job.fit ?? null;
+  const mismatch = fit?.status === 'mismatch';
+  const ctx = {
     source: job.site,
     model: job.model,
     routes: side.routes,
-    minRank: bandRank(side.config.triage.minBand),
     maliciousThreshold: side.config.triage.maliciousThreshold,
     at: side.now(),
+  };
+  const { commit, held } = buildCommit(records, null, {
+    ...ctx,
+    minRank: bandRank(side.config.triage.minBand),
+    hold: mismatch && side.config.guard.onMismatch === 'hold',
   });
-  return side.store.commitRange(job.rangeId, commit);
+  const result = side.store.commitRange(job.rangeId, commit);
+  if (held > 0)
+    side.logger.warn(
+      { site: job.site, range: job.rangeId, held },
+      'alerts held: the model does not fit this site (guard.onMismatch: hold)',
+    );
+  // The one "model does not fit" alert is no record of the range: committed on its own, once per
+  // model version and site (its key), however many ranges confirm it.
+  if (mismatch && !result.duplicate)
+    side.store.commitScored({
+      source: ctx.source,
+      model: ctx.model,
+      at: ctx.at,
+      watermark: null,
+      scores: [],
+      alerts: [modelFitAlert(fit, ctx)],
+    });
+  return result;
 }
 
 function emptyCommit(job: CommitJob, at: number) {

@@ -79,7 +79,14 @@ function backoffStrategy(attemptsMade: number): number {
 }
 
 /** Errors that are the configuration's fault: a worker does not start with them. */
-const CONFIG_ERRORS = ['ConfigError', 'ValidationError', 'ArtifactError', 'NotAMonitorStoreError'];
+const CONFIG_ERRORS = [
+  'ConfigError',
+  'ValidationError',
+  'ArtifactError',
+  'NotAMonitorStoreError',
+  'FeatureSetMismatchError',
+  'MissingTablesError',
+];
 
 /** How often the store side looks for ranges whose jobs were lost, publishes backfill progress, prunes. */
 const HOUSEKEEPING_MS = 5_000;

@@ -75,6 +75,7 @@ export function assembleMonitor(
     triage: config.triage,
     poll: config.poll,
     health: config.health,
+    onMismatch: config.guard.onMismatch,
     logger: options.logger,
     ...(options.random ? { random: options.random } : {}),
     ...(options.events ? { events: options.events } : {}),

@@ -1,5 +1,5 @@
 import type { MonitorStore } from '@anomalia/db-sqlite/monitor-store';
-import type { ModelIdentity } from '../seam';
+import type { FitAssessment, ModelIdentity } from '../seam';
 
 export interface SourceHealth {
   readonly name: string;
@@ -11,7 +11,10 @@ export interface SourceHealth {
   readonly consecutiveFailures: number;
   /** Whether the last successful poll reached the end of the changes. */
   readonly caughtUp: boolean;
-  /** Time since the monitor last knew it had seen every change (null: not yet). */
+  /**
+   * Caught up: time since the monitor last knew it had seen every change; catching up: now − the
+   * time of the newest change scored (null: not known yet).
+   */
   readonly lagMs: number | null;
   readonly newestChangeAt: number | null;
 }
@@ -31,12 +34,25 @@ export interface SinkHealth {
 }
 
 export interface HealthSummary {
-  /** ok; degraded (a failing poll or sink, or catching up); failing (≥ 3 failed polls in a row, or dead notifications). */
+  /**
+   * ok; degraded (a failing poll or sink, catching up, or the model does not fit the source);
+   * failing (≥ 3 failed polls in a row, or dead notifications).
+   */
   readonly status: 'ok' | 'degraded' | 'failing';
   readonly at: string;
   readonly model: ModelIdentity;
+  /** Whether the model fits the source (the data-mismatch guard), when checked. */
+  readonly fit: FitAssessment | null;
   readonly source: SourceHealth;
-  readonly totals: { readonly scored: number; readonly alerts: number; readonly invalid: number };
+  readonly totals: {
+    readonly scored: number;
+    readonly alerts: number;
+    readonly invalid: number;
+    /** Records the model does not judge (QA-mode, incomplete beams). */
+    readonly notJudged: number;
+    /** Alerts held while the model did not fit. */
+    readonly held: number;
+  };
   readonly sinks: readonly SinkHealth[];
 }
 
@@ -46,6 +62,7 @@ export function healthSummary(input: {
   totals: HealthSummary['totals'];
   store: MonitorStore;
   model: ModelIdentity;
+  fit?: FitAssessment | null;
   /** Configured sinks: listed even before their first attempt. */
   sinkNames: readonly string[];
 }): HealthSummary {
@@ -72,13 +89,17 @@ export function healthSummary(input: {
   const status =
     src.consecutiveFailures >= 3 || sinks.some((s) => s.dead > 0)
       ? 'failing'
-      : src.consecutiveFailures > 0 || !src.caughtUp || sinks.some((s) => s.consecutiveFailures > 0)
+      : src.consecutiveFailures > 0 ||
+          !src.caughtUp ||
+          sinks.some((s) => s.consecutiveFailures > 0) ||
+          input.fit?.status === 'mismatch'
         ? 'degraded'
         : 'ok';
   return {
     status,
     at: new Date(input.now).toISOString(),
     model: input.model,
+    fit: input.fit ?? null,
     source: src,
     totals: input.totals,
     sinks,

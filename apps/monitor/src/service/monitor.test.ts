@@ -71,6 +71,8 @@ describe('MonitorService.pollOnce', () => {
       scored: 7,
       missing: 0,
       invalid: 0,
+      notJudged: {},
+      held: 0,
       alertsCreated: 4,
       alertsEscalated: 0,
       alertsUnchanged: 0,

@@ -1,13 +1,13 @@
 import { writeFile } from 'node:fs/promises';
 import type { MonitorStore } from '@anomalia/db-sqlite/monitor-store';
 import { bandRank } from '@anomalia/severity';
-import { buildCommit } from '../alerts';
+import { buildCommit, modelFitAlert } from '../alerts';
 import type { AlertBand, ResolvedRoute } from '../config/schema';
 import type { MonitorEvents } from '../events/bus';
 import type { Logger } from '../log';
 import { retryDelay } from '../outbox/backoff';
 import type { Dispatcher } from '../outbox/dispatcher';
-import { type ChangeSource, checkScored, type Scorer } from '../seam';
+import { type ChangeSource, checkScored, type FitAssessment, type Scorer } from '../seam';
 import { type HealthSummary, healthSummary, type SourceHealth } from './health';
 import { Wakeup } from './wakeup';
 
@@ -26,6 +26,8 @@ export interface MonitorServiceOptions {
     readonly retry: { readonly initial: number; readonly max: number };
   };
   readonly health?: { readonly interval: number; readonly file?: string };
+  /** While the scorer says the model does not fit: `hold` per-record alerts, or `alert` on. */
+  readonly onMismatch?: 'hold' | 'alert';
   readonly logger: Logger;
   /** Told about every batch and failed poll (metrics, the dashboard's live stream). */
   readonly events?: MonitorEvents;
@@ -41,6 +43,10 @@ export interface PollResult {
   readonly missing: number;
   /** Scored records with a non-finite energy, stored as invalid. */
   readonly invalid: number;
+  /** Records the model does not judge, by reason (stored as seen, never alerted on). */
+  readonly notJudged: Readonly<Record<string, number>>;
+  /** Records in an alerting band whose alert was held: the model does not fit the source. */
+  readonly held: number;
   readonly alertsCreated: number;
   readonly alertsEscalated: number;
   readonly alertsUnchanged: number;
@@ -77,7 +83,8 @@ export class MonitorService {
     caughtUp: false,
     newestChangeAt: null,
   };
-  private readonly totals = { scored: 0, alerts: 0, invalid: 0 };
+  private readonly totals = { scored: 0, alerts: 0, invalid: 0, notJudged: 0, held: 0 };
+  private fit: FitAssessment | null = null;
 
   constructor(private readonly o: MonitorServiceOptions) {
     this.now = o.now ?? Date.now;
@@ -93,14 +100,22 @@ export class MonitorService {
     const scoringStarted = this.now();
     const records = batch.ids.length ? checkScored(await scorer.score(batch.ids), batch.ids) : [];
     const at = this.now();
-    const { commit, invalid } = buildCommit(records, batch.watermark, {
+    const fit = this.assessFit();
+    const mismatch = fit?.status === 'mismatch';
+    const ctx = {
       source: sourceName,
       model: scorer.model,
       routes: this.o.routes,
-      minRank: bandRank(this.o.triage.minBand),
       maliciousThreshold: this.o.triage.maliciousThreshold,
       at,
+    };
+    const { commit, invalid, notJudged, held } = buildCommit(records, batch.watermark, {
+      ...ctx,
+      minRank: bandRank(this.o.triage.minBand),
+      hold: mismatch && (this.o.onMismatch ?? 'hold') === 'hold',
     });
+    // Raised once per model version and source (its key), however many batches confirm it.
+    if (mismatch) commit.alerts.push(modelFitAlert(fit, ctx));
     const r = store.commitScored(commit);
     const h = this.sourceHealth;
     h.lastSuccessAt = at;
@@ -112,12 +127,16 @@ export class MonitorService {
     this.totals.scored += r.scored;
     this.totals.alerts += r.alertsCreated + r.alertsEscalated;
     this.totals.invalid += invalid;
+    for (const n of Object.values(notJudged)) this.totals.notJudged += n;
+    this.totals.held += held;
     if (r.deliveriesQueued > 0) this.deliveries.wake();
     const result: PollResult = {
       changed: batch.ids.length,
       scored: r.scored,
       missing: batch.ids.length - records.length,
       invalid,
+      notJudged,
+      held,
       alertsCreated: r.alertsCreated,
       alertsEscalated: r.alertsEscalated,
       alertsUnchanged: r.alertsUnchanged,
@@ -135,6 +154,8 @@ export class MonitorService {
         scoringMs: batch.ids.length ? at - scoringStarted : 0,
         changed: batch.ids.length,
         bands,
+        notJudged,
+        held,
         alertsCreated: r.bandsCreated,
         alertsEscalated: r.bandsEscalated,
         caughtUp: batch.caughtUp,
@@ -222,6 +243,22 @@ export class MonitorService {
     }
   }
 
+  /** The scorer's verdict on the model's fit; a change of status is logged. */
+  private assessFit(): FitAssessment | null {
+    const fit = this.o.scorer.fit?.() ?? null;
+    if (fit && fit.status !== this.fit?.status) {
+      if (fit.status === 'mismatch')
+        this.o.logger.warn(
+          { fit: { reasons: fit.reasons, window: fit.window } },
+          `model does not fit this database: ${fit.reasons.join('; ')}${(this.o.onMismatch ?? 'hold') === 'hold' ? ' (per-record alerts held)' : ''}`,
+        );
+      else
+        this.o.logger.info({ fit: { status: fit.status, window: fit.window } }, `model fit: ${fit.status}`);
+    }
+    this.fit = fit;
+    return fit;
+  }
+
   /** Last poll, lag, backlog and sink state (also logged every `health.interval`). */
   health(): HealthSummary {
     const now = this.now();
@@ -235,16 +272,36 @@ export class MonitorService {
       lastError: s.lastError,
       consecutiveFailures: s.consecutiveFailures,
       caughtUp: s.caughtUp,
-      lagMs: s.lastCaughtUpAt === null ? null : now - s.lastCaughtUpAt,
+      lagMs: lagOf(now, s),
       newestChangeAt: s.newestChangeAt,
     };
     return healthSummary({
       now,
       source,
+      fit: this.fit,
       totals: { ...this.totals },
       store: this.o.store,
       model: this.o.scorer.model,
       sinkNames: this.o.dispatcher.sinkNames,
     });
   }
+}
+
+/**
+ * How far behind the monitor is. Caught up: the time since it last knew it had seen every change
+ * (about a poll interval). Catching up: now − when the newest change it has scored happened (the
+ * age of the data it is working through), or since it was last caught up when that is unknown.
+ */
+function lagOf(
+  now: number,
+  s: {
+    caughtUp: boolean;
+    lastCaughtUpAt: number | null;
+    newestChangeAt: number | null;
+    lastSuccessAt: number | null;
+  },
+): number | null {
+  if (s.caughtUp && s.lastCaughtUpAt !== null) return Math.max(0, now - s.lastCaughtUpAt);
+  if (s.newestChangeAt !== null) return Math.max(0, now - Math.min(s.newestChangeAt, now));
+  return s.lastCaughtUpAt === null ? null : Math.max(0, now - s.lastCaughtUpAt);
 }

@@ -1,7 +1,12 @@
 import { join, resolve } from 'node:path';
 import { digitize, type Matrix, stratifiedSplit } from '@anomalia/core';
 import { unobservedFeatures } from '@anomalia/features';
-import { prepareTrainingSet, resolveSource, type TrainingSet } from '@anomalia/qa-workflow';
+import {
+  buildFeatureReference,
+  prepareTrainingSet,
+  resolveSource,
+  type TrainingSet,
+} from '@anomalia/qa-workflow';
 import { BAND_THRESHOLDS, SCALE_MAX } from '@anomalia/severity';
 import { ConfigError } from '../config/load';
 import { fractionsOf, type TrainConfig } from '../config/schema';
@@ -122,6 +127,14 @@ function splitTrainingSet(set: TrainingSet, cfg: MosaiqConfig, seed: number): Ma
     ...(withHeldOut && heldOut.length ? { heldOut: rows(heldOut) } : {}),
   });
   const untimed = times.filter((t) => Number.isNaN(t)).length;
+  // The monitor's data-mismatch guard compares live features with the training normals' bins.
+  const normals = Array.from(split.train, (k) => inTraining[k]!).filter((i) => severity[i]! < BAND_EDGES[0]!);
+  const reference = buildFeatureReference(
+    (fm.X as Matrix).selectRows(normals),
+    fm.featureNames,
+    featureSet.name,
+    'training normals: completed non-QA treatments of the train split that no change touched',
+  );
   const csv = [
     'ttx_id,mode,variant,severity,held_out',
     ...meta
@@ -187,6 +200,7 @@ function splitTrainingSet(set: TrainingSet, cfg: MosaiqConfig, seed: number): Ma
       'failure_mode_records.csv': `${csv}\n`,
       // The tables the model was trained with: applying it to a source lacking one is refused.
       'source_tables.json': `${JSON.stringify(set.sourceTables, null, 2)}\n`,
+      'reference.json': `${JSON.stringify(reference)}\n`,
     },
     finish: async () => ({ sourceTables: set.sourceTables, sandbox: await set.finish() }),
   };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -160,5 +161,58 @@ describe('promotion', () => {
     expect(candidate).toBe(join(models, 'candidates', 'run-3'));
     expect(await readFile(join(second, 'model', 'weights.bin'), 'utf8')).toBe('second');
     expect(existsSync(join(candidate, 'model', 'weights.bin'))).toBe(true);
+  });
+
+  it('keeps the companion files with the model, with their digests in promotion.json', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'anomalia-promote-'));
+    const tables = join(root, 'source_tables.json');
+    await writeFile(tables, '{"recorded":false,"present":["TrackTreatment"],"absent":[]}\n');
+    const dir = await promote(
+      await modelDir(root, 'm'),
+      'ebm',
+      'run-1',
+      join(root, 'models'),
+      {
+        promoted: true,
+        reasons: [],
+      },
+      {},
+      { companions: [tables] },
+    );
+    expect(await readFile(join(dir, 'source_tables.json'), 'utf8')).toBe(await readFile(tables, 'utf8'));
+    const promotion = JSON.parse(await readFile(join(dir, 'promotion.json'), 'utf8'));
+    expect(promotion.files).toEqual({
+      'source_tables.json': createHash('sha256')
+        .update(await readFile(tables))
+        .digest('hex'),
+    });
+  });
+
+  it('promotes an ONNX export and its record together with the companions, whose digests a record cannot replace', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'anomalia-promote-'));
+    const reference = join(root, 'reference.json');
+    await writeFile(reference, '{"features":[]}\n');
+    const onnx = join(root, 'onnx-export');
+    await mkdir(onnx, { recursive: true });
+    await writeFile(join(onnx, 'model.onnx'), 'onnx bytes');
+    const record = { onnx: { dir: 'onnx', sha256: 'abc' }, files: { 'reference.json': 'forged' } };
+    const dir = await promote(
+      await modelDir(root, 'm'),
+      'ebm',
+      'run-1',
+      join(root, 'models'),
+      { promoted: true, reasons: [] },
+      {},
+      { companions: [reference], dirs: { onnx }, record },
+    );
+    expect(await readFile(join(dir, 'onnx', 'model.onnx'), 'utf8')).toBe('onnx bytes');
+    expect(await readFile(join(dir, 'reference.json'), 'utf8')).toBe('{"features":[]}\n');
+    const promotion = JSON.parse(await readFile(join(dir, 'promotion.json'), 'utf8'));
+    expect(promotion.onnx).toEqual({ dir: 'onnx', sha256: 'abc' });
+    expect(promotion.files).toEqual({
+      'reference.json': createHash('sha256')
+        .update(await readFile(reference))
+        .digest('hex'),
+    });
   });
 });

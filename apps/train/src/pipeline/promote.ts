@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
-import { cp, mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { cp, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { sha256Hex } from '@anomalia/qa-workflow';
 import type { TrainConfig } from '../config/schema';
 
 export interface GateResult {
@@ -115,12 +116,23 @@ export function applyGate(
 
 const fmt = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(3));
 
+/** What a promotion carries besides the model directory. */
+export interface PromoteOptions {
+  /** More directories promoted beside `model/`, by name (e.g. `onnx`: the model's ONNX export). */
+  dirs?: Record<string, string>;
+  /** More keys for promotion.json (e.g. the export's checksum and parity). */
+  record?: Record<string, unknown>;
+  /** Files the model is used with, copied beside `model/` with their SHA-256 in promotion.json. */
+  companions?: readonly string[];
+}
+
 /**
  * Copies the run's model to `<modelsDir>/current/<name>` when the gate passed or to
- * `<modelsDir>/candidates/<runId>` otherwise, with a `promotion.json` beside the artifact (and
- * `extra.dirs`, e.g. the ONNX export as `onnx/`). A
- * promotion is staged next to its destination and swapped in by renames, so a failed copy never
- * leaves `current/<name>` half-written or empty.
+ * `<modelsDir>/candidates/<runId>` otherwise, with a `promotion.json` beside the artifact, the
+ * `dirs` promoted beside `model/` (e.g. the ONNX export as `onnx/`) and the run's `companions`
+ * (files a model is used with: `source_tables.json`, `reference.json`), whose SHA-256
+ * promotion.json lists so an edited one is noticed. A promotion is staged next to its destination
+ * and swapped in by renames, so a failed copy never leaves `current/<name>` half-written or empty.
  */
 export async function promote(
   modelDir: string,
@@ -129,23 +141,25 @@ export async function promote(
   modelsDir: string,
   gate: GateResult,
   metrics: Record<string, unknown>,
-  extra: {
-    /** More directories promoted beside `model/`, by name (e.g. `onnx`: the model's ONNX export). */
-    dirs?: Record<string, string>;
-    /** More keys for promotion.json (e.g. the export's checksum and parity). */
-    record?: Record<string, unknown>;
-  } = {},
+  options: PromoteOptions = {},
 ): Promise<string> {
   const destination = gate.promoted ? join(modelsDir, 'current', name) : join(modelsDir, 'candidates', runId);
   const staging = `${destination}.staging-${runId}`;
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
   await cp(modelDir, join(staging, 'model'), { recursive: true });
-  for (const [name, dir] of Object.entries(extra.dirs ?? {}))
+  for (const [name, dir] of Object.entries(options.dirs ?? {}))
     await cp(dir, join(staging, name), { recursive: true });
+  const files: Record<string, string> = {};
+  for (const path of options.companions ?? []) {
+    const bytes = await readFile(path);
+    files[basename(path)] = sha256Hex(bytes);
+    await writeFile(join(staging, basename(path)), bytes);
+  }
+  // `files` last: a record key never replaces the companions' digests.
   await writeFile(
     join(staging, 'promotion.json'),
-    `${JSON.stringify({ runId, promoted: gate.promoted, reasons: gate.reasons, metrics, at: new Date().toISOString(), ...extra.record }, null, 2)}\n`,
+    `${JSON.stringify({ runId, promoted: gate.promoted, reasons: gate.reasons, metrics, at: new Date().toISOString(), ...options.record, files }, null, 2)}\n`,
   );
   const replaced = `${destination}.replaced-${runId}`;
   const hadPrevious = existsSync(destination);

@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { MODEL_COMPANION_FILES } from '@anomalia/qa-workflow';
 import { ConfigError } from '../config/load';
 import type { ModelType, TrainConfig } from '../config/schema';
 import { prepareData } from '../data/prepare';
@@ -195,7 +197,12 @@ export async function runTraining(
   const modelsDir = resolve(options.cwd ?? process.cwd(), config.promotion.modelsDir);
   const onnx = onnxSummary(opened?.info, onnxExport);
   report.onnx = onnx;
+  // The files a model is used with travel with it (the monitor checks tables and drift against them).
+  const companions = Object.values(MODEL_COMPANION_FILES)
+    .map((f) => join(runDir, f))
+    .filter((f) => existsSync(f));
   const destination = await promote(modelPath, config.name, runId, modelsDir, gate, report.metrics, {
+    companions,
     ...(onnxExport ? { dirs: { onnx: onnxExport.path } } : {}),
     ...(onnx
       ? {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { ValidationError } from '@anomalia/core';
 import { createSandbox, tableChecksum } from '@anomalia/db-sqlite';
 import { loadClinic, plainDatabase, tempDir } from '@anomalia/db-sqlite/testing';
-import { NotASandboxError } from '@anomalia/mosaiq';
+import { emptyTableRows, NotASandboxError } from '@anomalia/mosaiq';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   cloneToSqliteSandbox,
@@ -37,11 +37,16 @@ describe('resolveSource', () => {
       type: 'sqlite',
       path: '/etc/anomalia/a/b.sqlite',
     });
-    expect(resolveSource({ type: 'sqlite', path: '/abs.sqlite' }, 'database', '/x').path).toBe('/abs.sqlite');
+    expect(resolveSource({ type: 'sqlite', path: '/abs.sqlite' }, 'database', '/x')).toEqual({
+      type: 'sqlite',
+      path: '/abs.sqlite',
+    });
   });
 
   it('refuses unknown types and keys, naming the field', () => {
-    expect(fieldOf(() => resolveSource({ type: 'mssql', url: 'mssql://x' }, 'database'))).toBe('database');
+    expect(fieldOf(() => resolveSource({ type: 'oracle', url: 'oracle://x' }, 'database'))).toBe(
+      'database.type',
+    );
     expect(fieldOf(() => resolveSource({ type: 'sqlite', path: 'x', pw: 1 }, 'database'))).toMatch(
       /^database/,
     );
@@ -94,7 +99,7 @@ describe('opening SQLite sources', () => {
     expect(describeSource(missing)).toBe(join(tmp.dir, 'new', 'clinic.sqlite'));
 
     const copy = tmp.path('copy.sqlite');
-    cloneToSqliteSandbox(source, copy);
+    await cloneToSqliteSandbox(source, copy, { rows: emptyTableRows() });
     expect(tableChecksum(copy)).toBe(tableChecksum(clinic.path));
     const sandbox = await openSandbox(resolveSource(copy));
     await sandbox.close();

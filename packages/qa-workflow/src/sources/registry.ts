@@ -1,26 +1,32 @@
 import { parseWith, ValidationError } from '@anomalia/core';
+import type { TableRows } from '@anomalia/mosaiq';
 import { z } from 'zod';
+import { MssqlSourceSchema, mssqlSource } from './mssql';
 import { SqliteSourceSchema, sqliteSource } from './sqlite';
 import type { OpenSandbox, OpenSource, SourceType, SyntheticClinic } from './types';
 
-/** A source in a config: `{ type: 'sqlite', path }` (one schema per entry of SOURCE_TYPES). */
-const SOURCE_SCHEMAS = [SqliteSourceSchema] as const;
+/**
+ * A source in a config: `{ type: 'sqlite', path }` or `{ type: 'mssql', url, ...settings }` (one
+ * schema per entry of SOURCE_TYPES).
+ */
+const SOURCE_SCHEMAS = [SqliteSourceSchema, MssqlSourceSchema] as const;
 export const SourceConfigSchema = z.discriminatedUnion('type', SOURCE_SCHEMAS, {
   error: `a source whose type is one of ${SOURCE_SCHEMAS.map((s) => `"${s.shape.type.value}"`).join(', ')}`,
 });
 export type SourceConfig = z.output<typeof SourceConfigSchema>;
 
 /**
- * Every kind of source, by `type`. A SQL Server adapter (`{ type: 'mssql', url }`) is one more
- * entry here and one more member of `SourceConfigSchema`; nothing that opens sources changes.
+ * Every kind of source, by `type`: SQLite (`@anomalia/db-sqlite`) and SQL Server
+ * (`@anomalia/db-mssql`). A new kind is one more entry here and one more member of
+ * `SourceConfigSchema`; nothing that opens sources changes.
  */
 export const SOURCE_TYPES: {
   readonly [K in SourceConfig['type']]: SourceType<Extract<SourceConfig, { type: K }>>;
-} = Object.freeze({ sqlite: sqliteSource });
+} = Object.freeze({ sqlite: sqliteSource, mssql: mssqlSource });
 
 /** A source as a config may write it: a typed object, or a plain path to an SQLite file. */
 export const SourceInputSchema = z.union([z.string().min(1), SourceConfigSchema], {
-  error: 'a path to an SQLite file, or a source such as { type: "sqlite", path }',
+  error: 'a path to an SQLite file, or a source such as { type: "sqlite", path } or { type: "mssql", url }',
 });
 export type SourceInput = z.input<typeof SourceInputSchema>;
 
@@ -30,13 +36,17 @@ export type SourceInput = z.input<typeof SourceInputSchema>;
  * ValidationError naming `field` (e.g. `dataset.source.type`).
  */
 export function resolveSource(input: unknown, field = 'source', baseDir = process.cwd()): SourceConfig {
-  const parsed = parseWith(SourceInputSchema, input, field);
+  // An object is checked against its type's schema directly, so an error names the key at fault.
+  const parsed =
+    typeof input === 'object' && input !== null
+      ? parseWith(SourceConfigSchema, input, field)
+      : parseWith(SourceInputSchema, input, field);
   const config: SourceConfig = typeof parsed === 'string' ? { type: 'sqlite', path: parsed } : parsed;
   return sourceType(config).resolvePaths(config, baseDir);
 }
 
 function sourceType<C extends SourceConfig>(config: C): SourceType<C> {
-  const type = (SOURCE_TYPES as Record<string, SourceType<C> | undefined>)[config?.type];
+  const type = (SOURCE_TYPES as unknown as Record<string, SourceType<C> | undefined>)[config?.type];
   if (!type) {
     throw new ValidationError('source.type', `one of ${Object.keys(SOURCE_TYPES).join(', ')}`, config?.type);
   }
@@ -68,11 +78,19 @@ export function synthesizeSource(config: SourceConfig, clinic: SyntheticClinic, 
   type.synthesize(config, clinic);
 }
 
-/** Copies the source into a new SQLite sandbox file; a kind that cannot be copied yet is refused. */
-export function cloneToSqliteSandbox(config: SourceConfig, path: string, field = 'source'): void {
+/**
+ * Copies the source into a new SQLite sandbox file: a SQLite source whole, a server database as
+ * the rows behind `cohort` (what the workflow read). A kind that cannot be copied is refused.
+ */
+export async function cloneToSqliteSandbox(
+  config: SourceConfig,
+  path: string,
+  cohort: { readonly rows: TableRows },
+  field = 'source',
+): Promise<void> {
   const type = sourceType(config);
   if (!type.cloneToSqliteSandbox) {
-    throw new ValidationError(field, `a source that can be copied into a sandbox (not ${config.type}, yet)`);
+    throw new ValidationError(field, `a source that can be copied into a sandbox (not ${config.type})`);
   }
-  type.cloneToSqliteSandbox(config, path);
+  await type.cloneToSqliteSandbox(config, path, cohort);
 }

@@ -50,6 +50,7 @@ export const sqliteSource: SourceType<SqliteSource> = {
       throw error;
     }
   },
+  // The whole file: the workflow's cohort is only part of it, and cross-record modes see the rest.
   cloneToSqliteSandbox(config, path) {
     cloneAsSandbox(config.path, path);
   },

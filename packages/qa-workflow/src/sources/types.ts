@@ -1,4 +1,4 @@
-import type { SandboxWriter, TableName, TablePresence, TreatmentReader } from '@anomalia/mosaiq';
+import type { SandboxWriter, TableName, TablePresence, TableRows, TreatmentReader } from '@anomalia/mosaiq';
 import type { z } from 'zod';
 
 /** The highest primary key of each table, so inserted rows and dangling ids avoid every existing row. */
@@ -55,7 +55,8 @@ export interface SourceType<C extends { readonly type: string } = { readonly typ
   openSandbox(config: C): Promise<OpenSandbox>;
   /**
    * Copies the database into a new SQLite sandbox file at `path` (the training workflow corrupts
-   * copies, never sources); absent for kinds that cannot be copied yet.
+   * copies, never sources): the whole file (SQLite), or the rows behind the `cohort` the
+   * workflow read (a server database); absent for kinds that cannot be copied.
    */
-  cloneToSqliteSandbox?(config: C, path: string): void;
+  cloneToSqliteSandbox?(config: C, path: string, cohort: { readonly rows: TableRows }): void | Promise<void>;
 }

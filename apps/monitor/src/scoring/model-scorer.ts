@@ -1,0 +1,308 @@
+import { Matrix } from '@anomalia/core';
+import type { TableName, TreatmentRecord } from '@anomalia/mosaiq';
+import {
+  modelFeatures,
+  type NotJudgedReason,
+  notJudgedReason,
+  PatientHistory,
+  type PromotedModel,
+  type SourceReader,
+} from '@anomalia/qa-workflow';
+import { BAND_THRESHOLDS } from '@anomalia/severity';
+import type { Logger } from '../log';
+import type {
+  FeatureContribution,
+  FitAssessment,
+  ModelIdentity,
+  ScoredRecord,
+  Scorer,
+  UnjudgedRecord,
+} from '../seam';
+import { mosaiqInstant, mosaiqWallClock } from '../source/clock';
+import type { ChangeSummaries } from '../source/cursor-source';
+import type { FitGuard } from './fit-guard';
+
+/** A detector that can run MC dropout (the neural models). */
+interface Uncertain {
+  predictWithUncertainty(X: Matrix, o: { passes: number; seed?: number }): Promise<{ std: Float64Array }>;
+}
+/** A detector with gradient saliency (the neural models). */
+interface Salient {
+  featureImportance(X: Matrix, o: { timesInput?: boolean }): Promise<{ perRow: Matrix }>;
+  readonly scaler: { transform(X: Matrix): Matrix } | null;
+}
+const canUncertain = (d: unknown): d is Uncertain =>
+  typeof (d as Partial<Uncertain>).predictWithUncertainty === 'function';
+const canSalient = (d: unknown): d is Salient =>
+  typeof (d as Partial<Salient>).featureImportance === 'function';
+
+/**
+ * The energy a detector whose scores are not severities (an autoencoder, an isolation forest)
+ * gets when above its threshold: the bottom of `medium`, "queue for review within 24 h". Such a
+ * model says anomalous or not, not how dangerous; it cannot page anyone on its own.
+ */
+const FLAGGED_ENERGY = BAND_THRESHOLDS.medium;
+
+export interface ModelScorerOptions {
+  readonly model: PromotedModel;
+  readonly identity: ModelIdentity;
+  readonly reader: SourceReader;
+  /** Days of each patient's history loaded as context for cohort features. */
+  readonly historyDays: number;
+  /** Tables the model was trained without: extracted as unobserved, as in training. */
+  readonly absentTables: readonly TableName[];
+  /** MC-dropout passes per alerting record (0: off). */
+  readonly mcDropoutSamples: number;
+  /** Features listed per alerting record (0: no saliency). */
+  readonly saliencyTop: number;
+  /** What the cursor saw of each id (QA mode, complete): unjudged records are then never loaded. */
+  readonly summaries?: ChangeSummaries;
+  readonly guard?: FitGuard;
+  readonly logger?: Logger;
+  readonly now?: () => number;
+}
+
+/** Counters since start (health, logs, benchmark). */
+export interface ScorerStats {
+  loaded: number;
+  judged: number;
+  notJudged: Record<NotJudgedReason, number>;
+  historyLoaded: number;
+  /** Wall time per stage. */
+  ms: Stages;
+  /** CPU time per stage (the process's; on a busy machine the steadier figure). */
+  cpuMs: Stages;
+}
+
+interface Stages {
+  load: number;
+  history: number;
+  features: number;
+  score: number;
+  extras: number;
+}
+
+/** Measures wall and CPU time of consecutive stages. */
+class StageClock {
+  private wall = performance.now();
+  private cpu = process.cpuUsage();
+  constructor(private readonly stats: ScorerStats) {}
+  lap(stage: keyof Stages): void {
+    const wall = performance.now();
+    const cpu = process.cpuUsage();
+    this.stats.ms[stage] += wall - this.wall;
+    this.stats.cpuMs[stage] += (cpu.user - this.cpu.user + cpu.system - this.cpu.system) / 1000;
+    this.wall = wall;
+    this.cpu = cpu;
+  }
+}
+
+/**
+ * The monitor's Scorer for a promoted model: per batch, records are loaded set-wise (only those
+ * the model judges: QA-mode and incomplete beams are known from the cursor and reported as
+ * unjudged), each patient's recent deliveries are added as context for cohort features, the
+ * model's own feature set is extracted and scored, and the alerting records get MC-dropout
+ * uncertainty and gradient saliency when the model offers them. Every batch also feeds the
+ * data-mismatch guard.
+ */
+export class ModelScorer implements Scorer {
+  readonly model: ModelIdentity;
+  private readonly history: PatientHistory;
+  private readonly now: () => number;
+  readonly stats: ScorerStats = {
+    loaded: 0,
+    judged: 0,
+    notJudged: { qa_mode: 0, incomplete: 0 },
+    historyLoaded: 0,
+    ms: { load: 0, history: 0, features: 0, score: 0, extras: 0 },
+    cpuMs: { load: 0, history: 0, features: 0, score: 0, extras: 0 },
+  };
+
+  constructor(private readonly o: ModelScorerOptions) {
+    this.model = o.identity;
+    this.history = new PatientHistory(o.reader, { days: o.historyDays });
+    this.now = o.now ?? Date.now;
+  }
+
+  fit(): FitAssessment | null {
+    return this.o.guard?.assessment() ?? null;
+  }
+
+  async score(ids: readonly string[]): Promise<(ScoredRecord | UnjudgedRecord)[]> {
+    const out: (ScoredRecord | UnjudgedRecord)[] = [];
+    const toLoad: number[] = [];
+    for (const id of ids) {
+      const t = this.o.summaries?.get(id);
+      // Known from the cursor to be a QA-mode or incomplete beam that no cohort feature counts
+      // as a delivery: reported without reading its record.
+      if (t && (t.WasQAMode === true || t.WasBeamComplete === false)) {
+        const reason: NotJudgedReason = t.WasQAMode === true ? 'qa_mode' : 'incomplete';
+        this.stats.notJudged[reason]++;
+        out.push({
+          recordId: id,
+          patientId: t.Pat_ID1 === null ? null : String(t.Pat_ID1),
+          occurredAt: t.Create_DtTm ? nonNegative(mosaiqInstant(t.Create_DtTm)) : null,
+          notJudged: reason,
+        });
+      } else toLoad.push(Number(id));
+    }
+    if (!toLoad.length) return out;
+
+    const clock = new StageClock(this.stats);
+    const { records } = await this.o.reader.loadRecords(toLoad);
+    this.stats.loaded += records.length;
+    const judged: TreatmentRecord[] = [];
+    const context: TreatmentRecord[] = [];
+    for (const r of records) {
+      const reason = notJudgedReason(r);
+      if (reason === null) {
+        judged.push(r);
+        continue;
+      }
+      // A beam of unknown completion is no finding to judge, but cohort features count it.
+      context.push(r);
+      this.stats.notJudged[reason]++;
+      out.push({ ...identity(r), notJudged: reason });
+    }
+    clock.lap('load');
+    if (!judged.length) {
+      this.history.observe(records);
+      return out;
+    }
+
+    const { history, stats } = await this.history.contextFor(judged);
+    this.stats.historyLoaded += stats.loadedRecords;
+    clock.lap('history');
+
+    const fm = modelFeatures(this.o.model, judged, {
+      asOf: mosaiqWallClock(this.now()),
+      history: context.length ? [...history, ...context] : history,
+      absentTables: this.o.absentTables,
+    });
+    clock.lap('features');
+
+    const raw = await this.o.model.detector.score(fm.X);
+    const energies = this.energies(raw);
+    clock.lap('score');
+    this.stats.judged += judged.length;
+
+    const alerting: number[] = [];
+    const flags = Array.from(energies, (e) => e >= BAND_THRESHOLDS.low);
+    flags.forEach((f, i) => {
+      if (f) alerting.push(i);
+    });
+    this.o.guard?.observe(fm.X, flags);
+
+    const extras = alerting.length ? await this.extras(fm.X, alerting, fm.featureNames) : null;
+    clock.lap('extras');
+
+    judged.forEach((r, i) => {
+      const extra = extras?.get(i);
+      out.push({
+        ...identity(r),
+        energy: energies[i]!,
+        ...(extra?.uncertainty !== undefined ? { uncertainty: extra.uncertainty } : {}),
+        ...(extra?.saliency ? { saliency: extra.saliency } : {}),
+        // The longitudinal per-course assessment (issue 17) plugs in here once it exists.
+        malicious: null,
+        labels: labelsOf(r),
+      });
+    });
+    this.history.observe(records);
+    return out;
+  }
+
+  private scaledBaseline: Float64Array | null | undefined;
+
+  /** The training normals' medians, scaled as the model scales its inputs (null: no reference kept). */
+  private baseline(cols: number): Float64Array | null {
+    if (this.scaledBaseline !== undefined) return this.scaledBaseline;
+    const ref = this.o.model.reference;
+    if (!ref || ref.features.length !== cols || ref.features.some((f) => f.median === undefined)) {
+      this.scaledBaseline = null;
+      return null;
+    }
+    const row = new Matrix(1, cols);
+    ref.features.forEach((f, j) => {
+      row.data[j] = f.median!;
+    });
+    const scaler = (this.o.model.detector as Partial<Salient>).scaler;
+    this.scaledBaseline = Float64Array.from((scaler ? scaler.transform(row) : row).data);
+    return this.scaledBaseline;
+  }
+
+  /** Energies on the 0–3 scale: the score itself for an energy model, else its threshold's verdict. */
+  private energies(raw: Float64Array): Float64Array {
+    if (this.o.model.scoresAreSeverities) return raw;
+    const threshold = this.o.model.detector.threshold?.value;
+    if (threshold === undefined)
+      throw new Error(
+        `model ${this.o.model.name}: a ${this.o.model.kind} without a threshold cannot say which records are anomalous`,
+      );
+    return raw.map((s) => (Number.isFinite(s) ? (s > threshold ? FLAGGED_ENERGY : 0) : s));
+  }
+
+  /**
+   * MC-dropout uncertainty and the top features for the alerting rows: |∂energy/∂x| × |x − x₀| on
+   * the model's scaled inputs, x₀ the training normals' median (so a feature at its usual value
+   * drove nothing, however steep the network is there); × |x| without a training reference.
+   */
+  private async extras(
+    X: Matrix,
+    rows: readonly number[],
+    names: readonly string[],
+  ): Promise<Map<number, { uncertainty?: number; saliency?: FeatureContribution[] }>> {
+    const detector = this.o.model.detector;
+    const sub = X.selectRows(rows as number[]);
+    const out = new Map<number, { uncertainty?: number; saliency?: FeatureContribution[] }>();
+    for (const i of rows) out.set(i, {});
+    if (this.o.mcDropoutSamples >= 2 && canUncertain(detector)) {
+      const u = await detector.predictWithUncertainty(sub, { passes: this.o.mcDropoutSamples, seed: 1 });
+      rows.forEach((i, k) => {
+        out.get(i)!.uncertainty = u.std[k]!;
+      });
+    }
+    if (this.o.saliencyTop > 0 && canSalient(detector)) {
+      const baseline = this.baseline(X.cols);
+      const { perRow } = await detector.featureImportance(sub, { timesInput: baseline === null });
+      if (baseline) {
+        const scaled = detector.scaler ? detector.scaler.transform(sub) : sub;
+        for (let k = 0; k < perRow.rows; k++)
+          for (let j = 0; j < perRow.cols; j++)
+            perRow.data[k * perRow.cols + j]! *= Math.abs(scaled.data[k * perRow.cols + j]! - baseline[j]!);
+      }
+      rows.forEach((i, k) => {
+        const order = Array.from({ length: perRow.cols }, (_, j) => j)
+          .filter((j) => perRow.data[k * perRow.cols + j]! > 0)
+          .sort((a, b) => perRow.data[k * perRow.cols + b]! - perRow.data[k * perRow.cols + a]!)
+          .slice(0, this.o.saliencyTop);
+        out.get(i)!.saliency = order.map((j) => ({
+          feature: names[j]!,
+          value: X.data[i * X.cols + j]!,
+          contribution: perRow.data[k * perRow.cols + j]!,
+        }));
+      });
+    }
+    return out;
+  }
+}
+
+const nonNegative = (t: number) => (t >= 0 ? t : null);
+
+function identity(r: TreatmentRecord) {
+  const t = r.treatment;
+  return {
+    recordId: String(t.TTX_ID),
+    patientId: t.Pat_ID1 === null ? null : String(t.Pat_ID1),
+    occurredAt: t.Create_DtTm ? nonNegative(mosaiqInstant(t.Create_DtTm)) : null,
+  };
+}
+
+/** Labels alerts can group and inhibit on. */
+function labelsOf(r: TreatmentRecord): Record<string, string> {
+  const t = r.treatment;
+  const labels: Record<string, string> = {};
+  if (t.Machine_ID_Staff_ID !== null) labels.machine = String(t.Machine_ID_Staff_ID);
+  if (t.FLD_ID !== null) labels.field = String(t.FLD_ID);
+  return labels;
+}
