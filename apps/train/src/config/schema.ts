@@ -61,9 +61,12 @@ const MosaiqDatasetSchema = z.strictObject({
   /**
    * Feature set of @anomalia/features: `qa74` (the original 74 QA features) or `qa74-cohort` (the
    * 74 plus context features: duplicates, fraction-to-fraction changes, offset age, jaws), which
-   * sees failure modes that no single record shows.
+   * sees failure modes that no single record shows; or `qa74-longitudinal` (those plus each
+   * record's course: changes since the course's first fraction, CUSUM and trend statistics,
+   * offsets that went back in time, the machine's leaf count), which sees attacks spread over
+   * fractions.
    */
-  features: z.enum(['qa74', 'qa74-cohort']).default('qa74'),
+  features: z.enum(['qa74', 'qa74-cohort', 'qa74-longitudinal']).default('qa74'),
   /**
    * Train and tune on severities moved this far inside their band (e.g. 1.0 → 1.1): an energy
    * aimed exactly at a band edge lands in the band below half the time. Calibration and test
