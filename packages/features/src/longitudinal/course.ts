@@ -2,7 +2,7 @@ import {
   type CusumMonitor,
   createCusum,
   mannKendall,
-  oneSampleTTest,
+  normalPValue,
   welchTTest,
 } from '@anomalia/longitudinal';
 import type { TrackerOptions } from './options';
@@ -402,8 +402,7 @@ export class CourseState {
     t.cusumStatistic = Math.max(state.upper, state.lower);
     if (t.cusumAlarm || state.signal === null) return [];
     t.cusumAlarm = true;
-    const test = oneSampleTTest(t.deviations, 0);
-    const p = test.status === 'ok' ? test.pValue : 1;
+    const p = floorZTest(t.deviations, t.sigma).pValue;
     return [this.alarm(t, 'cusum', s, fraction, t.cusumStatistic, h, p, state.upper >= state.lower, d)];
   }
 
@@ -451,6 +450,22 @@ export class CourseState {
       deviations: [...t.deviations],
     };
   }
+}
+
+/**
+ * Planned parameters have no noise of their own, so a t-test of their deviations measures the
+ * spread of the change rather than its size. Their test is a one-sample z-test of the deviations
+ * with σ = the parameter's floor (the resolution the CUSUM charts with): z = d̄ / (σ/√n).
+ */
+export function floorZTest(
+  deviations: readonly number[],
+  sigma: number,
+): { z: number; pValue: number; mean: number } {
+  const n = deviations.length;
+  if (n === 0) return { z: 0, pValue: 1, mean: 0 };
+  const mean = deviations.reduce((a, d) => a + d, 0) / n;
+  const z = mean / (sigma / Math.sqrt(n));
+  return { z, pValue: normalPValue(z, 'two-sided'), mean };
 }
 
 function medianOf(values: readonly number[]): number {

@@ -1,7 +1,7 @@
 import { parseWith } from '@anomalia/core';
-import { adjustPValues, mannKendall, oneSampleTTest, welchTTest } from '@anomalia/longitudinal';
+import { adjustPValues, mannKendall, welchTTest } from '@anomalia/longitudinal';
 import { z } from 'zod';
-import type { CourseState } from './course';
+import { type CourseState, floorZTest } from './course';
 import { type ParameterFamily, SERIES_PARAMETERS, type SeriesParameterId } from './parameters';
 
 export const ReviewOptionsSchema = z.strictObject({
@@ -22,11 +22,12 @@ export interface CourseFinding {
   readonly parameter: SeriesParameterId;
   readonly family: ParameterFamily;
   /**
-   * `t-test`: planned parameters, one-sample t-test of the deviations from the course's first
-   * fraction against 0; `welch`: measured parameters, the values after the baseline against the
-   * baseline's; `mann-kendall`: the trend of a measured parameter.
+   * `z-test`: planned parameters, one-sample z-test of the deviations from the course's first
+   * fraction with σ = the parameter's floor (they have no noise of their own); `welch`: measured
+   * parameters, the values after the baseline against the baseline's; `mann-kendall`: the trend
+   * of a measured parameter.
    */
-  readonly test: 't-test' | 'welch' | 'mann-kendall';
+  readonly test: 'z-test' | 'welch' | 'mann-kendall';
   readonly pValue: number;
   /** Adjusted across every course × parameter × test of the review. */
   readonly adjustedPValue: number;
@@ -51,10 +52,10 @@ type Candidate = Omit<CourseFinding, 'adjustedPValue'>;
 /**
  * Tests every course's parameters at once and controls the false discovery rate across patients ×
  * parameters (Benjamini–Hochberg by default): the batch counterpart of the tracker's sequential
- * alarms, for a daily report or a retrospective audit. Deterministic planned parameters are
- * tested with a one-sample t-test of their deviations from the course's first fraction (a clean
- * course has none: p = 1; a change with no spread at all gives p = 0); measured ones with Welch's
- * test of the values after the baseline against it, and with Mann–Kendall.
+ * alarms, for a daily report or a retrospective audit. Planned parameters are tested with a
+ * one-sample z-test of their deviations from the course's first fraction, σ = their floor (a
+ * clean course has none: p = 1); measured ones with Welch's test of the values after the
+ * baseline against it, and with Mann–Kendall.
  */
 export function reviewCourses(courses: Iterable<CourseState>, options: ReviewOptions = {}): CourseReview {
   const o = parseWith(ReviewOptionsSchema, options, 'review');
@@ -76,9 +77,8 @@ export function reviewCourses(courses: Iterable<CourseState>, options: ReviewOpt
         alarmFraction: alarms.get(param.id) ?? null,
       };
       if (param.kind === 'planned') {
-        const t = oneSampleTTest(d, 0);
-        if (t.status === 'ok')
-          candidates.push({ ...base, test: 't-test', pValue: t.pValue, effect: t.difference });
+        const z = floorZTest(d, param.sigmaFloor);
+        candidates.push({ ...base, test: 'z-test', pValue: z.pValue, effect: z.mean });
         continue;
       }
       const baseline = course.options.baselineCount;
