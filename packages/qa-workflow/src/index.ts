@@ -22,6 +22,15 @@ export {
   type CorruptionRequest,
   computeCorruption,
 } from './corruption';
+export { type CourseEffect, courseEffect } from './course-effect';
+export {
+  evaluateLongitudinalDetection,
+  type LongitudinalEvaluation,
+  type LongitudinalEvaluationInput,
+  type LongitudinalEvaluationOptionsInput,
+  LongitudinalEvaluationOptionsSchema,
+  type VariantDetection,
+} from './longitudinal-evaluation';
 export {
   checkFeatureSet,
   FeatureSetMismatchError,

@@ -10,11 +10,13 @@ import {
   NotApplicableError,
 } from '@anomalia/failure-modes';
 import {
+  assessPatientMalice,
   type CourseAlarm,
   courseKeyOf,
   isCourseDelivery,
   LongitudinalTracker,
   type TrackerOptionsInput,
+  targetingTests,
 } from '@anomalia/features';
 import {
   applyChanges,
@@ -90,12 +92,30 @@ export interface VariantDetection {
   readonly preOnsetAlarms: number;
   /** Which tests and parameters fired first, with counts (e.g. `cusum meterset`: 12). */
   readonly firstAlarms: Readonly<Record<string, number>>;
+  /**
+   * Seed 001's malicious probability of the attacked patients, from the evidence the tracker
+   * gathered (`assessPatientMalice`): its median, and the share of patients at ≥ 0.5.
+   */
+  readonly malice: {
+    readonly patients: number;
+    readonly median: number | null;
+    readonly atLeastHalf: number;
+  };
 }
 
 export interface LongitudinalEvaluation {
   readonly variants: readonly VariantDetection[];
-  /** Clean courses of the clinic (with at least `minCourseFractions` fractions) and those with an alarm. */
-  readonly clean: { readonly courses: number; readonly alarmed: number; readonly rate: number };
+  /**
+   * Clean courses of the clinic (with at least `minCourseFractions` fractions) and those with an
+   * alarm; clean patients and the share whose malicious probability is ≥ 0.5.
+   */
+  readonly clean: {
+    readonly courses: number;
+    readonly alarmed: number;
+    readonly rate: number;
+    readonly patients: number;
+    readonly maliceAtLeastHalf: number;
+  };
   readonly tolerance: { readonly dosePercent: number; readonly geometryMm: number };
   readonly applicationsPerVariant: number;
   readonly seed: number | string;
@@ -139,6 +159,12 @@ export function evaluateLongitudinalDetection(input: LongitudinalEvaluationInput
     if (c.alarms.length > 0) cleanAlarmed++;
   }
 
+  const cleanGroups = targetingTests(clean);
+  const cleanPatients = [...new Set([...clean.courses()].map((c) => c.patientId))];
+  const cleanMalice = cleanPatients.filter(
+    (p) => assessPatientMalice(clean, p, 0, { groups: cleanGroups }).maliciousProbability >= 0.5,
+  ).length;
+
   const rng = new Rng(o.seed);
   const variants: VariantDetection[] = [];
   const modes = catalogue.modes.filter((m) => o.kinds.includes(m.kind as FailureModeKind));
@@ -163,6 +189,7 @@ export function evaluateLongitudinalDetection(input: LongitudinalEvaluationInput
         geometry: 0,
         preOnset: 0,
         first: {} as Record<string, number>,
+        malice: [] as number[],
       };
       for (const target of targets) {
         if (acc.applications >= o.applicationsPerVariant) break;
@@ -174,7 +201,15 @@ export function evaluateLongitudinalDetection(input: LongitudinalEvaluationInput
           throw e;
         }
         acc.applications++;
-        for (const course of replayAttack(cohort, app.changes, clean, tracking)) {
+        const replay = replayAttack(cohort, app.changes, clean, tracking);
+        const alarmedPatients = new Set(
+          replay.courses.filter((c) => c.alarms.length > 0).map((c) => c.patientId),
+        );
+        const groups = targetingTests(clean, { alarmed: alarmedPatients });
+        for (const p of new Set(replay.courses.map((c) => c.patientId))) {
+          acc.malice.push(assessPatientMalice(replay.tracker, p, 0, { groups }).maliciousProbability);
+        }
+        for (const course of replay.courses) {
           acc.courses++;
           acc.preOnset += course.alarms.filter((a) => a.fraction < course.onset).length;
           const hit = course.alarms.find((a) => a.fraction >= course.onset);
@@ -209,6 +244,11 @@ export function evaluateLongitudinalDetection(input: LongitudinalEvaluationInput
         maxEffect: { dosePercent: acc.dose, geometryMm: acc.geometry },
         preOnsetAlarms: acc.preOnset,
         firstAlarms: acc.first,
+        malice: {
+          patients: acc.malice.length,
+          median: median(acc.malice),
+          atLeastHalf: acc.malice.length ? acc.malice.filter((p) => p >= 0.5).length / acc.malice.length : 0,
+        },
       });
     }
   }
@@ -218,6 +258,8 @@ export function evaluateLongitudinalDetection(input: LongitudinalEvaluationInput
       courses: cleanCourses,
       alarmed: cleanAlarmed,
       rate: cleanCourses ? cleanAlarmed / cleanCourses : 0,
+      patients: cleanPatients.length,
+      maliceAtLeastHalf: cleanPatients.length ? cleanMalice / cleanPatients.length : 0,
     },
     tolerance: o.tolerance,
     applicationsPerVariant: o.applicationsPerVariant,
@@ -227,6 +269,7 @@ export function evaluateLongitudinalDetection(input: LongitudinalEvaluationInput
 
 interface ReplayedCourse {
   readonly key: string;
+  readonly patientId: number;
   /** 1-based fraction of the course at which the attack starts. */
   readonly onset: number;
   readonly alarms: readonly CourseAlarm[];
@@ -242,7 +285,7 @@ function replayAttack(
   changes: readonly Change[],
   clean: LongitudinalTracker,
   tracking: TrackerOptionsInput | undefined,
-): ReplayedCourse[] {
+): { tracker: LongitudinalTracker; courses: ReplayedCourse[] } {
   const impact = impactOf(cohort, changes);
   const patients = new Set<number>();
   for (const id of impact.affectedTtxIds) {
@@ -301,9 +344,15 @@ function replayAttack(
       clean: before.get(f.ttxId) ?? null,
       corrupted: after.get(f.ttxId)!,
     }));
-    out.push({ key, onset, alarms: course.alarms, effect: courseEffect(fractions) });
+    out.push({
+      key,
+      patientId: course.patientId,
+      onset,
+      alarms: course.alarms,
+      effect: courseEffect(fractions),
+    });
   }
-  return out;
+  return { tracker, courses: out };
 }
 
 /**

@@ -55,6 +55,8 @@ export interface TrainingSet {
     readonly asOf: Date;
     /** Records that may be examples: completed, non-QA. */
     readonly eligible: number;
+    /** The cohort indexed for failure modes (what the plan was drawn from). */
+    readonly index: Cohort;
   };
   /** The tables the source holds: features of absent ones are unobserved, and a model records them. */
   readonly sourceTables: TablePresence;
@@ -198,7 +200,7 @@ export async function prepareTrainingSet(options: TrainingSetOptions): Promise<T
   }
   return {
     sourceName,
-    cohort: { records: recent.records, window: recent.window, asOf, eligible },
+    cohort: { records: recent.records, window: recent.window, asOf, eligible, index: cohort },
     sourceTables,
     mix,
     plan,

@@ -59,6 +59,25 @@ const MosaiqDatasetSchema = z.strictObject({
   holdoutVariants: z.array(matching(/^[a-z_]+\/[a-z_]+$/, 'a "mode/variant" pair')).default([]),
   includeMalicious: z.boolean().default(false),
   /**
+   * The longitudinal evaluation (report section "Longitudinal detection"): each malicious variant
+   * applied to `applicationsPerVariant` courses of the cohort and replayed through the
+   * longitudinal tracker; detection rate, delay in fractions and the false-alarm rate on clean
+   * courses. Runs when malicious modes are included, unless `enabled` is false.
+   */
+  longitudinal: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      applicationsPerVariant: z.number().int().min(1).max(1000).default(20),
+      /** Clinical tolerance a course's cumulative effect is measured against. */
+      tolerance: z
+        .strictObject({
+          dosePercent: z.number().positive().default(5),
+          geometryMm: z.number().positive().default(3),
+        })
+        .default({ dosePercent: 5, geometryMm: 3 }),
+    })
+    .default({ enabled: true, applicationsPerVariant: 20, tolerance: { dosePercent: 5, geometryMm: 3 } }),
+  /**
    * Feature set of @anomalia/features: `qa74` (the original 74 QA features) or `qa74-cohort` (the
    * 74 plus context features: duplicates, fraction-to-fraction changes, offset age, jaws), which
    * sees failure modes that no single record shows; or `qa74-longitudinal` (those plus each

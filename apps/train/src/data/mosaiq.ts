@@ -1,7 +1,13 @@
 import { join, resolve } from 'node:path';
 import { digitize, type Matrix, stratifiedSplit } from '@anomalia/core';
 import { unobservedFeatures } from '@anomalia/features';
-import { prepareTrainingSet, resolveSource, type TrainingSet } from '@anomalia/qa-workflow';
+import {
+  evaluateLongitudinalDetection,
+  type LongitudinalEvaluation,
+  prepareTrainingSet,
+  resolveSource,
+  type TrainingSet,
+} from '@anomalia/qa-workflow';
 import { BAND_THRESHOLDS, SCALE_MAX } from '@anomalia/severity';
 import { ConfigError } from '../config/load';
 import type { TrainConfig } from '../config/schema';
@@ -61,11 +67,37 @@ export async function prepareMosaiq(
     configPath: 'dataset',
   });
   try {
-    return splitTrainingSet(set, cfg, seed);
+    const data = splitTrainingSet(set, cfg, seed);
+    if (cfg.includeMalicious && cfg.longitudinal.enabled) {
+      progress.stage(
+        `longitudinal evaluation: each malicious variant on ${cfg.longitudinal.applicationsPerVariant} courses`,
+      );
+      const longitudinal = evaluateLongitudinalDetection({
+        cohort: set.cohort.index,
+        seed,
+        applicationsPerVariant: cfg.longitudinal.applicationsPerVariant,
+        tolerance: cfg.longitudinal.tolerance,
+        progress,
+      });
+      data.longitudinal = longitudinal;
+      data.notes.push(longitudinalNote(longitudinal));
+      data.files = {
+        ...data.files,
+        'longitudinal_detection.json': `${JSON.stringify(longitudinal, null, 2)}\n`,
+      };
+    }
+    return data;
   } catch (error) {
     await set.finish();
     throw error;
   }
+}
+
+/** One line for the notes: the issue-17 target on courses above the clinical tolerance. */
+export function longitudinalNote(e: LongitudinalEvaluation): string {
+  const judged = e.variants.filter((v) => v.overTolerance.courses > 0);
+  const met = judged.filter((v) => (v.overTolerance.rate ?? 0) >= 0.9);
+  return `Longitudinal alarms: ${met.length} of ${judged.length} malicious variants with courses above the clinical tolerance (≥ ${e.tolerance.dosePercent} % cumulative dose or ≥ ${e.tolerance.geometryMm} mm) are detected in ≥ 90 % of those courses; ${(e.clean.rate * 100).toFixed(2)} % of ${e.clean.courses} clean courses alarmed (target ≤ 1 %).`;
 }
 
 function splitTrainingSet(set: TrainingSet, cfg: MosaiqConfig, seed: number): MatrixData {

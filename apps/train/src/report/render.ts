@@ -1,6 +1,7 @@
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { CHARTS } from './charts';
+import { longitudinalSection } from './longitudinal';
 import type { ReportData } from './types';
 
 /** Renders a Vega-Lite spec to a standalone SVG string (no browser, no canvas). */
@@ -13,26 +14,26 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-const esc = (s: unknown) =>
+export const esc = (s: unknown) =>
   String(s).replace(
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
   );
 
-const fmt = (v: number | null | undefined, digits = 3) =>
+export const fmt = (v: number | null | undefined, digits = 3) =>
   v === null || v === undefined || !Number.isFinite(v)
     ? '–'
     : Number.isInteger(v) || Math.abs(v) >= 1000
       ? v.toFixed(0)
       : v.toFixed(digits);
 
-function table(headers: string[], rows: Array<Array<string | number>>): string {
+export function table(headers: string[], rows: Array<Array<string | number>>): string {
   return `<table><thead><tr>${headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
     .map((r) => `<tr>${r.map((c) => `<td>${typeof c === 'number' ? fmt(c) : c}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>`;
 }
 
-const passCell = (p: boolean | null) =>
+export const passCell = (p: boolean | null) =>
   p === null
     ? '<span class="na">n/a</span>'
     : p
@@ -86,6 +87,7 @@ export async function renderReport(d: ReportData): Promise<string> {
       )}</section>`,
     );
   }
+  if (d.longitudinal) sections.push(longitudinalSection(d.longitudinal));
   if (d.promotion) {
     sections.push(
       `<section><h2>Promotion</h2><p>${d.promotion.promoted ? '<span class="pass">promoted</span>' : '<span class="fail">not promoted</span>'} → <code>${esc(d.promotion.destination)}</code></p>${

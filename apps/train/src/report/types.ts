@@ -1,3 +1,5 @@
+import type { LongitudinalEvaluation } from '@anomalia/qa-workflow';
+
 /** Everything the report shows, collected by the pipeline; charts and tables are derived from it. */
 export interface ReportData {
   title: string;
@@ -35,6 +37,8 @@ export interface ReportData {
     rate: number;
     heldOut: boolean;
   }>;
+  /** Mosaiq with malicious modes: detection rate and delay of the longitudinal alarms per variant. */
+  longitudinal?: LongitudinalEvaluation;
   timeline?: Array<{ t: number; score: number; label?: 0 | 1 }>;
   timelineAxis?: string;
   promotion?: { promoted: boolean; destination: string; reasons: string[] };

@@ -109,9 +109,17 @@ function patientFacts(tracker: LongitudinalTracker): Map<number, PatientFacts> {
  * rest of the clinic: one-sided 2 × 2 chi-square with Yates' correction, BH across every group
  * tested. Sorted by adjusted p.
  */
-export function targetingTests(tracker: LongitudinalTracker, options: EvidenceOptions = {}): GroupTest[] {
-  const o = parseWith(EvidenceOptionsSchema, options, 'evidence');
+export function targetingTests(
+  tracker: LongitudinalTracker,
+  options: EvidenceOptions & {
+    /** Patients to count as alarmed besides those the tracker alarmed on (e.g. replayed elsewhere). */
+    alarmed?: ReadonlySet<number>;
+  } = {},
+): GroupTest[] {
+  const { alarmed: extra, ...rest } = options;
+  const o = parseWith(EvidenceOptionsSchema, rest, 'evidence');
   const facts = patientFacts(tracker);
+  if (extra) for (const [id, f] of facts) if (extra.has(id)) f.alarmed = true;
   const total = facts.size;
   const alarmedTotal = [...facts.values()].filter((f) => f.alarmed).length;
   const raw: Omit<GroupTest, 'adjustedPValue'>[] = [];
