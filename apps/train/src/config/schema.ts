@@ -92,6 +92,11 @@ const MosaiqDatasetSchema = z.strictObject({
    * keep the true severities.
    */
   bandMargin: z.number().min(0).max(0.15).default(0.1),
+  /**
+   * Leave out the examples a (mode, variant) got beyond its even share of its severity stratum
+   * (slots of pairs that ran out of targets), so no variant dominates a band's mean energy.
+   */
+  balanceVariants: z.boolean().default(true),
   split: SplitSchema.default(DEFAULT_SPLIT),
 });
 

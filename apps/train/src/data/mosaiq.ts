@@ -100,6 +100,34 @@ export function longitudinalNote(e: LongitudinalEvaluation): string {
   return `Longitudinal alarms: ${met.length} of ${judged.length} malicious variants with courses above the clinical tolerance (≥ ${e.tolerance.dosePercent} % cumulative dose or ≥ ${e.tolerance.geometryMm} mm) are detected in ≥ 90 % of those courses; ${(e.clean.rate * 100).toFixed(2)} % of ${e.clean.courses} clean courses alarmed (target ≤ 1 %).`;
 }
 
+/**
+ * Examples beyond their (mode, variant)'s even share of its severity stratum. When a pair runs
+ * out of targets (field-scope modes compete for the cohort's fields), the plan hands its slots to
+ * the pairs that still have some; one variant can then make up half a band (e.g. an offset-state
+ * corruption at 0.9 filling the low band), and the band's mean, which seed 001's separations
+ * compare, measures that variant rather than the band. These examples are left out of training
+ * and evaluation (their records stay corrupted, so they are never normal examples either).
+ */
+export function examplesOverShare(plan: TrainingSet['plan']): Set<number> {
+  const pairs = new Map<string, number>();
+  for (const p of plan.pairs) pairs.set(p.stratum, (pairs.get(p.stratum) ?? 0) + 1);
+  const share = new Map<string, number>();
+  for (const s of plan.strata) {
+    const n = pairs.get(s.stratum);
+    if (n) share.set(s.stratum, Math.ceil(s.requested / n));
+  }
+  const taken = new Map<string, number>();
+  const over = new Set<number>();
+  plan.examples.forEach((e, i) => {
+    if (e.mode === null) return;
+    const key = `${e.mode}/${e.variant}`;
+    const k = (taken.get(key) ?? 0) + 1;
+    taken.set(key, k);
+    if (k > (share.get(e.stratum) ?? Number.POSITIVE_INFINITY)) over.add(i);
+  });
+  return over;
+}
+
 function splitTrainingSet(set: TrainingSet, cfg: MosaiqConfig, seed: number): MatrixData {
   const { plan, features: fm, featureSet } = set;
   const { window, asOf } = set.cohort;
@@ -119,7 +147,8 @@ function splitTrainingSet(set: TrainingSet, cfg: MosaiqConfig, seed: number): Ma
       `pairs the plan produced; none of ${unknownHoldouts.join(', ')} was planned (check the names)`,
     );
 
-  const inTraining = meta.flatMap((m, i) => (m.heldOut ? [] : [i]));
+  const over = cfg.balanceVariants ? examplesOverShare(plan) : new Set<number>();
+  const inTraining = meta.flatMap((m, i) => (m.heldOut || over.has(i) ? [] : [i]));
   const heldOut = meta.flatMap((m, i) => (m.heldOut ? [i] : []));
   const severity = Float64Array.from(examples, (e) => e.severity);
   const bands = digitize(
@@ -159,6 +188,13 @@ function splitTrainingSet(set: TrainingSet, cfg: MosaiqConfig, seed: number): Ma
     notes: [
       `Source ${set.sourceName} (read-only); cohort: ${set.cohort.records.length} treatments from ${window.from.toISOString().slice(0, 10)} to ${asOf.toISOString().slice(0, 10)}, ${set.cohort.eligible} completed non-QA.`,
       `Corruption plan (seed ${seed}): ${plan.applications.length} applications, ${plan.changes.length} changes, ${plan.labels.length} affected records; strata ${plan.strata.map((s) => `${s.stratum} ${s.planned}`).join(', ')}.`,
+      ...(over.size
+        ? [
+            `Balanced within bands: ${over.size} examples beyond their variant's even share of its stratum left out (${[
+              ...new Set([...over].map((i) => `${meta[i]!.mode}/${meta[i]!.variant}`)),
+            ].join(', ')}).`,
+          ]
+        : []),
       ...(plan.shortfall.length
         ? [`Shortfall: ${plan.shortfall.map((s) => `${s.stratum} −${s.missing} (${s.reason})`).join('; ')}.`]
         : []),
