@@ -45,6 +45,8 @@ const POSITION: MosaiqFailureModeId[] = [
 ];
 const AUDIT: MosaiqFailureModeId[] = ['audit_trail_manipulation', 'time_delayed_corruption'];
 const FIELD: TableName[] = ['TxField', 'TxFieldPoint'];
+/** What a fraction's planned content (its fingerprint) reads: the field, its points, the prescription. */
+const PLANNED: TableName[] = ['TxField', 'TxFieldPoint', 'Site'];
 const NO_COURSE = 'the record has no patient, field or Create_DtTm, or is the first fraction of its course';
 const NO_OFFSETS = 'no offset, or no earlier offset in the course';
 
@@ -186,9 +188,9 @@ const ROWS: Def[] = [
   [
     'field_changed_since_reference',
     'flag',
-    "the delivered field version or its planned content differs from the course's first fraction",
+    "the delivered field version or its planned content (meterset, control points, prescription) differs from the course's first fraction",
     [...DOSE, ...GEOMETRY],
-    FIELD,
+    PLANNED,
     NO_COURSE,
   ],
   [
@@ -252,7 +254,7 @@ const ROWS: Def[] = [
     'sigma',
     'largest CUSUM statistic max(C⁺, C⁻) over the course parameters after this fraction (σ units), signed log',
     [...DOSE, ...GEOMETRY, ...POSITION],
-    [...FIELD, 'Offset'],
+    [...PLANNED, 'Offset'],
     'the record has no patient, field or Create_DtTm',
     0,
     'slog',
@@ -288,7 +290,7 @@ const ROWS: Def[] = [
     'count',
     "the patient's other courses whose latest fraction differs from their first (coordinated changes)",
     ['coordinated_multifield_attack', 'targeted_patient_selection'],
-    FIELD,
+    PLANNED,
     'the record has no patient',
   ],
   [
