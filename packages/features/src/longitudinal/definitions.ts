@@ -301,6 +301,31 @@ const ROWS: Def[] = [
     [],
     'Create_ID or Edit_ID is NULL',
   ],
+  ['row_audit_ids_missing', 'flag', 'TrackTreatment.Create_ID or Edit_ID is NULL', AUDIT, []],
+  [
+    'field_version_audit_missing',
+    'flag',
+    'the delivered field is an archived version (TxField.Version ≠ 0) without Edit_DtTm or Edit_ID',
+    AUDIT,
+    ['TxField'],
+    'no TxField row',
+  ],
+  [
+    'field_version_predates_use',
+    'flag',
+    'the delivered field version differs from the one an earlier fraction of the course delivered, yet its Edit_DtTm is before that fraction (a back-dated edit)',
+    AUDIT,
+    ['TxField'],
+    NO_COURSE,
+  ],
+  [
+    'field_editor_unusual',
+    'flag',
+    'the delivered version was last edited (TxField.Edit_ID) by someone the clinic sees logging treatments (TrackTreatment.Staff_ID) who edited no other field',
+    AUDIT,
+    ['TxField'],
+    'no TxField row or Edit_ID',
+  ],
 ];
 
 export const LONGITUDINAL_FEATURES: readonly FeatureDefinition[] = Object.freeze(

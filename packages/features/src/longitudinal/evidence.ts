@@ -27,8 +27,10 @@ import type { LongitudinalTracker } from './tracker';
  *   (Wald–Wolfowitz runs test on the changed/unchanged sequence after the first change): 1 − p
  *   when p < `alpha`;
  * - `audit_issues`: archived field versions without Edit_DtTm / Edit_ID, treatment rows without
- *   Create_ID / Edit_ID, Edit_DtTm before Create_DtTm → 1; a field edited after the course's first
- *   delivery only → 0.5 (legitimate re-plans do that too);
+ *   Create_ID / Edit_ID, Edit_DtTm before Create_DtTm, a version stamped before fractions that
+ *   still used an older one (back-dated), a version edited by staff who treat and edit no other
+ *   field → 1; a field edited after the course's first delivery only → 0.5 (legitimate re-plans
+ *   do that too);
  * - `targeting`: the patient belongs to a group (age band, site, machine) whose share of alarmed
  *   patients is significantly above the rest's (one-sided 2 × 2 chi-square test, Yates'
  *   correction, Benjamini–Hochberg across groups): 1 − adjusted p.
@@ -169,7 +171,10 @@ function oneSidedChiSquare(a: number, b: number, c: number, d: number): number {
 }
 
 /** Audit anomalies of a course: strong ones (impossible or missing audit data) and edits after the first delivery. */
-function auditKinds(c: CourseState): { strong: number; editedAfterStart: number; kinds: string[] } {
+function auditKinds(
+  c: CourseState,
+  tracker?: LongitudinalTracker,
+): { strong: number; editedAfterStart: number; kinds: string[] } {
   const ref = c.reference;
   let strong = 0;
   let edited = 0;
@@ -190,6 +195,18 @@ function auditKinds(c: CourseState): { strong: number; editedAfterStart: number;
     if (ref !== null && f !== ref && f.fieldEditedAt > ref.time) {
       edited++;
       kinds.add('field edited after the first delivery');
+    }
+    if (c.fractions.some((e) => e.time < f.time && e.fieldId !== f.fieldId && f.fieldEditedAt < e.time)) {
+      strong++;
+      kinds.add('field version stamped before fractions that still used an older version');
+    }
+    if (
+      f.fieldEditorId !== null &&
+      f.fieldId !== ref?.fieldId &&
+      tracker?.isUnusualEditor(f.fieldEditorId, f.fieldSetId)
+    ) {
+      strong++;
+      kinds.add('field version edited by staff who treat and edit no other field');
     }
   }
   return { strong, editedAfterStart: edited, kinds: [...kinds] };
@@ -253,7 +270,7 @@ export function assessPatientMalice(
   const courses = [...tracker.courses()].filter((c) => c.patientId === patientId);
   const alarms = courses.flatMap((c) => c.alarms);
 
-  const audits = courses.map(auditKinds);
+  const audits = courses.map((c) => auditKinds(c, tracker));
   const strongAudit = audits.reduce((a, x) => a + x.strong, 0);
   const editedAudit = audits.reduce((a, x) => a + x.editedAfterStart, 0);
   const auditDetail = [...new Set(audits.flatMap((a) => a.kinds))].join('; ');

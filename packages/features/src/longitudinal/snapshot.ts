@@ -46,6 +46,8 @@ export interface FractionSnapshot {
   readonly imaging: boolean;
   /** TxField.Edit_ID of the version delivered. */
   readonly fieldEditorId: number | null;
+  /** TrackTreatment.Staff_ID: who logged the treatment (the therapist at the console). */
+  readonly staffId: number | null;
   /** The version delivered is an archived one (TxField.Version ≠ 0) without Edit_DtTm or Edit_ID. */
   readonly versionAuditMissing: boolean;
   /** The patient's age at this fraction (years, NaN without Birth_DtTm). */
@@ -312,6 +314,7 @@ export function takeSnapshot(r: TreatmentRecord): FractionSnapshot | null {
     declaredLeaves: ps.declaredLeaves,
     imaging: IMAGING_FIELD_TYPES.has(r.field?.Type_Enum ?? -1),
     fieldEditorId: r.field?.Edit_ID ?? null,
+    staffId: t.Staff_ID,
     versionAuditMissing:
       r.field !== null &&
       r.field.Version !== null &&

@@ -32,6 +32,7 @@ export const FractionSnapshotSchema = z.strictObject({
   declaredLeaves: num,
   imaging: z.boolean(),
   fieldEditorId: nullableId,
+  staffId: nullableId,
   versionAuditMissing: z.boolean(),
   ageYears: num,
   siteName: z.string().nullable(),

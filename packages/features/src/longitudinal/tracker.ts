@@ -24,6 +24,13 @@ export interface Observation {
 }
 
 const MIN_OTHER_FIELDS = 3;
+/** Features computed from the record alone (written even without a course). */
+const RECORD_LEVEL = new Set([
+  'edit_by_other_user',
+  'row_audit_ids_missing',
+  'field_version_audit_missing',
+  'field_editor_unusual',
+]);
 const IMAGING_KEPT = 8;
 /** A course whose last (up to) DAILY_RUN fractions each had a localization offset at most FRESH_HOURS old images daily. */
 const DAILY_RUN = 5;
@@ -61,6 +68,9 @@ export class LongitudinalTracker {
   /** machine → field set → declared leaf count (latest seen), and machine → leaf count → fields. */
   private readonly machineLeaves = new Map<number, Map<number, number>>();
   private readonly machineCounts = new Map<number, Map<number, number>>();
+  /** Staff who log treatments (TrackTreatment.Staff_ID), and staff → field sets they last edited. */
+  private readonly treatingStaff = new Set<number>();
+  private readonly fieldEditors = new Map<number, Set<number>>();
   /** patient → times of their latest imaging-field deliveries (ms, ascending, a few kept). */
   private readonly imagingTimes = new Map<number, number[]>();
 
@@ -155,6 +165,12 @@ export class LongitudinalTracker {
         fields.set(s.fieldSetId, s.declaredLeaves);
       }
     }
+    if (s.staffId !== null) this.treatingStaff.add(s.staffId);
+    if (s.fieldEditorId !== null) {
+      const sets = this.fieldEditors.get(s.fieldEditorId) ?? new Set<number>();
+      sets.add(s.fieldSetId);
+      this.fieldEditors.set(s.fieldEditorId, sets);
+    }
     if (s.imaging) {
       const times = this.imagingTimes.get(s.patientId) ?? [];
       times.push(s.time);
@@ -224,6 +240,16 @@ export class LongitudinalTracker {
     };
   }
 
+  /**
+   * Whether `editorId`, as the last editor of field set `fieldSetId`, is unusual: someone the
+   * clinic sees logging treatments who edited no other field.
+   */
+  isUnusualEditor(editorId: number, fieldSetId: number): boolean {
+    const edited = this.fieldEditors.get(editorId);
+    const other = edited ? [...edited].some((set) => set !== fieldSetId) : false;
+    return this.treatingStaff.has(editorId) && !other;
+  }
+
   /** Fractions of the course before `s` in delivery order (itself excluded if seen before). */
   private positionOf(course: CourseState, s: FractionSnapshot): number {
     const f = course.fractions;
@@ -278,6 +304,14 @@ export class LongitudinalTracker {
     x[L.edit_dtm_null!] = t.Edit_DtTm === null ? 1 : 0;
     if (t.Create_ID === null || t.Edit_ID === null) miss('edit_by_other_user');
     else x[L.edit_by_other_user!] = t.Create_ID !== t.Edit_ID ? 1 : 0;
+    x[L.row_audit_ids_missing!] = t.Create_ID === null || t.Edit_ID === null ? 1 : 0;
+    const f = record.field;
+    if (f === null) miss('field_version_audit_missing');
+    else
+      x[L.field_version_audit_missing!] =
+        f.Version !== null && f.Version !== 0 && (f.Edit_DtTm === null || f.Edit_ID === null) ? 1 : 0;
+    if (f === null || f.Edit_ID === null) miss('field_editor_unusual');
+    else x[L.field_editor_unusual!] = this.isUnusualEditor(f.Edit_ID, f.FLD_SET_ID ?? f.FLD_ID) ? 1 : 0;
     if (record.controlPoints.length > 0) {
       const leaves = leafFacts(record);
       x[L.negative_gap_present!] = leaves.negativeGaps > 0 ? 1 : 0;
@@ -288,7 +322,7 @@ export class LongitudinalTracker {
     }
     if (!s) {
       for (const f of LONGITUDINAL_FEATURES.slice(L.leaf_count_vs_machine!)) {
-        if (f.name !== 'edit_by_other_user') miss(f.name);
+        if (!RECORD_LEVEL.has(f.name)) miss(f.name);
       }
       return { features: x, missing: m };
     }
@@ -320,7 +354,16 @@ export class LongitudinalTracker {
     if (reference === null) {
       miss('field_changed_since_reference');
       miss('field_edited_after_first_delivery');
+      miss('field_version_predates_use');
     } else {
+      let predates = 0;
+      for (const e of earlier) {
+        if (e.fieldId !== s.fieldId && s.fieldEditedAt < e.time) {
+          predates = 1;
+          break;
+        }
+      }
+      x[L.field_version_predates_use!] = predates;
       x[L.field_changed_since_reference!] =
         s.fingerprint !== reference.fingerprint || s.fieldId !== reference.fieldId ? 1 : 0;
       x[L.field_edited_after_first_delivery!] = s.fieldEditedAt > reference.time ? 1 : 0;
