@@ -62,7 +62,7 @@ export const LongitudinalEvaluationOptionsSchema = z.strictObject({
       geometryMm: z.number().positive().default(3),
     })
     .default({ dosePercent: 5, geometryMm: 3 }),
-  /** Courses with fewer fractions are left out of the false-alarm rate (too short to chart). */
+  /** Courses with fewer fractions in the cohort are left out of every rate (too short to chart). */
   minCourseFractions: z.number().int().min(1).default(5),
 });
 export type LongitudinalEvaluationOptionsInput = z.input<typeof LongitudinalEvaluationOptionsSchema>;
@@ -73,11 +73,19 @@ export interface VariantDetection {
   readonly severity: number;
   /** Applications made (targets the variant could not take are skipped). */
   readonly applications: number;
-  /** Courses (patient × field) the applications affected. */
+  /** Courses (patient × field) the applications affected, with at least `minCourseFractions` fractions. */
   readonly courses: number;
+  /** Affected courses left out: fewer than `minCourseFractions` fractions in the cohort (no history to compare with). */
+  readonly shortCourses: number;
   /** Affected courses with an alarm at or after their onset. */
   readonly detected: number;
   readonly rate: number;
+  /**
+   * Detected by the statistical alarms alone (CUSUM, Mann–Kendall), without the version rules
+   * (`version-churn`, `archived-version`), among all affected courses and among those above the
+   * tolerance.
+   */
+  readonly statistical: { readonly rate: number; readonly overToleranceRate: number | null };
   /** Median delay in fractions over the detected courses (1 = at the onset fraction), null when none. */
   readonly medianDelay: number | null;
   /** Affected courses whose cumulative effect exceeds the tolerance, and how many of them were detected. */
@@ -190,6 +198,9 @@ export function evaluateLongitudinalDetection(input: LongitudinalEvaluationInput
         preOnset: 0,
         first: {} as Record<string, number>,
         malice: [] as number[],
+        statistical: 0,
+        statisticalOver: 0,
+        short: 0,
       };
       for (const target of targets) {
         if (acc.applications >= o.applicationsPerVariant) break;
@@ -210,15 +221,26 @@ export function evaluateLongitudinalDetection(input: LongitudinalEvaluationInput
           acc.malice.push(assessPatientMalice(replay.tracker, p, 0, { groups }).maliciousProbability);
         }
         for (const course of replay.courses) {
+          if (course.fractions < o.minCourseFractions) {
+            acc.short++;
+            continue;
+          }
           acc.courses++;
           acc.preOnset += course.alarms.filter((a) => a.fraction < course.onset).length;
           const hit = course.alarms.find((a) => a.fraction >= course.onset);
+          const statistical = course.alarms.some(
+            (a) => a.fraction >= course.onset && (a.test === 'cusum' || a.test === 'mann-kendall'),
+          );
           const over =
             Math.abs(course.effect.dosePercent) >= o.tolerance.dosePercent ||
             course.effect.geometryMm >= o.tolerance.geometryMm;
           acc.dose = Math.max(acc.dose, Math.abs(course.effect.dosePercent));
           acc.geometry = Math.max(acc.geometry, course.effect.geometryMm);
           if (over) acc.over++;
+          if (statistical) {
+            acc.statistical++;
+            if (over) acc.statisticalOver++;
+          }
           if (!hit) continue;
           acc.detected++;
           if (over) acc.overDetected++;
@@ -233,8 +255,13 @@ export function evaluateLongitudinalDetection(input: LongitudinalEvaluationInput
         severity: variant.severity,
         applications: acc.applications,
         courses: acc.courses,
+        shortCourses: acc.short,
         detected: acc.detected,
         rate: acc.courses ? acc.detected / acc.courses : 0,
+        statistical: {
+          rate: acc.courses ? acc.statistical / acc.courses : 0,
+          overToleranceRate: acc.over ? acc.statisticalOver / acc.over : null,
+        },
         medianDelay: median(acc.delays),
         overTolerance: {
           courses: acc.over,
@@ -270,6 +297,7 @@ export function evaluateLongitudinalDetection(input: LongitudinalEvaluationInput
 interface ReplayedCourse {
   readonly key: string;
   readonly patientId: number;
+  readonly fractions: number;
   /** 1-based fraction of the course at which the attack starts. */
   readonly onset: number;
   readonly alarms: readonly CourseAlarm[];
@@ -323,9 +351,10 @@ function replayAttack(
   }
   for (const [key, t] of ownOnset) onsetTime.set(key, t);
 
+  // Every record of a course with an onset (its QA-mode verification too) is seen clean before it.
   const view: TreatmentRecord[] = [];
   for (const [id, r] of after) {
-    const key = isCourseDelivery(r) ? courseKeyOf(r) : null;
+    const key = courseKeyOf(before.get(id) ?? r);
     const start = key === null ? undefined : onsetTime.get(key);
     const t = r.treatment.Create_DtTm?.getTime() ?? Number.POSITIVE_INFINITY;
     const corrupted = affected.has(id) && (start === undefined || t >= start);
@@ -347,6 +376,7 @@ function replayAttack(
     out.push({
       key,
       patientId: course.patientId,
+      fractions: course.fractions.length,
       onset,
       alarms: course.alarms,
       effect: courseEffect(fractions),

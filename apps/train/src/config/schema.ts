@@ -57,7 +57,8 @@ const MosaiqDatasetSchema = z.strictObject({
   adversarial: z.number().int().positive().default(2000),
   /** (mode, variant) pairs kept out of training, reported separately, e.g. "corrupt_mlc_data/negative_gap". */
   holdoutVariants: z.array(matching(/^[a-z_]+\/[a-z_]+$/, 'a "mode/variant" pair')).default([]),
-  includeMalicious: z.boolean().default(false),
+  /** Plan the malicious modes too (critical_malicious stratum, seed 001's 5 %). */
+  includeMalicious: z.boolean().default(true),
   /**
    * The longitudinal evaluation (report section "Longitudinal detection"): each malicious variant
    * applied to `applicationsPerVariant` courses of the cohort and replayed through the

@@ -15,8 +15,9 @@ export function longitudinalSection(e: LongitudinalEvaluation): string {
     esc(v.variant),
     v.severity,
     String(v.applications),
-    String(v.courses),
+    v.shortCourses ? `${v.courses} (+${v.shortCourses} short)` : String(v.courses),
     pct(v.rate),
+    `${pct(v.statistical.rate)} / ${pct(v.statistical.overToleranceRate)}`,
     v.medianDelay === null ? '–' : fmt(v.medianDelay, 1),
     String(v.overTolerance.courses),
     pct(v.overTolerance.rate),
@@ -35,9 +36,12 @@ export function longitudinalSection(e: LongitudinalEvaluation): string {
   const met = judged.filter((v) => target(v.overTolerance.rate));
   return `<section><h2>Longitudinal detection (malicious variants)</h2>
 <p>Each variant applied to up to ${e.applicationsPerVariant} courses of the cohort (seed ${esc(e.seed)}), replayed
-fraction by fraction through the longitudinal tracker (CUSUM and Mann–Kendall per course parameter). A course is
-detected when an alarm fires at or after its first attacked fraction; the delay counts fractions from that one
-(1 = caught at it). Clinical tolerance: ≥ ${e.tolerance.dosePercent} % cumulative dose or ≥ ${e.tolerance.geometryMm} mm mean
+fraction by fraction through the longitudinal tracker (CUSUM and Mann–Kendall per course parameter, and two rules
+on field versions: a new version with unchanged content before two fractions in a row, and fractions delivered
+from a version that is not the current one). A course is detected when an alarm fires at or after its first
+attacked fraction; the delay counts fractions from that one
+(1 = caught at it). Courses with fewer than 5 fractions in the cohort have no history to compare with and are
+counted apart ("short"). Clinical tolerance: ≥ ${e.tolerance.dosePercent} % cumulative dose or ≥ ${e.tolerance.geometryMm} mm mean
 displacement over the course; target: ≥ 90 % of the courses above it detected.</p>
 ${table(
   [
@@ -47,6 +51,7 @@ ${table(
     'applications',
     'courses',
     'detected',
+    'by CUSUM / Mann–Kendall alone (all / above tolerance)',
     'median delay (fractions)',
     'courses above tolerance',
     'detected above tolerance',

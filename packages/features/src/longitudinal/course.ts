@@ -22,10 +22,17 @@ export interface CourseAlarm {
   readonly courseKey: string;
   readonly patientId: number;
   readonly fieldSetId: number;
-  readonly parameter: SeriesParameterId;
-  readonly family: ParameterFamily;
-  /** `cusum`: the tabular CUSUM crossed h; `mann-kendall`: a monotonic trend below the alarm level. */
-  readonly test: 'cusum' | 'mann-kendall';
+  /** The series parameter, or `field_version` for the version-churn rule. */
+  readonly parameter: SeriesParameterId | 'field_version';
+  readonly family: ParameterFamily | 'audit';
+  /**
+   * `cusum`: the tabular CUSUM crossed h; `mann-kendall`: a monotonic trend below the alarm level;
+   * `version-churn`: two fractions in a row each delivered a new field version whose planned
+   * content did not change; `archived-version`: two fractions in a row delivered a field version
+   * that is not the current one (TxField.Version ≠ 0) as the tracker saw them. Those two are
+   * rules, not tests: their p-value is null.
+   */
+  readonly test: 'cusum' | 'mann-kendall' | 'version-churn' | 'archived-version';
   /** 1-based position of the fraction in the course (delivery order) at which it fired. */
   readonly fraction: number;
   readonly ttxId: number;
@@ -36,11 +43,12 @@ export interface CourseAlarm {
   /** CUSUM: h; Mann–Kendall: the alarm level α. */
   readonly threshold: number;
   /**
-   * Two-sided p-value: for a CUSUM alarm, the one-sample t-test of the deviations from the
-   * reference since it was set; for Mann–Kendall, the trend test's own. Adjust across patients ×
-   * parameters with `reviewCourses` (Benjamini–Hochberg).
+   * Two-sided p-value: for a CUSUM alarm on a planned parameter, the z-test of the deviations
+   * from the reference with σ = the floor; on a measured one, Welch's test of the later half
+   * against the earlier; for Mann–Kendall, the trend test's own; null for `version-churn`.
+   * Adjust across patients × parameters with `reviewCourses` (Benjamini–Hochberg).
    */
-  readonly pValue: number;
+  readonly pValue: number | null;
   readonly direction: 'increase' | 'decrease';
   /** The deviation at that fraction, in the parameter's scale (% for relative parameters). */
   readonly deviation: number;
@@ -165,6 +173,14 @@ export class NoiseModel {
  */
 export class CourseState {
   readonly fractions: FractionSnapshot[] = [];
+  /** The QA-mode verification of the field before its first fraction, when one was observed. */
+  private verified: FractionSnapshot | null = null;
+  /** Consecutive fractions delivered on a new version with unchanged planned content. */
+  private churn = 0;
+  private churnAlarm = false;
+  /** Consecutive fractions delivered from an archived version. */
+  private archived = 0;
+  private archivedAlarm = false;
   private tracks: Track[] = [];
   private alarmList: CourseAlarm[] = [];
   /** False while a rebuild replays fractions already counted in the noise model. */
@@ -186,8 +202,31 @@ export class CourseState {
     return this.alarmList;
   }
 
+  /**
+   * What the course's fractions are compared with: the QA-mode verification of the approved plan
+   * when one was observed before the first fraction (an attack present from the first fraction
+   * then still shows), else the first fraction.
+   */
   get reference(): FractionSnapshot | null {
-    return this.fractions[0] ?? null;
+    return this.verified ?? this.fractions[0] ?? null;
+  }
+
+  /** The verification snapshot, if any. */
+  get verification(): FractionSnapshot | null {
+    return this.verified;
+  }
+
+  /**
+   * Sets the QA-mode verification the course is compared with. Only a verification earlier than
+   * the first fraction counts (a later one verifies a re-plan, not the course's plan); returns
+   * the alarms a rebuild raises when fractions were already there.
+   */
+  verify(s: FractionSnapshot): CourseAlarm[] {
+    const first = this.fractions[0];
+    if (first && compare(s, first) >= 0) return [];
+    if (this.verified && compare(this.verified, s) >= 0) return [];
+    this.verified = s;
+    return this.fractions.length ? this.rebuild() : [];
   }
 
   get latest(): FractionSnapshot | null {
@@ -232,7 +271,7 @@ export class CourseState {
 
   /** Parameters with an alarm (either test) so far. */
   alarmedParameters(): number {
-    let n = 0;
+    let n = (this.churnAlarm ? 1 : 0) + (this.archivedAlarm ? 1 : 0);
     for (const t of this.tracks) if (t.cusumAlarm || t.trendAlarm) n++;
     return n;
   }
@@ -262,6 +301,10 @@ export class CourseState {
     this.alarmList = [];
     this.meterDeviationSum = 0;
     this.meterDeviationCount = 0;
+    this.churn = 0;
+    this.churnAlarm = false;
+    this.archived = 0;
+    this.archivedAlarm = false;
     this.counting = false;
     for (let i = 0; i < this.fractions.length; i++) this.step(this.fractions[i]!, i + 1);
     this.counting = true;
@@ -274,6 +317,23 @@ export class CourseState {
 
   private step(s: FractionSnapshot, fraction: number): CourseAlarm[] {
     const raised: CourseAlarm[] = [];
+    const previous = fraction > 1 ? this.fractions[fraction - 2]! : null;
+    if (previous && previous.fieldId !== s.fieldId && previous.fingerprint === s.fingerprint) {
+      this.churn++;
+      if (this.churn >= 2 && !this.churnAlarm) {
+        this.churnAlarm = true;
+        raised.push(this.ruleAlarm('version-churn', s, fraction, this.churn));
+      }
+    } else if (previous) this.churn = 0;
+    // At delivery the version delivered is the current one; an archived one means the field was
+    // edited back after (or before, and restored): the plan others see is not what was delivered.
+    if (s.fieldVersion !== null && s.fieldVersion !== 0) {
+      this.archived++;
+      if (this.archived >= 2 && !this.archivedAlarm) {
+        this.archivedAlarm = true;
+        raised.push(this.ruleAlarm('archived-version', s, fraction, this.archived));
+      }
+    } else this.archived = 0;
     for (let j = 0; j < PARAMETER_COUNT; j++) {
       const t = this.tracks[j]!;
       const x = s.values[j]!;
@@ -294,10 +354,37 @@ export class CourseState {
     return raised;
   }
 
+  private ruleAlarm(
+    test: 'version-churn' | 'archived-version',
+    s: FractionSnapshot,
+    fraction: number,
+    count: number,
+  ): CourseAlarm {
+    return {
+      courseKey: this.key,
+      patientId: this.patientId,
+      fieldSetId: this.fieldSetId,
+      parameter: 'field_version',
+      family: 'audit',
+      test,
+      fraction,
+      ttxId: s.ttxId,
+      time: new Date(s.time),
+      statistic: count,
+      threshold: 2,
+      pValue: null,
+      direction: 'increase',
+      deviation: 0,
+      maxFractionDeviation: 0,
+      withinTolerance: false,
+    };
+  }
+
   private stepPlanned(t: Track, x: number, s: FractionSnapshot, fraction: number): CourseAlarm[] {
     const o = this.options;
     if (Number.isNaN(t.ref)) {
-      t.ref = x;
+      const verified = this.verified?.values[PARAMETER_INDEX[t.param.id]] ?? Number.NaN;
+      t.ref = Number.isNaN(verified) ? x : verified;
       t.cusum = createCusum({ target: 0, sigma: t.sigma, k: o.cusumK, h: o.plannedH });
     }
     const d = deviation(t.param, x, t.ref);

@@ -196,7 +196,7 @@ const ROWS: Def[] = [
   [
     'field_edited_after_first_delivery',
     'flag',
-    "TxField or one of its control points has an Edit_DtTm after the course's first delivery",
+    "TxField or one of its control points has an Edit_DtTm after the course's reference (its QA-mode verification, else its first delivery)",
     [...AUDIT, ...DOSE, ...GEOMETRY],
     FIELD,
     NO_COURSE,
@@ -317,6 +317,14 @@ const ROWS: Def[] = [
     AUDIT,
     ['TxField'],
     NO_COURSE,
+  ],
+  [
+    'field_version_archived',
+    'flag',
+    'the delivered field version is not the current one (TxField.Version ≠ 0): at delivery it should be',
+    AUDIT,
+    ['TxField'],
+    'no TxField row or Version',
   ],
   [
     'field_editor_unusual',

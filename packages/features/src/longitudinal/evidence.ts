@@ -27,9 +27,9 @@ import type { LongitudinalTracker } from './tracker';
  *   (Wald–Wolfowitz runs test on the changed/unchanged sequence after the first change): 1 − p
  *   when p < `alpha`;
  * - `audit_issues`: archived field versions without Edit_DtTm / Edit_ID, treatment rows without
- *   Create_ID / Edit_ID, Edit_DtTm before Create_DtTm, a version stamped before fractions that
- *   still used an older one (back-dated), a version edited by staff who treat and edit no other
- *   field → 1; a field edited after the course's first delivery only → 0.5 (legitimate re-plans
+ *   Create_ID / Edit_ID, Edit_DtTm before Create_DtTm, a fraction delivered from an archived
+ *   version, a version stamped before fractions that still used an older one (back-dated), a
+ *   version edited by staff who treat and edit no other field → 1; a field edited after the course's first delivery only → 0.5 (legitimate re-plans
  *   do that too);
  * - `targeting`: the patient belongs to a group (age band, site, machine) whose share of alarmed
  *   patients is significantly above the rest's (one-sided 2 × 2 chi-square test, Yates'
@@ -291,7 +291,9 @@ export function assessPatientMalice(
     detail: k ? `${k} anomaly type(s): ${[...families].sort().join(', ')}` : 'no anomaly',
   };
 
-  const evasive = alarms.filter((a) => a.withinTolerance).sort((a, b) => a.pValue - b.pValue)[0];
+  const evasive = alarms
+    .flatMap((a) => (a.withinTolerance && a.pValue !== null ? [{ ...a, pValue: a.pValue }] : []))
+    .sort((a, b) => a.pValue - b.pValue)[0];
   const evasion: EvidenceItem = evasive
     ? {
         id: 'statistical_evasion',

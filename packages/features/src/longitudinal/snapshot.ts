@@ -44,6 +44,8 @@ export interface FractionSnapshot {
   readonly declaredLeaves: number;
   /** The field is an imaging field (TxField.Type_Enum 3 setup, 4 kV setup, 6 port). */
   readonly imaging: boolean;
+  /** TxField.Version of the version delivered (0: the current one; null without a field). */
+  readonly fieldVersion: number | null;
   /** TxField.Edit_ID of the version delivered. */
   readonly fieldEditorId: number | null;
   /** TrackTreatment.Staff_ID: who logged the treatment (the therapist at the console). */
@@ -65,6 +67,21 @@ export function isCourseDelivery(r: TreatmentRecord): boolean {
   return (
     t.WasBeamComplete !== false &&
     t.WasQAMode !== true &&
+    t.Pat_ID1 !== null &&
+    t.FLD_ID !== null &&
+    t.Create_DtTm !== null
+  );
+}
+
+/**
+ * A QA-mode verification of a patient's field (patient-specific QA of the approved plan, before
+ * the course): a completed (or unknown) QA-mode beam with a patient, a field and a time.
+ */
+export function isVerification(r: TreatmentRecord): boolean {
+  const t = r.treatment;
+  return (
+    t.WasQAMode === true &&
+    t.WasBeamComplete !== false &&
     t.Pat_ID1 !== null &&
     t.FLD_ID !== null &&
     t.Create_DtTm !== null
@@ -313,6 +330,7 @@ export function takeSnapshot(r: TreatmentRecord): FractionSnapshot | null {
     negativeGaps: ps.negativeGaps,
     declaredLeaves: ps.declaredLeaves,
     imaging: IMAGING_FIELD_TYPES.has(r.field?.Type_Enum ?? -1),
+    fieldVersion: r.field?.Version ?? null,
     fieldEditorId: r.field?.Edit_ID ?? null,
     staffId: t.Staff_ID,
     versionAuditMissing:

@@ -31,6 +31,7 @@ export const FractionSnapshotSchema = z.strictObject({
   negativeGaps: z.number().int().min(0),
   declaredLeaves: num,
   imaging: z.boolean(),
+  fieldVersion: nullableId,
   fieldEditorId: nullableId,
   staffId: nullableId,
   versionAuditMissing: z.boolean(),
@@ -42,6 +43,8 @@ export type FractionSnapshotJSON = z.output<typeof FractionSnapshotSchema>;
 export const TrackerStateSchema = z.strictObject({
   version: z.literal(1),
   options: TrackerOptionsSchema,
+  /** QA-mode verifications (course references). */
+  verifications: z.array(FractionSnapshotSchema).default([]),
   fractions: z.array(FractionSnapshotSchema),
 });
 export type TrackerState = z.output<typeof TrackerStateSchema>;

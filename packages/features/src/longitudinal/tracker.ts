@@ -3,7 +3,14 @@ import { type CourseAlarm, CourseState, compare, NoiseModel } from './course';
 import { L, LONGITUDINAL_COLS, LONGITUDINAL_FEATURES, slog } from './definitions';
 import { parseTrackerOptions, type TrackerOptions, type TrackerOptionsInput } from './options';
 import { deviation, PARAMETER_INDEX as P, SERIES_PARAMETERS } from './parameters';
-import { courseKeyOf, type FractionSnapshot, isCourseDelivery, leafFacts, takeSnapshot } from './snapshot';
+import {
+  courseKeyOf,
+  type FractionSnapshot,
+  isCourseDelivery,
+  isVerification,
+  leafFacts,
+  takeSnapshot,
+} from './snapshot';
 import { parseTrackerState, snapshotFromJSON, snapshotToJSON, type TrackerState } from './state';
 
 /** What the tracker says about one record. */
@@ -29,6 +36,7 @@ const RECORD_LEVEL = new Set([
   'edit_by_other_user',
   'row_audit_ids_missing',
   'field_version_audit_missing',
+  'field_version_archived',
   'field_editor_unusual',
 ]);
 const IMAGING_KEPT = 8;
@@ -63,6 +71,8 @@ function median(values: number[]): number {
 export class LongitudinalTracker {
   readonly options: Readonly<TrackerOptions>;
   private readonly courseMap = new Map<string, CourseState>();
+  /** QA-mode verifications of courses that have not started yet. */
+  private readonly verifications = new Map<string, FractionSnapshot>();
   private readonly noise: NoiseModel;
   private readonly patientCourses = new Map<number, Set<string>>();
   /** machine → field set → declared leaf count (latest seen), and machine → leaf count → fields. */
@@ -114,7 +124,10 @@ export class LongitudinalTracker {
    * features against the course as it stands.
    */
   observe(record: TreatmentRecord): Observation {
-    if (!isCourseDelivery(record)) return this.peek(record);
+    if (!isCourseDelivery(record)) {
+      if (isVerification(record)) this.verifyWith(takeSnapshot(record)!);
+      return this.peek(record);
+    }
     const s = takeSnapshot(record)!;
     const existing = this.courseMap.get(courseKeyOf(record)!);
     const position = existing ? this.positionOf(existing, s) : 0;
@@ -134,12 +147,27 @@ export class LongitudinalTracker {
     };
   }
 
+  /** A QA-mode verification: the reference of its course (kept until the course starts). */
+  private verifyWith(s: FractionSnapshot): CourseAlarm[] {
+    const key = `${s.patientId}|${s.fieldSetId}`;
+    const course = this.courseMap.get(key);
+    if (course) return course.verify(s);
+    const pending = this.verifications.get(key);
+    if (!pending || compare(pending, s) < 0) this.verifications.set(key, s);
+    return [];
+  }
+
   /** Adds a delivered fraction's snapshot to its course and to the machine and patient context. */
   private ingest(s: FractionSnapshot): { course: CourseState; alarms: CourseAlarm[] } {
     const key = `${s.patientId}|${s.fieldSetId}`;
     let course = this.courseMap.get(key);
     if (!course) {
       course = new CourseState(key, s.patientId, s.fieldSetId, this.options, this.noise);
+      const pending = this.verifications.get(key);
+      if (pending) {
+        course.verify(pending);
+        this.verifications.delete(key);
+      }
       this.courseMap.set(key, course);
       let set = this.patientCourses.get(s.patientId);
       if (!set) {
@@ -193,15 +221,26 @@ export class LongitudinalTracker {
    */
   toJSON(): TrackerState {
     const fractions: FractionSnapshot[] = [];
-    for (const c of this.courseMap.values()) fractions.push(...c.fractions);
+    const verifications: FractionSnapshot[] = [...this.verifications.values()];
+    for (const c of this.courseMap.values()) {
+      fractions.push(...c.fractions);
+      if (c.verification) verifications.push(c.verification);
+    }
     fractions.sort(compare);
-    return { version: 1, options: { ...this.options }, fractions: fractions.map(snapshotToJSON) };
+    verifications.sort(compare);
+    return {
+      version: 1,
+      options: { ...this.options },
+      verifications: verifications.map(snapshotToJSON),
+      fractions: fractions.map(snapshotToJSON),
+    };
   }
 
   /** A tracker from `toJSON`'s output, validated (a bad state names the field). */
   static fromJSON(state: unknown): LongitudinalTracker {
     const parsed = parseTrackerState(state);
     const tracker = new LongitudinalTracker(parsed.options);
+    for (const v of parsed.verifications.map(snapshotFromJSON)) tracker.verifyWith(v);
     const snapshots = parsed.fractions.map(snapshotFromJSON).sort(compare);
     for (const s of snapshots) tracker.ingest(s);
     return tracker;
@@ -310,6 +349,8 @@ export class LongitudinalTracker {
     else
       x[L.field_version_audit_missing!] =
         f.Version !== null && f.Version !== 0 && (f.Edit_DtTm === null || f.Edit_ID === null) ? 1 : 0;
+    if (f === null || f.Version === null) miss('field_version_archived');
+    else x[L.field_version_archived!] = f.Version !== 0 ? 1 : 0;
     if (f === null || f.Edit_ID === null) miss('field_editor_unusual');
     else x[L.field_editor_unusual!] = this.isUnusualEditor(f.Edit_ID, f.FLD_SET_ID ?? f.FLD_ID) ? 1 : 0;
     if (record.controlPoints.length > 0) {
