@@ -40,6 +40,7 @@ export {
   type PromotedModel,
   type PromotionRecord,
 } from './models';
+export { treatmentsWithOwnRowsChanged } from './monitor-view';
 export type { WorkflowProgress } from './progress';
 export { corruptSandboxCopy, type SandboxReport, type SandboxRun } from './sandbox-run';
 export { type ScoredRecord, type ScoreOptions, scoreRecords } from './scoring';

@@ -31,6 +31,7 @@ import {
 import type { FailureModeKind } from '@anomalia/severity';
 import { z } from 'zod';
 import { type CourseEffect, courseEffect } from './course-effect';
+import { treatmentsWithOwnRowsChanged } from './monitor-view';
 import type { WorkflowProgress } from './progress';
 import { isTrainingEligible } from './training-set';
 
@@ -337,7 +338,7 @@ function replayAttack(
   const afterList = assembleRecords(applyChanges(rows, changes));
   const after = new Map(afterList.map((r) => [r.treatment.TTX_ID, r]));
   const affected = new Set(impact.affectedTtxIds);
-  const own = ownRowsChanged(changes, cohort);
+  const own = treatmentsWithOwnRowsChanged(cohort, changes);
 
   // Onset per course: the first affected fraction whose own rows changed, else the first affected one.
   const onsetTime = new Map<string, number>();
@@ -383,24 +384,6 @@ function replayAttack(
     });
   }
   return { tracker, courses: out };
-}
-
-/**
- * Treatments whose own rows a change names: their TrackTreatment or Dose_Hst row, or the session
- * offset they used (an Offset row belongs to the session it was acquired in).
- */
-function ownRowsChanged(changes: readonly Change[], cohort: Cohort): Set<number> {
-  const ids = new Set<number>();
-  const offsets = new Set<number>();
-  for (const c of changes) {
-    if (c.table === 'TrackTreatment') ids.add(c.key);
-    if (c.table === 'Dose_Hst') for (const t of cohort.treatmentsOf('DHS_ID', c.key)) ids.add(t.TTX_ID);
-    if (c.table === 'Offset') offsets.add(c.key);
-  }
-  if (offsets.size > 0) {
-    for (const r of cohort.records) if (r.offset && offsets.has(r.offset.OFF_ID)) ids.add(r.treatment.TTX_ID);
-  }
-  return ids;
 }
 
 /** Every row behind the patients' records, plus every row a change updates or deletes. */

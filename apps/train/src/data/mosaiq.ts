@@ -151,11 +151,16 @@ function splitTrainingSet(set: TrainingSet, cfg: MosaiqConfig, seed: number): Ma
   const inTraining = meta.flatMap((m, i) => (m.heldOut || over.has(i) ? [] : [i]));
   const heldOut = meta.flatMap((m, i) => (m.heldOut ? [i] : []));
   const severity = Float64Array.from(examples, (e) => e.severity);
-  const bands = digitize(
-    Float64Array.from(inTraining, (i) => severity[i]!),
-    BAND_EDGES,
-  );
-  const split = stratifiedSplit(bands, cfg.split, seed);
+  // Stratified by (mode, variant), which nests the severity bands: every variant keeps its share
+  // in every split, so a band's mean energy on the test split does not hinge on how many examples
+  // of one hard variant the draw put there.
+  const variantIds = new Map<string, number>();
+  const strata = Float64Array.from(inTraining, (i) => {
+    const key = meta[i]!.mode === null ? 'normal' : `${meta[i]!.mode}/${meta[i]!.variant}`;
+    if (!variantIds.has(key)) variantIds.set(key, variantIds.size);
+    return variantIds.get(key)!;
+  });
+  const split = stratifiedSplit(strata, cfg.split, seed);
   const rows = (idx: number[], margin = 0): MatrixPart => ({
     X: (fm.X as Matrix).selectRows(idx),
     target: Float64Array.from(idx, (i) => insideBand(severity[i]!, margin)),
