@@ -5,14 +5,21 @@ export {
   isArtifactDir,
   type LoadedArtifact,
   loadArtifact,
+  MANIFEST_FILE,
   type Manifest,
   parseArtifactWith,
   readingArtifact,
   requireTensor,
   saveArtifact,
   type TypedArray,
+  WEIGHTS_FILE,
 } from './artifact';
-export { type CalibrationMethod, Calibrator, type CalibratorState } from './calibration';
+export {
+  type CalibrationMethod,
+  Calibrator,
+  type CalibratorState,
+  CalibratorStateSchema,
+} from './calibration';
 export {
   type CsvDatasetOptions,
   type CsvTable,
@@ -33,6 +40,7 @@ export {
   type PreparedFit,
 } from './detector';
 export { ArtifactError, NotFittedError, ValidationError } from './errors';
+export { stratifiedGroupKFold, stratifiedGroupSplit } from './group-splits';
 export { assertColumns, assertFinite, type Dataset, Matrix } from './matrix';
 export {
   BaseMatrixDetector,

@@ -1,5 +1,5 @@
 import type { LongitudinalEvaluation } from '@anomalia/qa-workflow';
-import { esc, fmt, passCell, table } from './render';
+import { esc, fmt, passCell, table } from './html';
 
 const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(0)} %`);
 
