@@ -19,6 +19,8 @@ export const DATA_READ_BY_CATEGORY: Readonly<Record<FeatureCategory, string>> = 
     'the latest valid Offset of the site set (Version 0): Superior/Anterior/Lateral_Offset, Offset_Type, Offset_State, Study_DtTm',
   cohort:
     'the other treatments of the same patient (and field): Create_DtTm, Edit_DtTm, WasBeamComplete, WasQAMode, offsets',
+  longitudinal:
+    "the course's earlier fractions in delivery order (patient × field): TxField.Meterset, Version and Edit_DtTm / Edit_ID, TxFieldPoint angles, jaws and leaves, Site.Dose_Tx, the Offset used, TrackTreatment.Create_ID / Edit_ID / Staff_ID",
 });
 
 export interface QaCheckInfo {

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openTreatmentReader, runImportCli } from '@anomalia/db-sqlite';
-import { QA_EXTENDED_FEATURES, unobservedFeatures } from '@anomalia/features';
+import { QA_LONGITUDINAL_FEATURES, unobservedFeatures } from '@anomalia/features';
 import { emptyTableRows, formatMosaiqCsv, TABLE_NAMES } from '@anomalia/mosaiq';
 import { generateClinic } from '@anomalia/mosaiq/synthetic';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,17 +84,18 @@ describe('anomalia-train on an imported extract', () => {
     // cannot have learnt anything from the absence of offsets and dose records.
     const names = (await readFile(join(result.runDir, 'features.txt'), 'utf8')).trim().split('\n');
     const unobserved = unobservedFeatures(names, ['Dose_Hst', 'Offset']);
-    expect(unobserved).toHaveLength(16);
+    // The 16 of the 74 and the extended set, and the 8 longitudinal ones that read Offset.
+    expect(unobserved).toHaveLength(24);
     const scaler = JSON.parse(await readFile(join(result.runDir, 'scaler.json'), 'utf8'));
     for (const name of unobserved) {
       const j = names.indexOf(name);
       expect(scaler.constantColumns, name).toContain(j);
-      expect(scaler.center[j], name).toBe(QA_EXTENDED_FEATURES[j]!.missingValue);
+      expect(scaler.center[j], name).toBe(QA_LONGITUDINAL_FEATURES[j]!.missingValue);
     }
     // Observed features of the offset-free extract still vary.
     expect(scaler.constantColumns).not.toContain(names.indexOf('mu_planned'));
     expect(run.notes.join('\n')).toContain(
-      "The source's extract has no Dose_Hst, Offset: 16 features from them are unobserved (constant)",
+      "The source's extract has no Dose_Hst, Offset: 24 features from them are unobserved (constant)",
     );
     expect(JSON.parse(await readFile(join(result.runDir, 'source_tables.json'), 'utf8'))).toEqual(
       run.sourceTables,

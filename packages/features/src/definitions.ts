@@ -1,3 +1,4 @@
+import type { TableName } from '@anomalia/mosaiq';
 import type { MosaiqFailureModeId } from '@anomalia/severity/mosaiq';
 
 /**
@@ -13,9 +14,23 @@ export type FeatureCategory =
   | 'angles'
   | 'mlc'
   | 'offsets'
-  | 'cohort';
+  | 'cohort'
+  | 'longitudinal';
 
-export type FeatureUnit = 'flag' | 'count' | 's' | 'h' | 'MU' | '%' | 'deg' | 'cm' | 'bytes' | 'ratio';
+export type FeatureUnit =
+  | 'flag'
+  | 'count'
+  | 's'
+  | 'h'
+  | 'MU'
+  | '%'
+  | 'deg'
+  | 'cm'
+  | 'mm'
+  | 'bytes'
+  | 'ratio'
+  | 'sigma'
+  | 'z';
 
 export interface FeatureDefinition {
   name: string;
@@ -28,6 +43,16 @@ export interface FeatureDefinition {
   missingValue: number;
   /** When the value counts as missing. Empty when it never is. */
   missingWhen: string;
+  /**
+   * The tables read besides TrackTreatment, when the category does not say (see `featureTables`);
+   * the longitudinal features list theirs.
+   */
+  tables?: readonly TableName[];
+  /**
+   * `slog`: the value is sign(x)·ln(1 + |x|) of the quantity described, so that a 1 % drift and
+   * a 5000 % corruption both stay visible after min-max scaling.
+   */
+  transform?: 'slog';
 }
 
 type Def = [

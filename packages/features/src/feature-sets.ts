@@ -4,6 +4,7 @@ import { type FeatureDefinition, QA74_FEATURES } from './definitions';
 import { type ExtendedOptions, extractQaExtended, QA_EXTENDED_FEATURES } from './extended';
 import { extractQa74 } from './extract74';
 import type { FeatureMatrix } from './feature-matrix';
+import { extractQaLongitudinal, QA_LONGITUDINAL_FEATURES } from './longitudinal/extract';
 
 /** A named, versioned list of features with its extractor. */
 export interface FeatureSet {
@@ -14,17 +15,24 @@ export interface FeatureSet {
 
 /**
  * The feature sets by name. `qa74` is the original 74 features, frozen: models trained on it keep
- * working. `qa74-cohort` appends context features; new features go into new sets, never into
- * `qa74`.
+ * working. `qa74-cohort` appends context features, and `qa74-longitudinal` appends to those the
+ * course features of the longitudinal tracker; new features go into new sets, never into an
+ * existing one.
  */
-export const FEATURE_SETS: Readonly<Record<'qa74' | 'qa74-cohort', FeatureSet>> = Object.freeze({
-  qa74: {
-    name: 'qa74',
-    features: QA74_FEATURES,
-    extract: (records, options) => extractQa74(records, options),
-  },
-  'qa74-cohort': { name: 'qa74-cohort', features: QA_EXTENDED_FEATURES, extract: extractQaExtended },
-});
+export const FEATURE_SETS: Readonly<Record<'qa74' | 'qa74-cohort' | 'qa74-longitudinal', FeatureSet>> =
+  Object.freeze({
+    qa74: {
+      name: 'qa74',
+      features: QA74_FEATURES,
+      extract: (records, options) => extractQa74(records, options),
+    },
+    'qa74-cohort': { name: 'qa74-cohort', features: QA_EXTENDED_FEATURES, extract: extractQaExtended },
+    'qa74-longitudinal': {
+      name: 'qa74-longitudinal',
+      features: QA_LONGITUDINAL_FEATURES,
+      extract: extractQaLongitudinal,
+    },
+  });
 
 export type FeatureSetName = keyof typeof FEATURE_SETS;
 

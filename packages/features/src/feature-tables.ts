@@ -9,6 +9,7 @@ import type { FeatureDefinition } from './definitions';
  * would otherwise look as if its offset or dose record had been deleted).
  */
 export function featureTables(f: FeatureDefinition): TableName[] {
+  if (f.tables) return [...f.tables];
   switch (f.category) {
     case 'foreign_keys':
       return f.name === 'patient_exists'
@@ -33,6 +34,8 @@ export function featureTables(f: FeatureDefinition): TableName[] {
       return ['Offset'];
     case 'cohort':
       return f.name.startsWith('offset_') ? ['Offset'] : [];
+    case 'longitudinal':
+      return [];
   }
 }
 

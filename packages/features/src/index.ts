@@ -25,6 +25,64 @@ export {
 } from './feature-matrix';
 export { FEATURE_SETS, type FeatureSet, type FeatureSetName, getFeatureSet } from './feature-sets';
 export { featureTables } from './feature-tables';
+export type { CourseAlarm, CourseState, ParameterSummary } from './longitudinal/course';
+export {
+  LONGITUDINAL_FEATURE_NAMES,
+  LONGITUDINAL_FEATURES,
+} from './longitudinal/definitions';
+export {
+  assessPatientMalice,
+  type EvidenceId,
+  type EvidenceItem,
+  type EvidenceOptions,
+  EvidenceOptionsSchema,
+  type GroupTest,
+  type PatientMaliceAssessment,
+  targetingTests,
+} from './longitudinal/evidence';
+export {
+  extractQaLongitudinal,
+  type LongitudinalOptions,
+  QA_LONGITUDINAL_FEATURE_NAMES,
+  QA_LONGITUDINAL_FEATURES,
+} from './longitudinal/extract';
+export {
+  parseTrackerOptions,
+  type TrackerOptions,
+  type TrackerOptionsInput,
+  TrackerOptionsSchema,
+} from './longitudinal/options';
+export {
+  deviation,
+  type ParameterFamily,
+  type ParameterKind,
+  type ParameterScale,
+  SERIES_PARAMETER_IDS,
+  SERIES_PARAMETERS,
+  type SeriesParameter,
+  type SeriesParameterId,
+} from './longitudinal/parameters';
+export {
+  type CourseFinding,
+  type CourseReview,
+  type ReviewOptions,
+  ReviewOptionsSchema,
+  reviewCourses,
+} from './longitudinal/review';
+export {
+  courseKeyOf,
+  type FractionSnapshot,
+  IMAGING_FIELD_TYPES,
+  isCourseDelivery,
+  snapshotOf,
+} from './longitudinal/snapshot';
+export {
+  type FractionSnapshotJSON,
+  FractionSnapshotSchema,
+  type TrackerState,
+  TrackerStateSchema,
+} from './longitudinal/state';
+export { LongitudinalTracker, type Observation } from './longitudinal/tracker';
 export { FEATURE_TABLES, unobservedFeatures } from './source-tables';
 export {
   ChannelNormalizer,

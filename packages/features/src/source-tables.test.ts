@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { extractQaExtended, QA_EXTENDED_FEATURE_NAMES } from './extended';
 import { extractQa74 } from './extract74';
 import { FEATURE_SETS } from './feature-sets';
+import { extractQaLongitudinal, QA_LONGITUDINAL_FEATURE_NAMES } from './longitudinal/extract';
 import { FEATURE_TABLES, unobservedFeatures } from './source-tables';
 
 const asOf = Date.UTC(2030, 0, 1);
@@ -63,6 +64,25 @@ describe('FEATURE_TABLES', () => {
       if (table === 'Offset' || table === 'Dose_Hst' || table === 'TxFieldPoint' || table === 'TxField')
         expect(changed.size, table).toBeGreaterThanOrEqual(2);
     }
+  });
+});
+
+describe('FEATURE_TABLES of the longitudinal set', () => {
+  it('lists every table whose rows change a longitudinal feature', () => {
+    // A week of the clinic, so that courses have several fractions.
+    const week = generateRecords({ seed: 17, records: 5000 });
+    const base = extractQaLongitudinal(week, { asOf });
+    const touched = new Set<string>();
+    for (const table of TABLE_NAMES) {
+      const changed = changedColumns(base, extractQaLongitudinal(without(table, week), { asOf }));
+      for (const name of changed) {
+        if (!QA_LONGITUDINAL_FEATURE_NAMES.slice(87).includes(name)) continue;
+        touched.add(name);
+        expect(FEATURE_TABLES[name], `${name} after removing ${table}`).toContain(table);
+      }
+    }
+    // The check is not vacuous: removing tables changes the course features.
+    expect(touched.size).toBeGreaterThanOrEqual(10);
   });
 });
 

@@ -1,10 +1,10 @@
 import { parseTableNames, type TableName } from '@anomalia/mosaiq';
-import { QA_EXTENDED_FEATURES } from './extended';
 import { featureTables } from './feature-tables';
+import { QA_LONGITUDINAL_FEATURES } from './longitudinal/extract';
 
 /** Feature name → the tables it reads besides TrackTreatment, for every feature of every set. */
 export const FEATURE_TABLES: Readonly<Record<string, readonly TableName[]>> = Object.freeze(
-  Object.fromEntries(QA_EXTENDED_FEATURES.map((f) => [f.name, Object.freeze(featureTables(f))])),
+  Object.fromEntries(QA_LONGITUDINAL_FEATURES.map((f) => [f.name, Object.freeze(featureTables(f))])),
 );
 
 /** The features (of `featureNames`, in order) that read one of `absentTables`. */

@@ -22,6 +22,15 @@ export {
   type CorruptionRequest,
   computeCorruption,
 } from './corruption';
+export { type CourseEffect, courseEffect } from './course-effect';
+export {
+  evaluateLongitudinalDetection,
+  type LongitudinalEvaluation,
+  type LongitudinalEvaluationInput,
+  type LongitudinalEvaluationOptionsInput,
+  LongitudinalEvaluationOptionsSchema,
+  type VariantDetection,
+} from './longitudinal-evaluation';
 export { type HistoryStats, PatientHistory, type PatientHistoryOptions } from './history';
 export {
   checkFeatureSet,
@@ -34,6 +43,7 @@ export {
   type PromotionRecord,
   sha256Hex,
 } from './models';
+export { treatmentsWithOwnRowsChanged } from './monitor-view';
 export type { WorkflowProgress } from './progress';
 export {
   buildFeatureReference,

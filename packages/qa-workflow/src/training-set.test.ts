@@ -3,7 +3,10 @@ import { ValidationError } from '@anomalia/core';
 import { tableChecksum } from '@anomalia/db-sqlite';
 import { loadClinic, tempDir } from '@anomalia/db-sqlite/testing';
 import { createCohort, planCorruption } from '@anomalia/failure-modes';
+import { FEATURE_TABLES } from '@anomalia/features';
+import { applyChanges, assembleRecords } from '@anomalia/mosaiq';
 import { afterAll, describe, expect, it } from 'vitest';
+import { treatmentsWithOwnRowsChanged } from './monitor-view';
 import { resolveSource } from './sources/registry';
 import { isTrainingEligible, prepareTrainingSet, trainingMix } from './training-set';
 
@@ -76,6 +79,55 @@ describe('prepareTrainingSet', () => {
     expect(report.changes).toBe(set.plan.changes.length);
     expect(existsSync(sandboxPath)).toBe(false);
     expect(tableChecksum(clinic.path)).toBe(before);
+  });
+
+  it('gives qa74-longitudinal the course history a monitor saw: earlier attacked fractions read back corrupted', async () => {
+    const set = await prepareTrainingSet({
+      ...base,
+      includeMalicious: true,
+      featureSet: 'qa74-longitudinal',
+      sandboxPath: tmp.path('longitudinal.sqlite'),
+    });
+    try {
+      expect(set.plan.applications.some((a) => a.kind === 'malicious')).toBe(true);
+      const examples = new Set(set.plan.examples.map((e) => e.ttxId));
+      const own = [...treatmentsWithOwnRowsChanged(set.cohort.index, set.plan.changes)].filter(
+        (id) => !examples.has(id),
+      );
+      expect(own.length).toBeGreaterThan(0);
+
+      // The same plan applied in memory: the examples and the changed history as the sandbox holds them.
+      const corrupted = new Map(
+        assembleRecords(applyChanges(set.cohort.index.rows as never, set.plan.changes)).map((r) => [
+          r.treatment.TTX_ID,
+          r,
+        ]),
+      );
+      const batch = set.plan.examples.map((e) => corrupted.get(e.ttxId)!);
+      const ownSet = new Set(own);
+      // A treatment the plan deleted stays as the monitor read it before the deletion.
+      const monitorHistory = set.cohort.records.map((r) =>
+        ownSet.has(r.treatment.TTX_ID) ? (corrupted.get(r.treatment.TTX_ID) ?? r) : r,
+      );
+      const options = { asOf: set.cohort.asOf, absentTables: set.sourceTables.absent };
+      const expected = set.featureSet.extract(batch, { ...options, history: monitorHistory });
+      // Every column but those reading Offset: the cohort's rows hold only the offsets its records
+      // used, so where an attack removes a session's offset the sandbox falls back to an older one
+      // of the site set that the in-memory rows lack.
+      const cols = expected.X.cols;
+      const compared = expected.featureNames.flatMap((n, j) =>
+        FEATURE_TABLES[n]?.includes('Offset') ? [] : [j],
+      );
+      expect(compared.length).toBeGreaterThan(90);
+      const pick = (data: Float64Array) =>
+        Array.from({ length: expected.X.rows }, (_, i) => compared.map((j) => data[i * cols + j]!));
+      expect(pick(set.features.X.data)).toEqual(pick(expected.X.data));
+      // With the clean history instead, some example's course looks different.
+      const withClean = set.featureSet.extract(batch, { ...options, history: set.cohort.records });
+      expect(pick(withClean.X.data)).not.toEqual(pick(expected.X.data));
+    } finally {
+      await set.finish();
+    }
   });
 
   it('keeps the sandbox when asked, restored to its checksum', async () => {

@@ -10,6 +10,7 @@ import { type FeatureMatrix, type FeatureSet, type FeatureSetName, getFeatureSet
 import type { TablePresence, TreatmentRecord } from '@anomalia/mosaiq';
 import { DEFAULT_SAMPLING_MIX, type SamplingMix } from '@anomalia/severity';
 import { keyFloor, loadRecentCohort } from './cohort';
+import { treatmentsWithOwnRowsChanged } from './monitor-view';
 import type { WorkflowProgress } from './progress';
 import { corruptSandboxCopy, type SandboxReport } from './sandbox-run';
 import {
@@ -55,6 +56,8 @@ export interface TrainingSet {
     readonly asOf: Date;
     /** Records that may be examples: completed, non-QA. */
     readonly eligible: number;
+    /** The cohort indexed for failure modes (what the plan was drawn from). */
+    readonly index: Cohort;
   };
   /** The tables the source holds: features of absent ones are unobserved, and a model records them. */
   readonly sourceTables: TablePresence;
@@ -185,20 +188,32 @@ export async function prepareTrainingSet(options: TrainingSetOptions): Promise<T
     if (records.length !== plan.examples.length)
       throw new Error(`read ${records.length} of ${plan.examples.length} examples back from the sandbox`);
     featureSet = getFeatureSet(options.featureSet);
+    // The context of cohort features: the cohort as read from the source (a batch record
+    // supersedes its own source version). For the longitudinal set, the cohort as a monitor
+    // would have read it fraction by fraction: treatments whose own rows the plan changed (a
+    // field version repointed, an offset moved) are read back corrupted, so an attack's earlier
+    // fractions are in the example's course history; shared rows edited in place stay as the
+    // monitor saw them before the edit.
+    let history: readonly TreatmentRecord[] | undefined =
+      options.featureSet === 'qa74' ? undefined : recent.records;
+    if (options.featureSet === 'qa74-longitudinal') {
+      const examples = new Set(plan.examples.map((e) => e.ttxId));
+      const own = [...treatmentsWithOwnRowsChanged(cohort, plan.changes)].filter((id) => !examples.has(id));
+      progress?.stage(`reading ${own.length} changed treatments back as the monitor's history`);
+      const seen = new Map(
+        (await run.readRecords(own, progress, 'history')).map((r) => [r.treatment.TTX_ID, r]),
+      );
+      history = recent.records.map((r) => seen.get(r.treatment.TTX_ID) ?? r);
+    }
     progress?.stage(`extracting the ${featureSet.features.length} features of ${featureSet.name}`);
-    // The cohort as read from the source is the context of cohort features (a batch record supersedes its own source version).
-    features = featureSet.extract(records, {
-      asOf,
-      history: options.featureSet === 'qa74' ? undefined : recent.records,
-      absentTables: sourceTables.absent,
-    });
+    features = featureSet.extract(records, { asOf, history, absentTables: sourceTables.absent });
   } catch (error) {
     await run.restore();
     throw error;
   }
   return {
     sourceName,
-    cohort: { records: recent.records, window: recent.window, asOf, eligible },
+    cohort: { records: recent.records, window: recent.window, asOf, eligible, index: cohort },
     sourceTables,
     mix,
     plan,

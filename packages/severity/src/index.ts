@@ -4,7 +4,8 @@
  * - bands: `categorize`, `SEVERITY_BANDS`, `BAND_THRESHOLDS`, `describeSeverity`
  * - routing: `route`, `responseTime`, `CRITICAL_TIERS`
  * - catalogue: `defineCatalogue`, `createSeverityScale` (the Mosaiq catalogue: `@anomalia/severity/mosaiq`)
- * - malice: `maliciousSeverity`, `escalateSeverity`, `maliciousProbability`, `assessMalice`
+ * - malice: `maliciousSeverity`, `escalateSeverity`, `maliciousProbability`, `assessMalice`,
+ *   graded evidence: `maliciousProbabilityFromEvidence`, `assessMaliceFromEvidence`
  * - evaluation and planning: `calibrationCheck`, `samplingPlan`, `dailyReport`
  */
 export {
@@ -47,7 +48,10 @@ export {
 export { SeverityValidationError, UnknownFailureModeError, UnknownVariantError } from './errors';
 export {
   assessMalice,
+  assessMaliceFromEvidence,
   type Escalation,
+  type EvidenceAssessment,
+  type EvidenceStrengths,
   escalateSeverity,
   type IndicatorInput,
   MALICIOUS_FACTOR_WEIGHTS,
@@ -60,6 +64,7 @@ export {
   type MaliciousResponseLevel,
   type MaliciousSeverity,
   maliciousProbability,
+  maliciousProbabilityFromEvidence,
   maliciousSeverity,
   type ProbabilityOptions,
   recommendMaliciousResponse,

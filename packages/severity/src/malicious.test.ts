@@ -2,11 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { SeverityValidationError } from './errors';
 import {
   assessMalice,
+  assessMaliceFromEvidence,
   escalateSeverity,
   MALICIOUS_FACTOR_WEIGHTS,
   MALICIOUS_INDICATOR_WEIGHTS,
   type MaliciousFactors,
   maliciousProbability,
+  maliciousProbabilityFromEvidence,
   maliciousSeverity,
   recommendMaliciousResponse,
 } from './malicious';
@@ -195,5 +197,42 @@ describe('assessMalice', () => {
       { id: 'audit_issues', weight: 0.9 },
     ]);
     expect(result.recommendation.level).toBe('high_confidence_malicious');
+  });
+});
+
+describe('maliciousProbabilityFromEvidence (graded noisy-OR)', () => {
+  it('is 1 − Π(1 − wᵢ·sᵢ) and agrees with the boolean form at strengths 0 and 1', () => {
+    const p = maliciousProbabilityFromEvidence({ audit_issues: 0.5, multiple_anomalies: 1 });
+    expect(p).toBeCloseTo(1 - (1 - 0.9 * 0.5) * (1 - 0.8), 12);
+    expect(
+      maliciousProbabilityFromEvidence({ audit_issues: 1, targeting: 0, temporal_pattern: 1 }),
+    ).toBeCloseTo(maliciousProbability(['audit_issues', 'temporal_pattern']), 12);
+    expect(maliciousProbabilityFromEvidence({})).toBe(0);
+  });
+
+  it('only rises with more or stronger evidence', () => {
+    const weak = maliciousProbabilityFromEvidence({ statistical_evasion: 0.3 });
+    const strong = maliciousProbabilityFromEvidence({ statistical_evasion: 0.9 });
+    const both = maliciousProbabilityFromEvidence({ statistical_evasion: 0.9, temporal_pattern: 0.2 });
+    expect(weak).toBeLessThan(strong);
+    expect(strong).toBeLessThan(both);
+  });
+
+  it('refuses unknown indicators and strengths outside [0, 1], naming them', () => {
+    expect(() => maliciousProbabilityFromEvidence({ gut_feeling: 1 })).toThrow(SeverityValidationError);
+    expect(() => maliciousProbabilityFromEvidence({ audit_issues: 1.5 })).toThrow(/evidence\.audit_issues/);
+    expect(() => maliciousProbabilityFromEvidence(null as never)).toThrow(/evidence/);
+  });
+
+  it('assessMaliceFromEvidence gives the contributions and seed 001’s recommendation', () => {
+    const a = assessMaliceFromEvidence(2.8, { audit_issues: 1, multiple_anomalies: 1, targeting: 0 });
+    expect(a.maliciousProbability).toBeCloseTo(1 - 0.1 * 0.2, 12);
+    expect(a.indicators.map((i) => [i.id, i.confidence])).toEqual([
+      ['audit_issues', 0.9],
+      ['multiple_anomalies', 0.8],
+    ]);
+    expect(a.recommendation.level).toBe('high_confidence_malicious');
+    expect(a.band).toBe('critical');
+    expect(assessMaliceFromEvidence(2.1, { audit_issues: 0.5 }).recommendation.level).toBe('accidental_high');
   });
 });

@@ -263,3 +263,91 @@ export function assessMalice(
     recommendation: recommendMaliciousResponse(energy, p),
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Graded evidence: how strongly each indicator is present, not only whether it is.
+// ---------------------------------------------------------------------------------------------
+
+/** Indicator id → strength in [0, 1] (0 = absent, 1 = fully present); ids absent from it count as 0. */
+export type EvidenceStrengths = Readonly<Record<string, number>>;
+
+/**
+ * Noisy-OR over graded evidence: P(malicious) = 1 − Πᵢ (1 − wᵢ·sᵢ), with wᵢ the indicator's
+ * confidence (MALICIOUS_INDICATOR_WEIGHTS by default) and sᵢ ∈ [0, 1] how strongly the evidence
+ * shows it (e.g. 1 − p of the test that found it). With strengths 0 and 1 only, this is
+ * `maliciousProbability` of the indicators at 1. A strength of 0 adds nothing, so weak evidence
+ * can only raise the probability a little.
+ */
+export function maliciousProbabilityFromEvidence(
+  strengths: EvidenceStrengths,
+  options: ProbabilityOptions = {},
+): number {
+  const weights = resolveWeights(options.weights);
+  let benign = 1;
+  for (const [id, s] of checkedStrengths(strengths, weights)) benign *= 1 - weights[id]! * s;
+  return 1 - benign;
+}
+
+function checkedStrengths(
+  strengths: EvidenceStrengths,
+  weights: Readonly<Record<string, number>>,
+): [string, number][] {
+  if (strengths === null || typeof strengths !== 'object' || Array.isArray(strengths)) {
+    throw new SeverityValidationError(
+      'evidence',
+      'an object of indicator id → strength in [0, 1]',
+      strengths,
+    );
+  }
+  const out: [string, number][] = [];
+  for (const [id, s] of Object.entries(strengths)) {
+    if (!Object.hasOwn(weights, id)) {
+      throw new SeverityValidationError(
+        'evidence',
+        `indicator ids among ${Object.keys(weights).join(', ')}`,
+        id,
+      );
+    }
+    assertUnitInterval(s, `evidence.${id}`);
+    out.push([id, s]);
+  }
+  return out;
+}
+
+export interface EvidenceAssessment {
+  readonly energy: number;
+  readonly band: SeverityBand;
+  readonly maliciousProbability: number;
+  /** Indicators with a positive strength: weight, strength and their product (the contribution's confidence). */
+  readonly indicators: readonly {
+    readonly id: string;
+    readonly weight: number;
+    readonly strength: number;
+    readonly confidence: number;
+  }[];
+  readonly recommendation: MaliciousRecommendation;
+}
+
+/** Energy + graded evidence → malicious probability (graded noisy-OR) and a recommendation. */
+export function assessMaliceFromEvidence(
+  energy: number,
+  strengths: EvidenceStrengths,
+  options: ProbabilityOptions = {},
+): EvidenceAssessment {
+  assertSeverity(energy, 'energy');
+  const weights = resolveWeights(options.weights);
+  const checked = checkedStrengths(strengths, weights).filter(([, s]) => s > 0);
+  const p = maliciousProbabilityFromEvidence(Object.fromEntries(checked), { weights });
+  return {
+    energy,
+    band: categorize(energy),
+    maliciousProbability: p,
+    indicators: checked.map(([id, s]) => ({
+      id,
+      weight: weights[id]!,
+      strength: s,
+      confidence: weights[id]! * s,
+    })),
+    recommendation: recommendMaliciousResponse(energy, p),
+  };
+}

@@ -112,19 +112,47 @@ const MosaiqDatasetSchema = z.strictObject({
   adversarial: z.number().int().positive().default(2000),
   /** (mode, variant) pairs kept out of training, reported separately, e.g. "corrupt_mlc_data/negative_gap". */
   holdoutVariants: z.array(matching(/^[a-z_]+\/[a-z_]+$/, 'a "mode/variant" pair')).default([]),
-  includeMalicious: z.boolean().default(false),
+  /** Plan the malicious modes too (critical_malicious stratum, seed 001's 5 %). */
+  includeMalicious: z.boolean().default(true),
+  /**
+   * The longitudinal evaluation (report section "Longitudinal detection"): each malicious variant
+   * applied to `applicationsPerVariant` courses of the cohort and replayed through the
+   * longitudinal tracker; detection rate, delay in fractions and the false-alarm rate on clean
+   * courses. Runs when malicious modes are included, unless `enabled` is false.
+   */
+  longitudinal: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      applicationsPerVariant: z.number().int().min(1).max(1000).default(20),
+      /** Clinical tolerance a course's cumulative effect is measured against. */
+      tolerance: z
+        .strictObject({
+          dosePercent: z.number().positive().default(5),
+          geometryMm: z.number().positive().default(3),
+        })
+        .default({ dosePercent: 5, geometryMm: 3 }),
+    })
+    .default({ enabled: true, applicationsPerVariant: 20, tolerance: { dosePercent: 5, geometryMm: 3 } }),
   /**
    * Feature set of @anomalia/features: `qa74` (the original 74 QA features) or `qa74-cohort` (the
    * 74 plus context features: duplicates, fraction-to-fraction changes, offset age, jaws), which
-   * sees failure modes that no single record shows.
+   * sees failure modes that no single record shows; or `qa74-longitudinal` (those plus each
+   * record's course: changes since the course's first fraction, CUSUM and trend statistics,
+   * offsets that went back in time, the machine's leaf count), which sees attacks spread over
+   * fractions.
    */
-  features: z.enum(['qa74', 'qa74-cohort']).default('qa74'),
+  features: z.enum(['qa74', 'qa74-cohort', 'qa74-longitudinal']).default('qa74'),
   /**
    * Train and tune on severities moved this far inside their band (e.g. 1.0 → 1.1): an energy
    * aimed exactly at a band edge lands in the band below half the time. Calibration and test
    * keep the true severities.
    */
   bandMargin: z.number().min(0).max(0.15).default(0.1),
+  /**
+   * Leave out the examples a (mode, variant) got beyond its even share of its severity stratum
+   * (slots of pairs that ran out of targets), so no variant dominates a band's mean energy.
+   */
+  balanceVariants: z.boolean().default(true),
   /** `by: time` orders examples by the source treatment's Create_DtTm (before any corruption). */
   split: MosaiqSplitSchema,
 });

@@ -50,7 +50,8 @@ export function exampleContext(set: TrainingSet): ExampleContext {
   const times = new Float64Array(examples.length);
   examples.forEach((e, i) => {
     const app = e.application === null ? null : applications[e.application]!;
-    const related = app ? [app.targetTtxId, e.ttxId, ...app.affectedTtxIds, ...app.contextTtxIds] : [e.ttxId];
+    // The example's own treatment first: a course attack's target is another fraction of the course.
+    const related = app ? [e.ttxId, app.targetTtxId, ...app.affectedTtxIds, ...app.contextTtxIds] : [e.ttxId];
     const source = related.map((id) => (id === null ? undefined : byId.get(id))).find((t) => t !== undefined);
     times[i] = source?.Create_DtTm?.getTime() ?? Number.NaN;
     const patients = related.flatMap((id) => {

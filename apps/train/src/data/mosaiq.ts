@@ -3,6 +3,8 @@ import { digitize, type Matrix, stratifiedSplit } from '@anomalia/core';
 import { unobservedFeatures } from '@anomalia/features';
 import {
   buildFeatureReference,
+  evaluateLongitudinalDetection,
+  type LongitudinalEvaluation,
   prepareTrainingSet,
   resolveSource,
   type TrainingSet,
@@ -68,11 +70,65 @@ export async function prepareMosaiq(
     configPath: 'dataset',
   });
   try {
-    return splitTrainingSet(set, cfg, seed);
+    const data = splitTrainingSet(set, cfg, seed);
+    if (cfg.includeMalicious && cfg.longitudinal.enabled) {
+      progress.stage(
+        `longitudinal evaluation: each malicious variant on ${cfg.longitudinal.applicationsPerVariant} courses`,
+      );
+      const longitudinal = evaluateLongitudinalDetection({
+        cohort: set.cohort.index,
+        seed,
+        applicationsPerVariant: cfg.longitudinal.applicationsPerVariant,
+        tolerance: cfg.longitudinal.tolerance,
+        progress,
+      });
+      data.longitudinal = longitudinal;
+      data.notes.push(longitudinalNote(longitudinal));
+      data.files = {
+        ...data.files,
+        'longitudinal_detection.json': `${JSON.stringify(longitudinal, null, 2)}\n`,
+      };
+    }
+    return data;
   } catch (error) {
     await set.finish();
     throw error;
   }
+}
+
+/** One line for the notes: the issue-17 target on courses above the clinical tolerance. */
+export function longitudinalNote(e: LongitudinalEvaluation): string {
+  const judged = e.variants.filter((v) => v.overTolerance.courses > 0);
+  const met = judged.filter((v) => (v.overTolerance.rate ?? 0) >= 0.9);
+  return `Longitudinal alarms: ${met.length} of ${judged.length} malicious variants with courses above the clinical tolerance (≥ ${e.tolerance.dosePercent} % cumulative dose or ≥ ${e.tolerance.geometryMm} mm) are detected in ≥ 90 % of those courses; ${(e.clean.rate * 100).toFixed(2)} % of ${e.clean.courses} clean courses alarmed (target ≤ 1 %).`;
+}
+
+/**
+ * Examples beyond their (mode, variant)'s even share of its severity stratum. When a pair runs
+ * out of targets (field-scope modes compete for the cohort's fields), the plan hands its slots to
+ * the pairs that still have some; one variant can then make up half a band (e.g. an offset-state
+ * corruption at 0.9 filling the low band), and the band's mean, which seed 001's separations
+ * compare, measures that variant rather than the band. These examples are left out of training
+ * and evaluation (their records stay corrupted, so they are never normal examples either).
+ */
+export function examplesOverShare(plan: TrainingSet['plan']): Set<number> {
+  const pairs = new Map<string, number>();
+  for (const p of plan.pairs) pairs.set(p.stratum, (pairs.get(p.stratum) ?? 0) + 1);
+  const share = new Map<string, number>();
+  for (const s of plan.strata) {
+    const n = pairs.get(s.stratum);
+    if (n) share.set(s.stratum, Math.ceil(s.requested / n));
+  }
+  const taken = new Map<string, number>();
+  const over = new Set<number>();
+  plan.examples.forEach((e, i) => {
+    if (e.mode === null) return;
+    const key = `${e.mode}/${e.variant}`;
+    const k = (taken.get(key) ?? 0) + 1;
+    taken.set(key, k);
+    if (k > (share.get(e.stratum) ?? Number.POSITIVE_INFINITY)) over.add(i);
+  });
+  return over;
 }
 
 function splitTrainingSet(set: TrainingSet, cfg: MosaiqConfig, seed: number): MatrixData {
@@ -94,18 +150,28 @@ function splitTrainingSet(set: TrainingSet, cfg: MosaiqConfig, seed: number): Ma
       `pairs the plan produced; none of ${unknownHoldouts.join(', ')} was planned (check the names)`,
     );
 
-  const inTraining = meta.flatMap((m, i) => (m.heldOut ? [] : [i]));
+  const over = cfg.balanceVariants ? examplesOverShare(plan) : new Set<number>();
+  const inTraining = meta.flatMap((m, i) => (m.heldOut || over.has(i) ? [] : [i]));
   const heldOut = meta.flatMap((m, i) => (m.heldOut ? [i] : []));
   const severity = Float64Array.from(examples, (e) => e.severity);
   const bands = digitize(
     Float64Array.from(inTraining, (i) => severity[i]!),
     BAND_EDGES,
   );
+  // The random split is stratified by (mode, variant), which nests the severity bands: every
+  // variant keeps its share in every split, so a band's mean energy on the test split does not
+  // hinge on how many examples of one hard variant the draw put there.
+  const variantIds = new Map<string, number>();
+  const variants = Float64Array.from(inTraining, (i) => {
+    const key = meta[i]!.mode === null ? 'normal' : `${meta[i]!.mode}/${meta[i]!.variant}`;
+    if (!variantIds.has(key)) variantIds.set(key, variantIds.size);
+    return variantIds.get(key)!;
+  });
   const fractions = fractionsOf(cfg.split);
   const context = exampleContext(set);
   const times = Float64Array.from(inTraining, (i) => context.times[i]!);
   const groups = Int32Array.from(inTraining, (i) => context.groups[i]!);
-  const randomSplit = () => stratifiedSplit(bands, fractions, seed);
+  const randomSplit = () => stratifiedSplit(variants, fractions, seed);
   const timed = cfg.split.by === 'time' ? timeSplit(times, bands, fractions, seed) : null;
   const split = timed ?? randomSplit();
   const rows = (idx: number[], margin = 0): MatrixPart => ({
@@ -152,7 +218,7 @@ function splitTrainingSet(set: TrainingSet, cfg: MosaiqConfig, seed: number): Ma
           by: 'time',
           description: `the ${timed.test.length} most recent examples (source Create_DtTm from ${new Date(timed.cut).toISOString().slice(0, 16)}) are the test split; the older ones are split stratified by severity band into train / validation / calibration${untimed ? ` (${untimed} without a time count as oldest)` : ''}`,
         }
-      : { by: 'random', description: 'stratified by severity band' },
+      : { by: 'random', description: 'stratified by failure-mode variant (which nests the severity bands)' },
     folds: (k) => ({
       scheme: `${k} folds stratified by severity band and grouped by patient (${context.nPatients} patients in ${new Set(groups).size} groups, the largest of ${context.largestGroup} examples: patients one corruption touches together form one group): a patient's examples are all in one fold, and within a fold in one of train / validation / calibration`,
       folds: pooledFolds(bands, k, seed, fractions, groups).map((s) => partsOf(s, false)),
@@ -162,7 +228,7 @@ function splitTrainingSet(set: TrainingSet, cfg: MosaiqConfig, seed: number): Ma
           views: [
             {
               name: 'random split',
-              description: 'the same examples split at random, stratified by severity band',
+              description: 'the same examples split at random, stratified by failure-mode variant',
               parts: partsOf(randomSplit()),
             },
           ],
@@ -171,6 +237,13 @@ function splitTrainingSet(set: TrainingSet, cfg: MosaiqConfig, seed: number): Ma
     notes: [
       `Source ${set.sourceName} (read-only); cohort: ${set.cohort.records.length} treatments from ${window.from.toISOString().slice(0, 10)} to ${asOf.toISOString().slice(0, 10)}, ${set.cohort.eligible} completed non-QA.`,
       `Corruption plan (seed ${seed}): ${plan.applications.length} applications, ${plan.changes.length} changes, ${plan.labels.length} affected records; strata ${plan.strata.map((s) => `${s.stratum} ${s.planned}`).join(', ')}.`,
+      ...(over.size
+        ? [
+            `Balanced within bands: ${over.size} examples beyond their variant's even share of its stratum left out (${[
+              ...new Set([...over].map((i) => `${meta[i]!.mode}/${meta[i]!.variant}`)),
+            ].join(', ')}).`,
+          ]
+        : []),
       ...(plan.shortfall.length
         ? [`Shortfall: ${plan.shortfall.map((s) => `${s.stratum} −${s.missing} (${s.reason})`).join('; ')}.`]
         : []),

@@ -1,4 +1,5 @@
 import type { Matrix } from '@anomalia/core';
+import type { LongitudinalEvaluation } from '@anomalia/qa-workflow';
 import type { Sequence } from '@anomalia/sequence';
 
 /** Per-row provenance for Mosaiq examples (which failure mode made the row, if any). */
@@ -67,6 +68,8 @@ export interface MatrixData {
   notes: string[];
   /** Extra files to write into the run directory (e.g. failure_mode_records.csv). */
   files?: Record<string, string>;
+  /** Mosaiq: detection rate and delay of the longitudinal alarms per malicious variant. */
+  longitudinal?: LongitudinalEvaluation;
   /** Cleanup to run after training and evaluation (e.g. restore the sandbox). */
   finish?: () => Promise<Record<string, unknown>>;
 }

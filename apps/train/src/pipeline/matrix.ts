@@ -122,6 +122,7 @@ export async function runMatrixModel(
                 : []),
             ]
           : undefined,
+      ...(data.longitudinal ? { longitudinal: data.longitudinal } : {}),
       timeline,
       timelineAxis: data.timeline?.axis,
       notes: data.notes,

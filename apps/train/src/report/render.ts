@@ -3,6 +3,7 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import { CHARTS } from './charts';
 import { evaluationSections } from './evaluation-sections';
 import { esc, fmt, passCell, table } from './html';
+import { longitudinalSection } from './longitudinal';
 import { onnxSections } from './onnx-section';
 import type { ReportData } from './types';
 
@@ -64,6 +65,7 @@ export async function renderReport(d: ReportData): Promise<string> {
     );
   }
   sections.push(...evaluationSections(d));
+  if (d.longitudinal) sections.push(longitudinalSection(d.longitudinal));
   sections.push(...onnxSections(d));
   if (d.promotion) {
     sections.push(

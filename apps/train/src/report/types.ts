@@ -1,3 +1,4 @@
+import type { LongitudinalEvaluation } from '@anomalia/qa-workflow';
 import type { OnnxExportRecord } from '../pipeline/onnx-export';
 import type { OnnxModelInfo } from '../pipeline/onnx-model';
 
@@ -38,6 +39,8 @@ export interface ReportData {
     rate: number;
     heldOut: boolean;
   }>;
+  /** Mosaiq with malicious modes: detection rate and delay of the longitudinal alarms per variant. */
+  longitudinal?: LongitudinalEvaluation;
   timeline?: Array<{ t: number; score: number; label?: 0 | 1 }>;
   timelineAxis?: string;
   promotion?: { promoted: boolean; destination: string; reasons: string[] };

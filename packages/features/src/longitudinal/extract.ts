@@ -1,0 +1,79 @@
+import { Matrix } from '@anomalia/core';
+import type { TreatmentRecord } from '@anomalia/mosaiq';
+import type { FeatureDefinition } from '../definitions';
+import { type ExtendedOptions, extractQaExtended, QA_EXTENDED_FEATURES } from '../extended';
+import type { FeatureMatrix } from '../feature-matrix';
+import { unobservedColumns } from '../feature-tables';
+import { LONGITUDINAL_COLS, LONGITUDINAL_FEATURES } from './definitions';
+import type { TrackerOptionsInput } from './options';
+import { LongitudinalTracker } from './tracker';
+
+/** The 87 columns of `qa74-cohort` followed by the longitudinal ones. */
+export const QA_LONGITUDINAL_FEATURES: readonly FeatureDefinition[] = Object.freeze([
+  ...QA_EXTENDED_FEATURES,
+  ...LONGITUDINAL_FEATURES,
+]);
+export const QA_LONGITUDINAL_FEATURE_NAMES: readonly string[] = Object.freeze(
+  QA_LONGITUDINAL_FEATURES.map((f) => f.name),
+);
+
+export interface LongitudinalOptions extends ExtendedOptions {
+  /** The tracker's test settings (defaults: `TrackerOptionsSchema`). */
+  tracking?: TrackerOptionsInput;
+}
+
+/**
+ * `qa74-longitudinal`: the `qa74-cohort` features, then the longitudinal ones. History and batch
+ * are merged in delivery order (a batch record supersedes its history version) and fed through one
+ * `LongitudinalTracker`, exactly as a monitor would have seen them one at a time; each batch
+ * record's features are those the tracker returns when it reaches it.
+ */
+export function extractQaLongitudinal(
+  records: readonly TreatmentRecord[],
+  options: LongitudinalOptions = {},
+): FeatureMatrix {
+  const base = extractQaExtended(records, options);
+  const history = options.history ?? [];
+  const tracker = new LongitudinalTracker(options.tracking ?? {});
+  const inBatch = new Set(records.map((r) => r.treatment.TTX_ID));
+  type Item = { r: TreatmentRecord; row: number };
+  const items: Item[] = [];
+  for (const r of history) if (!inBatch.has(r.treatment.TTX_ID)) items.push({ r, row: -1 });
+  records.forEach((r, row) => {
+    items.push({ r, row });
+  });
+  const time = (r: TreatmentRecord) => r.treatment.Create_DtTm?.getTime() ?? Number.POSITIVE_INFINITY;
+  items.sort((a, b) => time(a.r) - time(b.r) || a.r.treatment.TTX_ID - b.r.treatment.TTX_ID || a.row - b.row);
+
+  const n = records.length;
+  const E = QA_EXTENDED_FEATURES.length;
+  const cols = E + LONGITUDINAL_COLS;
+  const x = new Float64Array(n * cols);
+  const m = new Uint8Array(n * cols);
+  for (let i = 0; i < n; i++) {
+    x.set(base.X.data.subarray(i * E, (i + 1) * E), i * cols);
+    m.set(base.missing.subarray(i * E, (i + 1) * E), i * cols);
+  }
+  for (const { r, row } of items) {
+    if (row < 0) {
+      tracker.observe(r);
+      continue;
+    }
+    const o = tracker.observe(r);
+    x.set(o.features, row * cols + E);
+    m.set(o.missing, row * cols + E);
+  }
+  const unobserved = unobservedColumns(QA_LONGITUDINAL_FEATURES, options.absentTables).filter((j) => j >= E);
+  for (let i = 0; i < n; i++) {
+    for (const j of unobserved) {
+      x[i * cols + j] = QA_LONGITUDINAL_FEATURES[j]!.missingValue;
+      m[i * cols + j] = 0;
+    }
+  }
+  return {
+    X: new Matrix(n, cols, x),
+    featureNames: [...QA_LONGITUDINAL_FEATURE_NAMES],
+    missing: m,
+    recordIds: base.recordIds,
+  };
+}
