@@ -23,6 +23,7 @@ export {
   computeCorruption,
 } from './corruption';
 export { type CourseEffect, courseEffect } from './course-effect';
+export { type HistoryStats, PatientHistory, type PatientHistoryOptions } from './history';
 export {
   evaluateLongitudinalDetection,
   type LongitudinalEvaluation,
@@ -31,7 +32,6 @@ export {
   LongitudinalEvaluationOptionsSchema,
   type VariantDetection,
 } from './longitudinal-evaluation';
-export { type HistoryStats, PatientHistory, type PatientHistoryOptions } from './history';
 export {
   checkFeatureSet,
   FeatureSetMismatchError,
