@@ -11,12 +11,12 @@ import {
   type ModelFit,
   NotFittedError,
   Rng,
-  requireTensor,
   type ScalerParam,
   ScalerParamSchema,
   ValidationError,
 } from '@anomalia/core';
 import { z } from 'zod';
+import { weightsForLayout } from './architecture-check';
 import { BACKENDS, type BackendChoice, type BackendInfo, initBackend, tf } from './engine';
 import { fillDropoutMask, type LayerParams, type Network } from './network';
 import type { OptimizerConfig } from './optimizer';
@@ -513,10 +513,7 @@ export abstract class NeuralDetector<P extends CommonParams> extends BaseMatrixD
     if (typeof n !== 'number')
       throw new ArtifactError('manifest.json', 'state.nFeatures', 'expected a number');
     const layout = new ParamLayout(this.buildNetworks(n));
-    const flat = new Float32Array(layout.size);
-    for (const net of layout.networks) {
-      for (const p of net.params) flat.set(requireTensor(artifact, p.name, 'float32', p.size), p.offset);
-    }
+    const flat = weightsForLayout(artifact, layout);
     this.restoreExtraState(artifact.state);
     this.releaseDevice();
     this.layout = layout;

@@ -10,6 +10,7 @@ import {
   NotFittedError,
   parseArtifactWith,
   requireTensor,
+  restoreFromArtifact,
   stratifiedKFold,
   ValidationError,
 } from '@anomalia/core';
@@ -118,7 +119,7 @@ export class NGramClassifier extends BaseDetector<NGramClassifierParams, Sequenc
 
   static async load(dir: string): Promise<NGramClassifier> {
     const artifact = await loadSequenceArtifact(dir, KIND);
-    return new NGramClassifier(artifact.params as NGramClassifierParamsInput).restore(artifact);
+    return restoreFromArtifact(artifact, (p) => new NGramClassifier(p as NGramClassifierParamsInput));
   }
 
   /** Signal weights of the fitted combination. */

@@ -7,6 +7,7 @@ import {
   NotFittedError,
   parseArtifactWith,
   readingArtifact,
+  restoreFromArtifact,
 } from '@anomalia/core';
 import { z } from 'zod';
 import { loadSequenceArtifact } from './artifact-dir';
@@ -66,7 +67,10 @@ export class SequenceAnomalyDetector extends BaseDetector<SequenceDetectorParams
 
   static async load(dir: string): Promise<SequenceAnomalyDetector> {
     const artifact = await loadSequenceArtifact(dir, KIND);
-    return new SequenceAnomalyDetector(artifact.params as SequenceDetectorParamsInput).restore(artifact);
+    return restoreFromArtifact(
+      artifact,
+      (p) => new SequenceAnomalyDetector(p as SequenceDetectorParamsInput),
+    );
   }
 
   get vocabularySize(): number {

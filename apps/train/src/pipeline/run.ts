@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rmdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConfigError } from '../config/load';
 import type { TrainConfig } from '../config/schema';
@@ -52,17 +52,17 @@ async function createRunDir(runsDir: string, base: string): Promise<{ runId: str
   }
 }
 
-/** Runs one configuration end to end and writes everything into `runs/<time>-<name>/`. */
+/**
+ * Runs one configuration end to end and writes everything into `runs/<time>-<name>/`. A run that
+ * fails leaves no empty directory behind: one holding nothing is removed, one holding partial
+ * output gets `failed.json` (the error), so it is never taken for a finished run.
+ */
 export async function runTraining(
   config: TrainConfig,
   progress: Progress,
   options: { cwd?: string } = {},
 ): Promise<RunResult> {
   const started = new Date();
-  const { runId, runDir } = await createRunDir(
-    resolve(options.cwd ?? process.cwd(), config.output.runsDir),
-    `${timestamp(started)}-${config.name}`,
-  );
   const entry = REGISTRY[config.model.type];
   const expected = entry.input === 'sequences' ? 'sequences' : 'mosaiq, tabular or timeseries';
   if ((entry.input === 'sequences') !== (config.dataset.kind === 'sequences')) {
@@ -71,6 +71,40 @@ export async function runTraining(
       `${expected} for model.type "${config.model.type}", got "${config.dataset.kind}"`,
     );
   }
+  const { runId, runDir } = await createRunDir(
+    resolve(options.cwd ?? process.cwd(), config.output.runsDir),
+    `${timestamp(started)}-${config.name}`,
+  );
+  try {
+    return await runInto(config, progress, options, { runId, runDir, started, entry });
+  } catch (error) {
+    await leaveFailedRun(runDir, error);
+    throw error;
+  }
+}
+
+/** After a failure: removes the run directory when empty, else records why it failed. */
+async function leaveFailedRun(runDir: string, error: unknown): Promise<void> {
+  try {
+    if ((await readdir(runDir)).length === 0) await rmdir(runDir);
+    else {
+      await writeFile(
+        join(runDir, 'failed.json'),
+        `${JSON.stringify({ failedAt: new Date().toISOString(), error: (error as Error)?.message ?? String(error) }, null, 2)}\n`,
+      );
+    }
+  } catch {
+    // The original error matters more than the clean-up's.
+  }
+}
+
+async function runInto(
+  config: TrainConfig,
+  progress: Progress,
+  options: { cwd?: string },
+  run: { runId: string; runDir: string; started: Date; entry: (typeof REGISTRY)[keyof typeof REGISTRY] },
+): Promise<RunResult> {
+  const { runId, runDir, started, entry } = run;
 
   progress.stage(`preparing ${config.dataset.kind} data`);
   const t0 = performance.now();
