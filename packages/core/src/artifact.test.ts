@@ -164,7 +164,7 @@ describe('tampering with a manifest, and artifact signatures', () => {
     },
     params: { k: 3, name: 'x', layerNorm: true },
   });
-  const PROBES: [string, (m: Record<string, any>) => void][] = [
+  const PROBES: [string, Parameters<typeof editManifest>[1]][] = [
     ['params.layerNorm: false', (m) => (m.params.layerNorm = false)],
     ['threshold.value: 5', (m) => (m.threshold.value = 5)],
     ['a scaler centre', (m) => (m.scaler.center[0] += 1)],

@@ -128,7 +128,9 @@ describe('BaseDetector', () => {
       }
     });
     expect(error).toBeInstanceOf(ArtifactError);
-    expect(String(error)).toBe('ArtifactError: manifest.json: params.subsample: expected a number ≥ 1, received 0');
+    expect(String(error)).toBe(
+      'ArtifactError: manifest.json: params.subsample: expected a number ≥ 1, received 0',
+    );
   });
 });
 

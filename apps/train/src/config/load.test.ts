@@ -73,7 +73,7 @@ describe('hostile config input', () => {
 
   it('refuses prototype keys in --set before building anything, and never pollutes Object.prototype', () => {
     const before = pristine();
-    const toString = Object.prototype.toString;
+    const originalToString = Object.prototype.toString;
     for (const [override, key] of [
       ['__proto__.polluted=1', '--set __proto__.polluted'],
       ['__proto__.toString=1', '--set __proto__.toString'],
@@ -101,7 +101,7 @@ describe('hostile config input', () => {
       /--set model\.params: model\.params\.__proto__: expected an ordinary key/,
     );
     expect(pristine()).toEqual(before);
-    expect(Object.prototype.toString).toBe(toString);
+    expect(Object.prototype.toString).toBe(originalToString);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 

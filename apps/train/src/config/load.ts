@@ -3,7 +3,6 @@ import { extname } from 'node:path';
 import {
   assertNoPrototypeKeys,
   PROTOTYPE_KEYS,
-  parseJsonText,
   parseWith,
   ValidationError,
 } from '@anomalia/core';
