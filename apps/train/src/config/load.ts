@@ -1,11 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import {
-  assertNoPrototypeKeys,
-  PROTOTYPE_KEYS,
-  parseWith,
-  ValidationError,
-} from '@anomalia/core';
+import { assertNoPrototypeKeys, PROTOTYPE_KEYS, parseWith, ValidationError } from '@anomalia/core';
 import { parse as parseYaml } from 'yaml';
 import { REGISTRY } from '../registry';
 import { type TrainConfig, TrainConfigSchema } from './schema';
