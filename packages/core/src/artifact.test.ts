@@ -240,6 +240,21 @@ describe('tampering with a manifest, and artifact signatures', () => {
     expect((await loadArtifact(dir, { key })).threshold?.value).toBe(0.5);
   });
 
+  it('refuses prototype keys in a manifest, naming the field', async () => {
+    await saveArtifact(dir, scaled(), { key: null });
+    const path = join(dir, 'manifest.json');
+    const text = await readFile(path, 'utf8');
+    await writeFile(
+      path,
+      text.replace('"params": {', '"params": {\n    "__proto__": { "layerNorm": false },'),
+    );
+    await expect(loadArtifact(dir, { key: null })).rejects.toMatchObject({
+      name: 'ArtifactError',
+      file: 'manifest.json',
+      field: 'params.__proto__',
+    });
+  });
+
   it('reads the key from the environment or a file, and never shows it', async () => {
     const secret = 'correct horse battery staple, 32 bytes at least';
     const saved = { ...process.env };

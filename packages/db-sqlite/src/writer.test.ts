@@ -525,4 +525,27 @@ describe('SqliteSandboxWriter', () => {
     db2.close();
     expect(() => openSandboxWriter(other.path)).toThrow(/Patient\.SS_Number is not a column Anomalia knows/);
   });
+
+  it('refuses prototype keys in a stored run or ledger line, naming the run and field', () => {
+    const { path, writer } = sandbox();
+    const f = clinic.rows.TxField[0]!;
+    const run = writer.applySync(
+      [{ kind: 'delete', table: 'TxField', key: f.FLD_ID, row: f as unknown as Record<string, never> }],
+      { label: 'x' },
+    );
+    const db = new Database(path);
+    db.prepare(`UPDATE "${RUN_TABLE}" SET meta_json = ? WHERE run_id = ?`).run(
+      '{"label": "x", "__proto__": {"seed": 1}}',
+      run.runId,
+    );
+    db.prepare(
+      `UPDATE "${LEDGER_TABLE}" SET row_json = replace(row_json, '{', '{"__proto__": {}, ') WHERE run_id = ?`,
+    ).run(run.runId);
+    db.close();
+    expect(() => writer.listRunsSync()).toThrow(`${run.runId}.meta_json.__proto__: expected an ordinary key`);
+    expect(() => writer.ledgerSync(run.runId)).toThrow(
+      `${run.runId}.ledger[0].row_json.__proto__: expected an ordinary key`,
+    );
+    writer.closeSync();
+  });
 });
