@@ -548,4 +548,25 @@ describe('SqliteSandboxWriter', () => {
     );
     writer.closeSync();
   });
+
+  it('says where two blobs of one length differ, instead of "expected 200 bytes, found 200 bytes"', () => {
+    const { writer } = sandbox();
+    const point = clinic.rows.TxFieldPoint.find((p) => p.A_Leaf_Set !== null && p.A_Leaf_Set.length === 200)!;
+    const wrong = Uint8Array.from(point.A_Leaf_Set!);
+    wrong[54] = wrong[54]! ^ 0x01;
+    const change: Change = {
+      kind: 'update',
+      table: 'TxFieldPoint',
+      key: point.TFP_ID,
+      column: 'A_Leaf_Set',
+      oldValue: wrong,
+      newValue: new Uint8Array(200),
+    };
+    expect(() => writer.applySync([change], { label: 'x' })).toThrow(
+      new RegExp(
+        `A_Leaf_Set\\): expected 200 bytes with byte 54 = 0x${wrong[54]!.toString(16).padStart(2, '0')}, found 0x${point.A_Leaf_Set![54]!.toString(16).padStart(2, '0')} there \\(1 of 200 bytes differ\\)$`,
+      ),
+    );
+    writer.closeSync();
+  });
 });
