@@ -164,7 +164,19 @@ async function artifactProbes(): Promise<void> {
       return p;
     };
     const edits: [string, Edit][] = [
-      ['threshold.value: 5', (m) => (m.threshold = m.threshold ? { ...m.threshold, value: 5 } : m.threshold)],
+      [
+        'threshold.value: 5',
+        (m) => {
+          m.threshold = {
+            value: 5,
+            strategy: { strategy: 'fixed', value: 5 },
+            split: 'none',
+            n: 0,
+            ...(m.threshold ?? {}),
+          };
+          m.threshold.value = 5;
+        },
+      ],
       [
         'a scaler centre (or a metric when there is no scaler)',
         (m) => {

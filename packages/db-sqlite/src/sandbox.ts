@@ -1,4 +1,4 @@
-import { linkSync } from 'node:fs';
+import { linkSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ValidationError } from '@anomalia/core';
 import { LEDGER_TABLE, RUN_TABLE, SANDBOX_MARKER_TABLE } from '@anomalia/mosaiq';
@@ -172,7 +172,15 @@ function buildThenPublish(
   removeDatabaseFile(building);
   try {
     build(building);
-    linkSync(building, path);
+    try {
+      linkSync(building, path);
+    } catch (error) {
+      // File systems without hard links: a rename, after checking again that nothing is there.
+      if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes((error as NodeJS.ErrnoException).code ?? ''))
+        throw error;
+      assertNewFile(path, field);
+      renameSync(building, path);
+    }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
       removeDatabaseFile(building);

@@ -17,7 +17,7 @@ import {
 import { z } from 'zod';
 import { loadSequenceArtifact } from './artifact-dir';
 import { fitLogistic, logit, sigmoid } from './logistic';
-import { trieFromTensors, trieTensors, vocabularyFromState } from './ngram-table';
+import { assertNgramOrder, trieFromTensors, trieTensors, vocabularyFromState } from './ngram-table';
 import { ClassTables, extractSignals, SIGNAL_COUNT, SIGNAL_NAMES, type SignalName } from './signals';
 import { assertSequence, checkSequences, type Sequence, type Sequences } from './validate';
 import { Vocabulary } from './vocabulary';
@@ -256,6 +256,7 @@ export class NGramClassifier extends BaseDetector<NGramClassifierParams, Sequenc
     const size = tables.vocab.size;
     return {
       state: {
+        ngramOrder: this.params.n,
         vocabulary: [...tables.vocab.list],
         combiner: structuredClone(this.requireCombiner()),
         training: { ...this.training },
@@ -273,6 +274,7 @@ export class NGramClassifier extends BaseDetector<NGramClassifierParams, Sequenc
     const state = parseArtifactWith(ClassifierStateSchema, artifact.state, 'manifest.json', 'state');
     const vocab = vocabularyFromState(artifact);
     const n = this.params.n;
+    assertNgramOrder(artifact, n, 'params.n');
     const normal = trieFromTensors(artifact, 'normalNgrams', vocab.size, n);
     const anomalous = trieFromTensors(artifact, 'anomalousNgrams', vocab.size, n);
     const tables = new ClassTables(n, vocab, [normal, anomalous]);
