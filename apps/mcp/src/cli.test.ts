@@ -32,10 +32,12 @@ describe('the built server over stdio', () => {
     try {
       expect(client.getServerVersion()).toMatchObject({ name: 'anomalia-mcp' });
       const { tools } = await client.listTools();
-      expect(tools).toHaveLength(15);
+      // 10 accidental and 10 malicious modes, plus 5 catalogue, preview and ledger tools.
+      expect(tools).toHaveLength(25);
       expect(tools.map((t) => t.name)).toEqual(
         expect.arrayContaining([
           'corrupt_mlc_data',
+          'subtle_dose_escalation',
           'preview',
           'list_runs',
           'restore_run',

@@ -44,6 +44,8 @@ export interface VariantInfo {
   writes: string[];
   features: string[];
   cohortFeatures: string[];
+  /** What reveals it (series, records, test); empty for variants the QA features catch. */
+  evidence: string;
   parameters: Record<string, unknown>;
 }
 
@@ -91,6 +93,7 @@ export function describeMode(mode: FailureMode): ModeInfo {
       writes: [...v.writes],
       features: [...v.features],
       cohortFeatures: [...v.cohortFeatures],
+      evidence: v.evidence,
       parameters: variantParameters(mode, v.id),
     };
   });

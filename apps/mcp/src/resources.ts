@@ -24,6 +24,7 @@ export function modeMarkdown(info: ModeInfo): string {
       '',
       `Writes: ${v.writes.join(', ')}.`,
       `QA features that react: ${[...v.features, ...v.cohortFeatures].join(', ') || 'none'}.`,
+      ...(v.evidence ? ['', `Evidence that reveals it: ${v.evidence}`] : []),
       '',
       'Parameters (JSON Schema):',
       '',

@@ -133,4 +133,78 @@ describe('anomalia-monitor', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/source.database \(sqlite\): the change cursor and model loading are not wired/);
   });
+
+  it('worker and backfill: refuse what cannot work, naming the flag or key', async () => {
+    const queued = join(dir, 'queued.yaml');
+    writeFileSync(
+      queued,
+      [
+        'source: { name: north, database: { type: sqlite, path: north.sqlite } }',
+        'model: { dir: m }',
+        `state: { path: ${JSON.stringify(join(dir, 'queued.sqlite'))} }`,
+        'queue: { redis: "redis://127.0.0.1:9", sites: [{ name: north, database: { type: sqlite, path: x.sqlite } }] }',
+      ].join('\n'),
+    );
+    expect(await run('worker', '--config', queued)).toMatchObject({
+      code: 2,
+      stderr: expect.stringMatching(
+        /queued.yaml: queue.sites\[0\].name: expected a site name not used before \("north" is/,
+      ),
+    });
+    const badUrl = join(dir, 'bad-url.yaml');
+    writeFileSync(
+      badUrl,
+      [
+        'source: { name: north, database: { type: sqlite, path: n.sqlite } }',
+        'model: { dir: m }',
+        'queue: { redis: "http://h:6379" }',
+      ].join('\n'),
+    );
+    expect((await run('worker', '--config', badUrl)).stderr).toMatch(
+      /config: queue.redis: expected a redis:\/\/ or rediss:\/\/ URL \(got http:\/\/h:6379\/?\)/,
+    );
+    expect((await run('worker', '--config', configFile)).stderr).toMatch(
+      /config: queue: expected `queue: \{ redis: url \}`: workers take their jobs from Redis/,
+    );
+    expect((await run('worker', '--config', configFile, '--roles', 'score,cook')).stderr).toMatch(
+      /--roles: cook: expected a comma-separated list of score, store/,
+    );
+    expect((await run('backfill', '--config', configFile, '--from', '2026-01-01')).stderr).toBe(
+      'error: backfill needs --from and --to\n',
+    );
+    expect(
+      (await run('backfill', '--config', configFile, '--from', 'soon', '--to', '2026-01-02')).stderr,
+    ).toMatch(/--from: soon: expected a date YYYY-MM-DD \(UTC\) or an ISO time/);
+    expect(
+      (await run('backfill', '--config', configFile, '--from', '2026-01-02', '--to', '2026-01-01')).stderr,
+    ).toMatch(/--from\/--to: .*expected --from before --to/);
+    expect(
+      (
+        await run(
+          'backfill',
+          '--config',
+          configFile,
+          '--from',
+          '2026-01-01',
+          '--to',
+          '2026-01-02',
+          '--sites',
+          'south',
+        )
+      ).stderr,
+    ).toMatch(/--sites: south: expected one of the config's sites \("site-a"\)/);
+    const withHttp = join(dir, 'queued-http.yaml');
+    writeFileSync(
+      withHttp,
+      [
+        'source: { name: north, database: { type: sqlite, path: north.sqlite } }',
+        'model: { dir: m }',
+        'queue: { redis: "redis://127.0.0.1:9" }',
+        'http: { bind: "127.0.0.1:0" }',
+      ].join('\n'),
+    );
+    expect((await run('run', '--config', withHttp)).stderr).toMatch(
+      /config: http: the dashboard is served by the single-process monitor only/,
+    );
+  });
 });

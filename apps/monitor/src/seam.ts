@@ -31,7 +31,26 @@ export interface ChangeSource {
    * It never writes to the source database.
    */
   poll(watermark: string | null, limit: number): Promise<ChangeBatch>;
+  /**
+   * For backfills: the records that occurred in [window.from, window.to) (ms since the epoch),
+   * at most `limit` after `cursor` (null: the first page), in an order that does not change
+   * between calls; `next` is null on the last page. A source without it cannot be backfilled.
+   */
+  history?(window: TimeWindow, cursor: string | null, limit: number): Promise<HistoryPage>;
   close?(): Promise<void>;
+}
+
+/** A half-open time interval [from, to), ms since the epoch. */
+export interface TimeWindow {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** One page of a backfill window. */
+export interface HistoryPage {
+  readonly ids: readonly string[];
+  /** Where the next page starts; null when this was the last one. */
+  readonly next: string | null;
 }
 
 /** The model's identity: with the source and record id it forms an alert's idempotency key. */

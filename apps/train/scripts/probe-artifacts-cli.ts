@@ -56,8 +56,8 @@ const MODELS: ModelCase[] = [
   },
   {
     type: 'autoencoder',
-    params: { epochs: 3, encoderLayers: [6], bottleneck: 3, scaler: 'standard' },
-    architecture: ['params.bottleneck: 2', (m) => (m.params.bottleneck = 2)],
+    params: { epochs: 3, hiddenLayers: [6, 3], scaler: 'standard' },
+    architecture: ['params.hiddenLayers: [6, 2]', (m) => (m.params.hiddenLayers = [6, 2])],
   },
   {
     type: 'vae',
@@ -94,7 +94,7 @@ const MODELS: ModelCase[] = [
 async function fitAndSave(c: ModelCase, path: string, k: ArtifactKey | null): Promise<void> {
   const entry = REGISTRY[c.type];
   if (entry.input === 'matrix') {
-    const d = entry.create(c.params, 1);
+    const d = await entry.create(c.params, 1);
     await d.fit(X, { y });
     await d
       .fitThreshold({ strategy: 'contamination', contamination: 0.2 } as never, X, {
@@ -235,7 +235,7 @@ async function artifactProbes(): Promise<void> {
     plain:
       'tampered artifacts, digest not recomputed (threshold.value, scaler centre, architecture param, a weights byte), 8 model types',
     architecture:
-      'architecture params edited with the digest recomputed, no key (layerNorm, bottleneck, latent, nEstimators, metric, kernel, n, order)',
+      'architecture params edited with the digest recomputed, no key (layerNorm, hiddenLayers, latent, nEstimators, metric, kernel, n, order)',
     keyed: 'any manifest edit with the digest recomputed, signing key configured',
     keyMisuse: 'unsigned / signature stripped / other key / signed without a key',
     digestOnly:

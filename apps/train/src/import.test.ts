@@ -19,6 +19,8 @@ import { createProgress } from './progress';
 const repoRoot = resolve(__dirname, '../../..');
 let tmp: string;
 let database: string;
+/** Staff rows in the extract, one of them a repeated row. */
+let staffRows: number;
 let importOutput: string;
 
 beforeAll(async () => {
@@ -32,6 +34,7 @@ beforeAll(async () => {
   const skipped = new Set(rows.TxField.filter((_, i) => i % 20 === 0).map((f) => f.FLD_ID));
   rows.TxFieldPoint = rows.TxFieldPoint.filter((p) => p.FLD_ID === null || !skipped.has(p.FLD_ID));
   rows.Staff = [...rows.Staff, rows.Staff[0]!];
+  staffRows = rows.Staff.length;
   for (const t of TABLE_NAMES) {
     if (t === 'Dose_Hst' || t === 'Offset') continue;
     await writeFile(join(extract, `${t}.csv`), formatMosaiqCsv(t, rows[t]));
@@ -50,7 +53,9 @@ afterAll(() => rm(tmp, { recursive: true, force: true }));
 
 describe('anomalia-train on an imported extract', () => {
   it('records the absent tables and trains without learning that every record lacks them', async () => {
-    expect(importOutput).toMatch(/^Staff +Staff\.csv +5 +4 +1 +1 identical duplicate/m);
+    expect(importOutput).toMatch(
+      new RegExp(`^Staff +Staff\\.csv +${staffRows} +${staffRows - 1} +1 +1 identical duplicate`, 'm'),
+    );
     expect(importOutput).toContain('Absent tables (recorded as absent, not empty): Dose_Hst, Offset.');
     const reader = openTreatmentReader(database);
     expect(reader.tablePresence().absent).toEqual(['Dose_Hst', 'Offset']);

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config/load';
 import { MODEL_TYPES } from './config/schema';
+import { exportOnnxCommand } from './export-command';
 import { runTraining } from './pipeline/run';
 import { createProgress } from './progress';
 
@@ -8,6 +9,7 @@ const HELP = `anomalia-train: config-driven training, evaluation, report and pro
 
 Usage:
   anomalia-train --config <file.yaml|file.json> [--set key=value ...] [--quiet]
+  anomalia-train export-onnx <model dir> [--out <path>] [...]   (see export-onnx --help)
 
 Options:
   -c, --config <file>   training configuration (YAML or JSON)
@@ -20,11 +22,13 @@ Model types: ${MODEL_TYPES.join(', ')}
 Dataset kinds: mosaiq, tabular, sequences, timeseries
 
 Each run writes runs/<time>-<name>/ (model artifact, scaler, run.json, features.txt,
-failure_mode_records.csv for Mosaiq, report.html) and copies the model to
-models/current/<name> when the promotion gate passes, models/candidates/ otherwise.
+failure_mode_records.csv for Mosaiq, report.html; with export.onnx the ONNX export as onnx/)
+and copies the model to models/current/<name> when the promotion gate passes,
+models/candidates/ otherwise. model.type onnx evaluates a model trained elsewhere, unfitted.
 `;
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'export-onnx') return exportOnnxCommand(argv.slice(1));
   let args: ReturnType<typeof parse>;
   const parse = (a: string[]) =>
     parseArgs({

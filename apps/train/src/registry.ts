@@ -28,7 +28,7 @@ import {
   type Sequences,
 } from '@anomalia/sequence';
 import type { z } from 'zod';
-import type { ModelType } from './config/schema';
+import type { TrainableModelType } from './config/schema';
 
 /** A model over feature matrices: any core MatrixDetector. */
 export interface MatrixModel {
@@ -37,8 +37,14 @@ export interface MatrixModel {
   supervised: boolean;
   /** What the score is called in reports. */
   scoreName: string;
-  create(params: Record<string, unknown>, seed: number): MatrixDetector;
+  /**
+   * A new detector for `fit`; for a model trained elsewhere (`pretrained`), a fresh handle on it,
+   * ready to score and never fitted.
+   */
+  create(params: Record<string, unknown>, seed: number): MatrixDetector | Promise<MatrixDetector>;
   load(dir: string): Promise<MatrixDetector>;
+  /** Set for a model trained elsewhere (ONNX): the pipeline skips `fit`; `backend` runs its scores. */
+  pretrained?: { backend: string };
 }
 
 /** A model over token sequences: a core Detector whose input is a batch of sequences. */
@@ -104,8 +110,11 @@ const ngram: SequenceModel = {
   },
 };
 
-/** `model.type` → how to build it. Adding a model is one entry. */
-export const REGISTRY: Record<ModelType, ModelEntry> = {
+/**
+ * `model.type` → how to build it. Adding a model is one entry. `onnx` (a model trained elsewhere)
+ * is not built but opened from its file: see `openOnnxModel`.
+ */
+export const REGISTRY: Record<TrainableModelType, ModelEntry> = {
   ebm: matrixModel(EnergyModelParamsSchema, EnergyModel, (d) => EnergyModel.load(d), {
     supervised: true,
     scoreName: 'energy',

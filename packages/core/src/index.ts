@@ -25,7 +25,12 @@ export {
   ArtifactKey,
   resolveArtifactKey,
 } from './artifact-key';
-export { type CalibrationMethod, Calibrator, type CalibratorState } from './calibration';
+export {
+  type CalibrationMethod,
+  Calibrator,
+  type CalibratorState,
+  CalibratorStateSchema,
+} from './calibration';
 export {
   type CsvDatasetOptions,
   type CsvTable,
@@ -46,6 +51,7 @@ export {
   type PreparedFit,
 } from './detector';
 export { ArtifactError, NotFittedError, ValidationError } from './errors';
+export { stratifiedGroupKFold, stratifiedGroupSplit } from './group-splits';
 export { assertColumns, assertFinite, type Dataset, Matrix } from './matrix';
 export {
   BaseMatrixDetector,

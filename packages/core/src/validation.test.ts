@@ -67,6 +67,21 @@ describe('parseWith', () => {
   });
 });
 
+describe("parseWith with a schema's own message", () => {
+  it('uses a custom message instead of the generic phrase', () => {
+    const S = z.strictObject({
+      code: z.string().regex(/^[A-Z]{3}$/, 'three capital letters'),
+      legacy: z.never({ error: 'no value: this key moved to model.params.scaler' }).optional(),
+    });
+    expect(errorOf(() => parseWith(S, { code: 'ab' }, 'cfg')).message).toBe(
+      'cfg.code: expected three capital letters, received "ab"',
+    );
+    expect(errorOf(() => parseWith(S, { code: 'ABC', legacy: 1 }, 'cfg')).message).toBe(
+      'cfg.legacy: expected no value: this key moved to model.params.scaler, received 1',
+    );
+  });
+});
+
 describe('assertNoPrototypeKeys', () => {
   it('finds constructor and prototype keys at any depth, in arrays too', () => {
     expect(() => assertNoPrototypeKeys({ a: [{ b: 1 }, { constructor: 1 }] }, 'x')).toThrow(

@@ -82,6 +82,9 @@ export function validationErrorFromZod(error: z.ZodError, input: unknown, root =
 
 /** What an issue expected, phrased to follow "expected " (zod's own message as the fallback). */
 export function expectedPhrase(issue: z.core.$ZodIssue): string {
+  // A schema's own message (`{ error: 'a note saying what was done' }`, `.regex(re, '…')`) says it best.
+  if (issue.code !== 'custom' && !ZOD_DEFAULT_MESSAGE.test(issue.message))
+    return stripExpected(issue.message);
   switch (issue.code) {
     case 'invalid_type':
       return issue.expected === 'undefined' ? 'no value' : `${article(String(issue.expected))}`;
@@ -103,6 +106,9 @@ export function expectedPhrase(issue: z.core.$ZodIssue): string {
       return stripExpected(issue.message);
   }
 }
+
+/** The start of every message zod writes itself (zod 4, English locale). */
+const ZOD_DEFAULT_MESSAGE = /^(Invalid|Too (big|small)|Unrecognized key|Expected)/;
 
 function boundPhrase(
   origin: string,

@@ -12,7 +12,8 @@ describe('README modes table', () => {
     const rows = renderModesTable(failureCatalogue)
       .split('\n')
       .filter((l) => l.startsWith('| **') || l.startsWith('| ↳'));
-    expect(rows).toHaveLength(10 + 32);
+    expect(rows).toHaveLength(10 + 32 + 10 + 40);
+    expect(renderModesTable(failureCatalogue)).toContain('| evidence that reveals it |');
   });
 
   it('refuses a README without markers', () => {

@@ -17,13 +17,43 @@ export const README_PATH = fileURLToPath(new URL('../README.md', import.meta.url
 const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
 const code = (names: readonly string[]) => names.map((n) => `\`${n}\``).join(', ');
 
-/** One row per (mode, variant): severity and band, scope, what it writes and does, the features that react. */
+/**
+ * One row per (mode, variant): severity and band, scope, what it writes and does, the features
+ * that react; the malicious modes in a table of their own with the evidence that reveals them.
+ */
 export function renderModesTable(catalogue: FailureCatalogue): string {
+  const accidental = catalogue.modes.filter((m) => m.kind === 'accidental');
+  const malicious = catalogue.modes.filter((m) => m.kind === 'malicious');
+  const parts = [renderAccidental(accidental)];
+  if (malicious.length > 0) parts.push(`**Malicious modes**\n\n${renderMalicious(malicious)}`);
+  return parts.join('\n\n');
+}
+
+function renderMalicious(modes: FailureCatalogue['modes']): string {
+  const lines = [
+    '| mode / variant | severity | scope | writes | what the attack does (defaults) | evidence that reveals it | features that react (cohort) |',
+    '|---|---|---|---|---|---|---|',
+  ];
+  for (const mode of modes) {
+    lines.push(
+      `| **\`${mode.id}\`** | ${mode.severity.toFixed(1)} base | ${mode.scope} | | ${cell(mode.description)} | | |`,
+    );
+    for (const v of mode.variants) {
+      const cohort = v.cohortFeatures.length > 0 ? ` (${code(v.cohortFeatures)})` : '';
+      lines.push(
+        `| ↳ \`${v.id}\` | ${v.severity.toFixed(1)} ${v.band} | | ${code(v.writes)} | ${cell(v.description)} | ${cell(v.evidence)} | ${code(v.features)}${cohort} |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+function renderAccidental(modes: FailureCatalogue['modes']): string {
   const lines = [
     '| mode / variant | severity | scope | writes | what the change does | features that react (cohort) |',
     '|---|---|---|---|---|---|',
   ];
-  for (const mode of catalogue.modes) {
+  for (const mode of modes) {
     lines.push(
       `| **\`${mode.id}\`** | ${mode.severity.toFixed(1)} base | ${mode.scope} | | ${cell(mode.description)} | |`,
     );

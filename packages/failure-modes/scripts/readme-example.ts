@@ -18,13 +18,23 @@ console.log(corrupted.controlPoints[0]!.Gantry_Ang); // -50
 const restored = applyChanges(rows, invertChanges(app.changes));
 console.log(restored.TxFieldPoint.length === cohort.rows.TxFieldPoint.length);
 
-// A seeded, severity-balanced plan with a held-out variant.
+// A malicious mode needs courses: a clinic of five weeks (few new courses a day).
+const weeks = createCohort(generateRecords({ seed: 1, records: 5000, newCoursesPerDay: 0.7 }));
+const creep = failureCatalogue.mode('gradual_parameter_drift');
+const course = creep.targets(weeks, 'mu_creep')[0]!;
+const attack = creep.apply({ variant: 'mu_creep', target: course, cohort: weeks, rng: 1 });
+console.log(attack.severity, attack.band, attack.changes.length, attack.affectedTtxIds.length);
+console.log(attack.summary);
+const oneDay = cohort.records.find((r) => r.treatment.WasBeamComplete && !r.treatment.WasQAMode)!;
+console.log(creep.check({ variant: 'mu_creep', target: oneDay, cohort })); // a one-day clinic has no course
+
+// A seeded, severity-balanced plan with a held-out variant; malicious pairs fill critical_malicious.
 const plan = planCorruption({
-  cohort,
+  cohort: weeks,
   n: 200,
   seed: 7,
   holdout: [{ mode: 'corrupt_mlc_data', variant: 'odd_bytes' }],
 });
 console.log(plan.strata.map((s) => `${s.stratum} ${s.planned}`).join(', '));
-console.log(plan.examples[0]);
+console.log(plan.examples.find((e) => e.kind === 'malicious'));
 console.log(plan.changes.length, plan.labels.length, plan.excludedTtxIds.length);

@@ -7,6 +7,16 @@ import { corruptMlcData } from './modes/corrupt-mlc-data';
 import { duplicateTreatments } from './modes/duplicate-treatments';
 import { invalidAngles } from './modes/invalid-angles';
 import { invalidOffsetData } from './modes/invalid-offset-data';
+import { auditTrailManipulation } from './modes/malicious/audit-trail-manipulation';
+import { collimatorJawManipulation } from './modes/malicious/collimator-jaw-manipulation';
+import { coordinatedMultifieldAttack } from './modes/malicious/coordinated-multifield-attack';
+import { fieldApertureManipulation } from './modes/malicious/field-aperture-manipulation';
+import { gradualParameterDrift } from './modes/malicious/gradual-parameter-drift';
+import { selectiveFractionSabotage } from './modes/malicious/selective-fraction-sabotage';
+import { statisticalCamouflage } from './modes/malicious/statistical-camouflage';
+import { subtleDoseEscalation } from './modes/malicious/subtle-dose-escalation';
+import { targetedPatientSelection } from './modes/malicious/targeted-patient-selection';
+import { timeDelayedCorruption } from './modes/malicious/time-delayed-corruption';
 import { metersetInconsistency } from './modes/meterset-inconsistency';
 import { missingControlPoints } from './modes/missing-control-points';
 import { mlcLeafCountMismatch } from './modes/mlc-leaf-count-mismatch';
@@ -26,6 +36,23 @@ export const ACCIDENTAL_FAILURE_MODES: readonly FailureMode[] = Object.freeze([
   invalidOffsetData,
   metersetInconsistency,
   mlcLeafCountMismatch,
+]);
+
+/**
+ * The 10 malicious modes of the Mosaiq catalogue, every variant implemented: cohort transforms
+ * over courses (many fractions of a patient's plan), several fields, or chosen patients.
+ */
+export const MALICIOUS_FAILURE_MODES: readonly FailureMode[] = Object.freeze([
+  subtleDoseEscalation,
+  targetedPatientSelection,
+  coordinatedMultifieldAttack,
+  timeDelayedCorruption,
+  statisticalCamouflage,
+  auditTrailManipulation,
+  fieldApertureManipulation,
+  gradualParameterDrift,
+  selectiveFractionSabotage,
+  collimatorJawManipulation,
 ]);
 
 /** The implemented modes, looked up by id. */
@@ -83,5 +110,8 @@ export function createFailureCatalogue(
   });
 }
 
-/** The catalogue of every implemented Mosaiq failure mode. */
-export const failureCatalogue: FailureCatalogue = createFailureCatalogue(ACCIDENTAL_FAILURE_MODES);
+/** The catalogue of every Mosaiq failure mode: the 10 accidental and the 10 malicious ones (32 + 40 variants). */
+export const failureCatalogue: FailureCatalogue = createFailureCatalogue([
+  ...ACCIDENTAL_FAILURE_MODES,
+  ...MALICIOUS_FAILURE_MODES,
+]);

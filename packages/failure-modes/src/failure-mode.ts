@@ -32,6 +32,8 @@ export interface VariantContext<P> {
   readonly params: P;
   readonly rng: Rng;
   readonly keys: KeyAllocator;
+  /** Records another application already changed: a mode that picks victims picks them elsewhere. */
+  readonly avoid: ReadonlySet<number>;
 }
 
 /** What a variant's `apply` returns. */
@@ -55,6 +57,8 @@ export interface VariantDefinition<S extends z.ZodType = z.ZodType> {
   readonly features: readonly string[];
   /** Features of the extended `qa74-cohort` set that react as well (cross-record signals). */
   readonly cohortFeatures?: readonly string[];
+  /** What reveals it: which series or records, which test (malicious modes hide from single-record checks). */
+  readonly evidence?: string;
   /** Zod schema of the parameters (a strict object with defaults). */
   readonly params: S;
   /** Why `target` does not suit this variant with these parameters, or null when it does. */
@@ -83,6 +87,8 @@ export interface FailureVariant {
   readonly writes: readonly string[];
   readonly features: readonly string[];
   readonly cohortFeatures: readonly string[];
+  /** What reveals it (series, records, test); empty when the features above are the whole story. */
+  readonly evidence: string;
   readonly params: z.ZodType;
 }
 
@@ -99,6 +105,11 @@ export interface ApplyInput {
   readonly rng: Rng | number | string;
   /** Key allocator shared across applications (default: a fresh one over the cohort's rows). */
   readonly keys?: KeyAllocator;
+  /**
+   * TTX_IDs to leave alone (e.g. those a plan's earlier applications changed): cohort-scope modes
+   * choose their other victims among patients with none of them. The target itself is the caller's.
+   */
+  readonly avoid?: ReadonlySet<number>;
 }
 
 /** The result of applying one (mode, variant): the changes and what they do to which records. */
@@ -158,10 +169,13 @@ function resolveTarget(
   cohort: Cohort,
   target: number | TreatmentRecord | undefined,
   scope: FailureScope,
+  suits?: (record: TreatmentRecord) => boolean,
 ): TreatmentRecord {
   if (target === undefined) {
-    const first = cohort.records[0];
-    if (scope === 'cohort' && first) return first;
+    // A cohort-scope mode picks its own victims: without a target it starts from the first record it suits.
+    const first =
+      scope === 'cohort' ? (cohort.records.find((r) => suits?.(r) ?? true) ?? cohort.records[0]) : undefined;
+    if (first) return first;
     throw new ValidationError(
       'target',
       scope === 'cohort' ? 'a cohort with at least one record' : 'the TTX_ID of a record of the cohort',
@@ -204,6 +218,7 @@ export function defineFailureMode(
       writes: Object.freeze([...v.writes]),
       features: Object.freeze([...v.features]),
       cohortFeatures: Object.freeze([...(v.cohortFeatures ?? [])]),
+      evidence: v.evidence ?? '',
       params: v.params,
     });
   });
@@ -247,7 +262,12 @@ export function defineFailureMode(
       const v = variant(input.variant);
       const cohort = toCohort(input.cohort);
       const params = parse(v.id, input.params);
-      const target = resolveTarget(cohort, input.target, def.scope);
+      const target = resolveTarget(
+        cohort,
+        input.target,
+        def.scope,
+        (r) => checkResolved(v.id, r, cohort, params) === null,
+      );
       const ttxId = target.treatment.TTX_ID;
       const reason = checkResolved(v.id, target, cohort, params);
       if (reason !== null) throw new NotApplicableError(def.id, v.id, ttxId, reason);
@@ -259,7 +279,8 @@ export function defineFailureMode(
             : null;
       if (!rng) throw new ValidationError('rng', 'an Rng or a seed (number or string)', input.rng);
       const keys = input.keys ?? createKeyAllocator({ rows: cohort.rows });
-      const outcome = definitions.get(v.id)!.apply({ target, cohort, params, rng, keys });
+      const avoid = input.avoid ?? EMPTY_SET;
+      const outcome = definitions.get(v.id)!.apply({ target, cohort, params, rng, keys, avoid });
       const changes = outcome.changes.map((c, i) => validateChange(c, `changes[${i}]`));
       if (changes.length === 0) throw new NotApplicableError(def.id, v.id, ttxId, 'it would change nothing');
       const impact = impactOf(cohort, changes);
@@ -327,6 +348,8 @@ function parseVariantParams(schema: z.ZodType, input: unknown): unknown {
 export function defineVariant<S extends z.ZodType>(def: VariantDefinition<S>): VariantDefinition {
   return def as unknown as VariantDefinition;
 }
+
+const EMPTY_SET: ReadonlySet<number> = new Set();
 
 /** A parameter-less variant's schema. */
 export const noParams = z.strictObject({});

@@ -4,20 +4,22 @@ import { applyChanges, assembleRecords, invertChanges } from '@anomalia/mosaiq';
 import { DEFAULT_SAMPLING_MIX, samplingPlan, UnknownVariantError } from '@anomalia/severity';
 import { mosaiqScale } from '@anomalia/severity/mosaiq';
 import { describe, expect, it } from 'vitest';
+import { ACCIDENTAL_FAILURE_MODES, createFailureCatalogue } from './catalogue';
 import { type CorruptionPlan, planCorruption } from './plan';
 import { AS_OF, COHORT, cohortUntouched, sameRows } from './test-support/harness';
 
 const N = 120;
-const plan = planCorruption({ cohort: COHORT, n: N, seed: 3 });
+/** The 1500-record test clinic spans one day: no course for a malicious mode, so these plans are accidental. */
+const plan = planCorruption({ cohort: COHORT, n: N, seed: 3, kinds: ['accidental'] });
 const accidentalMix = { ...DEFAULT_SAMPLING_MIX, critical_malicious: 0 };
 
 describe('planCorruption', () => {
   it('is deterministic under a seed', () => {
-    const again = planCorruption({ cohort: COHORT, n: N, seed: 3 });
+    const again = planCorruption({ cohort: COHORT, n: N, seed: 3, kinds: ['accidental'] });
     expect(again.examples).toEqual(plan.examples);
     expect(again.changes).toEqual(plan.changes);
     expect(again.labels).toEqual(plan.labels);
-    const other = planCorruption({ cohort: COHORT, n: N, seed: 4 });
+    const other = planCorruption({ cohort: COHORT, n: N, seed: 4, kinds: ['accidental'] });
     expect(other.examples).not.toEqual(plan.examples);
     expect(cohortUntouched()).toBe(true);
   });
@@ -99,6 +101,7 @@ describe('planCorruption', () => {
       cohort: COHORT,
       n: 60,
       seed: 5,
+      kinds: ['accidental'],
       holdout: [{ mode: 'corrupt_mlc_data', variant: 'odd_bytes' }, { mode: 'orphaned_records' }],
     });
     expect(held.examples.some((e) => e.mode === 'corrupt_mlc_data' && e.variant === 'odd_bytes')).toBe(false);
@@ -111,9 +114,18 @@ describe('planCorruption', () => {
   it('restricts kinds and refuses a mix it cannot honour', () => {
     const accidental = planCorruption({ cohort: COHORT, n: 30, seed: 1, kinds: ['accidental'] });
     expect(accidental.examples.every((e) => e.kind === null || e.kind === 'accidental')).toBe(true);
-    expect(() => planCorruption({ cohort: COHORT, n: 30, seed: 1, kinds: ['malicious'] })).toThrow(/kinds/);
-    expect(() => planCorruption({ cohort: COHORT, n: 30, seed: 1, mix: DEFAULT_SAMPLING_MIX })).toThrow(
-      /mix\.critical_malicious/,
+    const catalogue = createFailureCatalogue(ACCIDENTAL_FAILURE_MODES);
+    expect(() => planCorruption({ cohort: COHORT, n: 30, seed: 1, kinds: ['malicious'], catalogue })).toThrow(
+      /kinds/,
+    );
+    expect(() =>
+      planCorruption({ cohort: COHORT, n: 30, seed: 1, mix: DEFAULT_SAMPLING_MIX, catalogue }),
+    ).toThrow(/mix\.critical_malicious/);
+    // With the malicious modes but no course long enough, the stratum is reported short, not dropped.
+    const short = planCorruption({ cohort: COHORT, n: 40, seed: 1 });
+    expect(short.droppedStrata).toEqual([]);
+    expect(short.shortfall).toContainEqual(
+      expect.objectContaining({ stratum: 'critical_malicious', missing: 2 }),
     );
     const lowOnly = planCorruption({ cohort: COHORT, n: 10, seed: 1, mix: { low: 1 } });
     expect(lowOnly.examples.every((e) => e.stratum === 'low')).toBe(true);

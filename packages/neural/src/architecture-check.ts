@@ -12,6 +12,7 @@ const LAYER_KEYS = [
   'inputs',
   'outputs',
   'norm',
+  'batchNorm',
   'activation',
   'dropout',
 ] as const satisfies readonly (keyof LayerSpec)[];
@@ -20,13 +21,16 @@ const show = (v: unknown) => (Array.isArray(v) ? `[${v.join(', ')}]` : JSON.stri
 
 /**
  * Checks that the networks saved in an artifact are those its params describe, and returns the
- * flat weight vector. A manifest whose params were edited after saving (`layerNorm: false`, other
+ * flat weight vector and the batch-norm running statistics (layout order). A manifest whose params were edited after saving (`layerNorm: false`, other
  * layer sizes: digest recomputed, no signing key) would otherwise load a silently different model,
  * with tensors ignored or misread. Checked: the saved architecture (`state.networks`) layer by
  * layer, `state.parameterCount`, every parameter tensor's dtype and exact shape, and no tensor left
  * over. A mismatch is an ArtifactError naming the file and the field.
  */
-export function weightsForLayout(artifact: LoadedArtifact, layout: ParamLayout): Float32Array {
+export function weightsForLayout(
+  artifact: LoadedArtifact,
+  layout: ParamLayout,
+): { flat: Float32Array; stats: Float32Array } {
   const saved = artifact.state.networks;
   const implied = (what: string) => `${what} (what params and state.nFeatures imply)`;
   if (!Array.isArray(saved) || saved.length !== layout.networks.length) {
@@ -75,6 +79,8 @@ export function weightsForLayout(artifact: LoadedArtifact, layout: ParamLayout):
     );
   }
   const flat = new Float32Array(layout.size);
+  const stats = new Float32Array(layout.statSize);
+  let o = 0;
   const expected = new Set<string>();
   for (const net of layout.networks) {
     for (const p of net.params) {
@@ -90,6 +96,21 @@ export function weightsForLayout(artifact: LoadedArtifact, layout: ParamLayout):
       }
       flat.set(data, p.offset);
     }
+    for (const i of net.batchNormLayers) {
+      const c = net.layers[i]!.outputs;
+      const meanName = `${net.name}.${i}.runningMean`;
+      const varName = `${net.name}.${i}.runningVar`;
+      expected.add(meanName);
+      expected.add(varName);
+      const mean = requireTensor(artifact, meanName, 'float32', c);
+      const variance = requireTensor(artifact, varName, 'float32', c);
+      if (!variance.every((v) => v >= 0)) {
+        throw new ArtifactError(WEIGHTS_FILE, `tensors.${varName}`, 'expected variances ≥ 0');
+      }
+      stats.set(mean, o);
+      stats.set(variance, o + c);
+      o += 2 * c;
+    }
   }
   for (const name of Object.keys(artifact.tensors)) {
     if (!expected.has(name)) {
@@ -100,5 +121,5 @@ export function weightsForLayout(artifact: LoadedArtifact, layout: ParamLayout):
       );
     }
   }
-  return flat;
+  return { flat, stats };
 }

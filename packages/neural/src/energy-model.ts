@@ -150,9 +150,10 @@ export class EnergyModel extends NeuralDetector<EnergyModelParams> {
     X: Matrix,
     y: Float64Array | undefined,
     flat: tf.Tensor1D,
+    stats: tf.Tensor2D[][],
   ): Record<string, number> {
     if (!y) return {};
-    const E = this.scoresWith(X, flat);
+    const E = this.scoresWith(X, flat, stats);
     const metrics: Record<string, number> = {};
     if (this.params.objective === 'severity') {
       metrics.val_mae = meanAbsoluteError(y, E);

@@ -9,7 +9,7 @@ import { Ensemble } from './ensemble';
 import { VariationalAutoEncoder } from './vae';
 
 const ebm = { epochs: 10, learningRate: 3e-3, hiddenLayers: [16, 8] };
-const ae = { epochs: 10, encoderLayers: [12, 6], bottleneck: 3, learningRate: 3e-3 };
+const ae = { epochs: 10, hiddenLayers: [12, 6, 3], learningRate: 3e-3 };
 const vae = { epochs: 10, encoderLayers: [12], decoderLayers: [12], latent: 2, learningRate: 3e-3 };
 
 describe('determinism on the wasm and cpu backends', () => {
@@ -51,6 +51,25 @@ describe('training memory', () => {
     expect(new Set(counts.slice(1)).size).toBe(1);
     m.releaseDevice();
     // Cached constant tensors may be created once on first use; nothing else remains.
+    expect(tf.memory().numTensors - before).toBeLessThanOrEqual(0);
+  });
+
+  it('keeps it stable with batch norm too: running statistics replaced each step, freed after fit', async () => {
+    const d = plantedAnomalies(200, 5, 64, 0.1);
+    const counts: number[] = [];
+    const m = new AutoEncoder({
+      ...ae,
+      normalization: 'batch',
+      epochs: 5,
+      validationFraction: 0.1,
+      backend: 'wasm',
+    });
+    const before = tf.memory().numTensors;
+    await m.fit(d.X, { onProgress: () => counts.push(tf.memory().numTensors) });
+    expect(counts.length).toBe(5);
+    // The best checkpoint (parameters and statistics) is replaced, not accumulated.
+    expect(Math.max(...counts.slice(1)) - Math.min(...counts.slice(1))).toBeLessThanOrEqual(0);
+    m.releaseDevice();
     expect(tf.memory().numTensors - before).toBeLessThanOrEqual(0);
   });
 });

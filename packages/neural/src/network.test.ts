@@ -244,6 +244,66 @@ describe('hand-written backward pass', () => {
     }
   });
 
+  it('VAE reparameterisation with log σ² clipped (PyOD logvar_clip) matches autodiff of the clipped loss', async () => {
+    await initBackend('cpu');
+    const rng = new Rng(6);
+    const rows = 5;
+    const L = 2;
+    const head = tf.tensor2d(
+      new Float32Array(rows * 2 * L).map(() => rng.normal(0, 1)),
+      [rows, 2 * L],
+    );
+    const noise = tf.tensor2d(
+      new Float32Array(rows * L).map(() => rng.normal()),
+      [rows, L],
+    );
+    const target = tf.tensor2d(
+      new Float32Array(rows * L).map(() => rng.normal()),
+      [rows, L],
+    );
+    const clip: [number, number] = [-0.4, 0.3];
+    const lvs = tf.slice(head, [0, L], [-1, L]).dataSync();
+    // Some log σ² on each side of the clip and some inside, so every branch is exercised.
+    expect(
+      lvs.some((v) => v < clip[0]) &&
+        lvs.some((v) => v > clip[1]) &&
+        lvs.some((v) => v > clip[0] && v < clip[1]),
+    ).toBe(true);
+    const beta = 0.5;
+    const lossOf = (h: tf.Tensor) => {
+      const mu = tf.slice(h, [0, 0], [-1, L]);
+      const lv = tf.clipByValue(tf.slice(h, [0, L], [-1, L]), clip[0], clip[1]);
+      const z = tf.add(mu, tf.mul(noise, tf.exp(tf.mul(lv, 0.5))));
+      const rec = tf.sum(tf.square(tf.sub(z, target)), 1);
+      const kl = tf.mul(tf.sum(tf.sub(tf.add(tf.square(mu), tf.exp(lv)), tf.add(lv, 1)), 1), 0.5);
+      return tf.mean(tf.add(rec, tf.mul(kl, beta)));
+    };
+    const auto = tf.grad(lossOf)(head).dataSync();
+    const { z } = reparameterise(head, noise, L, clip);
+    const { dPred } = lossGradient(z, target, tf.zeros([1]), {
+      kind: 'mse',
+      gradScale: 1 / rows,
+      accScale: 1,
+      margin: 0,
+    });
+    const { dHead, acc } = reparameteriseBackward(
+      dPred,
+      head,
+      noise,
+      lossGradient(z, target, tf.zeros([1]), { kind: 'mse', gradScale: 1 / rows, accScale: 1, margin: 0 })
+        .acc,
+      {
+        latent: L,
+        beta,
+        scale: 1 / rows,
+        logVarClip: clip,
+      },
+    );
+    const manual = dHead.dataSync();
+    for (let k = 0; k < auto.length; k++) expect(manual[k]!).toBeCloseTo(auto[k]!, 4);
+    expect(acc.dataSync()[0]! / rows).toBeCloseTo(lossOf(head).dataSync()[0]!, 4);
+  });
+
   it('VAE reparameterisation and KL gradients match autodiff', async () => {
     await initBackend('cpu');
     const rng = new Rng(5);

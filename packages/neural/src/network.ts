@@ -1,14 +1,35 @@
 import type { Rng } from '@anomalia/core';
 import { tf } from './engine';
-import { blockBackward, blockForward, matMulInPlace, simdAvailable, simdBlockKernels } from './kernels';
+import {
+  batchNormBackward,
+  batchNormForward,
+  blockBackward,
+  blockForward,
+  matMulInPlace,
+  pieces,
+  simdAvailable,
+  simdBlockKernels,
+} from './kernels';
 
-/** One dense block: Linear → (LayerNorm) → (ReLU) → (Dropout). */
+/** One dense block: Linear → (LayerNorm or BatchNorm) → (ReLU) → (Dropout). */
 export interface LayerSpec {
   inputs: number;
   outputs: number;
+  /** LayerNorm (per row) after the Linear. */
   norm: boolean;
+  /**
+   * Batch normalisation (per column, PyTorch's BatchNorm1d: batch statistics in training,
+   * running statistics at inference, folded into the Linear there). Never together with `norm`.
+   */
+  batchNorm: boolean;
   activation: 'relu' | 'linear';
   dropout: number;
+  /**
+   * Weight initialisation: `linear` is PyTorch's nn.Linear default, U(±1/√fan_in);
+   * `kaiming-uniform` is nn.init.kaiming_uniform_ (a = 0, ReLU gain), U(±√(6/fan_in)), as
+   * PyOD's LinearBlock. Biases are U(±1/√fan_in) either way.
+   */
+  init: 'linear' | 'kaiming-uniform';
 }
 
 export interface ParamShape {
@@ -25,13 +46,19 @@ export interface LayerParams {
   beta?: tf.Tensor1D;
 }
 
+/** Batch-norm momentum and epsilon (PyTorch's BatchNorm1d defaults, as PyOD uses them). */
+export const BATCH_NORM_MOMENTUM = 0.1;
+export const BATCH_NORM_EPS = 1e-5;
+
 /** What the backward pass needs from the forward pass of one block. */
 export interface LayerCache {
   /** The block's input, transposed ([inputs, rows]): dW = inputᵀ · dz. */
   inputT: tf.Tensor2D;
   gamma?: tf.Tensor;
   xhat?: tf.Tensor2D;
+  /** Per row ([rows, 1]) for LayerNorm, per column ([1, cols]) for batch norm. */
   rstd?: tf.Tensor2D;
+  batchNorm?: boolean;
   /** d(output)/d(pre-activation) as a 0 / 1 / 1/(1−p) multiplier (ReLU gate × dropout mask). */
   gate?: tf.Tensor2D;
 }
@@ -44,8 +71,21 @@ export const LAYER_NORM_EPS = 1e-5;
  */
 export function mlpLayers(
   dims: readonly number[],
-  options: { norm: boolean; dropout: number; lastActivation?: boolean; lastDropout?: boolean },
+  options: {
+    norm: boolean;
+    batchNorm?: boolean;
+    dropout: number;
+    lastActivation?: boolean;
+    lastDropout?: boolean;
+    /** Initialisation of the hidden blocks' weights (default `linear`). */
+    hiddenInit?: LayerSpec['init'];
+    /** Initialisation of the output layer's weights (default `linear`). */
+    outputInit?: LayerSpec['init'];
+  },
 ): LayerSpec[] {
+  if (options.norm && options.batchNorm) {
+    throw new RangeError('a block has LayerNorm or batch norm, not both');
+  }
   const layers: LayerSpec[] = [];
   for (let i = 0; i < dims.length - 1; i++) {
     const last = i === dims.length - 2;
@@ -54,8 +94,10 @@ export function mlpLayers(
       inputs: dims[i]!,
       outputs: dims[i + 1]!,
       norm: hidden && options.norm,
+      batchNorm: hidden && options.batchNorm === true,
       activation: hidden ? 'relu' : 'linear',
       dropout: hidden && (!last || options.lastDropout !== false) ? options.dropout : 0,
+      init: (hidden ? options.hiddenInit : options.outputInit) ?? 'linear',
     });
   }
   return layers;
@@ -86,14 +128,63 @@ export class Network {
       o += size;
     };
     layers.forEach((l, i) => {
+      if (l.norm && l.batchNorm) throw new RangeError(`${name}.${i}: LayerNorm and batch norm together`);
       add(`${i}.W`, [l.inputs, l.outputs]);
       add(`${i}.b`, [l.outputs]);
-      if (l.norm) {
+      if (l.norm || l.batchNorm) {
         add(`${i}.gamma`, [l.outputs]);
         add(`${i}.beta`, [l.outputs]);
       }
     });
     this.size = o - offset;
+    this.batchNormLayers = layers.flatMap((l, i) => (l.batchNorm ? [i] : []));
+  }
+
+  /** Indices of the batch-norm blocks, whose running statistics ([2, outputs]: mean; variance) the model keeps. */
+  readonly batchNormLayers: readonly number[];
+
+  /** Shapes of the running statistics, one [2, outputs] per batch-norm block, in order. */
+  get statShapes(): number[][] {
+    return this.batchNormLayers.map((i) => [2, this.layers[i]!.outputs]);
+  }
+
+  /** PyTorch's initial running statistics: mean 0, variance 1. */
+  initialStats(out: Float32Array, offset: number): void {
+    let o = offset;
+    for (const i of this.batchNormLayers) {
+      const c = this.layers[i]!.outputs;
+      out.fill(0, o, o + c);
+      out.fill(1, o + c, o + 2 * c);
+      o += 2 * c;
+    }
+  }
+
+  /**
+   * Parameters for inference (`forward`): each batch-norm block folded into its Linear with the
+   * running statistics, W' = W·a and b' = (b − mean)·a + β with a = γ / √(var + eps) per column
+   * (what BatchNorm1d computes in eval mode, as one affine map). `stats` holds this network's
+   * running statistics, one [2, outputs] tensor per batch-norm block.
+   */
+  inferenceParams(P: readonly LayerParams[], stats: readonly tf.Tensor2D[]): LayerParams[] {
+    if (stats.length !== this.batchNormLayers.length) {
+      throw new RangeError(
+        `${this.name}: ${this.batchNormLayers.length} running statistics expected, ${stats.length} given`,
+      );
+    }
+    let k = 0;
+    return this.layers.map((l, i) => {
+      const p = P[i]!;
+      if (!l.batchNorm) return p;
+      const [mean, variance] = pieces(stats[k++]!, 0, [[l.outputs], [l.outputs]]) as [
+        tf.Tensor1D,
+        tf.Tensor1D,
+      ];
+      const a = tf.mul(p.gamma!, tf.rsqrt(tf.add(variance, BATCH_NORM_EPS)));
+      return {
+        W: tf.mul(p.W, a) as tf.Tensor2D,
+        b: tf.add(tf.mul(tf.sub(p.b, mean), a), p.beta!) as tf.Tensor1D,
+      };
+    });
   }
 
   get inputs(): number {
@@ -107,11 +198,16 @@ export class Network {
     return this.layers.reduce((s, l) => s + (l.dropout > 0 ? l.outputs : 0), 0);
   }
 
-  /** PyTorch's default Linear initialisation (uniform ±1/√fan_in), LayerNorm γ = 1, β = 0. */
+  /**
+   * Weights as the layer's `init` says, biases U(±1/√fan_in) (PyTorch's Linear default), norm
+   * γ = 1, β = 0.
+   */
   initialise(flat: Float32Array, rng: Rng): void {
     for (const p of this.params) {
-      const fanIn = p.shape.length === 2 ? p.shape[0]! : this.fanInOfBias(p.name);
-      const bound = 1 / Math.sqrt(fanIn);
+      const layer = this.layers[this.layerOf(p.name)]!;
+      const fanIn = layer.inputs;
+      const kaiming = p.shape.length === 2 && layer.init === 'kaiming-uniform';
+      const bound = kaiming ? Math.sqrt(6 / fanIn) : 1 / Math.sqrt(fanIn);
       const isGamma = p.name.endsWith('.gamma');
       const isBeta = p.name.endsWith('.beta');
       for (let k = 0; k < p.size; k++) {
@@ -120,9 +216,8 @@ export class Network {
     }
   }
 
-  private fanInOfBias(name: string): number {
-    const idx = Number(name.split('.').at(-2));
-    return this.layers[idx]!.inputs;
+  private layerOf(name: string): number {
+    return Number(name.split('.').at(-2));
   }
 
   /** Groups this network's parameter views (in `params` order) by layer. */
@@ -131,7 +226,7 @@ export class Network {
     let k = 0;
     for (const l of this.layers) {
       const p: LayerParams = { W: views[k++] as tf.Tensor2D, b: views[k++] as tf.Tensor1D };
-      if (l.norm) {
+      if (l.norm || l.batchNorm) {
         p.gamma = views[k++] as tf.Tensor1D;
         p.beta = views[k++] as tf.Tensor1D;
       }
@@ -144,7 +239,8 @@ export class Network {
    * Forward pass. Differentiable by default (tf autodiff works through it: saliency, gradient
    * checks); with `differentiable = false` it uses the hand-written kernels (scoring). With
    * `masks` (one [rows, outputs] 0 / 1/(1−p) tensor per block with dropout, in order), dropout is
-   * applied as in training (MC dropout); without, it is the identity.
+   * applied as in training (MC dropout); without, it is the identity. Batch-norm blocks must
+   * come folded (`inferenceParams`): they are then a plain Linear.
    */
   forward(
     x: tf.Tensor2D,
@@ -156,6 +252,8 @@ export class Network {
     let m = 0;
     this.layers.forEach((l, i) => {
       const p = P[i]!;
+      if (l.batchNorm && p.gamma)
+        throw new Error(`${this.name}.${i}: fold batch norm (inferenceParams) before forward`);
       const mask = l.dropout > 0 && masks ? masks[m++]! : null;
       if (!differentiable && useKernel(h.shape[0] * l.outputs, l.outputs, l.norm)) {
         // Inference: one matrix product and one hand-written kernel per block.
@@ -198,14 +296,24 @@ export class Network {
   /**
    * Training forward pass keeping what `backward` needs: per block one matrix product (with
    * bias) and one hand-written kernel for norm, ReLU and dropout. `xT` is the input transposed.
+   * Batch-norm blocks normalise with the batch statistics and return their updated running
+   * statistics (`stats` in, the new ones out, one [2, outputs] tensor per batch-norm block).
    */
   forwardTrain(
     x: tf.Tensor2D,
     xT: tf.Tensor2D,
     P: readonly LayerParams[],
     masks: readonly tf.Tensor2D[],
-    transposeOut = false,
-  ): { out: tf.Tensor2D; outT?: tf.Tensor2D; caches: LayerCache[] } {
+    options: { transposeOut?: boolean; stats?: readonly tf.Tensor2D[] } = {},
+  ): { out: tf.Tensor2D; outT?: tf.Tensor2D; caches: LayerCache[]; stats: tf.Tensor2D[] } {
+    const transposeOut = options.transposeOut === true;
+    const statsIn = options.stats ?? [];
+    if (statsIn.length !== this.batchNormLayers.length) {
+      throw new RangeError(
+        `${this.name}: ${this.batchNormLayers.length} running statistics expected, ${statsIn.length} given`,
+      );
+    }
+    const stats: tf.Tensor2D[] = [];
     const caches: LayerCache[] = [];
     let h = x;
     let hT = xT;
@@ -216,6 +324,20 @@ export class Network {
       const z = linear(h, p.W, p.b);
       const mask = l.dropout > 0 ? masks[m++]! : null;
       const cache: LayerCache = { inputT: hT };
+      if (l.batchNorm) {
+        const r = batchNormForward(z, p.gamma!, p.beta!, statsIn[stats.length]!, mask, {
+          relu: l.activation === 'relu',
+          eps: BATCH_NORM_EPS,
+          momentum: BATCH_NORM_MOMENTUM,
+          transposeOut: i < last || transposeOut,
+        });
+        stats.push(r.running);
+        Object.assign(cache, { gate: r.gate, gamma: p.gamma, xhat: r.xhat, rstd: r.rstd, batchNorm: true });
+        caches.push(cache);
+        h = r.a;
+        if (r.aT) hT = r.aT;
+        return;
+      }
       if (!l.norm && l.activation === 'linear' && !mask) {
         caches.push(cache);
         h = z;
@@ -239,7 +361,7 @@ export class Network {
       if (r.aT) hT = r.aT;
     });
     const lastPlain = caches.length > 0 && hT === caches[last]!.inputT;
-    return { out: h, outT: transposeOut ? (lastPlain ? tf.transpose(h) : hT) : undefined, caches };
+    return { out: h, outT: transposeOut ? (lastPlain ? tf.transpose(h) : hT) : undefined, caches, stats };
   }
 
   /**
@@ -260,8 +382,9 @@ export class Network {
       const c = caches[i]!;
       // A plain linear block (the output layer): dz = dA, and db its column sums as a GEMM with a
       // row of ones (any width; the block kernels want widths in multiples of 4).
-      const b =
-        !l.norm && !c.gate && simdAvailable()
+      const b = c.batchNorm
+        ? batchNormBackward(dA, c.gate, c.xhat!, c.rstd!, c.gamma!)
+        : !l.norm && !c.gate && simdAvailable()
           ? { dz: dA, db: product(ones(dA.shape[0]), dA) }
           : (useKernel(dA.size, dA.shape[1], l.norm) ? blockBackward : blockBackwardOps)(
               dA,
@@ -269,7 +392,7 @@ export class Network {
               l.norm ? { xhat: c.xhat!, rstd: c.rstd!, gamma: c.gamma! } : null,
             );
       const dW = product(c.inputT, b.dz);
-      grads.push(l.norm ? [dW, b.db, b.dGamma!, b.dBeta!] : [dW, b.db]);
+      grads.push(l.norm || l.batchNorm ? [dW, b.db, b.dGamma!, b.dBeta!] : [dW, b.db]);
       if (i > 0 || needInputGrad) dA = product(b.dz, Wt[i]!);
     }
     return { grads: grads.reverse().flat(), dX: needInputGrad ? dA : undefined };

@@ -37,6 +37,10 @@ export const commonParams = {
   scaler: ScalerParamSchema.default('standard'),
 };
 
+/** What follows each hidden Linear: batch norm (PyTorch's BatchNorm1d), LayerNorm, or nothing. */
+export const NormalizationSchema = z.enum(['batch', 'layer', 'none']);
+export type Normalization = z.infer<typeof NormalizationSchema>;
+
 export interface NeuralFitReport extends FitReport {
   history: Array<Record<string, number>>;
   bestEpoch: number;
@@ -95,6 +99,8 @@ const SCORE_CHUNK = 8192;
 export abstract class NeuralDetector<P extends CommonParams> extends BaseMatrixDetector<P> {
   protected layout: ParamLayout | null = null;
   protected weights: Float32Array | null = null;
+  /** Running statistics of the batch-norm blocks (layout order; empty without batch norm). */
+  protected runningStats: Float32Array | null = null;
   protected lastReport: NeuralFitReport | null = null;
   protected backendInfo: BackendInfo | null = null;
   /** Training rows held out for validation by the last fit (null when a validation split was given). */
@@ -127,6 +133,7 @@ export abstract class NeuralDetector<P extends CommonParams> extends BaseMatrixD
     X: Matrix,
     y: Float64Array | undefined,
     flat: tf.Tensor1D,
+    stats: tf.Tensor2D[][],
   ): Record<string, number>;
   /** The monitored metric, or null to train all epochs. */
   protected abstract earlyStopping(hasLabels: boolean): EarlyStopping | null;
@@ -138,6 +145,10 @@ export abstract class NeuralDetector<P extends CommonParams> extends BaseMatrixD
   protected restoreExtraState(_state: Record<string, unknown>): void {}
   /** Called after the weights are trained (or fine-tuned), on the scaled training rows. */
   protected afterTraining(_X: Matrix): void {}
+  /** Skip a short last batch in each epoch (PyTorch's drop_last); see `TrainOptions.dropLast`. */
+  protected dropLastBatch(): boolean {
+    return false;
+  }
   /** Rows of the training set kept out for validation when no validation split is given. */
   protected splitValidation(rows: number, _y: Float64Array | undefined, rng: Rng): Int32Array {
     const n = Math.floor(rows * this.params.validationFraction);
@@ -178,14 +189,21 @@ export abstract class NeuralDetector<P extends CommonParams> extends BaseMatrixD
     const initial = new Float32Array(layout.size);
     for (const n of layout.networks) n.initialise(initial, rng);
     this.layout = layout;
-    const report = this.train(X, options, initial, this.params.learningRate, this.params.epochs, rng);
+    const report = this.train(
+      X,
+      options,
+      { params: initial, stats: layout.initialStats() },
+      this.params.learningRate,
+      this.params.epochs,
+      rng,
+    );
     return { report };
   }
 
   private train(
     X: Matrix,
     options: Pick<FitOptions, 'y' | 'validation' | 'onProgress'>,
-    initial: Float32Array,
+    initial: { params: Float32Array; stats: Float32Array },
     learningRate: number,
     epochs: number,
     rng: Rng,
@@ -211,7 +229,7 @@ export abstract class NeuralDetector<P extends CommonParams> extends BaseMatrixD
     const targets = this.targets(trainY, trainX.rows);
     const es = validation ? this.earlyStopping(validation.y !== undefined) : null;
     const result = trainFlat(
-      initial,
+      initial.params,
       layout,
       Float32Array.from(trainX.data),
       trainX.cols,
@@ -223,7 +241,11 @@ export abstract class NeuralDetector<P extends CommonParams> extends BaseMatrixD
         batchSize: this.params.batchSize,
         optimizer: this.optimizerConfig(learningRate),
         rng,
-        validate: validation ? (flat) => this.validationMetrics(validation.X, validation.y, flat) : undefined,
+        initialStats: initial.stats,
+        dropLast: this.dropLastBatch(),
+        validate: validation
+          ? (flat, stats) => this.validationMetrics(validation.X, validation.y, flat, stats)
+          : undefined,
         earlyStopping: es
           ? { ...es, patience: this.params.patience, minDelta: this.params.minDelta }
           : undefined,
@@ -239,6 +261,7 @@ export abstract class NeuralDetector<P extends CommonParams> extends BaseMatrixD
     }
     this.releaseDevice();
     this.weights = result.params;
+    this.runningStats = result.stats;
     this.afterTraining(X);
     const info = this.backendInfo!;
     this.trainedOn = { backend: info.backend, tfjsVersion: info.tfjsVersion };
@@ -283,7 +306,7 @@ export abstract class NeuralDetector<P extends CommonParams> extends BaseMatrixD
     const report = this.train(
       Xs,
       { y: options.y, validation, onProgress: options.onProgress },
-      this.weights,
+      { params: this.weights, stats: this.runningStats ?? this.layout.initialStats() },
       lr,
       epochs,
       rng,
@@ -293,14 +316,23 @@ export abstract class NeuralDetector<P extends CommonParams> extends BaseMatrixD
     return report;
   }
 
+  /**
+   * Inference parameters of every network (batch norm folded into its Linear) from a flat
+   * parameter vector and the running statistics (per network, per batch-norm block).
+   */
+  protected inferenceNets(flat: tf.Tensor1D, stats: tf.Tensor2D[][]): NetParams {
+    const layout = this.layout!;
+    return layout.views(flat, false).map((v, k) => layout.networks[k]!.inferenceParams(v.P, stats[k]!));
+  }
+
   /** Scores of scaled rows under the parameters in `flat` (used during training, for validation). */
-  protected scoresWith(X: Matrix, flat: tf.Tensor1D): Float64Array {
+  protected scoresWith(X: Matrix, flat: tf.Tensor1D, stats: tf.Tensor2D[][]): Float64Array {
     const out = new Float64Array(X.rows);
     for (let start = 0; start < X.rows; start += SCORE_CHUNK) {
       const rows = Math.min(SCORE_CHUNK, X.rows - start);
       const chunk = new Float32Array(X.data.subarray(start * X.cols, (start + rows) * X.cols));
       const s = tf.tidy(() => {
-        const nets = this.layout!.views(flat, false).map((v) => v.P);
+        const nets = this.inferenceNets(flat, stats);
         return this.scoreGraph(tf.tensor2d(chunk, [rows, X.cols]), nets, undefined, true);
       });
       out.set(s.dataSync(), start);
@@ -323,7 +355,13 @@ export abstract class NeuralDetector<P extends CommonParams> extends BaseMatrixD
     }
     this.releaseDevice();
     const flat = tf.tensor1d(this.weights);
-    const nets = this.layout.views(flat, false).map((v) => v.P);
+    const layout = this.layout;
+    const running = this.runningStats ?? layout.initialStats();
+    // The folded batch-norm blocks are new tensors (kept: the cached device parameters); the
+    // views they replace are released with the tidy.
+    const nets = tf.tidy(
+      () => this.inferenceNets(flat, layout.statTensors(running)) as unknown as tf.TensorContainer,
+    ) as unknown as NetParams;
     this.device = { flat, nets, backend: tf.getBackend() };
     return nets;
   }
@@ -504,7 +542,7 @@ export abstract class NeuralDetector<P extends CommonParams> extends BaseMatrixD
           : null,
         ...this.extraState(),
       },
-      tensors: this.layout.toTensors(this.weights),
+      tensors: this.layout.toTensors(this.weights, this.runningStats ?? undefined),
     };
   }
 
@@ -513,11 +551,12 @@ export abstract class NeuralDetector<P extends CommonParams> extends BaseMatrixD
     if (typeof n !== 'number')
       throw new ArtifactError('manifest.json', 'state.nFeatures', 'expected a number');
     const layout = new ParamLayout(this.buildNetworks(n));
-    const flat = weightsForLayout(artifact, layout);
+    const { flat, stats } = weightsForLayout(artifact, layout);
     this.restoreExtraState(artifact.state);
     this.releaseDevice();
     this.layout = layout;
     this.weights = flat;
+    this.runningStats = stats;
     const b = artifact.state.backend;
     const v = artifact.state.tfjsVersion;
     this.trainedOn =

@@ -1,5 +1,12 @@
 import { compileModule, type JsFunction, type WasmMemory } from '@anomalia/wasm-kit';
 import {
+  type batchNormBackwardFunctions,
+  batchNormBackwardName,
+  type batchNormForwardFunctions,
+  batchNormForwardName,
+  batchNormModule,
+} from './wasm/batch-norm';
+import {
   type BlockForwardVariant,
   backwardName,
   type blockBackwardFunctions,
@@ -15,7 +22,7 @@ import { type transpose, transposeModule } from './wasm/transpose';
 /**
  * The WebAssembly SIMD kernels for the loops that bound a training step on the wasm backend: the
  * matrix products (a GEMM that reads its operands in place), the dense blocks (LayerNorm + ReLU
- * + dropout forward and backward with their column sums), transposes, the MSE loss and the Adam
+ * + dropout forward and backward with their column sums), batch norm in training mode, transposes, the MSE loss and the Adam
  * update (assembled in ./wasm with @anomalia/wasm-kit). They import the wasm backend's own
  * memory, so they work on tensors in place by their heap offsets. Used only on the wasm backend;
  * ANOMALIA_WASM=off runs the JS loops in kernels (or the backend's ops) instead. Tested against
@@ -26,6 +33,8 @@ export type { BlockForwardVariant, WasmMemory };
 
 type BlockForwardFn = JsFunction<(typeof blockForwardFunctions)[number]>;
 type BlockBackwardFn = JsFunction<(typeof blockBackwardFunctions)[number]>;
+type BatchNormForwardFn = JsFunction<(typeof batchNormForwardFunctions)[number]>;
+type BatchNormBackwardFn = JsFunction<(typeof batchNormBackwardFunctions)[number]>;
 
 export interface SimdKernels {
   adam: JsFunction<typeof adam>;
@@ -43,6 +52,13 @@ export interface SimdKernels {
   blockForward(v: BlockForwardVariant): BlockForwardFn;
   /** Its backward pass with the column sums (db, dγ, dβ), for `cols` a multiple of 4. */
   blockBackward(norm: boolean, gate: boolean): BlockBackwardFn;
+  /**
+   * Batch norm in training mode → (ReLU) → (mask), with the running statistics, for `cols` a
+   * multiple of 4 (heap byte offsets; 0 for an absent operand).
+   */
+  batchNormForward(relu: boolean, mask: boolean): BatchNormForwardFn;
+  /** Its backward pass (dz, db, dγ, dβ), for `cols` a multiple of 4. */
+  batchNormBackward(gate: boolean): BatchNormBackwardFn;
 }
 
 /** Every WebAssembly module of the package (their SHA-256 is pinned in wasm/modules.test.ts). */
@@ -52,6 +68,7 @@ export const WASM_MODULES = [
   optimiserModule,
   lossModule,
   transposeModule,
+  batchNormModule,
 ] as const;
 
 const instances = new WeakMap<WasmMemory, SimdKernels | null>();
@@ -73,12 +90,14 @@ function bind(memory: WasmMemory): SimdKernels | null {
   const optimiserM = compileModule(optimiserModule);
   const lossM = compileModule(lossModule);
   const transposeM = compileModule(transposeModule);
+  const batchNormM = compileModule(batchNormModule);
   // Null together (ANOMALIA_WASM=off, or no WebAssembly); a module the engine rejects has thrown.
-  if (!gemmM || !blockM || !optimiserM || !lossM || !transposeM) return null;
+  if (!gemmM || !blockM || !optimiserM || !lossM || !transposeM || !batchNormM) return null;
   const imports = { env: { memory } };
   const g = gemmM.instantiate(imports);
   const block = blockM.instantiate(imports);
   const optimiser = optimiserM.instantiate(imports);
+  const batchNorm = batchNormM.instantiate(imports);
   return {
     adam: optimiser.adam,
     sumsq: optimiser.sumsq,
@@ -93,5 +112,7 @@ function bind(memory: WasmMemory): SimdKernels | null {
     },
     blockForward: (v) => block[forwardName(v)],
     blockBackward: (norm, gate) => block[backwardName(norm, gate)],
+    batchNormForward: (relu, mask) => batchNorm[batchNormForwardName(relu, mask)],
+    batchNormBackward: (gate) => batchNorm[batchNormBackwardName(gate)],
   };
 }

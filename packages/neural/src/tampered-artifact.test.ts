@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ArtifactError, ArtifactKey, Matrix, Rng } from '@anomalia/core';
@@ -91,13 +92,46 @@ describe('a neural artifact whose params no longer match its weights (digest rec
   });
 
   it('an autoencoder with a changed bottleneck is refused too', async () => {
-    const ae = new AutoEncoder({ epochs: 2, encoderLayers: [6], bottleneck: 3, seed: 1 });
+    const ae = new AutoEncoder({ epochs: 2, hiddenLayers: [6, 3], seed: 1 });
     await ae.fit(X);
     const path = join(dir, 'ae');
     await ae.save(path, { key: null });
-    await editManifest(path, (m) => (m.params.bottleneck = 2), { redigest: true });
+    await editManifest(path, (m) => (m.params.hiddenLayers = [6, 2]), { redigest: true });
     const e = await loadError(path, (p) => AutoEncoder.load(p));
     expect(e.field).toMatch(/^state\.networks\[0\]\.layers\[\d\]\.(inputs|outputs)$/);
+  });
+
+  it('an autoencoder whose normalization was switched from batch to none is refused', async () => {
+    const ae = new AutoEncoder({ epochs: 2, hiddenLayers: [6, 3], normalization: 'batch', seed: 1 });
+    await ae.fit(X);
+    const path = join(dir, 'ae-batch');
+    await ae.save(path, { key: null });
+    await editManifest(path, (m) => (m.params.normalization = 'none'), { redigest: true });
+    const e = await loadError(path, (p) => AutoEncoder.load(p));
+    expect([e.file, e.field]).toEqual(['manifest.json', 'state.networks[0].layers[0].batchNorm']);
+    expect(e.message).toMatch(/has batchNorm true, but params imply false/);
+  });
+
+  it('a negative batch-norm running variance is refused, naming the tensor', async () => {
+    const ae = new AutoEncoder({ epochs: 2, hiddenLayers: [6, 3], normalization: 'batch', seed: 1 });
+    await ae.fit(X);
+    const path = join(dir, 'ae-var');
+    await ae.save(path, { key: null });
+    const weightsPath = join(path, 'weights.bin');
+    const weights = await readFile(weightsPath);
+    await editManifest(
+      path,
+      (m) => {
+        const t = m.tensors['autoencoder.0.runningVar'];
+        new DataView(weights.buffer, weights.byteOffset, weights.byteLength).setFloat32(t.offset, -1, true);
+        m.files['weights.bin'].sha256 = createHash('sha256').update(weights).digest('hex');
+      },
+      { redigest: true },
+    );
+    await writeFile(weightsPath, weights);
+    const e = await loadError(path, (p) => AutoEncoder.load(p));
+    expect([e.file, e.field]).toEqual(['weights.bin', 'tensors.autoencoder.0.runningVar']);
+    expect(e.message).toMatch(/expected variances ≥ 0/);
   });
 
   it('with a signing key, any of these edits is a signature mismatch first', async () => {

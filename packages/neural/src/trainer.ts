@@ -49,12 +49,54 @@ export class ParamLayout {
     });
   }
 
-  /** Named float32 arrays of every parameter (for an artifact). */
-  toTensors(flat: Float32Array): Record<string, { data: Float32Array<ArrayBuffer>; shape: number[] }> {
+  /** Values of all running statistics (batch norm): per network, per block, [2, outputs]. */
+  get statSize(): number {
+    return this.networks.reduce((s, n) => s + n.statShapes.reduce((a, sh) => a + sh[0]! * sh[1]!, 0), 0);
+  }
+
+  /** The running statistics before any training (mean 0, variance 1). */
+  initialStats(): Float32Array {
+    const out = new Float32Array(this.statSize);
+    let o = 0;
+    for (const n of this.networks) {
+      n.initialStats(out, o);
+      o += n.statShapes.reduce((a, sh) => a + sh[0]! * sh[1]!, 0);
+    }
+    return out;
+  }
+
+  /** The running statistics as tensors: per network, one [2, outputs] per batch-norm block. */
+  statTensors(stats: Float32Array): tf.Tensor2D[][] {
+    let o = 0;
+    return this.networks.map((n) =>
+      n.statShapes.map((sh) => {
+        const size = sh[0]! * sh[1]!;
+        const t = tf.tensor2d(stats.subarray(o, o + size), sh as [number, number]);
+        o += size;
+        return t;
+      }),
+    );
+  }
+
+  /**
+   * Named float32 arrays of every parameter and running statistic (for an artifact): the
+   * statistics of block i of a network as `<network>.<i>.runningMean` and `.runningVar`.
+   */
+  toTensors(
+    flat: Float32Array,
+    stats: Float32Array = new Float32Array(0),
+  ): Record<string, { data: Float32Array<ArrayBuffer>; shape: number[] }> {
     const out: Record<string, { data: Float32Array<ArrayBuffer>; shape: number[] }> = {};
+    let o = 0;
     for (const n of this.networks) {
       for (const p of n.params)
         out[p.name] = { data: flat.slice(p.offset, p.offset + p.size), shape: p.shape };
+      for (const i of n.batchNormLayers) {
+        const c = n.layers[i]!.outputs;
+        out[`${n.name}.${i}.runningMean`] = { data: stats.slice(o, o + c), shape: [c] };
+        out[`${n.name}.${i}.runningVar`] = { data: stats.slice(o + c, o + 2 * c), shape: [c] };
+        o += 2 * c;
+      }
     }
     return out;
   }
@@ -62,8 +104,8 @@ export class ParamLayout {
 
 /** What one training step sees. */
 export interface BatchContext {
-  /** Per network: its parameters and transposed weights. */
-  nets: Array<{ P: LayerParams[]; Wt: tf.Tensor2D[] }>;
+  /** Per network: its parameters, transposed weights and batch-norm running statistics. */
+  nets: Array<{ P: LayerParams[]; Wt: tf.Tensor2D[]; stats: tf.Tensor2D[] }>;
   x: tf.Tensor2D;
   xT: tf.Tensor2D;
   /** Targets gathered with the same rows as x (null for unsupervised models). */
@@ -81,8 +123,11 @@ export interface BatchContext {
 export interface Objective {
   masks: ReadonlyArray<{ width: number; p: number }>;
   noiseWidth: number;
-  /** Gradients (in parameter order, any shapes) and acc + the SUM over rows of the per-row loss. */
-  gradients(ctx: BatchContext): { grads: tf.Tensor[]; acc: tf.Tensor };
+  /**
+   * Gradients (in parameter order, any shapes), acc + the SUM over rows of the per-row loss, and
+   * the updated running statistics of every batch-norm block (networks in order; none without).
+   */
+  gradients(ctx: BatchContext): { grads: tf.Tensor[]; acc: tf.Tensor; stats?: tf.Tensor2D[] };
 }
 
 export interface EarlyStopping {
@@ -97,14 +142,24 @@ export interface TrainOptions {
   batchSize: number;
   optimizer: OptimizerConfig;
   rng: Rng;
-  /** Metrics on a held-out split after each epoch, from the current parameter views. */
-  validate?: (params: tf.Tensor1D) => Record<string, number>;
+  /** Running statistics to start from (default: the layout's initial ones). */
+  initialStats?: Float32Array;
+  /**
+   * Skip the last batch of an epoch when it is short (PyTorch DataLoader's drop_last, which PyOD
+   * uses): batch statistics over a handful of rows are noise. A data set smaller than one batch
+   * is still trained on, as one batch.
+   */
+  dropLast?: boolean;
+  /** Metrics on a held-out split after each epoch, from the current parameters and running statistics. */
+  validate?: (params: tf.Tensor1D, stats: tf.Tensor2D[][]) => Record<string, number>;
   earlyStopping?: EarlyStopping;
   onEpoch?: (epoch: number, metrics: Record<string, number>) => void;
 }
 
 export interface TrainResult {
   params: Float32Array;
+  /** The running statistics that go with `params`. */
+  stats: Float32Array;
   history: Array<Record<string, number>>;
   /** Epoch (1-based) whose parameters were kept (the best on the monitored metric, else the last). */
   bestEpoch: number;
@@ -152,15 +207,18 @@ export function trainFlat(
   const n = X.length / cols;
   const { rng } = options;
   const batch = Math.min(options.batchSize, n);
+  // Rows of the epoch that are trained on: a short last batch is skipped with dropLast.
+  const used = options.dropLast ? n - (n % batch) : n;
   const xShuffled = new Float32Array(X.length);
   const yShuffled = Y ? new Float32Array(Y.length) : null;
   let flat = tf.tensor1d(initial);
+  let stats = layout.statTensors(options.initialStats ?? layout.initialStats());
   const opt = new FlatAdam(options.optimizer, layout.size);
   const maskBuffers = objective.masks.map((m) => new Float32Array(batch * m.width));
   const noiseBuffer = new Float32Array(batch * objective.noiseWidth);
   const history: TrainResult['history'] = [];
   const es = options.earlyStopping;
-  let best: { value: number; epoch: number; params: tf.Tensor1D } | null = null;
+  let best: { value: number; epoch: number; params: tf.Tensor1D; stats: tf.Tensor2D[][] } | null = null;
   let sinceBest = 0;
   let stoppedEarly = false;
   let epoch = 0;
@@ -174,9 +232,10 @@ export function trainFlat(
       const xe = tf.tensor2d(xShuffled, [n, cols]);
       const ye = yShuffled ? tf.tensor2d(yShuffled, [n, yCols]) : null;
       let lossAcc: tf.Tensor = tf.zeros([1]);
-      for (let start = 0; start < n; start += batch) {
-        const rows = Math.min(batch, n - start);
+      for (let start = 0; start < used; start += batch) {
+        const rows = Math.min(batch, used - start);
         const current = flat;
+        const currentStats = stats;
         const previousLoss = lossAcc;
         tf.tidy(() => {
           const [x, xT] = pieces(xe, start * cols, [[rows, cols]], [0]) as [tf.Tensor2D, tf.Tensor2D];
@@ -191,8 +250,8 @@ export function trainFlat(
             for (let k = 0; k < buf.length; k++) buf[k] = rng.normal();
             noise = tf.tensor2d(buf, [rows, objective.noiseWidth]);
           }
-          const nets = layout.views(current, true);
-          const { grads, acc } = objective.gradients({
+          const nets = layout.views(current, true).map((v, k) => ({ ...v, stats: currentStats[k]! }));
+          const out = objective.gradients({
             nets,
             x,
             xT,
@@ -202,17 +261,20 @@ export function trainFlat(
             noise,
             acc: previousLoss,
           });
-          flat = opt.step(current, grads);
-          lossAcc = tf.keep(acc);
+          flat = opt.step(current, out.grads);
+          lossAcc = tf.keep(out.acc);
+          if (layout.statSize > 0)
+            stats = regroup(layout, out.stats ?? []).map((g) => g.map((t) => tf.keep(t)));
         });
         current.dispose();
         previousLoss.dispose();
+        if (stats !== currentStats) tf.dispose(currentStats.flat());
       }
       xe.dispose();
       ye?.dispose();
-      const metrics: Record<string, number> = { epoch, loss: (lossAcc.dataSync()[0] ?? Number.NaN) / n };
+      const metrics: Record<string, number> = { epoch, loss: (lossAcc.dataSync()[0] ?? Number.NaN) / used };
       lossAcc.dispose();
-      if (options.validate) Object.assign(metrics, options.validate(flat));
+      if (options.validate) Object.assign(metrics, options.validate(flat, stats));
       history.push(metrics);
       options.onEpoch?.(epoch, metrics);
       if (!Number.isFinite(metrics.loss!)) break;
@@ -222,8 +284,8 @@ export function trainFlat(
         const improved =
           !best || (es.mode === 'min' ? value < best.value - es.minDelta : value > best.value + es.minDelta);
         if (improved) {
-          best?.params.dispose();
-          best = { value, epoch, params: tf.clone(flat) };
+          if (best) disposeCheckpoint(best);
+          best = { value, epoch, params: tf.clone(flat), stats: stats.map((g) => g.map((t) => tf.clone(t))) };
           sinceBest = 0;
         } else if (++sinceBest >= es.patience) {
           stoppedEarly = true;
@@ -232,17 +294,46 @@ export function trainFlat(
       }
     }
     const epochsRun = Math.min(epoch, options.epochs);
-    const kept = best ? best.params : flat;
+    const kept = best ?? { params: flat, stats };
     return {
-      params: Float32Array.from(kept.dataSync()),
+      params: Float32Array.from(kept.params.dataSync()),
+      stats: readStats(layout, kept.stats),
       history,
       bestEpoch: best ? best.epoch : epochsRun,
       epochsRun,
       stoppedEarly,
     };
   } finally {
-    best?.params.dispose();
+    if (best) disposeCheckpoint(best);
     flat.dispose();
+    tf.dispose(stats.flat());
     opt.dispose();
   }
+}
+
+function disposeCheckpoint(c: { params: tf.Tensor; stats: tf.Tensor[][] }): void {
+  c.params.dispose();
+  tf.dispose(c.stats.flat());
+}
+
+/** A flat list of running statistics (networks in order) grouped per network. */
+function regroup(layout: ParamLayout, flat: readonly tf.Tensor2D[]): tf.Tensor2D[][] {
+  const expected = layout.networks.reduce((s, n) => s + n.batchNormLayers.length, 0);
+  if (flat.length !== expected) {
+    throw new RangeError(`the objective returned ${flat.length} running statistics, expected ${expected}`);
+  }
+  let k = 0;
+  return layout.networks.map((n) => n.batchNormLayers.map(() => flat[k++]!));
+}
+
+/** Running statistics read back into one flat vector (layout order). */
+function readStats(layout: ParamLayout, stats: readonly tf.Tensor2D[][]): Float32Array {
+  const out = new Float32Array(layout.statSize);
+  let o = 0;
+  for (const t of stats.flat()) {
+    const v = t.dataSync();
+    out.set(v, o);
+    o += v.length;
+  }
+  return out;
 }

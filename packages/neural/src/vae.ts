@@ -8,60 +8,85 @@ import {
 import { z } from 'zod';
 import { tf } from './engine';
 import { lossGradient, reparameterise, reparameteriseBackward } from './kernels';
+import {
+  LatentScoreSchema,
+  type LatentStats,
+  latentScoreGraph,
+  latentStatistics,
+  latentStatsState,
+  restoreLatentStats,
+} from './latent-score';
 import { mlpLayers, Network } from './network';
-import { commonParams, type NetParams, NeuralDetector } from './neural-detector';
+import { commonParams, type NetParams, NeuralDetector, NormalizationSchema } from './neural-detector';
 import type { OptimizerConfig } from './optimizer';
 import type { EarlyStopping, Objective, ParamLayout } from './trainer';
 
+/**
+ * Defaults are PyOD 3.x's VAE (`pyod/models/vae.py`: encoder [128, 64, 32], latent 2, decoder
+ * [32, 64, 128], ReLU, dropout 0.2, no batch norm, batch 32, Adam 1e-3 with L2 1e-5, inputs
+ * standardised inside the model, log σ² clipped to [−30, 20], and its effective KL weight: PyOD
+ * clamps the KL term to [0, capacity] with capacity 0, so its default trains on reconstruction
+ * alone, β = 0 here) except one: 10 epochs instead of PyOD's 30, the one deviation that passed
+ * the selection rule of the README ("Choosing the defaults"), on data sets other than those the
+ * README reports.
+ */
 export const VariationalAutoEncoderParamsSchema = z.strictObject({
   ...commonParams,
-  encoderLayers: z.array(z.number().int().positive()).min(1).default([128, 64]),
-  decoderLayers: z.array(z.number().int().positive()).min(1).default([64, 128]),
-  latent: z.number().int().positive().default(8),
-  /** Weight of the KL term (β-VAE). */
-  beta: z.number().min(0).default(1),
+  encoderLayers: z.array(z.number().int().positive()).min(1).default([128, 64, 32]),
+  decoderLayers: z.array(z.number().int().positive()).min(1).default([32, 64, 128]),
+  latent: z.number().int().positive().default(2),
+  /** After each hidden Linear: `batch` norm, `layer` norm or `none` (PyOD's default). */
+  normalization: NormalizationSchema.default('none'),
   /**
-   * Weight of the latent distance in the anomaly score. Both terms are divided by their mean on
-   * the training data, so each is ≈ 1 for a typical normal row and α weighs them directly:
-   * α = 0.5 lets reconstruction lead while a row whose code sits far from the normal cluster
-   * still scores higher. Reconstruction alone ranked ADBench anomalies clearly worse, a heavier
-   * latent term worse too (README, "VariationalAutoEncoder").
+   * Weight of the KL term: loss = mean squared error per value + β · KL per row, as PyOD
+   * writes it (on d features, β = 2/d is the ELBO of a unit-variance Gaussian decoder). 0 is
+   * what PyOD 3.x's default trains (see above).
    */
-  alpha: z.number().min(0).default(0.5),
+  beta: z.number().min(0).default(0),
+  /**
+   * Weight of the latent distance in the anomaly score (0: reconstruction error alone, as PyOD).
+   * Both terms are divided by their mean on the training data, so each is ≈ 1 for a typical
+   * normal row and α weighs them directly.
+   */
+  alpha: z.number().min(0).default(0),
   /**
    * Floor on the latent scale s. A latent dimension whose means vary less than this over the
    * training data is an inactive (collapsed) unit — the usual criterion, Cov(E[z|x]) < 0.01, is
    * a standard deviation below 0.1 — and dividing by its tiny spread would turn noise into score.
    */
   minLatentScale: z.number().min(0).default(0.1),
-  /** Short training: on contaminated data longer training learns to reconstruct the anomalies too. */
-  epochs: z.number().int().positive().default(20),
+  /** 10 (PyOD: 30): see the README, "Choosing the defaults". */
+  epochs: z.number().int().positive().default(10),
   learningRate: z.number().positive().default(1e-3),
-  /** L2 penalty added to the gradient (PyTorch Adam's weight_decay). */
-  weightDecay: z.number().min(0).default(0),
-  validationFraction: z.number().min(0).lt(1).default(0.1),
+  /** L2 penalty added to the gradient (PyTorch Adam's weight_decay; PyOD's default 1e-5). */
+  weightDecay: z.number().min(0).default(1e-5),
+  /** Share of the training rows held out for early stopping on the loss; 0 (PyOD): none. */
+  validationFraction: z.number().min(0).lt(1).default(0),
   contamination: ContaminationSchema.default(0.1),
+  /**
+   * The latent term of the anomaly score: the distance of μ(x) from the normal centroid
+   * (`latent-distance`, diagonal Mahalanobis) or the KL divergence of the posterior from the prior
+   * (`kl`); both weighted by `alpha` (see `LatentScoreSchema`).
+   */
+  score: LatentScoreSchema.default('latent-distance'),
 });
 export type VariationalAutoEncoderParams = z.output<typeof VariationalAutoEncoderParamsSchema>;
 export type VariationalAutoEncoderInput = z.input<typeof VariationalAutoEncoderParamsSchema>;
 
-interface LatentStats {
-  centroid: Float32Array;
-  scale: Float32Array;
-  reconstructionScale: number;
-  distanceScale: number;
-}
+/** PyOD's clip of log σ² (`logvar_clip`): exp stays finite, and outside it the gradient is 0. */
+export const LOG_VAR_CLIP: readonly [number, number] = [-30, 20];
 
 /**
- * A β-VAE (seed 002): encoder → (μ, log σ²) → z = μ + σ·ε → decoder, trained on
- * reconstruction (squared error summed over features) + β·KL. Anomaly score of a row:
+ * A β-VAE (seed 002): encoder → (μ, log σ²) → z = μ + σ·ε → decoder, trained on the mean
+ * squared reconstruction error + β·KL. Anomaly score of a row:
  *
  *   rec(x) / mean_train(rec) + α · dist(μ(x)) / mean_train(dist)
  *
  * with rec = mean squared error of the reconstruction from μ, and dist = mean over latent
  * dimensions of ((μ − c) / s)², c and s the mean and standard deviation (floored at
  * `minLatentScale`) of the training rows' latent means: a diagonal Mahalanobis distance to the
- * centroid of the normal data.
+ * centroid of the normal data. With `score: 'kl'` the latent term is KL(q(z | x) ‖ N(0, I)) /
+ * mean_train(KL) instead.
  */
 export class VariationalAutoEncoder extends NeuralDetector<VariationalAutoEncoderParams> {
   readonly kind = 'variational-autoencoder';
@@ -78,9 +103,18 @@ export class VariationalAutoEncoder extends NeuralDetector<VariationalAutoEncode
 
   protected buildNetworks(inputs: number): Network[] {
     const p = this.params;
+    const block = {
+      norm: p.normalization === 'layer',
+      batchNorm: p.normalization === 'batch',
+      dropout: p.dropout,
+      // PyOD's LinearBlock (kaiming_uniform_), its decoder output included; μ and log σ² are
+      // plain nn.Linear layers.
+      hiddenInit: 'kaiming-uniform' as const,
+      outputInit: 'kaiming-uniform' as const,
+    };
     const enc = new Network(
       'encoder',
-      mlpLayers([inputs, ...p.encoderLayers], { norm: false, dropout: p.dropout, lastActivation: true }),
+      mlpLayers([inputs, ...p.encoderLayers], { ...block, lastActivation: true }),
     );
     const head = new Network(
       'head',
@@ -89,10 +123,15 @@ export class VariationalAutoEncoder extends NeuralDetector<VariationalAutoEncode
     );
     const dec = new Network(
       'decoder',
-      mlpLayers([p.latent, ...p.decoderLayers, inputs], { norm: false, dropout: p.dropout }),
+      mlpLayers([p.latent, ...p.decoderLayers, inputs], block),
       enc.size + head.size,
     );
     return [enc, head, dec];
+  }
+
+  /** PyOD trains with drop_last = True. */
+  protected override dropLastBatch(): boolean {
+    return true;
   }
 
   protected objective(layout: ParamLayout): Objective {
@@ -106,14 +145,19 @@ export class VariationalAutoEncoder extends NeuralDetector<VariationalAutoEncode
       noiseWidth: L,
       gradients(ctx) {
         const [e, h, d] = ctx.nets as [(typeof ctx.nets)[0], (typeof ctx.nets)[0], (typeof ctx.nets)[0]];
-        const fe = enc.forwardTrain(ctx.x, ctx.xT, e.P, ctx.masks.slice(0, encMasks.length), true);
+        const fe = enc.forwardTrain(ctx.x, ctx.xT, e.P, ctx.masks.slice(0, encMasks.length), {
+          transposeOut: true,
+          stats: e.stats,
+        });
         const fh = head.forwardTrain(fe.out, fe.outT!, h.P, []);
-        const { z, zT } = reparameterise(fh.out, ctx.noise!, L);
-        const fd = dec.forwardTrain(z, zT, d.P, ctx.masks.slice(encMasks.length));
+        const { z, zT } = reparameterise(fh.out, ctx.noise!, L, LOG_VAR_CLIP);
+        const fd = dec.forwardTrain(z, zT, d.P, ctx.masks.slice(encMasks.length), { stats: d.stats });
+        const cols = ctx.x.shape[1];
+        // Mean over rows and features (PyOD's MSELoss); the running sum is per row.
         const rec = lossGradient(fd.out, ctx.x, ctx.acc, {
           kind: 'mse',
-          gradScale: 1 / ctx.rows,
-          accScale: 1,
+          gradScale: 1 / (ctx.rows * cols),
+          accScale: 1 / cols,
           margin: 0,
         });
         const bd = dec.backward(fd.caches, rec.dPred, d.Wt, true);
@@ -121,10 +165,15 @@ export class VariationalAutoEncoder extends NeuralDetector<VariationalAutoEncode
           latent: L,
           beta,
           scale: 1 / ctx.rows,
+          logVarClip: LOG_VAR_CLIP,
         });
         const bh = head.backward(fh.caches, kl.dHead, h.Wt, true);
         const be = enc.backward(fe.caches, bh.dX!, e.Wt, false);
-        return { grads: [...be.grads, ...bh.grads, ...bd.grads], acc: kl.acc };
+        return {
+          grads: [...be.grads, ...bh.grads, ...bd.grads],
+          acc: kl.acc,
+          stats: [...fe.stats, ...fd.stats],
+        };
       },
     };
   }
@@ -143,47 +192,28 @@ export class VariationalAutoEncoder extends NeuralDetector<VariationalAutoEncode
   protected scoreGraph(x: tf.Tensor2D, nets: NetParams, masks?: tf.Tensor2D[][], fast = false): tf.Tensor1D {
     const s = this.stats;
     if (!s) throw new ArtifactError('manifest.json', 'state.latent', 'latent statistics missing');
-    const { mu, r } = this.encodeDecode(x, nets, masks, fast);
-    const rec = tf.div(tf.mean(tf.squaredDifference(r, x), 1), s.reconstructionScale);
-    const z = tf.div(tf.sub(mu, tf.tensor1d(s.centroid)), tf.tensor1d(s.scale));
-    const dist = tf.div(tf.mean(tf.square(z), 1), s.distanceScale);
-    return tf.add(rec, tf.mul(dist, this.params.alpha)) as tf.Tensor1D;
+    const { mu, logVar, r } = this.encodeDecode(x, nets, masks, fast);
+    const rec = tf.mean(tf.squaredDifference(r, x), 1) as tf.Tensor1D;
+    return latentScoreGraph(rec, mu, logVar, s, this.params.score, this.params.alpha);
   }
 
   protected override afterTraining(X: Matrix): void {
-    const L = this.params.latent;
-    const { mu, rec } = this.latentAndReconstruction(X);
-    const n = X.rows;
-    const centroid = new Float32Array(L);
-    const scale = new Float32Array(L);
-    for (let i = 0; i < n; i++) for (let j = 0; j < L; j++) centroid[j]! += mu[i * L + j]! / n;
-    for (let i = 0; i < n; i++)
-      for (let j = 0; j < L; j++) scale[j]! += (mu[i * L + j]! - centroid[j]!) ** 2 / n;
-    for (let j = 0; j < L; j++) scale[j] = Math.max(Math.sqrt(scale[j]!), this.params.minLatentScale, 1e-6);
-    let recMean = 0;
-    let distMean = 0;
-    for (let i = 0; i < n; i++) {
-      recMean += rec[i]! / n;
-      let d = 0;
-      for (let j = 0; j < L; j++) d += ((mu[i * L + j]! - centroid[j]!) / scale[j]!) ** 2;
-      distMean += d / L / n;
-    }
-    this.stats = {
-      centroid,
-      scale,
-      reconstructionScale: Math.max(recMean, 1e-12),
-      distanceScale: Math.max(distMean, 1e-12),
-    };
+    const { mu, logVar, rec } = this.latentAndReconstruction(X);
+    this.stats = latentStatistics(mu, logVar, rec, this.params.latent, this.params.minLatentScale);
   }
 
-  private latentAndReconstruction(X: Matrix): { mu: Float32Array; rec: Float32Array } {
+  private latentAndReconstruction(X: Matrix): { mu: Float32Array; logVar: Float32Array; rec: Float32Array } {
     const nets = this.deviceParams();
     const res = tf.tidy(() => {
       const x = tf.tensor2d(Float32Array.from(X.data), [X.rows, X.cols]);
-      const { mu, r } = this.encodeDecode(x, nets, undefined, true);
-      return [mu, tf.mean(tf.squaredDifference(r, x), 1)];
+      const { mu, logVar, r } = this.encodeDecode(x, nets, undefined, true);
+      return [mu, logVar, tf.mean(tf.squaredDifference(r, x), 1)];
     });
-    const out = { mu: res[0]!.dataSync() as Float32Array, rec: res[1]!.dataSync() as Float32Array };
+    const out = {
+      mu: res[0]!.dataSync() as Float32Array,
+      logVar: res[1]!.dataSync() as Float32Array,
+      rec: res[2]!.dataSync() as Float32Array,
+    };
     tf.dispose(res);
     return out;
   }
@@ -196,54 +226,49 @@ export class VariationalAutoEncoder extends NeuralDetector<VariationalAutoEncode
     return new Matrix(X.rows, this.params.latent, Float64Array.from(mu));
   }
 
+  /**
+   * Squared reconstruction error per row and feature, in the model's (scaled) feature space,
+   * from the latent mean μ: which features did not fit.
+   */
+  async reconstructionErrors(X: Matrix): Promise<Matrix> {
+    const Xs = this.prepare(X);
+    await this.useBackend();
+    const nets = this.deviceParams();
+    const e = tf.tidy(() => {
+      const x = tf.tensor2d(Float32Array.from(Xs.data), [X.rows, X.cols]);
+      return tf.squaredDifference(this.encodeDecode(x, nets, undefined, true).r, x);
+    });
+    const out = new Matrix(X.rows, X.cols, Float64Array.from(await e.data()));
+    e.dispose();
+    return out;
+  }
+
   protected override extraState(): Record<string, unknown> {
-    const s = this.stats!;
-    return {
-      latentCentroid: Array.from(s.centroid),
-      latentScale: Array.from(s.scale),
-      reconstructionScale: s.reconstructionScale,
-      distanceScale: s.distanceScale,
-    };
+    return latentStatsState(this.stats!);
   }
 
   protected override restoreExtraState(state: Record<string, unknown>): void {
-    const L = this.params.latent;
-    const vec = (name: string) => {
-      const v = state[name];
-      if (
-        !Array.isArray(v) ||
-        v.length !== L ||
-        !v.every((x) => typeof x === 'number' && Number.isFinite(x))
-      ) {
-        throw new ArtifactError('manifest.json', `state.${name}`, `expected ${L} finite numbers`);
-      }
-      return Float32Array.from(v as number[]);
-    };
-    const num = (name: string) => {
-      const v = state[name];
-      if (typeof v !== 'number' || !(v > 0))
-        throw new ArtifactError('manifest.json', `state.${name}`, 'expected a positive number');
-      return v;
-    };
-    this.stats = {
-      centroid: vec('latentCentroid'),
-      scale: vec('latentScale'),
-      reconstructionScale: num('reconstructionScale'),
-      distanceScale: num('distanceScale'),
-    };
+    this.stats = restoreLatentStats(state, this.params.latent, this.params.score);
   }
 
   protected targets() {
     return null;
   }
 
-  protected validationMetrics(X: Matrix, _y: Float64Array | undefined, flat: tf.Tensor1D) {
+  /** The training loss on the validation rows, from μ (no sampling, no dropout). */
+  protected validationMetrics(
+    X: Matrix,
+    _y: Float64Array | undefined,
+    flat: tf.Tensor1D,
+    stats: tf.Tensor2D[][],
+  ) {
     const beta = this.params.beta;
     const loss = tf.tidy(() => {
-      const nets = this.layout!.views(flat, false).map((v) => v.P);
+      const nets = this.inferenceNets(flat, stats);
       const x = tf.tensor2d(Float32Array.from(X.data), [X.rows, X.cols]);
-      const { mu, logVar, r } = this.encodeDecode(x, nets, undefined, true);
-      const rec = tf.sum(tf.squaredDifference(r, x), 1);
+      const { mu, logVar: raw, r } = this.encodeDecode(x, nets, undefined, true);
+      const logVar = tf.clipByValue(raw, LOG_VAR_CLIP[0], LOG_VAR_CLIP[1]);
+      const rec = tf.mean(tf.squaredDifference(r, x), 1);
       const kl = tf.mul(tf.sum(tf.sub(tf.add(tf.square(mu), tf.exp(logVar)), tf.add(logVar, 1)), 1), 0.5);
       return tf.mean(tf.add(rec, tf.mul(kl, beta)));
     });

@@ -1,7 +1,14 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ArtifactError, type Dataset, loadArtifact, Matrix, ValidationError } from '@anomalia/core';
+import {
+  ArtifactError,
+  type Dataset,
+  loadArtifact,
+  Matrix,
+  NotFittedError,
+  ValidationError,
+} from '@anomalia/core';
 import { AutoEncoder, EnergyModel, VariationalAutoEncoder } from '@anomalia/neural';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxDetector } from './detector';
@@ -9,6 +16,7 @@ import { buildOnnxModel } from './export';
 import { exportOnnx, loadOnnxDetector } from './load';
 import { adbench } from './test-support/data';
 import { tinyModel } from './test-support/models';
+import { decide } from './test-support/parity';
 
 const dirs: string[] = [];
 async function tmp(): Promise<string> {
@@ -36,6 +44,9 @@ describe.each([
       y: kind === 'energy-model' ? data.y : undefined,
       featureNames: data.featureNames,
     });
+    // The energy model's threshold and calibrator are the caller's (the autoencoders' threshold is their default).
+    if (model instanceof EnergyModel) await decide(model, data.X, data.y);
+    expect(model.threshold).not.toBeNull();
     const root = await tmp();
     await model.save(join(root, 'neural'));
     const file = await exportOnnx(join(root, 'neural'), join(root, 'new', 'dir', 'model.onnx'));
@@ -71,6 +82,7 @@ describe('OnnxDetector', () => {
   beforeAll(async () => {
     model = new EnergyModel({ seed: 6, epochs: 4, learningRate: 1e-3 });
     await model.fit(data.X, { y: data.y, featureNames: data.featureNames });
+    await decide(model, data.X, data.y);
     root = await tmp();
     await model.save(join(root, 'neural'));
     await exportOnnx(join(root, 'neural'), join(root, 'onnx'));
@@ -149,8 +161,12 @@ describe('OnnxDetector', () => {
     const d = await OnnxDetector.fromBytes(tinyModel({ features: 3 }));
     const X = new Matrix(2, 3, Float64Array.from([1, 1, 1, 0, 0, -1]));
     expect(Array.from(await d.score(X))).toEqual([6, -3]);
-    await expect(d.predict(X)).rejects.toThrow(/^threshold: expected a decision threshold/);
-    await expect(d.predictProba(X)).rejects.toThrow(/calibrat/);
+    await expect(d.predict(X)).rejects.toThrow(NotFittedError);
+    await expect(d.predict(X)).rejects.toThrow(
+      /^onnx: no threshold: pass options\.threshold, call fitThreshold\(\)/,
+    );
+    await expect(d.predictProba(X)).rejects.toThrow(NotFittedError);
+    await expect(d.predictProba(X)).rejects.toThrow(/^onnx: predictProba\(\) needs a calibrator/);
     d.setThreshold({ value: 0, strategy: { strategy: 'fixed', value: 0 }, split: 'none', n: 0 });
     expect(Array.from(await d.predict(X))).toEqual([1, 0]);
     await d.close();
@@ -227,6 +243,12 @@ describe('OnnxDetector', () => {
     await expect(OnnxDetector.fromArtifact({ ...artifact, files: {} })).rejects.toThrow(
       'manifest.json: files.model.onnx: missing',
     );
+    await expect(OnnxDetector.fromArtifact({ ...artifact, kind: 'autoencoder' })).rejects.toThrow(
+      'manifest.json: kind: expected "onnx", found "autoencoder"',
+    );
+    await expect(
+      OnnxDetector.fromArtifact({ ...artifact, calibrator: { method: 'isotonic', x: [0, 1], y: [0.5] } }),
+    ).rejects.toThrow(/^manifest\.json: calibrator\.y: expected as many knots/);
   });
 
   it('refuses malformed Anomalia metadata, naming the key', async () => {
@@ -239,5 +261,23 @@ describe('OnnxDetector', () => {
     );
     m.metadata_props!.find((p) => p.key === 'anomalia.threshold')!.value = '{"__proto__": {}}';
     await expect(OnnxDetector.fromBytes(encodeModel(m), {}, 'meta.onnx')).rejects.toThrow(/__proto__/);
+    m.metadata_props!.find((p) => p.key === 'anomalia.threshold')!.value = JSON.stringify(model.threshold);
+    // Core's checks beyond the schema: isotonic knots in pairs, one positive scale per column.
+    m.metadata_props!.find((p) => p.key === 'anomalia.calibrator')!.value =
+      '{"method": "isotonic", "x": [0, 1], "y": [0.5]}';
+    await expect(OnnxDetector.fromBytes(encodeModel(m), {}, 'meta.onnx')).rejects.toThrow(
+      /^meta\.onnx: metadata_props\["anomalia\.calibrator"\]: calibrator\.y: expected as many knots as calibrator\.x \(2\)/,
+    );
+    m.metadata_props!.find((p) => p.key === 'anomalia.calibrator')!.value = JSON.stringify(
+      model.calibrator!.toJSON(),
+    );
+    const scaler = model.scaler!.toJSON();
+    m.metadata_props!.find((p) => p.key === 'anomalia.scaler')!.value = JSON.stringify({
+      ...scaler,
+      scale: scaler.scale.map((v, j) => (j === 2 ? 0 : v)),
+    });
+    await expect(OnnxDetector.fromBytes(encodeModel(m), {}, 'meta.onnx')).rejects.toThrow(
+      /^meta\.onnx: metadata_props\["anomalia\.scaler"\]: scaler\.scale: expected positive scales/,
+    );
   });
 });

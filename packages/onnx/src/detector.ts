@@ -3,7 +3,6 @@ import {
   assertColumns,
   type CalibrationMethod,
   Calibrator,
-  type Detector,
   type FitSplit,
   fitThreshold,
   type LoadedArtifact,
@@ -11,35 +10,65 @@ import {
   MANIFEST_FILE,
   type Manifest,
   type Matrix,
+  type MatrixDetector,
+  NotFittedError,
+  parseArtifactWith,
   parseWith,
-  requireCalibrator,
+  predictAtThreshold,
+  readingArtifact,
   type Scaler,
   type Threshold,
+  ThresholdSchema,
   type ThresholdStrategy,
   ValidationError,
 } from '@anomalia/core';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import type { z } from 'zod';
 import { ONNX_ARTIFACT_KIND, ONNX_MODEL_FILE, OnnxArtifactStateSchema, saveOnnxArtifact } from './artifact';
 import { inspectOnnxModel, type OnnxModelInfo } from './inspect';
 import { type AnomaliaMetadata, readAnomaliaMetadata } from './metadata';
-import { type OnnxLoadOptions, OnnxLoadOptionsSchema, type ParsedOnnxLoadOptions } from './options';
+import {
+  type OnnxLoadOptions,
+  OnnxLoadOptionsSchema,
+  type OnnxSessionOptions,
+  type ParsedOnnxLoadOptions,
+} from './options';
+
+/** What an OnnxDetector is: the model it runs and how it runs it (set on load, not fitted). */
+export interface OnnxDetectorParams {
+  /** Kind of the exported Anomalia model, or "external" for a model made elsewhere. */
+  source: string;
+  inputName: string;
+  inputType: OnnxModelInfo['input']['type'];
+  scoreOutput: string;
+  opset: number;
+  /** sha256 of the model file. */
+  sha256: string;
+  /** Rows per inference run. */
+  batchSize: number;
+  session: OnnxSessionOptions;
+}
 
 /**
- * A Detector that scores rows with an ONNX model on onnxruntime-node: an Anomalia export (its
- * feature names, threshold and calibrator come from the model's metadata) or any model with one
- * float input [N, d] and a score output. It scores a trained graph and cannot be fitted; its
- * threshold and calibration can be (re)fitted on held-out rows like any Detector's.
+ * A `MatrixDetector` that scores rows with an ONNX model on onnxruntime-node: an Anomalia
+ * export (its feature names, threshold and calibrator come from the model's metadata) or any
+ * model with one float input [N, d] and a score output. It scores a trained graph and cannot be
+ * fitted; its threshold and calibration can be (re)fitted on held-out rows like any Detector's,
+ * with core's `fitThreshold` and `Calibrator`. Rows are passed raw: an exported graph applies the
+ * model's scaler itself (its state is in `metadata.scaler`), so `scaler` is null.
+ *
+ * Not a `BaseMatrixDetector`: that class enters the fitted state only through `fit` or
+ * `restore(LoadedArtifact)`, and a bare .onnx file has neither a fit nor a manifest.
  */
-export class OnnxDetector implements Detector {
+export class OnnxDetector implements MatrixDetector {
   readonly kind = ONNX_ARTIFACT_KIND;
-  readonly params: Readonly<Record<string, unknown>>;
+  readonly params: Readonly<OnnxDetectorParams>;
+  /** Always true: the graph holds a trained model. */
   readonly isFitted = true;
   /** The graph applies the scaler itself: rows are passed raw. */
   readonly scaler: Scaler | null = null;
-  private currentThreshold: Threshold | null;
-  private currentCalibrator: Calibrator | null;
-  private released = false;
+  #threshold: Threshold | null;
+  #calibrator: Calibrator | null;
+  #released = false;
 
   private constructor(
     private readonly session: InferenceSession,
@@ -51,10 +80,10 @@ export class OnnxDetector implements Detector {
     readonly metadata: AnomaliaMetadata | null,
     threshold: Threshold | null,
     calibrator: Calibrator | null,
-    private readonly options: ParsedOnnxLoadOptions,
+    options: ParsedOnnxLoadOptions,
   ) {
-    this.currentThreshold = threshold;
-    this.currentCalibrator = calibrator;
+    this.#threshold = threshold;
+    this.#calibrator = calibrator;
     this.params = Object.freeze({
       source: metadata?.kind ?? 'external',
       inputName: model.input.name,
@@ -88,8 +117,11 @@ export class OnnxDetector implements Detector {
     const metadata = readAnomaliaMetadata(info.metadata, file);
     const featureNames = resolveFeatureNames(info, metadata, opts.featureNames, file);
     const threshold = resolveThreshold(opts.threshold, metadata?.threshold ?? null);
-    const calibratorState = opts.calibrator ?? metadata?.calibrator ?? null;
-    const calibrator = calibratorState ? Calibrator.fromJSON(calibratorState) : null;
+    const calibrator = opts.calibrator
+      ? userCalibrator(opts.calibrator)
+      : metadata?.calibrator
+        ? Calibrator.fromJSON(metadata.calibrator)
+        : null;
     let session: InferenceSession;
     try {
       session = await InferenceSession.create(bytes, { ...opts.session, logSeverityLevel: 3 });
@@ -121,7 +153,15 @@ export class OnnxDetector implements Detector {
     return OnnxDetector.fromArtifact(artifact, options);
   }
 
+  /** Opens an "onnx" artifact already loaded with core's `loadArtifact` (checksums verified there). */
   static async fromArtifact(artifact: LoadedArtifact, options: OnnxLoadOptions = {}): Promise<OnnxDetector> {
+    if (artifact.kind !== ONNX_ARTIFACT_KIND) {
+      throw new ArtifactError(
+        MANIFEST_FILE,
+        'kind',
+        `expected "${ONNX_ARTIFACT_KIND}", found "${artifact.kind}"`,
+      );
+    }
     const bytes = artifact.files[ONNX_MODEL_FILE];
     if (!bytes) {
       throw new ArtifactError(
@@ -130,13 +170,9 @@ export class OnnxDetector implements Detector {
         'missing: an onnx artifact holds its model in model.onnx',
       );
     }
-    let state: z.output<typeof OnnxArtifactStateSchema>;
-    try {
-      state = parseWith(OnnxArtifactStateSchema, artifact.state, 'state');
-    } catch (e) {
-      if (e instanceof ValidationError) throw new ArtifactError(MANIFEST_FILE, e.field, e.message);
-      throw e;
-    }
+    const state = parseArtifactWith(OnnxArtifactStateSchema, artifact.state, MANIFEST_FILE, 'state');
+    // The manifest's calibrator, checked as core checks one it restores (isotonic knots).
+    readingArtifact(MANIFEST_FILE, () => artifact.calibrator && Calibrator.fromJSON(artifact.calibrator));
     const names = artifact.featureNames ?? undefined;
     if (names && options.featureNames && names.join('\u0000') !== options.featureNames.join('\u0000')) {
       throw new ValidationError(
@@ -164,16 +200,18 @@ export class OnnxDetector implements Detector {
         `expected ${detector.inputDimension} (the model's input width), found ${state.nFeatures}`,
       );
     }
-    if (!options.threshold && !artifact.threshold) detector.currentThreshold = null;
-    if (!options.calibrator && !artifact.calibrator) detector.currentCalibrator = null;
+    // The manifest is authoritative: no threshold or calibrator there means none, whatever the
+    // model's metadata held at export.
+    if (options.threshold === undefined && !artifact.threshold) detector.#threshold = null;
+    if (options.calibrator === undefined && !artifact.calibrator) detector.#calibrator = null;
     return detector;
   }
 
   get threshold(): Threshold | null {
-    return this.currentThreshold;
+    return this.#threshold;
   }
   get calibrator(): Calibrator | null {
-    return this.currentCalibrator;
+    return this.#calibrator;
   }
   /** Number of input columns. */
   get inputDimension(): number {
@@ -189,12 +227,12 @@ export class OnnxDetector implements Detector {
 
   /** Anomaly scores of raw rows (the graph scales them), higher = more anomalous. */
   async score(X: Matrix): Promise<Float64Array> {
-    if (this.released) throw new ValidationError('session', 'an open session (close() was called)');
+    if (this.#released) throw new ValidationError('session', 'an open session (close() was called)');
     assertColumns(X, this.inputDimension);
     this.checkValues(X);
     const d = X.cols;
     const out = new Float64Array(X.rows);
-    const chunk = this.model.fixedBatch ?? this.options.batchSize;
+    const chunk = this.model.fixedBatch ?? this.params.batchSize;
     const Typed = this.model.input.type === 'float64' ? Float64Array : Float32Array;
     for (let start = 0; start < X.rows; start += chunk) {
       const rows = Math.min(chunk, X.rows - start);
@@ -243,42 +281,49 @@ export class OnnxDetector implements Detector {
     }
   }
 
+  /** Chooses and stores the threshold from this model's scores on X (core's `fitThreshold`). */
   async fitThreshold(
     strategy: ThresholdStrategy,
     X: Matrix,
     options: { y?: ArrayLike<number>; split: FitSplit },
   ): Promise<Threshold> {
-    const scores = strategy.strategy === 'fixed' ? new Float64Array(0) : await this.score(X);
-    this.currentThreshold = fitThreshold(strategy, scores, {
-      labels: strategy.strategy === 'fixed' ? undefined : options.y,
+    const fixed = strategy.strategy === 'fixed';
+    this.#threshold = fitThreshold(strategy, fixed ? [] : await this.score(X), {
+      labels: fixed ? undefined : options.y,
       split: options.split,
     });
-    return this.currentThreshold;
+    return this.#threshold;
   }
 
   setThreshold(threshold: Threshold): void {
-    this.currentThreshold = threshold;
+    this.#threshold = parseWith(ThresholdSchema, threshold, 'threshold');
   }
 
+  /** 1 = anomalous (score > threshold), 0 = normal. */
   async predict(X: Matrix): Promise<Uint8Array> {
-    const t = this.currentThreshold;
+    const t = this.#threshold;
     if (!t) {
-      throw new ValidationError(
-        'threshold',
-        'a decision threshold: pass options.threshold, call fitThreshold() or export a model that has one',
+      throw new NotFittedError(
+        this.kind,
+        'no threshold: pass options.threshold, call fitThreshold() or export a model that has one, before predict()',
       );
     }
-    const scores = await this.score(X);
-    return Uint8Array.from(scores, (s) => (s > t.value ? 1 : 0));
+    return predictAtThreshold(await this.score(X), t.value);
   }
 
   async calibrate(X: Matrix, y: ArrayLike<number>, method: CalibrationMethod = 'platt'): Promise<Calibrator> {
-    this.currentCalibrator = Calibrator.fit(method, await this.score(X), y);
-    return this.currentCalibrator;
+    this.#calibrator = Calibrator.fit(method, await this.score(X), y);
+    return this.#calibrator;
   }
 
   async predictProba(X: Matrix): Promise<Float64Array> {
-    const c = requireCalibrator(this.currentCalibrator ?? undefined, this.kind);
+    const c = this.#calibrator;
+    if (!c) {
+      throw new NotFittedError(
+        this.kind,
+        'predictProba() needs a calibrator: pass options.calibrator, call calibrate() on a validation or calibration split, or export a model that has one',
+      );
+    }
     return c.predict(await this.score(X));
   }
 
@@ -290,16 +335,16 @@ export class OnnxDetector implements Detector {
       nFeatures: this.inputDimension,
       source: this.metadata?.kind ?? 'external',
       featureNames: this.featureNames,
-      threshold: this.currentThreshold,
-      calibrator: this.currentCalibrator?.toJSON() ?? null,
+      threshold: this.#threshold,
+      calibrator: this.#calibrator?.toJSON() ?? null,
       metrics: extra.metrics,
     });
   }
 
   /** Releases the onnxruntime session. */
   async close(): Promise<void> {
-    if (this.released) return;
-    this.released = true;
+    if (this.#released) return;
+    this.#released = true;
     await this.session.release();
   }
 }
@@ -355,4 +400,14 @@ function resolveThreshold(
     return fitThreshold({ strategy: 'fixed', value: given }, [], { split: 'none' });
   }
   return given;
+}
+
+/** A calibrator given in the options: a bad state names the option. */
+function userCalibrator(state: NonNullable<ParsedOnnxLoadOptions['calibrator']>): Calibrator {
+  try {
+    return Calibrator.fromJSON(state);
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    throw new ValidationError(`options.${e.field}`, e.expected, e.received);
+  }
 }

@@ -5,19 +5,20 @@ import {
   loadArtifact,
   Matrix,
   MinMaxScaler,
-  RobustScaler,
+  NotFittedError,
   StandardScaler,
   saveArtifact,
 } from '@anomalia/core';
-import { AutoEncoder, EnergyModel } from '@anomalia/neural';
+import { AutoEncoder, EnergyModel, VariationalAutoEncoder } from '@anomalia/neural';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxDetector } from './detector';
 import { buildOnnxModel, EXPORT_OPSET } from './export';
 import { inspectOnnxModel } from './inspect';
+import { exportOnnx, loadOnnxDetector } from './load';
 import { METADATA_KEYS, readAnomaliaMetadata } from './metadata';
 import { decodeModel } from './proto';
 import { ADBENCH_SETS, adbench, mosaiqClinic } from './test-support/data';
-import { cleanUp, MODELS, type ParityResult, parity } from './test-support/parity';
+import { cleanUp, decide, MODELS, type ParityResult, parity } from './test-support/parity';
 
 /**
  * Float32 scores carry about 7 significant digits: above 1 the tolerance is relative (an
@@ -84,59 +85,110 @@ describe('export', () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
 
-  it('folds every scaler into the graph: standard, robust, min-max with clipping, none, NaN imputation', async () => {
+  it('folds the saved scaler into the graph: each scaler parameter, clipping, NaN imputation', async () => {
     const data = await adbench('cardio');
     const X = data.X;
-    const scalers = [
-      () => new StandardScaler(),
-      () => new RobustScaler(),
+    // The model's own scaler parameter: fitted on the training rows, saved in the artifact.
+    const byParam = (['standard', 'robust', 'minmax', 'none'] as const).map((scaler) => async () => {
+      const model = new AutoEncoder({ seed: 2, epochs: 3, scaler });
+      await model.fit(X, { featureNames: data.featureNames });
+      const dir = await tmp();
+      await model.save(dir);
+      return { model, dir };
+    });
+    // Scaler states no parameter value fits (a clipping [-1, 1] min-max, NaN imputation), as
+    // another producer of the format may save them: the network is trained on the rows that
+    // scaler gives, and the artifact carries the fitted scaler for its scaler parameter.
+    const byState = [
       () => new MinMaxScaler({ featureRange: [-1, 1], clip: true }),
       () => new StandardScaler({ nanPolicy: 'impute' }),
-      () => undefined,
-    ];
+    ].map((make) => async () => {
+      const scaler = make();
+      const trained = new AutoEncoder({ seed: 2, epochs: 3, scaler: 'none' });
+      await trained.fit(scaler.fitTransform(X), { featureNames: data.featureNames });
+      const first = await tmp();
+      await trained.save(first);
+      const { manifest: _, ...a } = await loadArtifact(first);
+      const dir = await tmp();
+      await saveArtifact(dir, {
+        ...a,
+        params: { ...a.params, scaler: scaler.kind },
+        scaler: scaler.toJSON(),
+      });
+      return { model: await AutoEncoder.load(dir), dir };
+    });
     // Rows far outside the training range exercise the clipping.
     const wide = new Matrix(
       X.rows,
       X.cols,
       X.data.map((v, k) => (k % 7 === 0 ? v * 5 : v)),
     );
-    for (const make of scalers) {
-      const model = new AutoEncoder({ seed: 2, epochs: 3, scaler: 'none' });
-      const scaler = make();
-      await model.fit(X, { scaler, featureNames: data.featureNames });
-      const dir = await tmp();
-      await model.save(dir);
+    for (const make of [...byParam, ...byState]) {
+      const { model, dir } = await make();
+      const state = model.scaler?.toJSON() ?? null;
       const bytes = buildOnnxModel(await loadArtifact(dir));
       const onnx = await OnnxDetector.fromBytes(bytes);
+      expect(onnx.metadata!.scaler).toEqual(state);
       const a = await model.score(wide);
       const b = await onnx.score(wide);
       a.forEach((s, i) => {
         expect(Math.abs(s - b[i]!)).toBeLessThanOrEqual(TOLERANCE * Math.max(1, s));
       });
+      // The scaler's nodes, in order, before the first layer.
       const ops = decodeModel(bytes).graph!.node!.map((n) => n.op_type);
-      if (scaler?.toJSON().clip) expect(ops).toContain('Clip');
-      if (scaler?.toJSON().nanPolicy === 'impute') {
+      const scaling = state
+        ? [
+            ...(state.nanPolicy === 'impute' ? ['IsNaN', 'Where'] : []),
+            'Sub',
+            'Div',
+            ...(state.offset !== 0 ? ['Add'] : []),
+            ...(state.clip ? ['Clip'] : []),
+          ]
+        : [];
+      expect(ops.slice(0, ops.indexOf('Gemm'))).toEqual([...scaling, 'Cast']);
+      if (state?.nanPolicy === 'impute') {
         expect(ops.slice(0, 2)).toEqual(['IsNaN', 'Where']);
         // NaN is replaced by the fitted mean in the graph, as the scaler's "impute" policy does.
         const holes = new Matrix(2, X.cols, X.data.slice(0, 2 * X.cols));
         const filled = new Matrix(2, X.cols, holes.data.slice());
         holes.data[3] = Number.NaN;
-        filled.data[3] = scaler.toJSON().fill[3]!;
+        filled.data[3] = state.fill[3]!;
         expect(await onnx.score(holes)).toEqual(await onnx.score(filled));
       } else {
         const holes = new Matrix(1, X.cols, X.data.slice(0, X.cols));
         holes.data[0] = Number.NaN;
         await expect(onnx.score(holes)).rejects.toThrow('X[0][0]: expected a finite number, received NaN');
       }
-      if (!scaler) expect(ops[0]).toBe('Cast');
       await onnx.close();
     }
+  });
+
+  it('refuses a saved scaler that disagrees with the scaler parameter', async () => {
+    const data = await adbench('breastw');
+    const model = new AutoEncoder({ seed: 1, epochs: 1, scaler: 'robust' });
+    await model.fit(data.X);
+    const dir = await tmp();
+    await model.save(dir);
+    const artifact = await loadArtifact(dir);
+    expect(() => buildOnnxModel({ ...artifact, scaler: null })).toThrow(
+      'manifest.json: scaler: expected a fitted "robust" scaler (params.scaler), found none',
+    );
+    expect(() => buildOnnxModel({ ...artifact, params: { ...artifact.params, scaler: 'minmax' } })).toThrow(
+      'manifest.json: scaler: expected a fitted "minmax" scaler (params.scaler), found a "robust" scaler',
+    );
+    expect(() => buildOnnxModel({ ...artifact, params: { ...artifact.params, scaler: 'none' } })).toThrow(
+      'manifest.json: scaler: expected none (params.scaler), found a "robust" scaler',
+    );
+    expect(() => buildOnnxModel({ ...artifact, params: { ...artifact.params, scaler: 'zscore' } })).toThrow(
+      /^manifest\.json: params\.scaler: /,
+    );
   });
 
   it('writes opset 17 with the metadata, the same bytes every time', async () => {
     const data = await adbench('thyroid');
     const model = new EnergyModel({ seed: 3, epochs: 3, learningRate: 1e-3 });
     await model.fit(data.X, { y: data.y, featureNames: data.featureNames });
+    await decide(model, data.X, data.y);
     const dir = await tmp();
     const manifest = await model.save(dir);
     const artifact = await loadArtifact(dir);
@@ -168,6 +220,35 @@ describe('export', () => {
     expect(inspectOnnxModel(f32).input.type).toBe('float32');
   });
 
+  it('exports a threshold and a calibrator only when the caller set them', async () => {
+    const data = await adbench('breastw');
+    const model = new EnergyModel({ seed: 4, epochs: 2, learningRate: 1e-3 });
+    await model.fit(data.X, { y: data.y, featureNames: data.featureNames });
+    // EnergyModel.fit sets neither: the export carries neither, and the manifest agrees.
+    const bare = await tmp();
+    await model.save(bare);
+    const props = inspectOnnxModel(buildOnnxModel(await loadArtifact(bare))).metadata;
+    expect(props[METADATA_KEYS.threshold]).toBeUndefined();
+    expect(props[METADATA_KEYS.calibrator]).toBeUndefined();
+    const exported = await exportOnnx(bare, join(await tmp(), 'onnx'));
+    expect(exported.manifest).toMatchObject({ threshold: null, calibrator: null });
+    const undecided = await loadOnnxDetector(exported.path);
+    expect([undecided.threshold, undecided.calibrator]).toEqual([null, null]);
+    await expect(undecided.predict(data.X)).rejects.toThrow(NotFittedError);
+    await expect(undecided.predictProba(data.X)).rejects.toThrow(NotFittedError);
+    await undecided.close();
+
+    await decide(model, data.X, data.y);
+    const decided = await tmp();
+    await model.save(decided);
+    const meta = readAnomaliaMetadata(
+      inspectOnnxModel(buildOnnxModel(await loadArtifact(decided))).metadata,
+      'm.onnx',
+    )!;
+    expect(meta.threshold).toEqual(model.threshold);
+    expect(meta.calibrator).toEqual(model.calibrator!.toJSON());
+  });
+
   it('refuses artifacts it cannot export, naming the field', async () => {
     const dir = await tmp();
     await saveArtifact(dir, { kind: 'isolation-forest', params: {} });
@@ -189,5 +270,14 @@ describe('export', () => {
       'weights.bin: tensors.autoencoder.2.gamma: missing from the artifact',
     );
     expect(() => buildOnnxModel(artifact, { inputType: 'int8' } as never)).toThrow(/^options\.inputType: /);
+    // A VAE scored with KL instead of the latent distance: the graph would compute another score.
+    const vae = new VariationalAutoEncoder({ seed: 1, epochs: 2, score: 'kl' });
+    await vae.fit(data.X);
+    const klDir = await tmp();
+    await vae.save(klDir);
+    const klArtifact = await loadArtifact(klDir);
+    expect(() => buildOnnxModel(klArtifact)).toThrow(
+      'manifest.json: params.score: expected "latent-distance" (the score this graph computes), found "kl"',
+    );
   });
 });

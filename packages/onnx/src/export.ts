@@ -2,10 +2,11 @@ import {
   ArtifactError,
   type LoadedArtifact,
   MANIFEST_FILE,
+  parseArtifactWith,
   parseWith,
   requireTensor,
+  ScalerParamSchema,
   type ScalerState,
-  ValidationError,
   WEIGHTS_FILE,
 } from '@anomalia/core';
 import { z } from 'zod';
@@ -69,16 +70,15 @@ const VaeStateSchema = z.looseObject({
 const VaeParamsSchema = z.looseObject({
   latent: z.number().int().positive(),
   alpha: z.number().min(0),
+  /** Which latent term the VAE scores with (absent in artifacts older than the choice). */
+  score: z.string().optional(),
 });
+/** The `scaler` parameter of a matrix detector (absent in artifacts of models without one). */
+const ScalerParamsSchema = z.looseObject({ scaler: ScalerParamSchema.optional() });
 
 /** Reads a part of the artifact with a schema; a mismatch names manifest.json and the field. */
-function read<S extends z.ZodType>(schema: S, value: unknown, field: string): z.output<S> {
-  try {
-    return parseWith(schema, value, field);
-  } catch (e) {
-    if (e instanceof ValidationError) throw new ArtifactError(MANIFEST_FILE, e.field, e.message);
-    throw e;
-  }
+function read<S extends z.ZodType>(schema: S, value: unknown, root: string): z.output<S> {
+  return parseArtifactWith(schema, value, MANIFEST_FILE, root);
 }
 
 /**
@@ -113,7 +113,7 @@ export function buildOnnxModel(artifact: LoadedArtifact, options: ExportOptions 
   }
   const g = new GraphBuilder();
   const input = g.reserve(INPUT_NAME);
-  const x = scaledInput(g, input, opts.inputType, artifact.scaler, d);
+  const x = scaledInput(g, input, opts.inputType, savedScaler(artifact), d);
   const outputs = [
     valueInfo(
       SCORE_OUTPUT,
@@ -139,6 +139,13 @@ export function buildOnnxModel(artifact: LoadedArtifact, options: ExportOptions 
     );
   } else {
     const params = read(VaeParamsSchema, artifact.params, 'params');
+    if (params.score !== undefined && params.score !== 'latent-distance') {
+      throw new ArtifactError(
+        MANIFEST_FILE,
+        'params.score',
+        `expected "latent-distance" (the score this graph computes), found "${params.score}"`,
+      );
+    }
     const L = params.latent;
     const stats = read(VaeStateSchema, artifact.state, 'state');
     for (const name of ['latentCentroid', 'latentScale'] as const) {
@@ -254,6 +261,23 @@ function expectWidth(net: Net, side: 'inputs' | 'outputs', width: number): void 
       `expected ${width}, found ${found}`,
     );
   }
+}
+
+/**
+ * The scaler the model applies before every score: the fitted state the artifact saved for its
+ * `scaler` parameter. A state that disagrees with the parameter (none saved for "standard", a
+ * "robust" state for "minmax") makes an inconsistent artifact, refused rather than guessed at.
+ */
+function savedScaler(artifact: LoadedArtifact): ScalerState | null {
+  const param = read(ScalerParamsSchema, artifact.params, 'params').scaler;
+  const state = artifact.scaler;
+  const agree = param === undefined || (param === 'none' ? state === null : state?.kind === param);
+  if (agree) return state;
+  throw new ArtifactError(
+    MANIFEST_FILE,
+    'scaler',
+    `expected ${param === 'none' ? 'none' : `a fitted "${param}" scaler`} (params.scaler), found ${state ? `a "${state.kind}" scaler` : 'none'}`,
+  );
 }
 
 /** Graph input → scaled float32 rows, the scaler applied in double like `Scaler.transform`. */

@@ -1,5 +1,5 @@
 export { ONNX_ARTIFACT_KIND, ONNX_MODEL_FILE, type OnnxArtifactContent, saveOnnxArtifact } from './artifact';
-export { OnnxDetector } from './detector';
+export { OnnxDetector, type OnnxDetectorParams } from './detector';
 export {
   ANOMALIA_ONNX_VERSION,
   buildOnnxModel,

@@ -1,11 +1,11 @@
 import {
   ArtifactError,
+  Calibrator,
   type CalibratorState,
-  CalibratorStateSchema,
   parseJsonText,
   parseWith,
   type ScalerState,
-  ScalerStateSchema,
+  scalerFromJSON,
   type Threshold,
   ThresholdSchema,
   ValidationError,
@@ -73,11 +73,11 @@ export function readAnomaliaMetadata(props: Record<string, string>, file: string
       `expected "${METADATA_FORMAT_VERSION}", found ${fv === undefined ? 'none' : `"${fv}"`}`,
     );
   }
-  const json = <T>(key: string, schema: z.ZodType<T>): T | null => {
+  const json = <T>(key: string, parse: (value: unknown, field: string) => T): T | null => {
     const text = props[key];
     if (text === undefined) return null;
     try {
-      return parseWith(schema, parseJsonText(text, field(key)), field(key));
+      return parse(parseJsonText(text, field(key)), field(key));
     } catch (e) {
       const message = e instanceof ValidationError ? e.message : (e as Error).message;
       throw new ArtifactError(file, field(key), message);
@@ -88,11 +88,17 @@ export function readAnomaliaMetadata(props: Record<string, string>, file: string
   return {
     version: props[METADATA_KEYS.version] ?? 'unknown',
     kind,
-    featureNames: json(METADATA_KEYS.featureNames, z.array(z.string())),
-    threshold: json(METADATA_KEYS.threshold, ThresholdSchema),
-    calibrator: json(METADATA_KEYS.calibrator, CalibratorStateSchema),
-    scaler: json(METADATA_KEYS.scaler, ScalerStateSchema),
+    featureNames: json(METADATA_KEYS.featureNames, schema(z.array(z.string()))),
+    threshold: json(METADATA_KEYS.threshold, schema(ThresholdSchema)),
+    // Through core's own readers: they check what a schema alone cannot (knots, array lengths).
+    calibrator: json(METADATA_KEYS.calibrator, (v) => Calibrator.fromJSON(v).toJSON()),
+    scaler: json(METADATA_KEYS.scaler, (v) => scalerFromJSON(v).toJSON()),
     score: props[METADATA_KEYS.score] ?? null,
-    params: json(METADATA_KEYS.params, z.record(z.string(), z.unknown())),
+    params: json(METADATA_KEYS.params, schema(z.record(z.string(), z.unknown()))),
   };
 }
+
+const schema =
+  <T>(s: z.ZodType<T>) =>
+  (value: unknown, field: string): T =>
+    parseWith(s, value, field);

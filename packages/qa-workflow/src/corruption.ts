@@ -13,6 +13,7 @@ import {
   databaseKeyAllocator,
   listAllTreatments,
   loadPatientCohort,
+  loadRecordsInBatches,
   type PatientScope,
   scopeOf,
 } from './cohort';
@@ -56,9 +57,11 @@ export interface Corruption {
 /**
  * Computes the changes of a failure mode on records of the target, reading only. Each target
  * is applied to a cohort of every treatment of its patient (fields, control points, dose and
- * offset rows included), so the affected sets are exact; targets of one patient are applied in
- * turn to the cohort as the earlier ones left it, so their changes compose. Keys for inserted
- * rows and dangling ids come from one allocator above the database's highest keys.
+ * offset rows included; for a cohort-scope mode, every treatment of the database), so the
+ * affected sets are exact; targets of one patient are applied in turn to the cohort as the
+ * earlier ones left it, so their changes compose, and records an earlier target changed are
+ * avoided. Keys for inserted rows and dangling ids come from one allocator above the database's
+ * highest keys.
  */
 export async function computeCorruption(
   target: Pick<OpenSource, 'name' | 'reader'>,
@@ -89,16 +92,37 @@ export async function computeCorruption(
   const affected = new Set<number>();
   let skipped = 0;
 
+  // A cohort-scope mode (targeted_patient_selection) picks victims among every patient: its
+  // cohort is every treatment of the database, shared by all targets of the call.
+  const wholeDatabase = mode.scope === 'cohort';
+  const scopeFor = (t: Pick<TreatmentSummary, 'TTX_ID' | 'Pat_ID1' | 'FLD_ID'>): PatientScope =>
+    wholeDatabase ? { ...scopeOf(t), key: 'database' } : scopeOf(t);
   const cohortFor = async (scope: PatientScope): Promise<Cohort> => {
     let cohort = cohorts.get(scope.key);
     if (!cohort) {
-      cohort = await loadPatientCohort(target.reader, scope);
+      cohort = wholeDatabase
+        ? createCohort(
+            await loadRecordsInBatches(
+              target.reader,
+              (await listAllTreatments(target.reader)).map((t) => t.TTX_ID),
+            ),
+          )
+        : await loadPatientCohort(target.reader, scope);
       cohorts.set(scope.key, cohort);
     }
     return cohort;
   };
   const applyTo = (scope: PatientScope, cohort: Cohort, ttxId: number) => {
-    const app = mode.apply({ variant, target: ttxId, cohort, params: request.params, rng, keys });
+    // Records an earlier target of this call changed are left alone (victims are chosen elsewhere).
+    const app = mode.apply({
+      variant,
+      target: ttxId,
+      cohort,
+      params: request.params,
+      rng,
+      keys,
+      avoid: affected,
+    });
     cohorts.set(scope.key, createCohort(applyChanges(cohort.rows, app.changes)));
     applications.push(app);
     for (const id of app.affectedTtxIds) affected.add(id);
@@ -124,7 +148,7 @@ export async function computeCorruption(
           id,
         );
       }
-      const scope = scopeOf(record.treatment);
+      const scope = scopeFor(record.treatment);
       const cohort = await cohortFor(scope);
       try {
         applyTo(scope, cohort, id);
@@ -151,7 +175,7 @@ export async function computeCorruption(
       if (applications.length >= requested || examined >= limits.maxCandidates) break;
       if (affected.has(candidate.TTX_ID)) continue;
       examined++;
-      const scope = scopeOf(candidate);
+      const scope = scopeFor(candidate);
       const cohort = await cohortFor(scope);
       if (!cohort.record(candidate.TTX_ID)) continue;
       const reason = mode.check({ variant, target: candidate.TTX_ID, cohort, params: request.params });

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClinicDatabase, createSandbox } from '@anomalia/db-sqlite';
+import type { ClinicOptionsInput } from '@anomalia/mosaiq/synthetic';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
@@ -16,10 +17,14 @@ export interface TestDatabases {
   cleanup(): void;
 }
 
-export function makeDatabases(records = 300, seed = 11): TestDatabases {
+export function makeDatabases(
+  records = 300,
+  seed = 11,
+  options: Omit<ClinicOptionsInput, 'seed' | 'records'> = {},
+): TestDatabases {
   const dir = mkdtempSync(join(tmpdir(), 'anomalia-mcp-'));
   const sandbox = join(dir, 'sandbox.sqlite');
-  createSandbox(sandbox, { clinic: { seed, records } });
+  createSandbox(sandbox, { clinic: { ...options, seed, records } });
   let clinic: string | null = null;
   return {
     dir,

@@ -9,8 +9,14 @@ import { corruptionReport, corruptionRequest, paramsArgument, runLabel, targetin
 
 function toolDescription(mode: FailureMode): string {
   const variants = mode.variants.map((v) => `${v.id} (severity ${v.severity}, ${v.band})`).join('; ');
+  const target =
+    mode.kind === 'malicious'
+      ? mode.scope === 'cohort'
+        ? 'A target (ttx_ids) names the first victim; the others are chosen among every patient of the database. '
+        : `A target (ttx_ids) names the course it attacks (any delivered record of the ${mode.scope === 'field' ? 'field' : "patient's plan"}); every changed fraction is listed in affectedTtxIds. `
+      : '';
   return (
-    `${mode.description} WRITES to the sandbox database in one transaction recorded in the ledger; ` +
+    `${mode.description} ${target}WRITES to the sandbox database in one transaction recorded in the ledger; ` +
     `undo with restore_run, dry-run with preview. Variants: ${variants}. ` +
     `Parameters and the QA checks that catch it: describe_failure_mode or failure-mode://mosaiq/${mode.id}.`
   );

@@ -60,6 +60,33 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('fills the queue section with its defaults and checks it', () => {
+    const base = {
+      source: { name: 'a', database: { type: 'sqlite', path: 'a.sqlite' } },
+      model: { dir: 'm' },
+    };
+    expect(parseConfig({ ...base, queue: { redis: 'redis://127.0.0.1:6379' } }).queue).toEqual({
+      redis: 'redis://127.0.0.1:6379',
+      prefix: 'anomalia',
+      sites: [],
+      rangeSize: 500,
+      maxOpenRanges: 64,
+      concurrency: 1,
+      lockDuration: 30_000,
+    });
+    expect(() => parseConfig({ ...base, queue: { redis: { env: 'R' }, prefix: 'a:b' } })).toThrow(
+      /config: queue.prefix: expected up to 32 letters, digits, _ . -, received "a:b"/,
+    );
+    expect(() =>
+      parseConfig({
+        ...base,
+        queue: { redis: 'redis://h', sites: [{ name: 'a', database: base.source.database }] },
+      }),
+    ).toThrow(
+      /queue.sites\[0\].name: expected a site name not used before \("a" is; `source` is the first site\)/,
+    );
+  });
+
   it('reads the example config in configs/', async () => {
     const c = await loadConfig(new URL('../../configs/monitor.example.yaml', import.meta.url).pathname);
     expect(c.sinks.map((s) => s.type)).toEqual(['jsonl', 'webhook', 'email', 'slack']);
@@ -110,7 +137,7 @@ describe('loadConfig', () => {
       ],
       [
         { ...minimal, http: { bind: '0.0.0.0:8080' } },
-        'http.token: expected an access token: binding to 0.0.0.0, beyond localhost, is refused without one',
+        'http.token: expected an access token (or `users`, or a trusted `proxy` header): binding to 0.0.0.0, beyond localhost, is refused without one',
       ],
       [
         {
@@ -144,7 +171,18 @@ describe('loadConfig', () => {
   it('accepts a loopback bind without a token and other binds with one', () => {
     expect(parseConfig({ ...minimal, http: { bind: '127.0.0.1:8080' } }).http).toEqual({
       bind: '127.0.0.1:8080',
+      timelineDays: 7,
     });
+    expect(
+      parseConfig({
+        ...minimal,
+        http: { bind: '10.1.2.3:8080', users: [{ name: 'alice', token: { env: 'ALICE_TOKEN' } }] },
+      }).http?.users,
+    ).toEqual([{ name: 'alice', token: { env: 'ALICE_TOKEN' } }]);
+    expect(
+      parseConfig({ ...minimal, http: { bind: '[::]:8080', proxy: { header: 'X-Forwarded-User' } } }).http
+        ?.proxy,
+    ).toEqual({ header: 'X-Forwarded-User', trusted: ['127.0.0.1', '::1'] });
     expect(
       parseConfig({ ...minimal, http: { bind: '0.0.0.0:8080', token: { env: 'MONITOR_TOKEN' } } }).http
         ?.token,

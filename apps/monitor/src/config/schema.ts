@@ -192,9 +192,58 @@ const InhibitRuleSchema = z.strictObject({
 export type InhibitRule = z.output<typeof InhibitRuleSchema>;
 
 const HttpSchema = z.strictObject({
-  /** `host:port` for the dashboard; anything but loopback needs `token`. */
+  /** `host:port` of the dashboard and `/metrics`; anything but loopback needs `token`, `users` or `proxy`. */
   bind: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'host:port, e.g. 127.0.0.1:8080'),
+  /** One shared access token (the audit log records its user as `shared-token`): prefer `users`. */
   token: SecretSchema.optional(),
+  /** One access token per person: the audit log records the name of the token used. */
+  users: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$/, 'a user name'),
+        token: SecretSchema,
+      }),
+    )
+    .min(1)
+    .optional(),
+  /**
+   * A reverse proxy that authenticates users and passes the name in `header`; trusted only on
+   * connections from `trusted` addresses (the proxy's).
+   */
+  proxy: z
+    .strictObject({
+      header: z.string().regex(/^[A-Za-z0-9-]+$/, 'an HTTP header name'),
+      trusted: z
+        .array(z.union([z.ipv4(), z.ipv6()]))
+        .min(1)
+        .default(['127.0.0.1', '::1']),
+    })
+    .optional(),
+  /** The labelled set the dashboard's "false positive" and "resolve" append to (default: labels.jsonl next to the state store). */
+  labels: path.optional(),
+  /** Days of the energy timeline. */
+  timelineDays: z.number().int().min(1).max(90).default(7),
+});
+export type HttpConfig = z.output<typeof HttpSchema>;
+
+const QueueSchema = z.strictObject({
+  /** `redis://[:password@]host:6379[/db]` (`rediss://` for TLS); give it as `{ env: NAME }` when it holds a password. */
+  redis: SecretSchema,
+  /** Prefix of every Redis key of this deployment (several can share one Redis). */
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/, 'up to 32 letters, digits, _ . -')
+    .default('anomalia'),
+  /** Sites watched besides `source`, each with its own repeatable poll job (same keys as `source`). */
+  sites: z.array(SourceSchema).default([]),
+  /** Treatments per scoring job: one range of a site's change cursor, or one page of a backfill window. */
+  rangeSize: z.number().int().min(1).max(10_000).default(500),
+  /** Planned but uncommitted ranges per site before its poll waits (bounds Redis memory while catching up). */
+  maxOpenRanges: z.number().int().min(1).max(10_000).default(64),
+  /** Scoring jobs one worker process runs at once. */
+  concurrency: z.number().int().min(1).max(64).default(1),
+  /** A job whose worker stopped renewing its lock this long ago (killed, frozen, cut off) goes to another worker. */
+  lockDuration: DurationSchema.default(30_000),
 });
 
 const LogSchema = z.strictObject({
@@ -210,7 +259,12 @@ const HealthSchema = z.strictObject({
   file: path.optional(),
 });
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/;
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\]|::1)$/;
+
+/** Whether `host` (as in `http.bind`, IPv6 in brackets or not) is reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK.test(host);
+}
 
 export const MonitorConfigSchema = z
   .strictObject({
@@ -234,8 +288,8 @@ export const MonitorConfigSchema = z
       .array(InhibitRuleSchema)
       .default([{ sourceBands: ['critical'], targetBands: ['high', 'medium', 'low'], equal: ['patient'] }]),
     http: HttpSchema.optional(),
-    /** Distributed mode on BullMQ (later work); absent: one process, no Redis. */
-    queue: z.strictObject({ redis: SecretSchema }).optional(),
+    /** Distributed mode: the work as BullMQ jobs over Redis (see `QueueSchema`); absent: one process, no Redis. */
+    queue: QueueSchema.optional(),
     log: LogSchema.prefault({}),
     health: HealthSchema.prefault({}),
   })
@@ -269,13 +323,25 @@ export const MonitorConfigSchema = z
           });
       });
     });
+    if (c.queue) {
+      const sites = new Set([c.source.name]);
+      c.queue.sites.forEach((s, i) => {
+        if (sites.has(s.name))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['queue', 'sites', i, 'name'],
+            message: `expected a site name not used before ("${s.name}" is; \`source\` is the first site)`,
+          });
+        sites.add(s.name);
+      });
+    }
     if (c.http) {
       const host = c.http.bind.slice(0, c.http.bind.lastIndexOf(':'));
-      if (!LOOPBACK.test(host) && !c.http.token)
+      if (!LOOPBACK.test(host) && !c.http.token && !c.http.users && !c.http.proxy)
         ctx.addIssue({
           code: 'custom',
           path: ['http', 'token'],
-          message: `expected an access token: binding to ${host}, beyond localhost, is refused without one`,
+          message: `expected an access token (or \`users\`, or a trusted \`proxy\` header): binding to ${host}, beyond localhost, is refused without one`,
         });
     }
   });

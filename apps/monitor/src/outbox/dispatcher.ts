@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { MonitorStore, StoredAlert, StoredNotification } from '@anomalia/db-sqlite/monitor-store';
 import type { InhibitRule, ResolvedRoute } from '../config/schema';
+import type { MonitorEvents } from '../events/bus';
 import type { Logger } from '../log';
 import { buildMessage, type NotificationMessage } from '../message';
 import type { Sink } from '../sinks/types';
@@ -23,6 +24,8 @@ export interface DispatcherOptions {
   readonly defaults: GroupTiming;
   readonly inhibit: readonly InhibitRule[];
   readonly logger: Logger;
+  /** Told about every send attempt (metrics). */
+  readonly events?: MonitorEvents;
   /** In [0, 1): the jitter of retry delays. */
   readonly random?: () => number;
   /** Fresh notification ids. */
@@ -95,6 +98,52 @@ export class Dispatcher {
   ): Promise<DispatchRound> {
     const { store, logger } = this.o;
     const name = s.sink.name;
+    const formed = this.formFor(s, now, isInhibited);
+    let delivered = 0;
+    let failed = 0;
+    for (const n of store.dueNotifications(name, now)) {
+      if (stop.aborted) break;
+      if (await this.attempt(s, n)) delivered++;
+      else {
+        failed++;
+        break;
+      }
+    }
+    if (formed || delivered || failed)
+      logger.debug({ sink: name, formed, delivered, failed }, 'dispatch round');
+    return { formed, delivered, failed };
+  }
+
+  /**
+   * Forms the notifications due at `now` for every sink (frozen in the store), without sending
+   * them: the distributed mode sends each one as a job of its own (see `deliver`).
+   */
+  formDue(now = this.clock()): number {
+    const isInhibited = inhibitor(this.o.inhibit, this.o.store.openAlertLabels(sourceBands(this.o.inhibit)));
+    return this.o.sinks.reduce((n, s) => n + this.formFor(s, now, isInhibited), 0);
+  }
+
+  /**
+   * Sends one pending notification when it is due and records the outcome (with the sink's
+   * backoff on failure). `settled`: already delivered or dead (a duplicated job); `not-due`: its
+   * next attempt is later; `unknown-sink`: no configured sink has its name.
+   */
+  async deliver(
+    id: string,
+    now = this.clock(),
+  ): Promise<'delivered' | 'failed' | 'settled' | 'not-due' | 'unknown-sink'> {
+    const n = this.o.store.notification(id);
+    if (n?.status !== 'pending') return 'settled';
+    if (n.nextAttemptAt > now) return 'not-due';
+    const s = this.o.sinks.find((x) => x.sink.name === n.sink);
+    if (!s) return 'unknown-sink';
+    return (await this.attempt(s, n)) ? 'delivered' : 'failed';
+  }
+
+  /** Freezes the due groups and reminders of one sink into notifications; returns how many. */
+  private formFor(s: DispatchSink, now: number, isInhibited: (a: StoredAlert) => boolean): number {
+    const { store } = this.o;
+    const name = s.sink.name;
     let formed = 0;
     const build = (alerts: Parameters<typeof buildMessage>[0], header: Parameters<typeof buildMessage>[1]) =>
       buildMessage(alerts, header, { patientIdentifiers: s.patientIdentifiers });
@@ -130,24 +179,22 @@ export class Dispatcher {
         if (n) formed++;
       }
     });
-    let delivered = 0;
-    let failed = 0;
-    for (const n of store.dueNotifications(name, now)) {
-      if (stop.aborted) break;
-      if (await this.attempt(s, n)) delivered++;
-      else {
-        failed++;
-        break;
-      }
-    }
-    if (formed || delivered || failed)
-      logger.debug({ sink: name, formed, delivered, failed }, 'dispatch round');
-    return { formed, delivered, failed };
+    return formed;
   }
 
   private async attempt(s: DispatchSink, n: StoredNotification): Promise<boolean> {
     const { store, logger } = this.o;
     const message = n.payload as NotificationMessage;
+    const started = this.clock();
+    const told = (ok: boolean, at: number, dead: boolean) =>
+      this.o.events?.emit('delivery', {
+        at,
+        sink: n.sink,
+        ok,
+        ms: at - started,
+        alerts: message.alerts.length,
+        dead,
+      });
     try {
       await s.sink.send(message, this.inFlight.signal);
     } catch (e) {
@@ -157,6 +204,7 @@ export class Dispatcher {
       const nextAttemptAt = at + retryDelay(s.retry, attempts, this.random);
       const error = (e as Error).message;
       store.markFailed(n.id, { at, error, nextAttemptAt, dead });
+      told(false, at, dead);
       logger.warn(
         {
           sink: n.sink,
@@ -170,7 +218,9 @@ export class Dispatcher {
       );
       return false;
     }
-    store.markDelivered(n.id, this.clock());
+    const at = this.clock();
+    store.markDelivered(n.id, at);
+    told(true, at, false);
     logger.info(
       {
         sink: n.sink,

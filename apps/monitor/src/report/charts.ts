@@ -4,7 +4,7 @@ import type { DailyReportData } from './data';
 
 /** Vega-Lite specs for the daily report's plots (null when there is nothing to plot). */
 const base = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', width: 420, height: 240 } as const;
-const BAND_COLORS = ['#9ecae1', '#fdd49e', '#fdae6b', '#f16913', '#a50f15'];
+export const BAND_COLORS = ['#9ecae1', '#fdd49e', '#fdae6b', '#f16913', '#a50f15'];
 const bandScale = { domain: [...BAND_IDS], range: BAND_COLORS };
 
 export function trendByBand(d: DailyReportData): TopLevelSpec | null {

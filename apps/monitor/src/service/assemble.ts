@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { type MonitorStore, openMonitorStore } from '@anomalia/db-sqlite/monitor-store';
 import { ConfigError } from '../config/load';
 import { type MonitorConfig, resolveRoutes } from '../config/schema';
+import type { MonitorEvents } from '../events/bus';
 import type { Logger } from '../log';
 import { Dispatcher } from '../outbox/dispatcher';
 import type { ChangeSource, Scorer } from '../seam';
@@ -30,6 +31,8 @@ export interface AssembleOptions {
   readonly logger: Logger;
   readonly env?: NodeJS.ProcessEnv;
   readonly random?: () => number;
+  /** Told about batches, failed polls and send attempts (metrics, the dashboard). */
+  readonly events?: MonitorEvents;
 }
 
 /** Opens the state store and sinks for `config` and wires them with the seam's parts. */
@@ -42,7 +45,7 @@ export function assembleMonitor(
     throw new ConfigError(
       'config',
       'queue',
-      'the distributed mode (BullMQ over Redis) is not in this release; remove `queue` to run in one process',
+      'this is the single-process monitor; with `queue` the work runs in queue workers (`anomalia-monitor worker`)',
     );
   const sinks = config.sinks.map((c, i) => ({
     sink: createSink(c, i, options.env),
@@ -60,6 +63,7 @@ export function assembleMonitor(
     inhibit: config.inhibit,
     logger: options.logger,
     ...(options.random ? { random: options.random } : {}),
+    ...(options.events ? { events: options.events } : {}),
   });
   const service = new MonitorService({
     store,
@@ -73,6 +77,7 @@ export function assembleMonitor(
     health: config.health,
     logger: options.logger,
     ...(options.random ? { random: options.random } : {}),
+    ...(options.events ? { events: options.events } : {}),
   });
   return {
     service,

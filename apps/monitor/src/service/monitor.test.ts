@@ -136,9 +136,9 @@ describe('MonitorService.pollOnce', () => {
     await monitor.close();
   });
 
-  it('refuses a queue config (not in this release) and an unset secret, naming the key', () => {
+  it('refuses a queue config (that runs in queue workers) and an unset secret, naming the key', () => {
     expect(() => setup({ queue: { redis: 'redis://127.0.0.1:6379' } })).toThrow(
-      /config: queue: the distributed mode/,
+      /config: queue: this is the single-process monitor/,
     );
     expect(() =>
       setup({ sinks: [{ name: 'hook', type: 'webhook', url: { env: 'ANOMALIA_TEST_UNSET_URL' } }] }),

@@ -3,6 +3,7 @@ import type { MonitorStore } from '@anomalia/db-sqlite/monitor-store';
 import { bandRank } from '@anomalia/severity';
 import { buildCommit } from '../alerts';
 import type { AlertBand, ResolvedRoute } from '../config/schema';
+import type { MonitorEvents } from '../events/bus';
 import type { Logger } from '../log';
 import { retryDelay } from '../outbox/backoff';
 import type { Dispatcher } from '../outbox/dispatcher';
@@ -26,6 +27,8 @@ export interface MonitorServiceOptions {
   };
   readonly health?: { readonly interval: number; readonly file?: string };
   readonly logger: Logger;
+  /** Told about every batch and failed poll (metrics, the dashboard's live stream). */
+  readonly events?: MonitorEvents;
   readonly now?: () => number;
   readonly random?: () => number;
 }
@@ -87,6 +90,7 @@ export class MonitorService {
     const started = this.now();
     this.sourceHealth.lastPollAt = started;
     const batch = await source.poll(store.watermark(sourceName), this.o.poll.batchSize);
+    const scoringStarted = this.now();
     const records = batch.ids.length ? checkScored(await scorer.score(batch.ids), batch.ids) : [];
     const at = this.now();
     const { commit, invalid } = buildCommit(records, batch.watermark, {
@@ -122,6 +126,21 @@ export class MonitorService {
       watermark: batch.watermark,
     };
     if (result.changed > 0) this.o.logger.info({ ...result, ms: this.now() - started }, 'batch scored');
+    if (this.o.events) {
+      const bands: Record<string, number> = {};
+      for (const s of commit.scores) bands[s.band] = (bands[s.band] ?? 0) + 1;
+      this.o.events.emit('batch', {
+        at,
+        ms: this.now() - started,
+        scoringMs: batch.ids.length ? at - scoringStarted : 0,
+        changed: batch.ids.length,
+        bands,
+        alertsCreated: r.bandsCreated,
+        alertsEscalated: r.bandsEscalated,
+        caughtUp: batch.caughtUp,
+        newestChangeAt: batch.newestChangeAt ?? null,
+      });
+    }
     if (invalid > 0) this.o.logger.warn({ invalid }, 'model returned non-finite energies; stored as invalid');
     return result;
   }
@@ -161,6 +180,11 @@ export class MonitorService {
           { err: h.lastError, failures: h.consecutiveFailures, retryInMs: wait },
           'poll failed; nothing committed, will retry',
         );
+        this.o.events?.emit('pollFailed', {
+          at: this.now(),
+          error: h.lastError,
+          failures: h.consecutiveFailures,
+        });
       }
       if (wait > 0 && !signal.aborted) await pause.wait(wait);
     }

@@ -1,4 +1,12 @@
-import type { ChangeBatch, ChangeSource, ModelIdentity, ScoredRecord, Scorer } from '../seam';
+import type {
+  ChangeBatch,
+  ChangeSource,
+  HistoryPage,
+  ModelIdentity,
+  ScoredRecord,
+  Scorer,
+  TimeWindow,
+} from '../seam';
 
 /** A record as the in-memory source holds it: what a loader would read from the database. */
 export interface MemoryRecord {
@@ -69,6 +77,17 @@ export class MemoryChangeSource implements ChangeSource {
     }
     const caughtUp = !this.log.slice(version).some((id, i) => this.versions.get(id) === version + i + 1);
     return { ids, watermark: last === undefined ? watermark : String(last), caughtUp };
+  }
+
+  /** Records that occurred in the window, by (occurredAt, id); the cursor is the last id of the page. */
+  async history(window: TimeWindow, cursor: string | null, limit: number): Promise<HistoryPage> {
+    const inWindow = [...this.rows.values()]
+      .filter((r) => r.occurredAt !== null && r.occurredAt >= window.from && r.occurredAt < window.to)
+      .sort((a, b) => a.occurredAt! - b.occurredAt! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const from = cursor === null ? 0 : inWindow.findIndex((r) => r.id === cursor) + 1;
+    const page = inWindow.slice(from, from + limit);
+    const more = from + limit < inWindow.length;
+    return { ids: page.map((r) => r.id), next: more ? page[page.length - 1]!.id : null };
   }
 
   /** A scorer over this source's records (reads the current row, as a loader would). */

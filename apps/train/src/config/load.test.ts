@@ -46,7 +46,7 @@ describe('config', () => {
     raw = applyOverride(raw, 'dataset.numSamples=200');
     raw = applyOverride(raw, 'threshold={ strategy: fixed, value: 0.4 }');
     const c = parseConfig(raw);
-    expect(c.model.params.order).toBe(5);
+    expect(c.model.params?.order).toBe(5);
     expect(c.threshold).toEqual({ strategy: 'fixed', value: 0.4 });
     expect(() => applyOverride(minimal, 'noequals')).toThrow(/key=value/);
     expect(() => applyOverride(minimal, 'a..b=1')).toThrow(ConfigError);

@@ -66,8 +66,11 @@ export function parseConfig(raw: unknown, source = 'config'): TrainConfig {
  * run directory exists.
  */
 function checkModelParams(config: TrainConfig, source: string): void {
+  const model = config.model;
+  // An ONNX model has no params: its keys are checked by the config schema and when it is opened.
+  if (model.type === 'onnx') return;
   try {
-    REGISTRY[config.model.type].create(config.model.params, config.seed);
+    REGISTRY[model.type].create(model.params ?? {}, config.seed);
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
     const field = error.field.startsWith('params') ? `model.${error.field}` : `model.params.${error.field}`;

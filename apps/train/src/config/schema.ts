@@ -1,3 +1,4 @@
+import { OnnxSessionOptionsSchema } from '@anomalia/onnx';
 import { SourceInputSchema } from '@anomalia/qa-workflow';
 import { z } from 'zod';
 
@@ -6,7 +7,7 @@ import { z } from 'zod';
  * and the allowed values) and the TypeScript type. Model parameters are validated by the model's
  * own schema when the detector is created, so adding a model needs no change here beyond its type.
  */
-export const MODEL_TYPES = [
+export const TRAINABLE_MODEL_TYPES = [
   'ebm',
   'autoencoder',
   'vae',
@@ -15,7 +16,12 @@ export const MODEL_TYPES = [
   'ocsvm',
   'ngram',
 ] as const;
+export type TrainableModelType = (typeof TRAINABLE_MODEL_TYPES)[number];
+/** Every `model.type`: the trainable ones, and `onnx` (a model trained elsewhere, evaluated only). */
+export const MODEL_TYPES = [...TRAINABLE_MODEL_TYPES, 'onnx'] as const;
 export type ModelType = (typeof MODEL_TYPES)[number];
+/** The model types `export: { onnx: true }` can write as ONNX (the networks of @anomalia/neural). */
+export const ONNX_EXPORTABLE_TYPES = ['ebm', 'autoencoder', 'vae'] as const satisfies readonly ModelType[];
 
 const fraction = z.number().gt(0).lt(1);
 const path = z.string().min(1);
@@ -24,18 +30,67 @@ const pathOrPaths = z.union([path, z.array(path).min(1)], { error: 'a path or a 
 const matching = (pattern: RegExp, description: string) =>
   z.string().refine((s) => pattern.test(s), description);
 
-const SplitSchema = z
-  .strictObject({
-    train: z.number().min(0),
-    validation: z.number().min(0),
-    calibration: z.number().min(0),
-    test: z.number().gt(0),
-  })
-  .refine((s) => Math.abs(s.train + s.validation + s.calibration + s.test - 1) < 1e-9, {
-    message: 'split fractions must sum to 1',
-  });
+/** Fractions of a four-way split; each defaults to 60 / 15 / 10 / 15 %, and they must sum to 1. */
+const splitFractions = {
+  train: z.number().min(0).default(0.6),
+  validation: z.number().min(0).default(0.15),
+  calibration: z.number().min(0).default(0.1),
+  test: z.number().gt(0).default(0.15),
+};
+type Fractions = { train: number; validation: number; calibration: number; test: number };
+const sumsToOne = (s: Fractions) => Math.abs(s.train + s.validation + s.calibration + s.test - 1) < 1e-9;
+const SUM_MESSAGE = { message: 'split fractions must sum to 1' };
 
-const DEFAULT_SPLIT = { train: 0.6, validation: 0.15, calibration: 0.1, test: 0.15 };
+/**
+ * How a column's values are read as times: `timestamp` (ISO 8601, IMS "YYYY.MM.DD.hh.mm.ss",
+ * "DD-MM-YYYY hh:mm"), `index` (an integer sample number: 0, 1, 2 …), or `auto`: an index when
+ * every value is an integer, else a timestamp.
+ */
+export const TimeKindSchema = z.enum(['auto', 'timestamp', 'index']);
+export type TimeKind = z.infer<typeof TimeKindSchema>;
+
+/**
+ * `by: random` (default): stratified, seeded. `by: time`: the most recent `test` fraction is the
+ * test split (prospective: trained on older data, tested on newer), the older rows are split
+ * stratified into train / validation / calibration.
+ */
+const SplitBy = z.enum(['random', 'time']).default('random');
+
+const MosaiqSplitSchema = z
+  .strictObject({ by: SplitBy, ...splitFractions })
+  .refine(sumsToOne, SUM_MESSAGE)
+  .prefault({});
+
+const TabularSplitSchema = z
+  .strictObject({
+    by: SplitBy,
+    /** With `by: time`: the column that orders the rows (default: the file order). */
+    timeColumn: z.string().optional(),
+    timeKind: TimeKindSchema.default('auto'),
+    ...splitFractions,
+  })
+  .refine(sumsToOne, SUM_MESSAGE)
+  .refine((s) => s.by === 'time' || s.timeColumn === undefined, {
+    message: 'timeColumn orders a time split: set by: time as well',
+    path: ['timeColumn'],
+  })
+  .prefault({});
+
+const SequencesSplitSchema = z
+  .strictObject({
+    by: SplitBy.refine((by) => by === 'random', 'random (token sequences carry no time to split by)'),
+    ...splitFractions,
+  })
+  .refine(sumsToOne, SUM_MESSAGE)
+  .prefault({});
+
+/** The four fractions of a split config, in the order the splitters take them. */
+export const fractionsOf = (s: Fractions): Fractions => ({
+  train: s.train,
+  validation: s.validation,
+  calibration: s.calibration,
+  test: s.test,
+});
 
 const MosaiqDatasetSchema = z.strictObject({
   kind: z.literal('mosaiq'),
@@ -75,7 +130,8 @@ const MosaiqDatasetSchema = z.strictObject({
    * keep the true severities.
    */
   bandMargin: z.number().min(0).max(0.15).default(0.1),
-  split: SplitSchema.default(DEFAULT_SPLIT),
+  /** `by: time` orders examples by the source treatment's Create_DtTm (before any corruption). */
+  split: MosaiqSplitSchema,
 });
 
 const TabularDatasetSchema = z.strictObject({
@@ -103,7 +159,7 @@ const TabularDatasetSchema = z.strictObject({
   scaling: z
     .never({ error: 'no such key: set model.params.scaler (none, minmax, standard or robust) instead' })
     .optional(),
-  split: SplitSchema.default(DEFAULT_SPLIT),
+  split: TabularSplitSchema,
 });
 
 const SequencesDatasetSchema = z.strictObject({
@@ -115,16 +171,20 @@ const SequencesDatasetSchema = z.strictObject({
   /** Generate labelled synthetic sequences instead of reading files. */
   numSamples: z.number().int().positive().optional(),
   maxTrain: z.number().int().positive().optional(),
-  split: SplitSchema.default(DEFAULT_SPLIT),
+  split: SequencesSplitSchema,
 });
 
 const TimeseriesDatasetSchema = z.strictObject({
   kind: z.literal('timeseries'),
   /** CSV with a time column and one or more value columns (NAB style). */
   path: pathOrPaths,
+  /** The column that orders the series: timestamps or an integer sample index (see timeKind). */
   timeColumn: z.string().default('timestamp'),
+  timeKind: TimeKindSchema.default('auto'),
   valueColumns: z.array(z.string()).default(['value']),
   labelColumn: z.string().optional(),
+  /** Text labels to 0 (normal) / 1 (anomalous), e.g. { Normal: 0, Anomaly: 1 }. */
+  labelMap: z.record(z.string(), z.number()).optional(),
   window: z
     .strictObject({ size: z.number().int().min(2).default(32), stride: z.number().int().min(1).default(1) })
     .prefault({}),
@@ -146,8 +206,12 @@ export const ThresholdConfigSchema = z.discriminatedUnion(
     z.strictObject({ strategy: z.literal('max-f1') }),
     z.strictObject({ strategy: z.literal('midpoint') }),
     z.strictObject({ strategy: z.literal('fixed'), value: z.number() }),
+    /** The threshold an ONNX model carries (an Anomalia export's, or its artifact's), kept as it is. */
+    z.strictObject({ strategy: z.literal('model') }),
   ],
-  { error: 'a threshold strategy: "contamination", "target-fpr", "max-f1", "midpoint" or "fixed"' },
+  {
+    error: 'a threshold strategy: "contamination", "target-fpr", "max-f1", "midpoint", "fixed" or "model"',
+  },
 );
 
 export const PromotionSchema = z.strictObject({
@@ -173,23 +237,186 @@ export const PromotionSchema = z.strictObject({
       minAccuracy: z.number().min(0).max(1).default(0.85),
     })
     .prefault({}),
+  /**
+   * Gate for unsupervised detectors (trained without labels): with labels on the test split,
+   * ROC-AUC ≥ minRocAuc and, when set, average precision ≥ minAveragePrecision (AP depends on the
+   * anomaly share, so it has no default); without labels, the alarm rate (share flagged) of
+   * held-out normal data ≤ maxAlarmRate.
+   */
+  unsupervised: z
+    .strictObject({
+      minRocAuc: z.number().min(0).max(1).default(0.8),
+      minAveragePrecision: z.number().min(0).max(1).optional(),
+      maxAlarmRate: z.number().min(0).max(1).default(0.05),
+    })
+    .prefault({}),
+  /**
+   * Which gate applies: `auto` picks `severity` for a severity energy, `classifier` for a
+   * supervised model and `unsupervised` otherwise.
+   */
+  gate: z.enum(['auto', 'severity', 'classifier', 'unsupervised']).default('auto'),
+  /**
+   * With `evaluation.folds`, the gate is also applied to a pessimistic bound over the folds:
+   * `mean-sd` (mean − sds·sd for a metric where higher is better, mean + sds·sd for MAE, ECE,
+   * alarm rate), `worst-fold`, `mean`, or `none` (folds reported, not gated).
+   */
+  crossValidation: z
+    .strictObject({
+      bound: z.enum(['mean-sd', 'worst-fold', 'mean', 'none']).default('mean-sd'),
+      sds: z.number().min(0).default(1),
+    })
+    .prefault({}),
 });
 
-export const TrainConfigSchema = z.strictObject({
+/** Evaluation beyond the one test split. */
+export const EvaluationSchema = z.strictObject({
+  /**
+   * k-fold cross-validation (opt-in): k more models, each fitted, thresholded and calibrated on its
+   * fold's own parts and tested on its fold; metrics as mean ± sd over folds.
+   */
+  folds: z.number().int().min(2).max(20).optional(),
+});
+
+const Sha256Schema = matching(/^[0-9a-f]{64}$/, 'a lowercase hex sha256 (64 characters)');
+
+/** A model trained by this run: `params` go to the model's own schema. */
+const TrainedModelSchema = z.strictObject({
+  type: z.enum(TRAINABLE_MODEL_TYPES),
+  params: z.record(z.string(), z.unknown()).default({}),
+});
+
+/**
+ * A model trained elsewhere, in ONNX, evaluated without fitting: its threshold and calibration are
+ * chosen on the validation / calibration parts like any model's, then it is reported and gated.
+ */
+const OnnxModelSchema = z.strictObject({
+  type: z.literal('onnx'),
+  /**
+   * A `.onnx` file, an "onnx" artifact directory (manifest.json + model.onnx), or a run or
+   * promoted model directory holding one (its `onnx/`, else its `model/`).
+   */
+  path,
+  /**
+   * The model's input columns, in order: a list, or a file with one name per line (a run's
+   * features.txt). Required when the model carries none (a model made elsewhere); otherwise
+   * checked against the model's. Either way they must equal the data set's features, in order.
+   */
+  featureNames: z
+    .union([z.array(z.string().min(1)).min(1), path], {
+      error: 'a list of feature names, or a file with one name per line',
+    })
+    .optional(),
+  /** Refuse any other file (sha256 of the .onnx file, lowercase hex). */
+  sha256: Sha256Schema.optional(),
+  /** The graph output holding the score (default: the one named "score", else the only one). */
+  scoreOutput: z.string().min(1).optional(),
+  /**
+   * Whether scores are severities on the 0–3 scale (an energy model): then a graded data set
+   * (Mosaiq) gets the severity evaluation and gate. Default: true for an Anomalia energy-model
+   * export, false otherwise.
+   */
+  scoresAreSeverities: z.boolean().optional(),
+  /** Rows per onnxruntime run (default 65 536). */
+  batchSize: z.number().int().positive().optional(),
+  /** Refuse model files above this many bytes (default 256 MiB). */
+  maxBytes: z.number().int().positive().optional(),
+  /** onnxruntime session settings (threads, optimisation level); unset: its defaults. */
+  session: OnnxSessionOptionsSchema.optional(),
+  /** Refused with a reason (z.never's own message would only say "a never"). */
+  params: z
+    .custom<never>(() => false, {
+      message:
+        'no such key: an ONNX model is trained elsewhere and only evaluated here (its keys are path, featureNames, sha256, scoreOutput, scoresAreSeverities, batchSize, maxBytes, session)',
+    })
+    .optional(),
+});
+
+export const ModelSchema = z.discriminatedUnion('type', [TrainedModelSchema, OnnxModelSchema], {
+  error: `a model type: ${MODEL_TYPES.map((t) => `"${t}"`).join(', ')}`,
+});
+export type OnnxModelConfig = z.output<typeof OnnxModelSchema>;
+
+/** ONNX export settings; `onnx: true` takes the defaults. */
+const OnnxExportSchema = z.strictObject({
+  /** Graph input type: float64 (the scaler in double, as the model scores) or float32 (float-only runtimes). */
+  inputType: z.enum(['float64', 'float32']).default('float64'),
+  /**
+   * Parity bound on the test split: |tfjs − onnx| ≤ tolerance · max(1, |score|) on every row
+   * (1e-5: the bound @anomalia/onnx documents for its exports).
+   */
+  tolerance: z.number().positive().max(0.01).default(1e-5),
+});
+export type OnnxExportConfig = z.output<typeof OnnxExportSchema>;
+
+/** Artifacts written beside the run's model. */
+export const ExportSchema = z.strictObject({
+  /**
+   * Also write the trained network as ONNX (`onnx/` in the run directory, promoted with the model),
+   * checked against the model's own scores on the test split.
+   */
+  onnx: z
+    .union([z.boolean(), OnnxExportSchema], { error: 'true, false or { inputType, tolerance }' })
+    .default(false)
+    .transform((v): OnnxExportConfig | null =>
+      v === false ? null : v === true ? { inputType: 'float64', tolerance: 1e-5 } : v,
+    ),
+});
+
+const quoted = (xs: readonly string[]) => xs.map((x) => `"${x}"`).join(', ');
+
+/** Settings that only make sense together (checked after each key is valid on its own). */
+function checkCombinations(c: z.output<typeof TrainConfigObjectSchema>, ctx: z.RefinementCtx): void {
+  const type = c.model.type;
+  if (c.export.onnx && !(ONNX_EXPORTABLE_TYPES as readonly string[]).includes(type)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['export', 'onnx'],
+      message:
+        type === 'onnx'
+          ? 'false for model.type "onnx" (the model is already ONNX; the run saves it as model/)'
+          : `false for model.type "${type}" (ONNX export covers ${quoted(ONNX_EXPORTABLE_TYPES)}: the networks)`,
+    });
+  }
+  if (c.export.onnx && type === 'vae' && c.model.params?.score === 'kl') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['model', 'params', 'score'],
+      message: '"latent-distance" with export.onnx (the ONNX export scores the latent distance, not "kl")',
+    });
+  }
+  if (type !== 'onnx' && c.calibration === 'model') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['calibration'],
+      message: `"platt" or "isotonic" for model.type "${type}" ("model" keeps the calibrator of an ONNX model)`,
+    });
+  }
+  if (type !== 'onnx' && c.threshold?.strategy === 'model') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['threshold', 'strategy'],
+      message: `a strategy that chooses a threshold for model.type "${type}" ("model" keeps the threshold of an ONNX model)`,
+    });
+  }
+}
+
+const TrainConfigObjectSchema = z.strictObject({
   name: matching(/^[A-Za-z0-9._-]+$/, 'letters, digits, dot, underscore or dash'),
   description: z.string().optional(),
   seed: z.number().int().default(42),
   dataset: DatasetSchema,
-  model: z.strictObject({
-    type: z.enum(MODEL_TYPES),
-    params: z.record(z.string(), z.unknown()).default({}),
-  }),
+  model: ModelSchema,
   /** How the decision threshold is chosen; validation split by default (never the test split). */
   threshold: ThresholdConfigSchema.optional(),
-  calibration: z.enum(['platt', 'isotonic']).default('isotonic'),
+  /** Fitted on the calibration split; `model` keeps an ONNX model's own calibrator. */
+  calibration: z.enum(['platt', 'isotonic', 'model']).default('isotonic'),
+  evaluation: EvaluationSchema.prefault({}),
   promotion: PromotionSchema.prefault({}),
   output: z.strictObject({ runsDir: path.default('runs') }).prefault({}),
+  export: ExportSchema.prefault({}),
 });
+
+export const TrainConfigSchema = TrainConfigObjectSchema.superRefine(checkCombinations);
 
 export type TrainConfig = z.output<typeof TrainConfigSchema>;
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;

@@ -4,9 +4,11 @@ import { unobservedFeatures } from '@anomalia/features';
 import { prepareTrainingSet, resolveSource, type TrainingSet } from '@anomalia/qa-workflow';
 import { BAND_THRESHOLDS, SCALE_MAX } from '@anomalia/severity';
 import { ConfigError } from '../config/load';
-import type { TrainConfig } from '../config/schema';
+import { fractionsOf, type TrainConfig } from '../config/schema';
 import type { Progress } from '../progress';
-import type { MatrixData, MatrixPart, RowMeta } from './types';
+import { pooledFolds, type SplitIndices, timeSplit } from './folds';
+import { exampleContext } from './mosaiq-examples';
+import type { MatrixData, MatrixPart, MatrixParts, RowMeta } from './types';
 
 type MosaiqConfig = Extract<TrainConfig['dataset'], { kind: 'mosaiq' }>;
 
@@ -95,7 +97,13 @@ function splitTrainingSet(set: TrainingSet, cfg: MosaiqConfig, seed: number): Ma
     Float64Array.from(inTraining, (i) => severity[i]!),
     BAND_EDGES,
   );
-  const split = stratifiedSplit(bands, cfg.split, seed);
+  const fractions = fractionsOf(cfg.split);
+  const context = exampleContext(set);
+  const times = Float64Array.from(inTraining, (i) => context.times[i]!);
+  const groups = Int32Array.from(inTraining, (i) => context.groups[i]!);
+  const randomSplit = () => stratifiedSplit(bands, fractions, seed);
+  const timed = cfg.split.by === 'time' ? timeSplit(times, bands, fractions, seed) : null;
+  const split = timed ?? randomSplit();
   const rows = (idx: number[], margin = 0): MatrixPart => ({
     X: (fm.X as Matrix).selectRows(idx),
     target: Float64Array.from(idx, (i) => insideBand(severity[i]!, margin)),
@@ -107,6 +115,14 @@ function splitTrainingSet(set: TrainingSet, cfg: MosaiqConfig, seed: number): Ma
       Array.from(local, (k) => inTraining[k]!),
       margin,
     );
+  const partsOf = (s: SplitIndices, withHeldOut = true): MatrixParts => ({
+    train: part(s.train, cfg.bandMargin),
+    validation: part(s.validation, cfg.bandMargin),
+    calibration: part(s.calibration),
+    test: part(s.test),
+    ...(withHeldOut && heldOut.length ? { heldOut: rows(heldOut) } : {}),
+  });
+  const untimed = times.filter((t) => Number.isNaN(t)).length;
   const csv = [
     'ttx_id,mode,variant,severity,held_out',
     ...meta
@@ -118,13 +134,28 @@ function splitTrainingSet(set: TrainingSet, cfg: MosaiqConfig, seed: number): Ma
     kind: 'matrix',
     featureNames: [...fm.featureNames],
     graded: true,
-    parts: {
-      train: part(split.train, cfg.bandMargin),
-      validation: part(split.validation, cfg.bandMargin),
-      calibration: part(split.calibration),
-      test: part(split.test),
-      ...(heldOut.length ? { heldOut: rows(heldOut) } : {}),
-    },
+    parts: partsOf(split),
+    split: timed
+      ? {
+          by: 'time',
+          description: `the ${timed.test.length} most recent examples (source Create_DtTm from ${new Date(timed.cut).toISOString().slice(0, 16)}) are the test split; the older ones are split stratified by severity band into train / validation / calibration${untimed ? ` (${untimed} without a time count as oldest)` : ''}`,
+        }
+      : { by: 'random', description: 'stratified by severity band' },
+    folds: (k) => ({
+      scheme: `${k} folds stratified by severity band and grouped by patient (${context.nPatients} patients in ${new Set(groups).size} groups, the largest of ${context.largestGroup} examples: patients one corruption touches together form one group): a patient's examples are all in one fold, and within a fold in one of train / validation / calibration`,
+      folds: pooledFolds(bands, k, seed, fractions, groups).map((s) => partsOf(s, false)),
+    }),
+    ...(cfg.split.by === 'time'
+      ? {
+          views: [
+            {
+              name: 'random split',
+              description: 'the same examples split at random, stratified by severity band',
+              parts: partsOf(randomSplit()),
+            },
+          ],
+        }
+      : {}),
     notes: [
       `Source ${set.sourceName} (read-only); cohort: ${set.cohort.records.length} treatments from ${window.from.toISOString().slice(0, 10)} to ${asOf.toISOString().slice(0, 10)}, ${set.cohort.eligible} completed non-QA.`,
       `Corruption plan (seed ${seed}): ${plan.applications.length} applications, ${plan.changes.length} changes, ${plan.labels.length} affected records; strata ${plan.strata.map((s) => `${s.stratum} ${s.planned}`).join(', ')}.`,

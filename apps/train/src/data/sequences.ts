@@ -1,7 +1,8 @@
-import { Rng, stratifiedSplit } from '@anomalia/core';
+import { Rng, stratifiedKFold, stratifiedSplit } from '@anomalia/core';
 import { generateSyntheticSamples, readSequencesFile, type Sequence } from '@anomalia/sequence';
 import { ConfigError } from '../config/load';
-import type { TrainConfig } from '../config/schema';
+import { fractionsOf, type TrainConfig } from '../config/schema';
+import { pooledFolds } from './folds';
 import type { SequenceData, SequencePart } from './types';
 
 type SequencesConfig = Extract<TrainConfig['dataset'], { kind: 'sequences' }>;
@@ -36,7 +37,8 @@ export async function prepareSequences(cfg: SequencesConfig, seed: number): Prom
     const samples = generateSyntheticSamples(cfg.numSamples, { seed });
     const seqs = samples.map((s) => s.sequence);
     const y = Float64Array.from(samples, (s) => s.label);
-    const s = stratifiedSplit(y, cfg.split, seed);
+    const fractions = fractionsOf(cfg.split);
+    const s = stratifiedSplit(y, fractions, seed);
     const part = (idx: Int32Array): SequencePart => ({
       sequences: pick(seqs, idx),
       y: Float64Array.from(idx, (i) => y[i]!),
@@ -50,6 +52,16 @@ export async function prepareSequences(cfg: SequencesConfig, seed: number): Prom
         calibration: part(s.calibration),
         test: part(s.test),
       },
+      split: { by: 'random', description: 'stratified by label' },
+      folds: (k) => ({
+        scheme: `${k} folds stratified by label; the other folds are split into train / validation / calibration`,
+        folds: pooledFolds(y, k, seed, fractions).map((f) => ({
+          train: part(f.train),
+          validation: part(f.validation),
+          calibration: part(f.calibration),
+          test: part(f.test),
+        })),
+      }),
       notes: [`${cfg.numSamples} synthetic labelled sequences (seed ${seed}), stratified split.`],
     };
   }
@@ -71,6 +83,12 @@ export async function prepareSequences(cfg: SequencesConfig, seed: number): Prom
       : trainAll;
   const nh = stratifiedSplit(new Float64Array(normal.length), { calibration: 0.5, test: 0.5 }, seed);
   const ah = stratifiedSplit(new Float64Array(anomalous.length), { calibration: 0.5, test: 0.5 }, seed + 1);
+  // The evaluation pool for folds: every normal, then every anomalous sequence.
+  const pool = concatParts(labelled(normal, 0), labelled(anomalous, 1));
+  const fromPool = (idx: Int32Array): SequencePart => ({
+    sequences: pick(pool.sequences, idx),
+    y: Float64Array.from(idx, (i) => pool.y![i]!),
+  });
   return {
     kind: 'sequences',
     labelledTrain: false,
@@ -82,6 +100,18 @@ export async function prepareSequences(cfg: SequencesConfig, seed: number): Prom
       ),
       test: concatParts(labelled(pick(normal, nh.test), 0), labelled(pick(anomalous, ah.test), 1)),
     },
+    split: {
+      by: 'random',
+      description: `half of ${cfg.normal} and of ${cfg.anomalous} calibrate, the other halves test`,
+    },
+    folds: (k) => ({
+      scheme: `${k} folds of ${cfg.normal} + ${cfg.anomalous}, stratified by label: each fold is tested once and the other folds calibrate; the model is fitted on ${cfg.train} in every fold, so the spread is that of the evaluation and calibration`,
+      folds: stratifiedKFold(pool.y!, k, seed).map((f) => ({
+        train: { sequences: train },
+        calibration: fromPool(f.train),
+        test: fromPool(f.test),
+      })),
+    }),
     notes: [
       `Fitted on ${train.length} normal sequences from ${cfg.train}${train.length < trainAll.length ? ` (a seeded sample of ${trainAll.length})` : ''}.`,
       `Calibration: half of ${cfg.normal} and half of ${cfg.anomalous}; test: the other halves.`,

@@ -5,12 +5,15 @@ import {
   loadIndexSplits,
   type Matrix,
   parseCsvTable,
+  stratifiedKFold,
   stratifiedSplit,
 } from '@anomalia/core';
 import { ConfigError } from '../config/load';
-import type { TrainConfig } from '../config/schema';
+import { fractionsOf, type TrainConfig } from '../config/schema';
+import { contiguousBlocks, pooledFolds, type SplitIndices, timeSplit } from './folds';
 import { parseTimestamp } from './time';
-import type { MatrixData, MatrixPart } from './types';
+import { readTimeColumn } from './time-column';
+import type { MatrixData, MatrixPart, MatrixParts } from './types';
 
 type TabularConfig = Extract<TrainConfig['dataset'], { kind: 'tabular' }>;
 
@@ -73,9 +76,19 @@ export async function prepareTabular(cfg: TabularConfig, seed: number): Promise<
     const s = splits[cfg.indexSplits.key];
     if (!s) throw new ConfigError('dataset.indexSplits.key', `one of ${Object.keys(splits).join(', ')}`);
     if (!y) throw new ConfigError('dataset.labelColumn', 'a label column, needed to evaluate index splits');
-    const trainY = Float64Array.from(s.train, (i) => y[i]!);
-    const sub = stratifiedSplit(trainY, { rest: 0.7, validation: 0.15, calibration: 0.15 }, seed);
-    const pick = (k: Int32Array) => Int32Array.from(k, (j) => s.train[j]!);
+    notSplitByTime(cfg, 'indexSplits (the index file fixes the test rows)');
+    // Fitted on every train row (labels unused); labelled subsets of them choose the threshold and calibrate.
+    const indexParts = (train: Int32Array, test: Int32Array, subSeed: number): MatrixParts => {
+      const trainY = Float64Array.from(train, (i) => y[i]!);
+      const sub = stratifiedSplit(trainY, { rest: 0.7, validation: 0.15, calibration: 0.15 }, subSeed);
+      const pick = (k: Int32Array) => Int32Array.from(k, (j) => train[j]!);
+      return {
+        train: part(X, y, train),
+        validation: part(X, y, pick(sub.validation)),
+        calibration: part(X, y, pick(sub.calibration)),
+        test: part(X, y, test),
+      };
+    };
     notes.push(
       `Index split "${cfg.indexSplits.key}" from ${cfg.indexSplits.path}: fitted on all ${s.train.length} train rows (labels unused); threshold and calibration on labelled subsets of them.`,
     );
@@ -83,17 +96,18 @@ export async function prepareTabular(cfg: TabularConfig, seed: number): Promise<
       kind: 'matrix',
       featureNames: ds.featureNames,
       graded: false,
-      parts: {
-        train: part(X, y, s.train),
-        validation: part(X, y, pick(sub.validation)),
-        calibration: part(X, y, pick(sub.calibration)),
-        test: part(X, y, s.test),
-      },
+      parts: indexParts(s.train, s.test, seed),
+      split: { by: 'random', description: `the index file's split "${cfg.indexSplits.key}"` },
+      folds: (k) => ({
+        scheme: `${k} folds of all ${X.rows} rows stratified by label; as in the index split, each fold's model is fitted on every other row (labels unused) and labelled subsets of them choose the threshold and calibrate`,
+        folds: stratifiedKFold(y, k, seed).map((f, i) => indexParts(f.train, f.test, seed + i + 1)),
+      }),
       notes,
     };
   }
 
   if (cfg.baseline) {
+    notSplitByTime(cfg, 'a baseline (the baseline rows are the oldest: the split is prospective already)');
     const b = cfg.baseline;
     let n: number;
     if ('firstRows' in b) n = b.firstRows;
@@ -127,14 +141,38 @@ export async function prepareTabular(cfg: TabularConfig, seed: number): Promise<
         'dataset.baseline',
         `a baseline of at least 10 rows that leaves rows to test (got ${n} of ${X.rows})`,
       );
-    const nTrain = Math.floor(n * 0.8);
     const later = range(n, X.rows);
     const laterY = y ? Float64Array.from(later, (i) => y[i]!) : undefined;
     const timeline = { X, t: range(0, X.rows), axis: 'row (time order)', y };
+    const normal = new Float64Array(X.rows);
+    const split = {
+      by: 'time' as const,
+      description: `the first ${n} rows are the baseline (trained on), later rows are tested`,
+    };
+    /**
+     * Folds of the baseline: k contiguous blocks; each fold's model trains on the other blocks and
+     * block f is its held-out normal data (its alarm rate is measured); the rest is as in the main split.
+     */
+    const baselineFolds = (k: number, rest: (train: number[]) => Omit<MatrixParts, 'train'>) => {
+      if (Math.floor(n / k) < 5)
+        throw new ConfigError('evaluation.folds', `at most ${Math.floor(n / 5)} for a baseline of ${n} rows`);
+      return {
+        scheme: `${k} contiguous blocks of the ${n} baseline rows: each fold's model trains without one block, which is its held-out normal data (alarm rate); the later rows are evaluated as in the main split`,
+        folds: contiguousBlocks(n, k).map(([a, c]) => {
+          const kept = [...range(0, a), ...range(c, n)];
+          return { ...rest(kept), normalHoldout: part(X, normal, range(a, c)) } as MatrixParts;
+        }),
+      };
+    };
     if (laterY?.some((v) => v === 1) && laterY.some((v) => v === 0)) {
       // Labels after the baseline: a stratified share of them chooses the threshold and calibrates.
       const s = stratifiedSplit(laterY, { validation: 0.15, calibration: 0.15, test: 0.7 }, seed);
       const pick = (k: Int32Array) => Int32Array.from(k, (j) => later[j]!);
+      const evaluated = {
+        validation: part(X, y, pick(s.validation)),
+        calibration: part(X, y, pick(s.calibration)),
+        test: part(X, y, pick(s.test)),
+      };
       notes.push(
         `Baseline: the first ${n} rows are taken as normal and train the model; the ${later.length} later rows are split (stratified) 15 / 15 / 70 % into validation (threshold), calibration and test.`,
       );
@@ -142,18 +180,19 @@ export async function prepareTabular(cfg: TabularConfig, seed: number): Promise<
         kind: 'matrix',
         featureNames: ds.featureNames,
         graded: false,
-        parts: {
-          train: part(X, y, range(0, n)),
-          validation: part(X, y, pick(s.validation)),
-          calibration: part(X, y, pick(s.calibration)),
-          test: part(X, y, pick(s.test)),
-        },
+        parts: { train: part(X, y, range(0, n)), ...evaluated },
+        split,
+        folds: (k) => baselineFolds(k, (train) => ({ train: part(X, y, train), ...evaluated })),
         timeline,
         notes,
       };
     }
+    // No labels after the baseline: 70 % of it trains, 15 % sets the threshold, and the last 15 %
+    // is held-out normal data whose alarm rate the unsupervised gate checks.
+    const nTrain = Math.floor(n * 0.7);
+    const nCalibration = Math.floor(n * 0.85);
     notes.push(
-      `Baseline: the first ${n} rows are taken as normal; ${nTrain} train the model, ${n - nTrain} calibrate the threshold (normal only); rows ${n}–${X.rows - 1} are tested.`,
+      `Baseline: the first ${n} rows are taken as normal; ${nTrain} train the model, ${nCalibration - nTrain} calibrate the threshold, ${n - nCalibration} are held out (alarm rate on normal data); rows ${n}–${X.rows - 1} are tested.`,
     );
     return {
       kind: 'matrix',
@@ -161,9 +200,20 @@ export async function prepareTabular(cfg: TabularConfig, seed: number): Promise<
       graded: false,
       parts: {
         train: part(X, y, range(0, nTrain)),
-        calibration: part(X, new Float64Array(X.rows), range(nTrain, n)),
+        calibration: part(X, normal, range(nTrain, nCalibration)),
+        normalHoldout: part(X, normal, range(nCalibration, n)),
         test: part(X, y, later),
       },
+      split,
+      folds: (k) =>
+        baselineFolds(k, (kept) => {
+          const fit = Math.floor(kept.length * 0.8);
+          return {
+            train: part(X, y, kept.slice(0, fit)),
+            calibration: part(X, normal, kept.slice(fit)),
+            test: part(X, y, later),
+          };
+        }),
       timeline,
       notes,
     };
@@ -174,17 +224,68 @@ export async function prepareTabular(cfg: TabularConfig, seed: number): Promise<
       'dataset',
       'either labelColumn (for a stratified split), a baseline, or indexSplits',
     );
-  const s = stratifiedSplit(y, cfg.split, seed);
+  const labels = y;
+  const fractions = fractionsOf(cfg.split);
+  const partsOf = (s: SplitIndices): MatrixParts => ({
+    train: part(X, labels, s.train),
+    validation: part(X, labels, s.validation),
+    calibration: part(X, labels, s.calibration),
+    test: part(X, labels, s.test),
+  });
+  const randomSplit = () => stratifiedSplit(labels, fractions, seed);
+  const folds = (k: number) => ({
+    scheme: `${k} folds stratified by label; the other folds are split into train / validation / calibration`,
+    folds: pooledFolds(labels, k, seed, fractions).map(partsOf),
+  });
+  if (cfg.split.by === 'random')
+    return {
+      kind: 'matrix',
+      featureNames: ds.featureNames,
+      graded: false,
+      parts: partsOf(randomSplit()),
+      split: { by: 'random', description: 'stratified by label' },
+      folds,
+      notes,
+    };
+  const column = cfg.split.timeColumn;
+  let times: Float64Array;
+  if (column === undefined) times = Float64Array.from(range(0, X.rows));
+  else {
+    const j = table.header.indexOf(column);
+    if (j < 0)
+      throw new ConfigError(
+        'dataset.split.timeColumn',
+        `a column of the CSV (${table.header.join(', ')}), got "${column}"`,
+      );
+    times = readTimeColumn(
+      table.rows.map((r) => r[j]!),
+      cfg.split.timeKind,
+      { source: paths.join(' + '), column, kindKey: 'dataset.split.timeKind' },
+    ).t;
+  }
+  const timed = timeSplit(times, labels, fractions, seed);
   return {
     kind: 'matrix',
     featureNames: ds.featureNames,
     graded: false,
-    parts: {
-      train: part(X, y, s.train),
-      validation: part(X, y, s.validation),
-      calibration: part(X, y, s.calibration),
-      test: part(X, y, s.test),
+    parts: partsOf(timed),
+    split: {
+      by: 'time',
+      description: `the ${timed.test.length} most recent rows (by ${column === undefined ? 'file order' : `"${column}"`}) are the test split; the older ones are split stratified by label into train / validation / calibration`,
     },
+    folds,
+    views: [
+      {
+        name: 'random split',
+        description: 'the same rows split at random, stratified by label',
+        parts: partsOf(randomSplit()),
+      },
+    ],
     notes,
   };
+}
+
+/** Layouts whose split is fixed by the data refuse `split.by: time` rather than ignore it. */
+function notSplitByTime(cfg: TabularConfig, layout: string): void {
+  if (cfg.split.by === 'time') throw new ConfigError('dataset.split.by', `random with ${layout}`);
 }

@@ -20,17 +20,46 @@ export interface MatrixPart {
 
 export type SplitName = 'train' | 'validation' | 'calibration' | 'test';
 
+export interface MatrixParts {
+  train: MatrixPart;
+  validation?: MatrixPart;
+  calibration?: MatrixPart;
+  test: MatrixPart;
+  /** Examples of held-out (mode, variant) pairs: never trained on, evaluated apart from the test split. */
+  heldOut?: MatrixPart;
+  /** Normal rows used neither for fitting nor for the threshold: their alarm rate is measured. */
+  normalHoldout?: MatrixPart;
+}
+
+/** How the main split was made, shown in the report. */
+export interface SplitInfo {
+  /** `random` (stratified) or `time` (prospective: tested on the most recent rows). */
+  by: 'random' | 'time';
+  description: string;
+}
+
+/** The parts of every fold of a k-fold cross-validation, and how the folds were made. */
+export interface FoldPlan<Parts> {
+  scheme: string;
+  folds: Parts[];
+}
+
+/** Another split of the same data, evaluated with a fresh model beside the main split. */
+export interface SplitView<Parts> {
+  name: string;
+  description: string;
+  parts: Parts;
+}
+
 export interface MatrixData {
   kind: 'matrix';
   featureNames: string[];
-  parts: {
-    train: MatrixPart;
-    validation?: MatrixPart;
-    calibration?: MatrixPart;
-    test: MatrixPart;
-    /** Examples of held-out (mode, variant) pairs: never trained on, evaluated apart from the test split. */
-    heldOut?: MatrixPart;
-  };
+  parts: MatrixParts;
+  split?: SplitInfo;
+  /** The k folds of this data set's protocol (each with its own train / validation / calibration). */
+  folds?: (k: number) => FoldPlan<MatrixParts>;
+  /** E.g. the random split beside a time split. */
+  views?: SplitView<MatrixParts>[];
   /** True when parts carry graded targets (severity 0–3) for supervised models. */
   graded: boolean;
   /** A whole series in time order, scored for the report's timeline (time series and IMS-style tabular). */
@@ -47,9 +76,18 @@ export interface SequencePart {
   y?: Float64Array;
 }
 
+export interface SequenceParts {
+  train: SequencePart;
+  validation?: SequencePart;
+  calibration?: SequencePart;
+  test: SequencePart;
+}
+
 export interface SequenceData {
   kind: 'sequences';
-  parts: { train: SequencePart; validation?: SequencePart; calibration?: SequencePart; test: SequencePart };
+  parts: SequenceParts;
+  split?: SplitInfo;
+  folds?: (k: number) => FoldPlan<SequenceParts>;
   /** True when train holds both classes (supervised classifier), false for normal-only training. */
   labelledTrain: boolean;
   notes: string[];

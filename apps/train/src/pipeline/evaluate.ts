@@ -10,6 +10,7 @@ import {
 } from '@anomalia/core';
 import {
   BAND_IDS,
+  type CalibrationReport,
   calibrationCheck,
   categorize,
   clampToScale,
@@ -78,7 +79,10 @@ export function binaryEvaluation(
 export function severityEvaluation(
   energies: Float64Array,
   severities: Float64Array,
-): Pick<ReportData, 'severity' | 'confusion'> & { metrics: Record<string, number> } {
+): Pick<ReportData, 'severity' | 'confusion'> & {
+  metrics: Record<string, number>;
+  calibration: CalibrationReport;
+} {
   const clipped = Float64Array.from(energies, (e) => clampToScale(e));
   const r = calibrationCheck(clipped, severities);
   const t = DEFAULT_CALIBRATION_TARGETS;
@@ -107,6 +111,7 @@ export function severityEvaluation(
     labels.map((_, i) => i),
   );
   return {
+    calibration: r,
     metrics: {
       severity_mae: r.mae,
       category_accuracy: r.categoryAccuracy,

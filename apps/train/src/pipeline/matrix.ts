@@ -5,9 +5,9 @@ import type { MatrixData } from '../data/types';
 import type { Progress } from '../progress';
 import type { MatrixModel } from '../registry';
 import type { ReportData } from '../report/types';
-import { binaryEvaluation, detectionByVariant, severityEvaluation } from './evaluate';
+import { detectionByVariant } from './evaluate';
 import { featureImportance } from './importance';
-import { calibrationPart, chooseThreshold } from './thresholding';
+import { evaluateMatrixModel, fitMatrixModel } from './matrix-fit';
 
 export interface MatrixRunResult {
   report: Omit<ReportData, 'title' | 'runId' | 'createdAt' | 'promotion'>;
@@ -35,49 +35,39 @@ export async function runMatrixModel(
       seconds[name] = (seconds[name] ?? 0) + (performance.now() - t0) / 1000;
     }
   };
-  const { train, validation, calibration, test, heldOut } = data.parts;
-  const detector = entry.create(config.model.params, config.seed);
+  const { train, test, heldOut } = data.parts;
   const graded = entry.supervised && data.graded;
 
   progress.stage(`training ${config.model.type} on ${train.X.rows} rows × ${train.X.cols} features`);
-  const fit = await timed('fit', () =>
-    detector.fit(train.X, {
-      y: entry.supervised ? (graded ? train.target : train.y) : undefined,
-      validation:
-        entry.supervised && validation
-          ? { X: validation.X, y: graded ? validation.target : validation.y }
+  // Threshold and calibration follow fit as explicit steps on held-out splits, never the test split.
+  const model = await fitMatrixModel(config, entry, data.parts, {
+    graded,
+    featureNames: data.featureNames,
+    seed: config.seed,
+    timed,
+    onStage: (text) => progress.stage(text),
+    onProgress: (e) =>
+      progress.step(
+        'epochs',
+        e.step,
+        e.total,
+        e.metrics
+          ? Object.entries(e.metrics)
+              .filter(([k]) => k !== 'epoch')
+              .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+              .join(' ')
           : undefined,
-      featureNames: data.featureNames,
-      onProgress: (e) =>
-        progress.step(
-          'epochs',
-          e.step,
-          e.total,
-          e.metrics
-            ? Object.entries(e.metrics)
-                .filter(([k]) => k !== 'epoch')
-                .map(([k, v]) => `${k} ${v.toFixed(4)}`)
-                .join(' ')
-            : undefined,
-        ),
-    }),
-  );
-
-  // Explicit steps after fit, for every model alike (the energy model's included): the threshold
-  // and the calibration are chosen on held-out splits, never on the test split.
-  progress.stage('threshold and calibration (validation / calibration splits)');
-  const threshold = await timed('threshold', () =>
-    chooseThreshold(detector, { train, validation, calibration }, config.threshold),
-  );
-  const held = calibrationPart({ validation, calibration });
-  if (held) await timed('calibration', () => detector.calibrate(held.X, held.y, config.calibration));
+      ),
+  });
+  const { detector, fit, threshold } = model;
 
   progress.stage(`evaluating on the test split (${test.X.rows} rows)`);
-  const scores = await timed('score', () => detector.score(test.X));
-  const probabilities = detector.calibrator ? await detector.predictProba(test.X) : null;
-  const evaluation = binaryEvaluation(scores, test.y, threshold?.value ?? null, probabilities);
-  let severity: ReturnType<typeof severityEvaluation> | undefined;
-  if (graded && test.target) severity = severityEvaluation(scores, test.target);
+  const {
+    scores,
+    binary: evaluation,
+    severity,
+    metrics,
+  } = await evaluateMatrixModel(model, data.parts, graded, timed);
   const predicted = threshold ? await detector.predict(test.X) : null;
   const heldOutPredicted = threshold && heldOut ? await detector.predict(heldOut.X) : null;
   const importance = await timed('importance', () =>
@@ -92,7 +82,6 @@ export async function runMatrixModel(
       ...(data.timeline!.y ? { label: data.timeline!.y[i] as 0 | 1 } : {}),
     }));
   }
-  const metrics = { ...evaluation.metrics, ...(severity?.metrics ?? {}) };
   await timed('save', () => detector.save(join(runDir, 'model'), { metrics }));
   const history = (fit.history ?? []).map((h, i) => ({ epoch: i + 1, ...h }));
 

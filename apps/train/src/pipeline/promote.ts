@@ -8,10 +8,13 @@ export interface GateResult {
   reasons: string[];
 }
 
-/** Seed 001's calibration targets, for models whose score is a severity energy. */
+/**
+ * Seed 001's calibration targets, for models whose score is a severity energy. `separationsPass`
+ * is whether every band separation met its target (null when there was nothing to check).
+ */
 export function severityGate(
   metrics: Record<string, number | undefined>,
-  severityPass: boolean | null,
+  separationsPass: boolean | null,
   gate: TrainConfig['promotion']['severity'],
 ): GateResult {
   const reasons: string[] = [];
@@ -30,7 +33,7 @@ export function severityGate(
     (metrics.binary_accuracy ?? 0) > gate.minBinaryAccuracy,
     `binary accuracy ${fmt(metrics.binary_accuracy)} is not > ${gate.minBinaryAccuracy}`,
   );
-  if (gate.requireSeparations && severityPass === false)
+  if (gate.requireSeparations && separationsPass === false)
     reasons.push('a band separation target is not met (see the calibration table)');
   return { promoted: reasons.length === 0, reasons };
 }
@@ -50,11 +53,72 @@ export function classifierGate(
   return { promoted: reasons.length === 0, reasons };
 }
 
+/**
+ * For detectors trained without labels: with labels on the test split, ROC-AUC (and, when
+ * configured, average precision); without, the alarm rate of held-out normal data. Without
+ * either nothing can be checked, and nothing is promoted.
+ */
+export function unsupervisedGate(
+  metrics: Record<string, number | undefined>,
+  gate: TrainConfig['promotion']['unsupervised'],
+): GateResult {
+  const reasons: string[] = [];
+  if (metrics.roc_auc !== undefined) {
+    if (!(metrics.roc_auc >= gate.minRocAuc))
+      reasons.push(`ROC-AUC ${fmt(metrics.roc_auc)} is not ≥ ${gate.minRocAuc}`);
+    if (
+      gate.minAveragePrecision !== undefined &&
+      !((metrics.average_precision ?? 0) >= gate.minAveragePrecision)
+    )
+      reasons.push(
+        `average precision ${fmt(metrics.average_precision)} is not ≥ ${gate.minAveragePrecision}`,
+      );
+  } else if (metrics.normal_alarm_rate !== undefined) {
+    if (!(metrics.normal_alarm_rate <= gate.maxAlarmRate))
+      reasons.push(
+        `alarm rate on held-out normal data ${fmt(metrics.normal_alarm_rate)} is not ≤ ${gate.maxAlarmRate}`,
+      );
+  } else
+    reasons.push(
+      'no labels on the test split and no held-out normal data, so neither detection nor alarm rate can be checked',
+    );
+  return { promoted: reasons.length === 0, reasons };
+}
+
+export type GateKind = 'severity' | 'classifier' | 'unsupervised';
+
+/** The gate a run is held to: the configured one, or by what the model is (`auto`). */
+export function gateKind(
+  configured: TrainConfig['promotion']['gate'],
+  model: { graded: boolean; supervised: boolean },
+): GateKind {
+  if (configured !== 'auto') return configured;
+  return model.graded ? 'severity' : model.supervised ? 'classifier' : 'unsupervised';
+}
+
+/** Applies one gate to a set of metrics (the test split's, or a bound over folds). */
+export function applyGate(
+  kind: GateKind,
+  metrics: Record<string, number | undefined>,
+  separationsPass: boolean | null,
+  promotion: TrainConfig['promotion'],
+): GateResult {
+  switch (kind) {
+    case 'severity':
+      return severityGate(metrics, separationsPass, promotion.severity);
+    case 'classifier':
+      return classifierGate(metrics, promotion.classifier);
+    case 'unsupervised':
+      return unsupervisedGate(metrics, promotion.unsupervised);
+  }
+}
+
 const fmt = (v: number | undefined) => (v === undefined ? 'n/a' : v.toFixed(3));
 
 /**
  * Copies the run's model to `<modelsDir>/current/<name>` when the gate passed or to
- * `<modelsDir>/candidates/<runId>` otherwise, with a `promotion.json` beside the artifact. A
+ * `<modelsDir>/candidates/<runId>` otherwise, with a `promotion.json` beside the artifact (and
+ * `extra.dirs`, e.g. the ONNX export as `onnx/`). A
  * promotion is staged next to its destination and swapped in by renames, so a failed copy never
  * leaves `current/<name>` half-written or empty.
  */
@@ -65,15 +129,23 @@ export async function promote(
   modelsDir: string,
   gate: GateResult,
   metrics: Record<string, unknown>,
+  extra: {
+    /** More directories promoted beside `model/`, by name (e.g. `onnx`: the model's ONNX export). */
+    dirs?: Record<string, string>;
+    /** More keys for promotion.json (e.g. the export's checksum and parity). */
+    record?: Record<string, unknown>;
+  } = {},
 ): Promise<string> {
   const destination = gate.promoted ? join(modelsDir, 'current', name) : join(modelsDir, 'candidates', runId);
   const staging = `${destination}.staging-${runId}`;
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true });
   await cp(modelDir, join(staging, 'model'), { recursive: true });
+  for (const [name, dir] of Object.entries(extra.dirs ?? {}))
+    await cp(dir, join(staging, name), { recursive: true });
   await writeFile(
     join(staging, 'promotion.json'),
-    `${JSON.stringify({ runId, promoted: gate.promoted, reasons: gate.reasons, metrics, at: new Date().toISOString() }, null, 2)}\n`,
+    `${JSON.stringify({ runId, promoted: gate.promoted, reasons: gate.reasons, metrics, at: new Date().toISOString(), ...extra.record }, null, 2)}\n`,
   );
   const replaced = `${destination}.replaced-${runId}`;
   const hadPrevious = existsSync(destination);

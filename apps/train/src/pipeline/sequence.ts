@@ -1,20 +1,20 @@
 import { join } from 'node:path';
-import type { Sequences } from '@anomalia/sequence';
 import { ConfigError } from '../config/load';
 import type { TrainConfig } from '../config/schema';
-import type { SequenceData, SequencePart } from '../data/types';
+import type { SequenceData } from '../data/types';
 import type { Progress } from '../progress';
 import { NGRAM_MODES, type SequenceModel } from '../registry';
 import type { ReportData } from '../report/types';
-import { binaryEvaluation } from './evaluate';
-import { calibrationPart, chooseThreshold, type LabelledPart } from './thresholding';
+import { evaluateSequenceModel, fitSequenceModel } from './sequence-fit';
 
 export interface SequenceRunResult {
   report: Omit<ReportData, 'title' | 'runId' | 'createdAt' | 'promotion'>;
   history: Array<Record<string, number>>;
+  /** The model's parameters with the resolved mode (folds fit the same model). */
+  params: Record<string, unknown>;
+  /** Whether the model fits on labels (the n-gram classifier). */
+  supervised: boolean;
 }
-
-const asPart = (p?: SequencePart): LabelledPart<Sequences> | undefined => p && { X: p.sequences, y: p.y };
 
 /**
  * Fits, calibrates, thresholds and evaluates a sequence detector from the registry (`ngram`) on
@@ -30,7 +30,7 @@ export async function runSequenceModel(
   runDir: string,
   progress: Progress,
 ): Promise<SequenceRunResult> {
-  const params = config.model.params;
+  const params = config.model.params ?? {};
   const mode = params.mode ?? (data.labelledTrain ? 'classifier' : 'language-model');
   if (!NGRAM_MODES.includes(mode as (typeof NGRAM_MODES)[number])) {
     throw new ConfigError(
@@ -43,35 +43,24 @@ export async function runSequenceModel(
       'model.params.mode',
       'language-model or stide: the classifier needs labelled training sequences (dataset.numSamples)',
     );
-  const detector = entry.create({ ...params, mode }, config.seed);
-  const supervised = entry.supervised(detector);
-  const { train, validation, calibration, test } = data.parts;
+  const { train, test } = data.parts;
   const seconds: Record<string, number> = {};
 
   progress.stage(`training the n-gram ${mode} on ${train.sequences.length} sequences`);
   const t0 = performance.now();
-  const fit = await detector.fit(train.sequences, { y: supervised ? train.y : undefined });
+  const model = await fitSequenceModel(config, entry, { ...params, mode }, data.parts, config.seed);
   seconds.fit = (performance.now() - t0) / 1000;
-  const history = (fit.history ?? []) as Array<Record<string, number>>;
-
-  const held = calibrationPart({ validation: asPart(validation), calibration: asPart(calibration) });
-  if (held) await detector.calibrate(held.X, held.y, config.calibration);
-  const threshold = await chooseThreshold(
-    detector,
-    { train: asPart(train)!, validation: asPart(validation), calibration: asPart(calibration) },
-    config.threshold,
-  );
+  const { detector, history, threshold } = model;
 
   progress.stage(`evaluating on ${test.sequences.length} test sequences`);
   const t1 = performance.now();
-  const scores = await detector.score(test.sequences);
+  const { scores, binary: evaluation } = await evaluateSequenceModel(model, data.parts);
   seconds.score = (performance.now() - t1) / 1000;
-  const probabilities =
-    supervised || detector.calibrator ? await detector.predictProba(test.sequences) : null;
-  const evaluation = binaryEvaluation(scores, test.y, threshold?.value ?? null, probabilities);
   await detector.save(join(runDir, 'model'), { metrics: evaluation.metrics });
   return {
     history,
+    params: { ...params, mode },
+    supervised: model.supervised,
     report: {
       modelType: `ngram (${mode})`,
       datasetKind: 'sequences',

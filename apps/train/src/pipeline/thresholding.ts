@@ -1,4 +1,5 @@
-import type { Detector, Threshold } from '@anomalia/core';
+import type { CalibrationMethod, Detector, Threshold } from '@anomalia/core';
+import { ConfigError } from '../config/load';
 import type { TrainConfig } from '../config/schema';
 
 /** One split in the detector's input type, with 0/1 labels when known. */
@@ -38,6 +39,10 @@ export async function chooseThreshold<Input>(
           split: p === calibration ? 'calibration' : 'validation',
         });
       }
+      case 'model':
+        if (!detector.threshold)
+          throw new ConfigError('threshold.strategy', 'a model that carries a threshold');
+        return detector.threshold;
       default: {
         const p = labelled[0];
         if (!p)
@@ -72,4 +77,9 @@ export function calibrationPart<Input>(parts: {
   return [parts.calibration, parts.validation].find((p): p is LabelledPart<Input> & { y: Float64Array } =>
     bothClasses(p?.y),
   );
+}
+
+/** The calibration to fit on a held-out split, or null when the model's own calibrator is kept (`model`). */
+export function calibrationMethod(configured: TrainConfig['calibration']): CalibrationMethod | null {
+  return configured === 'model' ? null : configured;
 }

@@ -1,4 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
+import { crossValidationCalibration, crossValidationMetrics, splitViews } from './evaluation-charts';
 import type { ReportData } from './types';
 
 /**
@@ -267,4 +268,7 @@ export const CHARTS = {
   'feature-importance': featureImportance,
   'detection-by-variant': detectionByVariant,
   timeline: scoreTimeline,
+  'split-views': splitViews,
+  'cv-metrics': crossValidationMetrics,
+  'cv-calibration': crossValidationCalibration,
 } as const;

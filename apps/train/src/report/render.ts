@@ -1,6 +1,9 @@
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { CHARTS } from './charts';
+import { evaluationSections } from './evaluation-sections';
+import { esc, fmt, passCell, table } from './html';
+import { onnxSections } from './onnx-section';
 import type { ReportData } from './types';
 
 /** Renders a Vega-Lite spec to a standalone SVG string (no browser, no canvas). */
@@ -12,32 +15,6 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
     view.finalize();
   }
 }
-
-const esc = (s: unknown) =>
-  String(s).replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
-
-const fmt = (v: number | null | undefined, digits = 3) =>
-  v === null || v === undefined || !Number.isFinite(v)
-    ? '–'
-    : Number.isInteger(v) || Math.abs(v) >= 1000
-      ? v.toFixed(0)
-      : v.toFixed(digits);
-
-function table(headers: string[], rows: Array<Array<string | number>>): string {
-  return `<table><thead><tr>${headers.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
-    .map((r) => `<tr>${r.map((c) => `<td>${typeof c === 'number' ? fmt(c) : c}</td>`).join('')}</tr>`)
-    .join('')}</tbody></table>`;
-}
-
-const passCell = (p: boolean | null) =>
-  p === null
-    ? '<span class="na">n/a</span>'
-    : p
-      ? '<span class="pass">pass</span>'
-      : '<span class="fail">fail</span>';
 
 /** A self-contained HTML report: inline SVG plots and tables, no scripts, readable offline. */
 export async function renderReport(d: ReportData): Promise<string> {
@@ -86,6 +63,8 @@ export async function renderReport(d: ReportData): Promise<string> {
       )}</section>`,
     );
   }
+  sections.push(...evaluationSections(d));
+  sections.push(...onnxSections(d));
   if (d.promotion) {
     sections.push(
       `<section><h2>Promotion</h2><p>${d.promotion.promoted ? '<span class="pass">promoted</span>' : '<span class="fail">not promoted</span>'} → <code>${esc(d.promotion.destination)}</code></p>${

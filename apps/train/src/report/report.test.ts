@@ -77,7 +77,55 @@ function sampleReport(): ReportData {
     })),
     promotion: { promoted: false, destination: 'models/candidates/r1', reasons: ['MAE too high'] },
     notes: ['a note'],
+    split: { by: 'time', description: 'the 45 most recent examples' },
+    splitViews: [
+      {
+        name: 'prospective (time split)',
+        description: 'the 45 most recent examples',
+        main: true,
+        metrics: { roc_auc: 0.95, severity_mae: 0.14, category_accuracy: 0.9, binary_accuracy: 0.95 },
+        severityPass: false,
+      },
+      {
+        name: 'random split',
+        description: 'stratified by band',
+        main: false,
+        metrics: { roc_auc: 0.97, severity_mae: 0.12, category_accuracy: 0.92, binary_accuracy: 0.96 },
+        severityPass: true,
+      },
+    ],
+    crossValidation: {
+      folds: 3,
+      scheme: '3 folds grouped by patient',
+      bound: { kind: 'mean-sd', sds: 1, label: 'mean − 1 sd' },
+      metrics: [
+        stat('roc_auc', [0.96, 0.98, 0.97], 0.96),
+        stat('severity_mae', [0.1, 0.14, 0.12], 0.14, false),
+        stat('category_accuracy', [0.9, 0.93, 0.92], 0.9),
+      ],
+      severity: {
+        checks: [
+          { ...stat('mae', [0.1, 0.14, 0.12], 0.14, false), target: 0.3, comparison: '<', pass: true },
+          {
+            ...stat('separation.mediumLow', [0.25, 0.35, null], 0.25),
+            target: 0.3,
+            comparison: '>',
+            pass: null,
+          },
+        ],
+        bands: [stat('normal', [0.1, 0.12, 0.11], null), stat('low', [0.7, 0.72, 0.69], null)],
+      },
+      gate: { promoted: false, reasons: ['cross-validation (mean − 1 sd over 3 folds): MAE <b>'] },
+      seconds: 12.5,
+    },
   };
+}
+
+function stat(name: string, values: Array<number | null>, bound: number | null, higherIsBetter = true) {
+  const v = values.filter((x): x is number => x !== null);
+  const mean = v.reduce((a, b) => a + b, 0) / v.length;
+  const sd = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1));
+  return { name, values, mean, sd, min: Math.min(...v), max: Math.max(...v), bound, higherIsBetter };
 }
 
 const dirs: string[] = [];
@@ -96,6 +144,30 @@ describe('report', () => {
     for (const id of Object.keys(CHARTS)) expect(html, id).toContain(`data-plot="${id}"`);
     expect(html).toContain('held out');
     expect(html).toContain('<span class="na">n/a</span>');
+  });
+
+  it('shows the cross-validation as mean ± sd with per-fold values, and the split views side by side', async () => {
+    const html = await renderReport(sampleReport());
+    const cv = html.slice(html.indexOf('data-section="cross-validation"'));
+    expect(cv).toContain('Cross-validation (3 folds)');
+    expect(cv).toContain('3 folds grouped by patient');
+    expect(cv).toContain('<td>0.970 ± 0.010</td>');
+    expect(cv).toContain('0.960 · 0.980 · 0.970');
+    expect(cv).toContain('0.250 · 0.350 · –');
+    expect(cv).toContain('MAE &lt;b&gt;');
+    const views = html.slice(
+      html.indexOf('data-section="split-views"'),
+      html.indexOf('data-section="cross-validation"'),
+    );
+    expect(views).toContain('<th>prospective (time split)</th><th>random split</th>');
+    expect(views).toContain('<td>roc_auc</td><td>0.950</td><td>0.970</td>');
+    const d = sampleReport();
+    delete d.crossValidation;
+    delete d.splitViews;
+    const plain = await renderReport(d);
+    for (const id of ['cv-metrics', 'cv-calibration', 'split-views'])
+      expect(plain).not.toContain(`data-plot="${id}"`);
+    expect(plain).toContain('<b>Prospective</b>: the 45 most recent examples.');
   });
 
   it('omits plots the run has no data for', async () => {

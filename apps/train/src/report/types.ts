@@ -1,3 +1,6 @@
+import type { OnnxExportRecord } from '../pipeline/onnx-export';
+import type { OnnxModelInfo } from '../pipeline/onnx-model';
+
 /** Everything the report shows, collected by the pipeline; charts and tables are derived from it. */
 export interface ReportData {
   title: string;
@@ -39,4 +42,54 @@ export interface ReportData {
   timelineAxis?: string;
   promotion?: { promoted: boolean; destination: string; reasons: string[] };
   notes?: string[];
+  /** How the main split was made. */
+  split?: { by: 'random' | 'time'; description: string };
+  /** k-fold cross-validation, when `evaluation.folds` is set. */
+  crossValidation?: CrossValidationReport;
+  /** The main split beside other splits of the same data (random vs prospective). */
+  splitViews?: SplitViewReport[];
+  /** The ONNX model evaluated without fitting, or the ONNX export written beside the model. */
+  onnx?: { evaluated?: OnnxModelInfo; export?: OnnxExportRecord };
+}
+
+/** One metric (or calibration check) over the folds of a cross-validation. */
+export interface FoldStatistic {
+  name: string;
+  /** Per fold; null where the fold could not compute it (e.g. a band with no example). */
+  values: Array<number | null>;
+  mean: number | null;
+  /** Sample standard deviation over the folds that have a value. */
+  sd: number | null;
+  min: number | null;
+  max: number | null;
+  /** The pessimistic bound the gate uses (mean − sds·sd, the worst fold, or the mean); null with bound none. */
+  bound: number | null;
+  higherIsBetter: boolean;
+}
+
+export interface CrossValidationReport {
+  folds: number;
+  /** How the folds were made (stratified, grouped, blocked …). */
+  scheme: string;
+  bound: { kind: 'mean-sd' | 'worst-fold' | 'mean' | 'none'; sds: number; label: string };
+  metrics: FoldStatistic[];
+  /** Seed 001's calibration table over the folds. */
+  severity?: {
+    checks: Array<FoldStatistic & { target: number; comparison: '<' | '>'; pass: boolean | null }>;
+    /** Mean energy per true severity band. */
+    bands: FoldStatistic[];
+  };
+  /** The promotion gate applied to the bound (absent with bound none). */
+  gate?: { promoted: boolean; reasons: string[] };
+  seconds: number;
+}
+
+/** One split of the data (the main one or another view), evaluated with its own model. */
+export interface SplitViewReport {
+  name: string;
+  description: string;
+  /** The run's own split (its model is the one saved and gated). */
+  main: boolean;
+  metrics: Record<string, number | undefined>;
+  severityPass?: boolean | null;
 }

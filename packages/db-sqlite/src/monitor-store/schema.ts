@@ -14,11 +14,46 @@
  * - `sink_state`: consecutive failures and last success / failure per sink, for health.
  * - `watermarks`: the source cursor, advanced in the same transaction as the scores and alerts.
  * - `audit`: every human action on an alert (who, when, what).
+ * - `ranges` and `range_cursors` (version 2): the distributed mode's ledger. A range is one
+ *   scoring job's worth of records (a source cursor interval, or a page of a backfill window)
+ *   with its ids, planned once per cursor position and committed at most once, so a retried or
+ *   duplicated job never writes twice; `range_cursors` is how far each stream was split.
  */
-export const MONITOR_STORE_VERSION = 1;
+export const MONITOR_STORE_VERSION = 2;
 
 /** The table that marks a file as a monitor state store (and holds its schema version). */
 export const MONITOR_META_TABLE = 'monitor_meta';
+
+/** What version 2 added (also run on a version-1 file when it is opened). */
+export const MONITOR_STORE_DDL_V2 = `
+CREATE TABLE IF NOT EXISTS ranges (
+  id           TEXT PRIMARY KEY,
+  source       TEXT NOT NULL,
+  stream       TEXT NOT NULL,
+  seq          INTEGER NOT NULL,
+  start_cursor TEXT NOT NULL,
+  end_cursor   TEXT,
+  ids          TEXT NOT NULL,
+  records      INTEGER NOT NULL,
+  created_at   INTEGER NOT NULL,
+  committed_at INTEGER,
+  scored       INTEGER,
+  commits      INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (source, stream, start_cursor),
+  UNIQUE (source, stream, seq)
+) STRICT;
+CREATE INDEX IF NOT EXISTS ranges_open ON ranges (source, stream, committed_at, seq);
+CREATE INDEX IF NOT EXISTS ranges_pending ON ranges (committed_at, created_at);
+
+CREATE TABLE IF NOT EXISTS range_cursors (
+  source     TEXT NOT NULL,
+  stream     TEXT NOT NULL,
+  cursor     TEXT,
+  seq        INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (source, stream)
+) STRICT, WITHOUT ROWID;
+`;
 
 export const MONITOR_STORE_DDL = `
 CREATE TABLE ${MONITOR_META_TABLE} (
@@ -137,4 +172,4 @@ CREATE TABLE audit (
   detail   TEXT NOT NULL
 ) STRICT;
 CREATE INDEX audit_alert ON audit (alert_id);
-`;
+${MONITOR_STORE_DDL_V2}`;

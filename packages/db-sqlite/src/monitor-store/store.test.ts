@@ -98,6 +98,8 @@ describe('commitScored', () => {
       alertsEscalated: 0,
       alertsUnchanged: 0,
       deliveriesQueued: 2,
+      bandsCreated: { low: 1 },
+      bandsEscalated: {},
     });
     expect(store.watermark('site-a')).toBe('w1');
 
@@ -109,6 +111,8 @@ describe('commitScored', () => {
       alertsEscalated: 0,
       alertsUnchanged: 1,
       deliveriesQueued: 0,
+      bandsCreated: {},
+      bandsEscalated: {},
     });
     const lower = store.commitScored(commit({ alerts: [alert('1', 'low', 'P1')] }));
     expect(lower.alertsUnchanged).toBe(1);
@@ -116,7 +120,7 @@ describe('commitScored', () => {
     const worse = store.commitScored(
       commit({ at: 6_000, alerts: [alert('1', 'critical', 'P1', ['log', 'pager'])] }),
     );
-    expect(worse).toMatchObject({ alertsEscalated: 1, deliveriesQueued: 2 });
+    expect(worse).toMatchObject({ alertsEscalated: 1, deliveriesQueued: 2, bandsEscalated: { critical: 1 } });
     const a = store.alertByKey(alertKey('site-a', '1', 'ebm', '3'))!;
     expect(a).toMatchObject({
       band: 'critical',
@@ -160,7 +164,7 @@ describe('commitScored', () => {
   it('validates its input, naming the field, and refuses prototype keys', () => {
     const store = freshStore();
     expect(() => store.commitScored(commit({ source: 'a b' }))).toThrow(
-      /commit.source: expected a string matching/,
+      /commit.source: expected a name of letters, digits, _ . -/,
     );
     expect(() =>
       store.commitScored(
@@ -355,5 +359,263 @@ describe('report queries', () => {
     ]);
     expect(store.alertsBetween(0, 2_000).map((a) => a.recordId)).toEqual(['1']);
     store.close();
+  });
+});
+
+describe('dashboard queries', () => {
+  it('orders the review queue by band, then deadline (none last), then detection; filters by state', () => {
+    const store = freshStore();
+    const withDeadline = (a: AlertInput, deadlineAt: number | null): AlertInput => ({ ...a, deadlineAt });
+    store.commitScored(
+      commit({
+        at: 1_000,
+        alerts: [
+          withDeadline(alert('1', 'high', 'P1'), 90_000),
+          withDeadline(alert('2', 'high', 'P2'), null),
+          withDeadline(alert('3', 'high', 'P3'), 30_000),
+          withDeadline(alert('4', 'critical', 'P4'), 600_000),
+          withDeadline(alert('5', 'low', 'P5'), 10_000),
+        ],
+      }),
+    );
+    store.commitScored(commit({ at: 2_000, alerts: [withDeadline(alert('6', 'high', 'P6'), null)] }));
+    expect(store.reviewQueue().map((a) => a.recordId)).toEqual(['4', '3', '1', '2', '6', '5']);
+    const three = store.alertByKey(alertKey('site-a', '3', 'ebm', '3'))!;
+    const five = store.alertByKey(alertKey('site-a', '5', 'ebm', '3'))!;
+    store.setAlertState(three.id, { state: 'acknowledged', actor: 'alice', at: 3_000 });
+    store.setAlertState(five.id, { state: 'resolved', actor: 'bob', at: 3_000, note: 'fixed' });
+    expect(store.reviewQueue().map((a) => [a.recordId, a.state])).toEqual([
+      ['4', 'open'],
+      ['3', 'acknowledged'],
+      ['1', 'open'],
+      ['2', 'open'],
+      ['6', 'open'],
+    ]);
+    expect(store.reviewQueue({ states: ['resolved'] }).map((a) => a.recordId)).toEqual(['5']);
+    expect(store.reviewQueue({ limit: 2 }).map((a) => a.recordId)).toEqual(['4', '3']);
+    expect(() => store.reviewQueue({ states: ['closed' as never] })).toThrow(/reviewQueue.states\[0\]/);
+    expect(store.alertCounts()).toEqual([
+      { band: 'critical', state: 'open', alerts: 1 },
+      { band: 'high', state: 'acknowledged', alerts: 1 },
+      { band: 'high', state: 'open', alerts: 3 },
+      { band: 'low', state: 'resolved', alerts: 1 },
+    ]);
+    store.close();
+  });
+
+  it('sums scores per time bucket and band, with invalid records counted without energies', () => {
+    const store = freshStore();
+    const hour = 3_600_000;
+    store.commitScored(
+      commit({
+        at: 10 * hour,
+        scores: [
+          { recordId: '1', energy: 0.1, band: 'normal', occurredAt: 2 * hour + 5 },
+          { recordId: '2', energy: 0.3, band: 'normal', occurredAt: 2 * hour + 600_000 },
+          { recordId: '3', energy: 2.6, band: 'critical', occurredAt: 2 * hour + 9 },
+          { recordId: '4', energy: 0.2, band: 'normal', occurredAt: 3 * hour },
+          { recordId: '5', energy: null, band: 'invalid', occurredAt: 3 * hour + 1 },
+          { recordId: '6', energy: 0.9, band: 'low', occurredAt: hour - 1 },
+        ],
+      }),
+    );
+    const rows = store.energyTimeline(hour, 4 * hour, hour);
+    expect(
+      rows.map((r) => ({ ...r, meanEnergy: r.meanEnergy === null ? null : +r.meanEnergy.toFixed(6) })),
+    ).toEqual([
+      { bucketStart: 2 * hour, band: 'critical', records: 1, maxEnergy: 2.6, meanEnergy: 2.6 },
+      { bucketStart: 2 * hour, band: 'normal', records: 2, maxEnergy: 0.3, meanEnergy: 0.2 },
+      { bucketStart: 3 * hour, band: 'invalid', records: 1, maxEnergy: null, meanEnergy: null },
+      { bucketStart: 3 * hour, band: 'normal', records: 1, maxEnergy: 0.2, meanEnergy: 0.2 },
+    ]);
+    expect(() => store.energyTimeline(0, 1, 0)).toThrow(/energyTimeline.bucketMs/);
+    store.close();
+  });
+});
+
+describe('the range ledger (distributed mode)', () => {
+  const plan = (
+    store: ReturnType<typeof freshStore>,
+    id: string,
+    start: string | null,
+    end: string,
+    ids: string[],
+  ) => store.planRange({ id, source: 'site-a', stream: 'changes', start, end, ids, at: 1_000 });
+
+  it('plans contiguous ranges once per cursor position: a retried plan gets the first range, a stale one a conflict', () => {
+    const store = freshStore();
+    expect(store.streamCursor('site-a', 'changes')).toBeNull();
+    const first = plan(store, 'r1', null, '3', ['1', '2', '3']);
+    expect(first.status).toBe('created');
+    expect(first.range).toMatchObject({
+      id: 'r1',
+      seq: 1,
+      start: null,
+      end: '3',
+      ids: ['1', '2', '3'],
+      committedAt: null,
+    });
+    expect(store.streamCursor('site-a', 'changes')).toBe('3');
+    // A retried poll saw one more record (end 4): it still gets the range planned from null.
+    const again = plan(store, 'r1-bis', null, '4', ['1', '2', '3', '4']);
+    expect(again).toMatchObject({ status: 'existing', range: { id: 'r1', end: '3' }, cursor: '3' });
+    expect(store.range('r1-bis')).toBeNull();
+    // A planner still at an old position that has no range is told where the cursor is.
+    expect(plan(store, 'rx', '2', '5', ['5'])).toEqual({ status: 'conflict', range: null, cursor: '3' });
+    expect(plan(store, 'r2', '3', '5', ['4', '5']).range).toMatchObject({ seq: 2, start: '3' });
+    expect(() => plan(store, 'r3', '5', '5', ['6'])).toThrow(/range\.end/);
+    expect(() => plan(store, 'r3', '5', '6', [])).toThrow(/range\.ids/);
+    store.close();
+  });
+
+  it('commits a range once (duplicates absorbed and counted) and moves the watermark over contiguous commits only', () => {
+    const store = freshStore();
+    plan(store, 'r1', null, '2', ['1', '2']);
+    plan(store, 'r2', '2', '4', ['3', '4']);
+    plan(store, 'r3', '4', '6', ['5', '6']);
+    const scores = (ids: string[]) =>
+      ids.map((recordId) => ({ recordId, energy: 0.1, band: 'normal', occurredAt: 1 }));
+    // r2 first: r1 is still open, so the watermark stays where it was.
+    const r2 = store.commitRange(
+      'r2',
+      commit({ scores: scores(['3', '4']), alerts: [alert('4', 'high', 'P4')] }),
+    );
+    expect(r2).toMatchObject({ duplicate: false, scored: 2, alertsCreated: 1, deliveriesQueued: 1 });
+    expect(store.watermark('site-a')).toBeNull();
+    expect(
+      store.commitRange('r2', commit({ scores: scores(['3', '4']), alerts: [alert('4', 'high', 'P4')] })),
+    ).toMatchObject({
+      duplicate: true,
+      scored: 0,
+      alertsCreated: 0,
+      deliveriesQueued: 0,
+    });
+    store.commitRange('r1', commit({ scores: scores(['1', '2']) }));
+    expect(store.watermark('site-a')).toBe('4');
+    // Records outside the range are refused, and nothing of that commit is written.
+    expect(() => store.commitRange('r3', commit({ scores: scores(['5', '7']) }))).toThrow(
+      /commit\.scores\[1\]\.recordId/,
+    );
+    expect(store.range('r3')!.committedAt).toBeNull();
+    expect(() => store.commitRange('nope', commit({}))).toThrow(/rangeId/);
+    // An idle advance while r3 is open moves the cursor only; committing r3 then takes the watermark to it.
+    expect(store.advanceCursor('site-a', 'changes', '6', '9', 2_000)).toBe(true);
+    expect(store.advanceCursor('site-a', 'changes', '6', '10', 2_000)).toBe(false);
+    expect(store.watermark('site-a')).toBe('4');
+    store.commitRange('r3', commit({ scores: scores(['5', '6']) }));
+    expect(store.watermark('site-a')).toBe('9');
+    expect(store.counts()).toMatchObject({ scores: 6, alerts: 1, deliveries: 1 });
+    expect(store.streamSummaries()).toEqual([
+      {
+        source: 'site-a',
+        stream: 'changes',
+        cursor: '9',
+        ranges: 3,
+        open: 0,
+        records: 6,
+        scored: 6,
+        duplicateCommits: 1,
+        oldestOpenAt: null,
+      },
+    ]);
+    expect(store.pruneRanges(10_000)).toBe(3);
+    expect(store.streamCursor('site-a', 'changes')).toBe('9');
+    store.close();
+  });
+
+  it('starts the changes stream at the watermark the single-process mode left, other streams at their beginning', () => {
+    const store = freshStore();
+    store.commitScored(commit({ watermark: '41' }));
+    expect(store.streamCursor('site-a', 'changes')).toBe('41');
+    expect(store.streamCursor('site-a', 'backfill/x')).toBeNull();
+    expect(
+      store.planRange({
+        id: 'b1',
+        source: 'site-a',
+        stream: 'backfill/x',
+        start: null,
+        end: 'p1',
+        ids: ['1'],
+        at: 1,
+      }).status,
+    ).toBe('created');
+    expect(store.openRanges('site-a', 'backfill/x').map((r) => r.id)).toEqual(['b1']);
+    expect(store.openRanges('site-a', 'backfill/x', { createdBefore: 1 })).toEqual([]);
+    expect(store.staleRanges(2).map((r) => r.id)).toEqual(['b1']);
+    expect(store.staleRanges(1)).toEqual([]);
+    expect(store.openRangeCount('site-a', 'backfill/')).toBe(1);
+    expect(store.openRangeCount('site-a', 'changes')).toBe(0);
+    expect(store.openRangeCount('site-b')).toBe(0);
+    // Committing a backfill range leaves the source's watermark alone.
+    store.commitRange(
+      'b1',
+      commit({ scores: [{ recordId: '1', energy: 0.2, band: 'normal', occurredAt: 1 }] }),
+    );
+    expect(store.watermark('site-a')).toBe('41');
+    // A stream with no range (an empty backfill window) counts nothing open.
+    expect(store.advanceCursor('site-a', 'backfill/empty', null, '~end', 5)).toBe(true);
+    expect(store.streamSummaries('backfill/empty')).toEqual([
+      {
+        source: 'site-a',
+        stream: 'backfill/empty',
+        cursor: '~end',
+        ranges: 0,
+        open: 0,
+        records: 0,
+        scored: 0,
+        duplicateCommits: 0,
+        oldestOpenAt: null,
+      },
+    ]);
+    store.close();
+  });
+
+  it('migrates a version-1 store (the ledger tables and a store id are added, data kept)', () => {
+    const path = tmp.path('v1.sqlite');
+    const store = openMonitorStore(path);
+    store.commitScored(commit({ watermark: '7', alerts: [alert('1', 'low', 'P1')] }));
+    store.close();
+    const db = new Database(path);
+    db.exec(`DROP TABLE ranges; DROP TABLE range_cursors; DELETE FROM monitor_meta WHERE key = 'store_id';
+      UPDATE monitor_meta SET value = '1' WHERE key = 'schema_version'`);
+    db.close();
+    const again = openMonitorStore(path);
+    expect(again.storeId()).toMatch(/^[0-9a-f-]{36}$/);
+    expect(again.watermark('site-a')).toBe('7');
+    expect(again.streamSummaries()).toEqual([]);
+    again.close();
+    const meta = new Database(path, { readonly: true });
+    expect(meta.prepare(`SELECT value FROM monitor_meta WHERE key = 'schema_version'`).pluck().get()).toBe(
+      '2',
+    );
+    meta.close();
+    // The id is stable across opens.
+    const third = openMonitorStore(path);
+    const id = third.storeId();
+    third.close();
+    const fourth = openMonitorStore(path);
+    expect(fourth.storeId()).toBe(id);
+    fourth.close();
+  });
+
+  it('serialises planners on two connections to one file: one range per cursor position', () => {
+    const path = tmp.path('two-handles.sqlite');
+    const a = openMonitorStore(path);
+    const b = openMonitorStore(path);
+    const results = [a, b, a, b].map((s, i) =>
+      s.planRange({
+        id: `r${i}`,
+        source: 'site-a',
+        stream: 'changes',
+        start: null,
+        end: '5',
+        ids: ['1'],
+        at: 1,
+      }),
+    );
+    expect(results.map((r) => r.status)).toEqual(['created', 'existing', 'existing', 'existing']);
+    expect(new Set(results.map((r) => r.range!.id))).toEqual(new Set(['r0']));
+    a.close();
+    b.close();
   });
 });

@@ -1,27 +1,37 @@
+import { randomUUID } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import { parseJsonText, parseWith, ValidationError } from '@anomalia/core';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
-import { MONITOR_META_TABLE, MONITOR_STORE_DDL, MONITOR_STORE_VERSION } from './schema';
+import { MONITOR_META_TABLE, MONITOR_STORE_DDL, MONITOR_STORE_DDL_V2, MONITOR_STORE_VERSION } from './schema';
 import {
   ALERT_STATES,
+  type AlertState,
   type AlertStateChange,
   AlertStateChangeSchema,
   type AttemptFailure,
   type AuditEntry,
+  CHANGES_STREAM,
   type CommitInput,
   CommitInputSchema,
   type CommitResult,
+  type EnergyBucket,
   type FormNotificationInput,
   type NotificationHeader,
   type NotificationKind,
   type PendingGroup,
+  type PlanRangeInput,
+  PlanRangeInputSchema,
+  type PlanRangeResult,
+  type RangeCommitResult,
   type RepeatableGroup,
   type SinkBacklog,
   type SinkState,
   type StoredAlert,
   type StoredNotification,
+  type StoredRange,
   type StoredScore,
+  type StreamSummary,
 } from './types';
 
 const STORE_KIND = 'anomalia-monitor-state';
@@ -84,6 +94,7 @@ export function openMonitorStore(path: string, options: MonitorStoreOptions = {}
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
     if (fresh) initialise(db);
+    else migrate(db);
   } catch (error) {
     db.close();
     throw error;
@@ -98,7 +109,25 @@ function initialise(db: Database.Database): void {
     put.run('kind', STORE_KIND);
     put.run('schema_version', String(MONITOR_STORE_VERSION));
     put.run('created_at', new Date().toISOString());
+    put.run('store_id', randomUUID());
   })();
+}
+
+/** Brings an older store up to this release's schema (version 1 → 2: the range ledger; a store id). */
+function migrate(db: Database.Database): void {
+  db.transaction(() => {
+    const version = Number(
+      db.prepare(`SELECT value FROM ${MONITOR_META_TABLE} WHERE key = 'schema_version'`).pluck().get(),
+    );
+    if (version < 2) db.exec(MONITOR_STORE_DDL_V2);
+    if (version < MONITOR_STORE_VERSION)
+      db.prepare(`UPDATE ${MONITOR_META_TABLE} SET value = ? WHERE key = 'schema_version'`).run(
+        String(MONITOR_STORE_VERSION),
+      );
+    db.prepare(`INSERT OR IGNORE INTO ${MONITOR_META_TABLE} (key, value) VALUES ('store_id', ?)`).run(
+      randomUUID(),
+    );
+  }).immediate();
 }
 
 function checkStore(db: Database.Database, path: string): void {
@@ -220,11 +249,87 @@ function toNotification(r: NotificationRow): StoredNotification {
   };
 }
 
+interface RangeRow {
+  id: string;
+  source: string;
+  stream: string;
+  seq: number;
+  start_cursor: string;
+  end_cursor: string | null;
+  ids: string;
+  records: number;
+  created_at: number;
+  committed_at: number | null;
+  scored: number | null;
+  commits: number;
+}
+
+const IdsSchema = z.array(z.string());
+
+function toRange(r: RangeRow): StoredRange {
+  return {
+    id: r.id,
+    source: r.source,
+    stream: r.stream,
+    seq: r.seq,
+    start: r.start_cursor === '' ? null : r.start_cursor,
+    end: r.end_cursor,
+    ids: parseWith(IdsSchema, parseJsonText(r.ids, `ranges[${r.id}].ids`), `ranges[${r.id}].ids`),
+    createdAt: r.created_at,
+    committedAt: r.committed_at,
+    scored: r.scored,
+    commits: r.commits,
+  };
+}
+
 const json = (value: unknown) => JSON.stringify(value ?? null);
 
 function prepareStatements(db: Database.Database) {
   return {
     watermark: db.prepare(`SELECT watermark FROM watermarks WHERE source = ?`).pluck(),
+    cursor: db.prepare(`SELECT cursor, seq FROM range_cursors WHERE source = ? AND stream = ?`),
+    putCursor: db.prepare(
+      `INSERT INTO range_cursors (source, stream, cursor, seq, updated_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (source, stream) DO UPDATE SET cursor = excluded.cursor, seq = excluded.seq,
+         updated_at = excluded.updated_at`,
+    ),
+    rangeById: db.prepare(`SELECT * FROM ranges WHERE id = ?`),
+    rangeByStart: db.prepare(`SELECT * FROM ranges WHERE source = ? AND stream = ? AND start_cursor = ?`),
+    insertRange: db.prepare(
+      `INSERT INTO ranges (id, source, stream, seq, start_cursor, end_cursor, ids, records, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    countCommit: db.prepare(`UPDATE ranges SET commits = commits + 1 WHERE id = ?`),
+    markCommitted: db.prepare(`UPDATE ranges SET committed_at = ?, scored = ? WHERE id = ?`),
+    lowestOpen: db
+      .prepare(`SELECT MIN(seq) FROM ranges WHERE source = ? AND stream = ? AND committed_at IS NULL`)
+      .pluck(),
+    endBefore: db
+      .prepare(
+        `SELECT end_cursor FROM ranges WHERE source = ? AND stream = ? AND seq < ? ORDER BY seq DESC LIMIT 1`,
+      )
+      .pluck(),
+    openRanges: db.prepare(
+      `SELECT * FROM ranges WHERE source = ? AND stream = ? AND committed_at IS NULL AND created_at < ?
+       ORDER BY seq LIMIT ?`,
+    ),
+    streamSummaries: db.prepare(
+      `SELECT c.source, c.stream, c.cursor, COUNT(r.id) AS ranges,
+         SUM(r.id IS NOT NULL AND r.committed_at IS NULL) AS open, SUM(r.records) AS records, SUM(r.scored) AS scored,
+         SUM(CASE WHEN r.commits > 1 THEN r.commits - 1 ELSE 0 END) AS duplicates,
+         MIN(CASE WHEN r.committed_at IS NULL THEN r.created_at END) AS oldest_open
+       FROM range_cursors c LEFT JOIN ranges r ON r.source = c.source AND r.stream = c.stream
+       WHERE c.stream LIKE ? GROUP BY c.source, c.stream ORDER BY c.source, c.stream`,
+    ),
+    openCount: db
+      .prepare(
+        `SELECT COUNT(*) FROM ranges WHERE source = ? AND stream >= ? AND stream < ? AND committed_at IS NULL`,
+      )
+      .pluck(),
+    staleRanges: db.prepare(
+      `SELECT * FROM ranges WHERE committed_at IS NULL AND created_at < ? ORDER BY created_at, seq LIMIT ?`,
+    ),
+    pruneRanges: db.prepare(`DELETE FROM ranges WHERE committed_at IS NOT NULL AND committed_at < ?`),
     putWatermark: db.prepare(
       `INSERT INTO watermarks (source, watermark, updated_at) VALUES (?, ?, ?)
        ON CONFLICT (source) DO UPDATE SET watermark = excluded.watermark, updated_at = excluded.updated_at`,
@@ -351,6 +456,17 @@ function prepareStatements(db: Database.Database) {
     alertsBetween: db.prepare(
       `SELECT * FROM alerts WHERE event_at >= ? AND event_at < ? ORDER BY event_at, id`,
     ),
+    reviewQueue: db.prepare(
+      `SELECT * FROM alerts WHERE state IN (SELECT value FROM json_each(?))
+       ORDER BY band_rank DESC, deadline_at IS NULL, deadline_at, detected_at, id LIMIT ?`,
+    ),
+    alertCounts: db.prepare(
+      `SELECT band, state, COUNT(*) AS n FROM alerts GROUP BY band, state ORDER BY band, state`,
+    ),
+    energyTimeline: db.prepare(
+      `SELECT (event_at / CAST(? AS INTEGER)) * CAST(? AS INTEGER) AS bucket, band, COUNT(*) AS n, MAX(energy) AS max_energy, AVG(energy) AS mean_energy
+       FROM scores WHERE event_at >= ? AND event_at < ? GROUP BY bucket, band ORDER BY bucket, band`,
+    ),
   };
 }
 type Statements = ReturnType<typeof prepareStatements>;
@@ -383,12 +499,207 @@ export class MonitorStore {
    * writes, e.g. forming the notifications of every due group at once.
    */
   inTransaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.db.transaction(fn).immediate();
   }
 
   /** The source cursor persisted by the last commit for `source` (null: never polled). */
   watermark(source: string): string | null {
     return (this.q.watermark.get(source) as string | undefined) ?? null;
+  }
+
+  /** This store's identity (random, fixed when it was created): workers check they share one store. */
+  storeId(): string {
+    return this.db
+      .prepare(`SELECT value FROM ${MONITOR_META_TABLE} WHERE key = 'store_id'`)
+      .pluck()
+      .get() as string;
+  }
+
+  /**
+   * How far `stream` of `source` has been split into ranges. Before its first range, the
+   * changes stream starts at the source's watermark (so a store the single-process monitor wrote
+   * continues where it stopped) and any other stream at its beginning (null).
+   */
+  streamCursor(source: string, stream: string): string | null {
+    const row = this.q.cursor.get(source, stream) as { cursor: string | null } | undefined;
+    if (row) return row.cursor;
+    return stream === CHANGES_STREAM ? this.watermark(source) : null;
+  }
+
+  /**
+   * Records the next range of a stream: only when the stream's cursor is at `start` (then the
+   * cursor moves to `end`). A second plan from the same start (a retried or duplicated job)
+   * returns the range planned first, unchanged, so the same records always form the same range.
+   */
+  planRange(input: PlanRangeInput): PlanRangeResult {
+    const r = parseWith(PlanRangeInputSchema, input, 'range');
+    if (r.end !== null && r.end === r.start)
+      throw new ValidationError(
+        'range.end',
+        'a cursor past range.start (the source returned changes without moving its cursor)',
+        r.end,
+      );
+    return this.db
+      .transaction((): PlanRangeResult => {
+        const existing = this.q.rangeByStart.get(r.source, r.stream, r.start ?? '') as RangeRow | undefined;
+        const cursor = this.streamCursor(r.source, r.stream);
+        if (existing) return { status: 'existing', range: toRange(existing), cursor };
+        if ((cursor ?? '') !== (r.start ?? '')) return { status: 'conflict', range: null, cursor };
+        const seq = ((this.q.cursor.get(r.source, r.stream) as { seq: number } | undefined)?.seq ?? 0) + 1;
+        this.q.insertRange.run(
+          r.id,
+          r.source,
+          r.stream,
+          seq,
+          r.start ?? '',
+          r.end,
+          json(r.ids),
+          r.ids.length,
+          r.at,
+        );
+        this.q.putCursor.run(r.source, r.stream, r.end, seq, r.at);
+        return { status: 'created', range: this.range(r.id), cursor: r.end };
+      })
+      .immediate();
+  }
+
+  /**
+   * Moves a stream's cursor from `from` to `to` without a range (the source reported no change
+   * but a later safe point). On the changes stream with no open range, the watermark follows.
+   * False when the cursor was not at `from`.
+   */
+  advanceCursor(source: string, stream: string, from: string | null, to: string, at: number): boolean {
+    return this.db
+      .transaction((): boolean => {
+        if ((this.streamCursor(source, stream) ?? '') !== (from ?? '')) return false;
+        const seq = (this.q.cursor.get(source, stream) as { seq: number } | undefined)?.seq ?? 0;
+        this.q.putCursor.run(source, stream, to, seq, at);
+        if (stream === CHANGES_STREAM && this.q.lowestOpen.get(source, stream) == null)
+          this.q.putWatermark.run(source, to, at);
+        return true;
+      })
+      .immediate();
+  }
+
+  range(id: string): StoredRange | null {
+    const row = this.q.rangeById.get(id) as RangeRow | undefined;
+    return row ? toRange(row) : null;
+  }
+
+  /**
+   * Commits a planned range's scores and alerts (as `commitScored`, in one transaction) and marks
+   * it committed; on the changes stream the source watermark moves to the end of the last range
+   * before the first one still open. A range committed before is not written again (the attempt
+   * is counted). Every record must be one of the range's ids.
+   */
+  commitRange(rangeId: string, input: CommitInput): RangeCommitResult {
+    const c = parseWith(CommitInputSchema, input, 'commit');
+    return this.db
+      .transaction((): RangeCommitResult => {
+        const row = this.q.rangeById.get(rangeId) as RangeRow | undefined;
+        if (!row) throw new ValidationError('rangeId', 'the id of a planned range', rangeId);
+        this.q.countCommit.run(rangeId);
+        if (row.committed_at !== null)
+          return {
+            duplicate: true,
+            scored: 0,
+            alertsCreated: 0,
+            alertsEscalated: 0,
+            alertsUnchanged: 0,
+            deliveriesQueued: 0,
+            bandsCreated: {},
+            bandsEscalated: {},
+          };
+        const range = toRange(row);
+        if (c.source !== range.source)
+          throw new ValidationError('commit.source', `the range's source "${range.source}"`, c.source);
+        const ids = new Set(range.ids);
+        for (const [i, s] of c.scores.entries())
+          if (!ids.has(s.recordId))
+            throw new ValidationError(
+              `commit.scores[${i}].recordId`,
+              `one of range ${rangeId}'s ids`,
+              s.recordId,
+            );
+        for (const [i, a] of c.alerts.entries())
+          if (!ids.has(a.recordId))
+            throw new ValidationError(
+              `commit.alerts[${i}].recordId`,
+              `one of range ${rangeId}'s ids`,
+              a.recordId,
+            );
+        const result = this.writeScored(c);
+        this.q.markCommitted.run(c.at, c.scores.length, rangeId);
+        if (range.stream === CHANGES_STREAM) {
+          const open = this.q.lowestOpen.get(range.source, range.stream) as number | null;
+          const watermark =
+            open == null
+              ? this.streamCursor(range.source, range.stream)
+              : ((this.q.endBefore.get(range.source, range.stream, open) as string | null | undefined) ??
+                null);
+          if (watermark !== null) this.q.putWatermark.run(range.source, watermark, c.at);
+        }
+        return { ...result, duplicate: false };
+      })
+      .immediate();
+  }
+
+  /** Open ranges of a stream in order (`createdBefore`: only those planned before that time). */
+  openRanges(
+    source: string,
+    stream: string,
+    options: { createdBefore?: number; limit?: number } = {},
+  ): StoredRange[] {
+    return (
+      this.q.openRanges.all(
+        source,
+        stream,
+        options.createdBefore ?? Number.MAX_SAFE_INTEGER,
+        options.limit ?? 1_000,
+      ) as RangeRow[]
+    ).map(toRange);
+  }
+
+  /** How many ranges of `source` in streams starting with `streamPrefix` are open (planned, not committed). */
+  openRangeCount(source: string, streamPrefix = ''): number {
+    return this.q.openCount.get(source, streamPrefix, `${streamPrefix}\u{10FFFF}`) as number;
+  }
+
+  /** Open ranges of every source and stream planned before `createdBefore`, oldest first (recovery sweeps). */
+  staleRanges(createdBefore: number, limit = 1_000): StoredRange[] {
+    return (this.q.staleRanges.all(createdBefore, limit) as RangeRow[]).map(toRange);
+  }
+
+  /** Per source and stream (only streams starting with `streamPrefix`, when given): cursor, ranges, records. */
+  streamSummaries(streamPrefix = ''): StreamSummary[] {
+    return (
+      this.q.streamSummaries.all(`${streamPrefix}%`) as {
+        source: string;
+        stream: string;
+        cursor: string | null;
+        ranges: number | null;
+        open: number | null;
+        records: number | null;
+        scored: number | null;
+        duplicates: number | null;
+        oldest_open: number | null;
+      }[]
+    ).map((r) => ({
+      source: r.source,
+      stream: r.stream,
+      cursor: r.cursor,
+      ranges: r.ranges ?? 0,
+      open: r.open ?? 0,
+      records: r.records ?? 0,
+      scored: r.scored ?? 0,
+      duplicateCommits: r.duplicates ?? 0,
+      oldestOpenAt: r.oldest_open,
+    }));
+  }
+
+  /** Forgets committed ranges committed before `before` (their cursors stay); returns how many. */
+  pruneRanges(before: number): number {
+    return this.db.transaction(() => this.q.pruneRanges.run(before).changes).immediate();
   }
 
   /**
@@ -398,63 +709,51 @@ export class MonitorStore {
    */
   commitScored(input: CommitInput): CommitResult {
     const c = parseWith(CommitInputSchema, input, 'commit');
+    return this.db
+      .transaction((): CommitResult => {
+        const result = this.writeScored(c);
+        if (c.watermark !== null) this.q.putWatermark.run(c.source, c.watermark, c.at);
+        return result;
+      })
+      .immediate();
+  }
+
+  /** Scores, alerts and deliveries of a validated commit (inside the caller's transaction). */
+  private writeScored(c: ReturnType<typeof CommitInputSchema.parse>): CommitResult {
     const q = this.q;
-    return this.db.transaction((): CommitResult => {
-      for (const s of c.scores) {
-        q.putScore.run(
-          c.source,
-          s.recordId,
-          c.model.name,
-          c.model.version,
-          s.energy,
-          s.band,
-          s.occurredAt,
-          c.at,
-          s.occurredAt ?? c.at,
-        );
-      }
-      let created = 0;
-      let escalated = 0;
-      let unchanged = 0;
-      let queued = 0;
-      for (const a of c.alerts) {
-        const key = alertKey(c.source, a.recordId, c.model.name, c.model.version);
-        const head = q.alertHead.get(key) as { id: number; band_rank: number; revision: number } | undefined;
-        const eventAt = a.occurredAt ?? c.at;
-        let id: number;
-        let revision: number;
-        if (!head) {
-          id = Number(
-            q.insertAlert.run(
-              key,
-              c.source,
-              a.recordId,
-              c.model.name,
-              c.model.version,
-              a.subject,
-              a.energy,
-              a.severity,
-              a.band,
-              a.bandRank,
-              a.action,
-              a.tier,
-              a.maliciousProbability,
-              a.responseLabel,
-              a.deadlineAt,
-              a.occurredAt,
-              c.at,
-              eventAt,
-              c.at,
-              json(a.labels),
-              json(a.detail),
-            ).lastInsertRowid,
-          );
-          revision = 1;
-          created++;
-        } else if (a.bandRank > head.band_rank) {
-          id = head.id;
-          revision = head.revision + 1;
-          q.escalateAlert.run(
+    for (const s of c.scores) {
+      q.putScore.run(
+        c.source,
+        s.recordId,
+        c.model.name,
+        c.model.version,
+        s.energy,
+        s.band,
+        s.occurredAt,
+        c.at,
+        s.occurredAt ?? c.at,
+      );
+    }
+    let created = 0;
+    let escalated = 0;
+    let unchanged = 0;
+    let queued = 0;
+    const bandsCreated: Record<string, number> = {};
+    const bandsEscalated: Record<string, number> = {};
+    for (const a of c.alerts) {
+      const key = alertKey(c.source, a.recordId, c.model.name, c.model.version);
+      const head = q.alertHead.get(key) as { id: number; band_rank: number; revision: number } | undefined;
+      const eventAt = a.occurredAt ?? c.at;
+      let id: number;
+      let revision: number;
+      if (!head) {
+        id = Number(
+          q.insertAlert.run(
+            key,
+            c.source,
+            a.recordId,
+            c.model.name,
+            c.model.version,
             a.subject,
             a.energy,
             a.severity,
@@ -466,39 +765,65 @@ export class MonitorStore {
             a.responseLabel,
             a.deadlineAt,
             a.occurredAt,
+            c.at,
             eventAt,
             c.at,
             json(a.labels),
             json(a.detail),
-            id,
-          );
-          q.supersede.run(id, revision);
-          escalated++;
-        } else {
-          unchanged++;
-          continue;
-        }
-        for (const d of a.deliveries) {
-          queued += q.queueDelivery.run(
-            id,
-            revision,
-            d.sink,
-            d.route,
-            d.groupKey,
-            json(d.groupLabels),
-            c.at,
-          ).changes;
-        }
+          ).lastInsertRowid,
+        );
+        revision = 1;
+        created++;
+        bandsCreated[a.band] = (bandsCreated[a.band] ?? 0) + 1;
+      } else if (a.bandRank > head.band_rank) {
+        id = head.id;
+        revision = head.revision + 1;
+        q.escalateAlert.run(
+          a.subject,
+          a.energy,
+          a.severity,
+          a.band,
+          a.bandRank,
+          a.action,
+          a.tier,
+          a.maliciousProbability,
+          a.responseLabel,
+          a.deadlineAt,
+          a.occurredAt,
+          eventAt,
+          c.at,
+          json(a.labels),
+          json(a.detail),
+          id,
+        );
+        q.supersede.run(id, revision);
+        escalated++;
+        bandsEscalated[a.band] = (bandsEscalated[a.band] ?? 0) + 1;
+      } else {
+        unchanged++;
+        continue;
       }
-      if (c.watermark !== null) q.putWatermark.run(c.source, c.watermark, c.at);
-      return {
-        scored: c.scores.length,
-        alertsCreated: created,
-        alertsEscalated: escalated,
-        alertsUnchanged: unchanged,
-        deliveriesQueued: queued,
-      };
-    })();
+      for (const d of a.deliveries) {
+        queued += q.queueDelivery.run(
+          id,
+          revision,
+          d.sink,
+          d.route,
+          d.groupKey,
+          json(d.groupLabels),
+          c.at,
+        ).changes;
+      }
+    }
+    return {
+      scored: c.scores.length,
+      alertsCreated: created,
+      alertsEscalated: escalated,
+      alertsUnchanged: unchanged,
+      deliveriesQueued: queued,
+      bandsCreated,
+      bandsEscalated,
+    };
   }
 
   alert(id: number): StoredAlert | null {
@@ -539,35 +864,37 @@ export class MonitorStore {
    * `isInhibited` predicate rejects are marked `inhibited`. Null when nothing is left to send.
    */
   formNotification(input: FormNotificationInput): StoredNotification | null {
-    return this.db.transaction(() => {
-      const rows = this.q.pendingMembers.all(input.sink, input.route, input.groupKey) as (AlertRow & {
-        delivery_id: number;
-        delivery_labels: string;
-      })[];
-      if (rows.length === 0) return null;
-      const kept: { deliveryId: number; alert: StoredAlert }[] = [];
-      for (const row of rows) {
-        const alert = toAlert(row);
-        if (input.isInhibited?.(alert)) this.q.inhibit.run(row.delivery_id);
-        else kept.push({ deliveryId: row.delivery_id, alert });
-      }
-      if (kept.length === 0) return null;
-      const labels = rows[0]!.delivery_labels;
-      const header = this.header(input, 'firing', labels);
-      this.insertNotification(
-        header,
-        labels,
-        input.build(
-          kept.map((k) => k.alert),
+    return this.db
+      .transaction(() => {
+        const rows = this.q.pendingMembers.all(input.sink, input.route, input.groupKey) as (AlertRow & {
+          delivery_id: number;
+          delivery_labels: string;
+        })[];
+        if (rows.length === 0) return null;
+        const kept: { deliveryId: number; alert: StoredAlert }[] = [];
+        for (const row of rows) {
+          const alert = toAlert(row);
+          if (input.isInhibited?.(alert)) this.q.inhibit.run(row.delivery_id);
+          else kept.push({ deliveryId: row.delivery_id, alert });
+        }
+        if (kept.length === 0) return null;
+        const labels = rows[0]!.delivery_labels;
+        const header = this.header(input, 'firing', labels);
+        this.insertNotification(
           header,
-        ),
-      );
-      for (const k of kept) {
-        this.q.batch.run(input.id, k.deliveryId);
-        this.q.member.run(input.id, k.alert.id, k.alert.revision);
-      }
-      return this.notification(input.id);
-    })();
+          labels,
+          input.build(
+            kept.map((k) => k.alert),
+            header,
+          ),
+        );
+        for (const k of kept) {
+          this.q.batch.run(input.id, k.deliveryId);
+          this.q.member.run(input.id, k.alert.id, k.alert.revision);
+        }
+        return this.notification(input.id);
+      })
+      .immediate();
   }
 
   /** Groups whose open alerts were delivered to `sink` and may be due a reminder (only `routes`). */
@@ -593,19 +920,21 @@ export class MonitorStore {
 
   /** A reminder of the group's still-open, already delivered alerts (null when none is left). */
   formRepeatNotification(input: FormNotificationInput): StoredNotification | null {
-    return this.db.transaction(() => {
-      const alerts = (this.q.repeatMembers.all(input.sink, input.route, input.groupKey) as AlertRow[])
-        .map(toAlert)
-        .filter((a) => !input.isInhibited?.(a));
-      if (alerts.length === 0) return null;
-      const labels = (
-        this.q.groupLabels.get(input.sink, input.route, input.groupKey) as { group_labels: string }
-      ).group_labels;
-      const header = this.header(input, 'repeat', labels);
-      this.insertNotification(header, labels, input.build(alerts, header));
-      for (const a of alerts) this.q.member.run(input.id, a.id, a.revision);
-      return this.notification(input.id);
-    })();
+    return this.db
+      .transaction(() => {
+        const alerts = (this.q.repeatMembers.all(input.sink, input.route, input.groupKey) as AlertRow[])
+          .map(toAlert)
+          .filter((a) => !input.isInhibited?.(a));
+        if (alerts.length === 0) return null;
+        const labels = (
+          this.q.groupLabels.get(input.sink, input.route, input.groupKey) as { group_labels: string }
+        ).group_labels;
+        const header = this.header(input, 'repeat', labels);
+        this.insertNotification(header, labels, input.build(alerts, header));
+        for (const a of alerts) this.q.member.run(input.id, a.id, a.revision);
+        return this.notification(input.id);
+      })
+      .immediate();
   }
 
   private header(input: FormNotificationInput, kind: NotificationKind, labels: string): NotificationHeader {
@@ -656,26 +985,30 @@ export class MonitorStore {
 
   /** Records a successful send. False when the notification was not pending (already settled). */
   markDelivered(id: string, at: number): boolean {
-    return this.db.transaction(() => {
-      const n = this.notification(id);
-      if (!n || this.q.delivered.run(at, id).changes === 0) return false;
-      this.q.deliveriesDone.run('delivered', id);
-      this.q.sinkSuccess.run(n.sink, at, at);
-      return true;
-    })();
+    return this.db
+      .transaction(() => {
+        const n = this.notification(id);
+        if (!n || this.q.delivered.run(at, id).changes === 0) return false;
+        this.q.deliveriesDone.run('delivered', id);
+        this.q.sinkSuccess.run(n.sink, at, at);
+        return true;
+      })
+      .immediate();
   }
 
   /** Records a failed attempt and when to try again (or gives up when `dead`). */
   markFailed(id: string, failure: AttemptFailure): boolean {
-    return this.db.transaction(() => {
-      const n = this.notification(id);
-      const status = failure.dead ? 'dead' : 'pending';
-      if (!n || this.q.failed.run(status, failure.error, failure.nextAttemptAt, id).changes === 0)
-        return false;
-      if (failure.dead) this.q.deliveriesDone.run('dead', id);
-      this.q.sinkFailure.run(n.sink, failure.at, failure.at, failure.error);
-      return true;
-    })();
+    return this.db
+      .transaction(() => {
+        const n = this.notification(id);
+        const status = failure.dead ? 'dead' : 'pending';
+        if (!n || this.q.failed.run(status, failure.error, failure.nextAttemptAt, id).changes === 0)
+          return false;
+        if (failure.dead) this.q.deliveriesDone.run('dead', id);
+        this.q.sinkFailure.run(n.sink, failure.at, failure.at, failure.error);
+        return true;
+      })
+      .immediate();
   }
 
   /** Id, band and labels of the open alerts in `bands`: all inhibition needs, without the detail. */
@@ -757,19 +1090,21 @@ export class MonitorStore {
   /** Changes an alert's review state and records who did it, when, in the audit log. */
   setAlertState(alertId: number, change: AlertStateChange): StoredAlert {
     const c = parseWith(AlertStateChangeSchema, change, 'change');
-    return this.db.transaction(() => {
-      const before = this.alert(alertId);
-      if (!before) throw new ValidationError('alertId', 'the id of an existing alert', alertId);
-      this.q.setState.run(c.state, c.at, c.actor, c.note, alertId);
-      this.q.audit.run(
-        c.at,
-        c.actor,
-        `state:${c.state}`,
-        alertId,
-        json({ from: before.state, note: c.note }),
-      );
-      return this.alert(alertId)!;
-    })();
+    return this.db
+      .transaction(() => {
+        const before = this.alert(alertId);
+        if (!before) throw new ValidationError('alertId', 'the id of an existing alert', alertId);
+        this.q.setState.run(c.state, c.at, c.actor, c.note, alertId);
+        this.q.audit.run(
+          c.at,
+          c.actor,
+          `state:${c.state}`,
+          alertId,
+          json({ from: before.state, note: c.note }),
+        );
+        return this.alert(alertId)!;
+      })
+      .immediate();
   }
 
   /** Appends an action to the audit log (e.g. a report generated, a sink re-enabled). */
@@ -828,6 +1163,57 @@ export class MonitorStore {
   /** Alerts whose record time (or detection time) is in [from, to). */
   alertsBetween(from: number, to: number): StoredAlert[] {
     return (this.q.alertsBetween.all(from, to) as AlertRow[]).map(toAlert);
+  }
+
+  /**
+   * The review queue: alerts in `states` (default open and acknowledged), most urgent first —
+   * by band, then earliest response deadline (none last), then oldest detection.
+   */
+  reviewQueue(options: { states?: readonly AlertState[]; limit?: number } = {}): StoredAlert[] {
+    const states = parseWith(
+      z.array(StateSchema).min(1),
+      options.states ?? ['open', 'acknowledged'],
+      'reviewQueue.states',
+    );
+    const limit = parseWith(
+      z.number().int().min(1).max(100_000),
+      options.limit ?? 1_000,
+      'reviewQueue.limit',
+    );
+    return (this.q.reviewQueue.all(JSON.stringify(states), limit) as AlertRow[]).map(toAlert);
+  }
+
+  /** How many alerts there are per band and review state (metrics, the dashboard's counters). */
+  alertCounts(): { band: string; state: AlertState; alerts: number }[] {
+    return (this.q.alertCounts.all() as { band: string; state: string; n: number }[]).map((r) => ({
+      band: r.band,
+      state: parseWith(StateSchema, r.state, 'alerts.state'),
+      alerts: r.n,
+    }));
+  }
+
+  /**
+   * Scores in [from, to) by record time, summed per time bucket of `bucketMs` and band: how many
+   * records, their highest and mean energy (records stored as invalid are counted in band
+   * `invalid` with null energies). Buckets start at multiples of `bucketMs` since the epoch.
+   */
+  energyTimeline(from: number, to: number, bucketMs: number): EnergyBucket[] {
+    parseWith(z.number().int().positive(), bucketMs, 'energyTimeline.bucketMs');
+    return (
+      this.q.energyTimeline.all(bucketMs, bucketMs, from, to) as {
+        bucket: number;
+        band: string;
+        n: number;
+        max_energy: number | null;
+        mean_energy: number | null;
+      }[]
+    ).map((r) => ({
+      bucketStart: r.bucket,
+      band: r.band,
+      records: r.n,
+      maxEnergy: r.max_energy,
+      meanEnergy: r.mean_energy,
+    }));
   }
 
   /** Row counts, for health and tests. */

@@ -93,6 +93,10 @@ export interface CommitResult {
   /** Alerts whose key existed at the same or a more severe band: nothing queued (idempotency). */
   readonly alertsUnchanged: number;
   readonly deliveriesQueued: number;
+  /** Alerts created, per band. */
+  readonly bandsCreated: Readonly<Record<string, number>>;
+  /** Alerts escalated, per (new) band. */
+  readonly bandsEscalated: Readonly<Record<string, number>>;
 }
 
 export interface StoredAlert {
@@ -227,6 +231,17 @@ export interface SinkBacklog {
   readonly nextAttemptAt: number | null;
 }
 
+/** Scores of one time bucket and band (the dashboard's energy timeline). */
+export interface EnergyBucket {
+  /** Start of the bucket (ms since the epoch, a multiple of the bucket size). */
+  readonly bucketStart: number;
+  readonly band: string;
+  readonly records: number;
+  /** Null when every record of the bucket was stored as invalid. */
+  readonly maxEnergy: number | null;
+  readonly meanEnergy: number | null;
+}
+
 export interface AuditEntry {
   readonly id: number;
   readonly at: number;
@@ -243,3 +258,73 @@ export const AlertStateChangeSchema = z.strictObject({
   note: z.string().max(10_000).nullable().default(null),
 });
 export type AlertStateChange = z.input<typeof AlertStateChangeSchema>;
+
+/** The stream of a source's live changes (its change cursor); backfills plan ranges in streams of their own. */
+export const CHANGES_STREAM = 'changes';
+
+export const PlanRangeInputSchema = z.strictObject({
+  /** The range's id (the scoring job's id): unique across the store. */
+  id: z.string().min(1).max(2_000),
+  source: StoreNameSchema,
+  /** `changes`, or a backfill window's stream. */
+  stream: z.string().min(1).max(500),
+  /** The stream's cursor before this range (null: its very beginning). */
+  start: z.string().min(1).max(500).nullable(),
+  /** The cursor after it (null when the source gives none). */
+  end: z.string().min(1).max(500).nullable(),
+  ids: z.array(z.string().min(1)).min(1).max(100_000),
+  at: epochMs,
+});
+export type PlanRangeInput = z.input<typeof PlanRangeInputSchema>;
+
+/** One planned range of the distributed mode's ledger. */
+export interface StoredRange {
+  readonly id: string;
+  readonly source: string;
+  readonly stream: string;
+  /** Position in its stream (1, 2, …): ranges are contiguous in this order. */
+  readonly seq: number;
+  readonly start: string | null;
+  readonly end: string | null;
+  readonly ids: readonly string[];
+  readonly createdAt: number;
+  /** Null while open (not yet committed). */
+  readonly committedAt: number | null;
+  /** Records scored by its commit. */
+  readonly scored: number | null;
+  /** Commit attempts: more than 1 means duplicates were absorbed. */
+  readonly commits: number;
+}
+
+/**
+ * `created`: the range is new and the stream's cursor moved to its end; `existing`: a range
+ * already starts there (a retried or duplicated plan): that one is returned, nothing changes;
+ * `conflict`: the stream's cursor is elsewhere (another planner went on), nothing changes.
+ */
+export interface PlanRangeResult {
+  readonly status: 'created' | 'existing' | 'conflict';
+  readonly range: StoredRange | null;
+  /** The stream's cursor after the call. */
+  readonly cursor: string | null;
+}
+
+export interface RangeCommitResult extends CommitResult {
+  /** The range was committed before: nothing was written (the commit attempt is counted). */
+  readonly duplicate: boolean;
+}
+
+/** Where one stream of one source stands. */
+export interface StreamSummary {
+  readonly source: string;
+  readonly stream: string;
+  /** How far the stream has been split into ranges. */
+  readonly cursor: string | null;
+  readonly ranges: number;
+  readonly open: number;
+  /** Records in its ranges, and how many of them committed ranges scored. */
+  readonly records: number;
+  readonly scored: number;
+  /** Commit attempts of already committed ranges, absorbed without writing. */
+  readonly duplicateCommits: number;
+  readonly oldestOpenAt: number | null;
+}

@@ -37,10 +37,23 @@ export function drawApplications(
   ctx: DrawContext,
 ): Drawn {
   const drawn: Drawn = { applications: [], slotOf: [], shortfall: [] };
-  for (let progress = true; progress; ) {
-    progress = false;
-    for (const slot of slots) {
-      if (slot.planned < slot.requested && !slot.exhausted && drawOne(slot, ctx, drawn)) progress = true;
+  // Malicious applications claim whole courses: they are placed first, while courses are still
+  // free, and interleaved by mode (each mode's first variant, then each mode's second, ...) so
+  // that when courses are scarce every mode is represented before any mode's second variant.
+  const rank = (slot: Slot) =>
+    ctx.catalogue.mode(slot.variant.mode).variants.findIndex((v) => v.id === slot.variant.id);
+  const malicious = slots
+    .map((slot, i) => ({ slot, i }))
+    .filter((x) => x.slot.kind === 'malicious')
+    .sort((a, b) => rank(a.slot) - rank(b.slot) || a.i - b.i)
+    .map((x) => x.slot);
+  const groups = [malicious, slots.filter((s) => s.kind !== 'malicious')];
+  for (const group of groups) {
+    for (let progress = true; progress; ) {
+      progress = false;
+      for (const slot of group) {
+        if (slot.planned < slot.requested && !slot.exhausted && drawOne(slot, ctx, drawn)) progress = true;
+      }
     }
   }
   for (const s of STRATA) {
@@ -83,8 +96,14 @@ function drawOne(slot: Slot, ctx: DrawContext, drawn: Drawn): boolean {
     if (claims.records.has(tt.TTX_ID)) continue;
     // A field-scope mode writes the target's field: skip fields already written.
     if (mode.scope === 'field' && tt.FLD_ID !== null && claims.fields.has(tt.FLD_ID)) continue;
+    // A cross-record malicious mode gives one footprint per course (field): try each course once.
+    const course = courseKey(mode.kind, mode.scope, record);
+    if (course !== null && slot.tried.has(course)) continue;
+    // A malicious application takes a whole course: one per patient (per field for field-scope modes).
+    if (course !== null && takenCourse(cohort, claims, mode.scope, record)) continue;
     if (mode.check({ variant: slot.variant.id, target: record, cohort, params: slot.params }) !== null)
       continue;
+    if (course !== null) slot.tried.add(course);
     let app: FailureApplication;
     try {
       app = mode.apply({
@@ -94,6 +113,7 @@ function drawOne(slot: Slot, ctx: DrawContext, drawn: Drawn): boolean {
         params: slot.params,
         rng: slot.rng.fork(),
         keys: ctx.keys,
+        avoid: claims.records,
       });
     } catch (e) {
       if (e instanceof NotApplicableError) {
@@ -115,4 +135,26 @@ function drawOne(slot: Slot, ctx: DrawContext, drawn: Drawn): boolean {
   }
   slot.exhausted = true;
   return false;
+}
+
+/** The course (or field) whose footprint a malicious application on `record` takes, or null (record-level). */
+function courseKey(kind: string, scope: string, record: TreatmentRecord): string | null {
+  if (kind !== 'malicious') return null;
+  const t = record.treatment;
+  if (scope === 'field') return `f:${t.FLD_ID}`;
+  return `p:${t.Pat_ID1}:${record.field?.SIT_Set_ID ?? t.FLD_ID}`;
+}
+
+/** Whether another application already claimed a record of the target's patient (of its field, for field scope). */
+function takenCourse(cohort: Cohort, claims: Claims, scope: string, record: TreatmentRecord): boolean {
+  const t = record.treatment;
+  const rows =
+    scope === 'field'
+      ? t.FLD_ID === null
+        ? []
+        : cohort.treatmentsOf('FLD_ID', t.FLD_ID)
+      : t.Pat_ID1 === null
+        ? []
+        : cohort.treatmentsOf('Pat_ID1', t.Pat_ID1);
+  return rows.some((r) => claims.records.has(r.TTX_ID));
 }

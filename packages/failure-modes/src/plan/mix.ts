@@ -53,17 +53,39 @@ export function allocateSlots(
   for (const s of STRATA) {
     const list = byStratum.get(s);
     if (s === 'normal' || !list) continue;
+    const ordered = s === 'critical_malicious' ? interleaveByMode(list) : list;
     const spread = allocateLargestRemainder(
       counts[s],
-      list.map(() => 1),
+      ordered.map(() => 1),
     );
-    list.forEach((slot, i) => {
+    ordered.forEach((slot, i) => {
       slot.requested = spread[i]!;
-      slot.order = slot.rng.permutation(populationSize);
     });
+    for (const slot of list) slot.order = slot.rng.permutation(populationSize);
     slots.push(...list);
   }
   return slots;
+}
+
+/**
+ * The malicious pairs in the order their share is handed out: each mode's first variant, then
+ * each mode's second, … (so a count below the number of pairs still covers every mode), starting
+ * at a seeded position (so which variants a small count leaves out changes with the seed).
+ */
+function interleaveByMode(list: readonly Slot[]): Slot[] {
+  const rank = new Map<Slot, number>();
+  const seen = new Map<string, number>();
+  for (const slot of list) {
+    const r = seen.get(slot.variant.mode) ?? 0;
+    rank.set(slot, r);
+    seen.set(slot.variant.mode, r + 1);
+  }
+  const ordered = list
+    .map((slot, i) => ({ slot, i }))
+    .sort((a, b) => rank.get(a.slot)! - rank.get(b.slot)! || a.i - b.i)
+    .map((x) => x.slot);
+  const offset = list[0]!.rng.integer(0, ordered.length);
+  return [...ordered.slice(offset), ...ordered.slice(0, offset)];
 }
 
 /** The mix's weights normalised to sum to 1 (`samplingPlan` has checked that one is positive). */

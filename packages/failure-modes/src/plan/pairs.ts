@@ -28,6 +28,8 @@ export interface Slot {
   /** The order in which the population's records are tried as targets. */
   order: Int32Array;
   cursor: number;
+  /** Courses (or fields) a cross-record pair already tried: another target there gives the same footprint. */
+  readonly tried: Set<string>;
   readonly rng: Rng;
   exhausted: boolean;
 }
@@ -85,6 +87,7 @@ export function selectPairs(
         planned: 0,
         order: new Int32Array(0),
         cursor: 0,
+        tried: new Set(),
         rng: rng.fork(),
         exhausted: false,
       });

@@ -102,6 +102,9 @@ describe('generateClinic', () => {
       ),
     ).toEqual(new Set([60]));
     expect(() => generateRecords({ seed: 1.5 })).toThrow(/options\.seed/);
+    // A machine may not take a person's Staff_ID.
+    const clash = [{ ...DEFAULT_MACHINES[0]!, staffId: 601 }];
+    expect(() => generateRecords({ seed: 1, machines: clash })).toThrow(/options\.machines\[0\]\.staffId/);
   });
 
   describe('is as messy as a real clinic', () => {
@@ -185,6 +188,38 @@ describe('generateClinic', () => {
       expect(rows.Offset.some((o) => o.Version !== 0)).toBe(true);
       const treated = records.filter((r) => !r.treatment.WasQAMode && r.site?.Technique !== 'QA');
       expect(treated.filter((r) => r.offset !== null).length / treated.length).toBeGreaterThan(0.8);
+    });
+
+    it('has staff: a roster of therapists per machine, physicists for QA, dosimetrists for plans', () => {
+      const people = new Map(rows.Staff.filter((s) => s.Type !== 'Machine').map((s) => [s.Staff_ID, s.Type]));
+      const machines = new Set(rows.Staff.filter((s) => s.Type === 'Machine').map((s) => s.Staff_ID));
+      expect(new Set(people.values())).toEqual(new Set(['Dosimetrist', 'Therapist', 'Physicist']));
+      for (const id of people.keys()) expect(machines.has(id)).toBe(false);
+      for (const r of records) {
+        const t = r.treatment;
+        expect(t.Create_ID).toBe(t.Staff_ID);
+        expect(people.get(t.Staff_ID!)).toBe(t.WasQAMode ? 'Physicist' : 'Therapist');
+        if (!t.WasResolved) expect(t.Edit_ID).toBe(t.Create_ID);
+        else expect(people.get(t.Edit_ID!)).toBe('Physicist');
+      }
+      for (const f of rows.TxField) expect(people.get(f.Create_ID!)).toBe('Dosimetrist');
+      // One therapist per patient session; two on duty per machine and day, from a pool of four.
+      const perSession = new Map<string, Set<number>>();
+      const perMachine = new Map<number, Set<number>>();
+      const perDay = new Map<string, Set<number>>();
+      for (const { treatment: t } of records) {
+        if (t.WasQAMode) continue;
+        const day = t.Create_DtTm!.toISOString().slice(0, 10);
+        const add = <K>(m: Map<K, Set<number>>, k: K) =>
+          (m.get(k) ?? m.set(k, new Set()).get(k)!).add(t.Staff_ID!);
+        add(perSession, `${t.Pat_ID1}:${t.Machine_ID_Staff_ID}:${day}`);
+        add(perMachine, t.Machine_ID_Staff_ID!);
+        add(perDay, `${t.Machine_ID_Staff_ID}:${day}`);
+      }
+      for (const s of perSession.values()) expect(s.size).toBe(1);
+      for (const s of perMachine.values()) expect(s.size).toBe(4);
+      for (const s of perDay.values()) expect(s.size).toBeLessThanOrEqual(2);
+      expect([...perDay.values()].some((s) => s.size === 2)).toBe(true);
     });
 
     it('links delivered beams to Dose_Hst rows recorded when the beam ends', () => {

@@ -21,6 +21,7 @@ import {
   planCourse,
   planMachineQa,
 } from './plan';
+import { StaffRoster } from './staff';
 
 /**
  * A seeded synthetic clinic: patients, courses on weekdays, machine QA, and every TrackTreatment
@@ -210,9 +211,13 @@ class ClinicSimulation {
   private active: Course[] = [];
   private readonly qaCourses = new Map<number, Course>();
   private readonly recentPatients: Course[] = [];
+  private readonly roster: StaffRoster;
+  /** Day index of the simulation (the staff roster is per day). */
+  private day = 0;
 
   constructor(private readonly o: ClinicOptions) {
     this.rng = new Rng(o.seed);
+    this.roster = new StaffRoster(o.seed, o.machines);
   }
 
   *run(): Generator<ClinicBatch, void, undefined> {
@@ -231,6 +236,7 @@ class ClinicSimulation {
       this.addPlanRows(plan);
       this.qaCourses.set(m.staffId, this.makeCourse(plan, m, patient, 0, 7 * 60, true));
     }
+    for (const person of this.roster.rows()) this.rows.Staff.push(person);
     // A clinic in steady state: courses already under way on day 0 (their past is not emitted).
     const backlog = Math.round(this.o.newCoursesPerDay * 18);
     for (let i = 0; i < backlog; i++) this.startCourse(-this.rng.integer(1, 30), created);
@@ -239,6 +245,7 @@ class ClinicSimulation {
       const dayStart = start + day * DAY;
       const weekday = new Date(dayStart).getUTCDay();
       if (weekday !== 0 && weekday !== 6) {
+        this.day = day;
         const pending = this.simulateDay(day, dayStart);
         const done = this.finishDay(pending);
         while (this.records.length >= this.o.batchSize) yield this.takeBatch(this.o.batchSize);
@@ -326,6 +333,11 @@ class ClinicSimulation {
       ? this.recentPatients[this.rng.integer(0, this.recentPatients.length)]!
       : this.newPatient(created);
     const plan = planCourse(this.rng, this.ids, machine, who.patient.Pat_ID1, created);
+    const planner = this.roster.dosimetrist(plan.site.SIT_SET_ID!);
+    for (const f of plan.fields) {
+      f.row.Create_ID = planner;
+      f.row.Edit_ID = planner;
+    }
     this.addPlanRows(plan);
     const slot = 8 * 60 + this.rng.integer(0, 10 * 60);
     const course = this.makeCourse(plan, machine, who, startDay, slot, false);
@@ -533,17 +545,21 @@ class ClinicSimulation {
       edited += Math.round(logNormal(rng, 3 * 3600, 1.2) * 1000);
       resolved = new Date(edited);
     }
+    // QA-mode beams are delivered by a physicist, patients by the therapist at the console.
+    const operator = qa
+      ? this.roster.physicist()
+      : this.roster.therapist(course.machine.staffId, this.day, course.patient.Pat_ID1);
     return {
       TTX_ID: 0, // assigned in time order when the day is complete
       Create_DtTm: new Date(created),
-      Create_ID: 601,
+      Create_ID: operator,
       Edit_DtTm: new Date(edited),
-      Edit_ID: resolved ? 602 : 601,
+      Edit_ID: resolved ? this.roster.physicist() : operator,
       Pat_ID1: course.patient.Pat_ID1,
       FLD_ID: field.row.FLD_ID,
       SIT_ID: course.plan.site.SIT_ID,
       Machine_ID_Staff_ID: course.machine.staffId,
-      Staff_ID: 601,
+      Staff_ID: operator,
       WasQAMode: qa,
       WasBeamEnabled: flags.enabled,
       WasBeamOn: flags.on,

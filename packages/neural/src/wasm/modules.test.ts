@@ -22,6 +22,8 @@ const GOLDEN_SHA256: Record<string, string> = {
   '@anomalia/neural optimiser': 'daef0cea717c95b663a7620321dec0938cd0e94b5dd83558303abdfa3e7a2338',
   '@anomalia/neural loss': 'eaf77b531a326f1a9c56cc7244bfaceae595fe690c3bb8de0617be3433c77a24',
   '@anomalia/neural transpose': '844c493f291326de56a5b4c2624aa8c779038ef04e38aed0ca4a15755b2a0fbf',
+  // Batch norm in training mode (forward with the running statistics, backward).
+  '@anomalia/neural batch-norm': 'c4573488c4f015ae60feefddf9384064d0a20491d76f7e4e708996f29d53bfd3',
 };
 
 describe('the WebAssembly modules', () => {

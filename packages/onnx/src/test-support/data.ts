@@ -1,4 +1,4 @@
-import { type Dataset, loadCsv, Matrix } from '@anomalia/core';
+import { type Dataset, loadCsvDataset, Matrix } from '@anomalia/core';
 import { sharedDataPath } from '@anomalia/core/testing';
 import { createCohort, planCorruption } from '@anomalia/failure-modes';
 import { extractQa74 } from '@anomalia/features';
@@ -9,7 +9,7 @@ import { generateRecords } from '@anomalia/mosaiq/synthetic';
 export const ADBENCH_SETS = ['breastw', 'cardio', 'pendigits', 'satellite', 'thyroid', 'vowels'] as const;
 
 export async function adbench(name: string): Promise<Dataset & { y: Float64Array }> {
-  const data = await loadCsv(sharedDataPath(import.meta.url, 'tabular', `${name}.csv`), {
+  const data = await loadCsvDataset(sharedDataPath(import.meta.url, 'tabular', `${name}.csv`), {
     labelColumn: 'label',
   });
   return data as Dataset & { y: Float64Array };

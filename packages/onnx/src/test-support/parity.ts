@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Dataset, Detector } from '@anomalia/core';
+import type { Dataset, Matrix } from '@anomalia/core';
 import { AutoEncoder, EnergyModel, VariationalAutoEncoder } from '@anomalia/neural';
 import type { OnnxDetector } from '../detector';
 import { exportOnnx, loadOnnxDetector } from '../load';
@@ -9,11 +9,28 @@ import { exportOnnx, loadOnnxDetector } from '../load';
 export const MODELS = ['energy-model', 'autoencoder', 'variational-autoencoder'] as const;
 export type ModelName = (typeof MODELS)[number];
 
+export type NeuralModel = EnergyModel | AutoEncoder | VariationalAutoEncoder;
+
 /** A small, quickly trained model of each kind (few epochs: parity, not accuracy, is tested). */
-export function createModel(kind: ModelName, seed = 1): Detector & { score: Detector['score'] } {
+export function createModel(kind: ModelName, seed = 1): NeuralModel {
   if (kind === 'energy-model') return new EnergyModel({ seed, epochs: 8, learningRate: 1e-3 });
   if (kind === 'autoencoder') return new AutoEncoder({ seed, epochs: 8 });
   return new VariationalAutoEncoder({ seed, epochs: 8 });
+}
+
+/**
+ * The EnergyModel's decision, made as the train app makes it: `fit` sets none, so a max-F1
+ * threshold and a Platt calibration are fitted on the rows the fit held out for early stopping
+ * (`heldOutRows`, indices into X). The autoencoders keep their default (contamination)
+ * threshold and have no calibrator.
+ */
+export async function decide(model: EnergyModel, X: Matrix, y: Float64Array): Promise<void> {
+  const held = model.heldOutRows;
+  if (!held) throw new Error('the energy model held out no validation rows');
+  const validation = X.selectRows(held);
+  const labels = model.anomalyLabels(Array.from(held, (i) => y[i]!));
+  await model.fitThreshold({ strategy: 'max-f1' }, validation, { y: labels, split: 'validation' });
+  await model.calibrate(validation, labels, 'platt');
 }
 
 export interface ParityResult {
@@ -26,7 +43,7 @@ export interface ParityResult {
   tfjs: Float64Array;
   onnx: Float64Array;
   detector: OnnxDetector;
-  source: Detector;
+  source: NeuralModel;
   dir: string;
 }
 
@@ -46,6 +63,7 @@ export async function parity(
   const X = data.X.selectRows(idx);
   const y = Float64Array.from(idx, (i) => data.y[i]!);
   await model.fit(X, { y: kind === 'energy-model' ? y : undefined, featureNames: data.featureNames });
+  if (model instanceof EnergyModel) await decide(model, X, y);
   const dir = await mkdtemp(join(tmpdir(), 'anomalia-onnx-parity-'));
   await model.save(join(dir, 'model'));
   await exportOnnx(join(dir, 'model'), join(dir, 'onnx'));
