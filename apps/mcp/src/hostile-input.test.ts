@@ -70,7 +70,16 @@ describe('every argument of every tool, with hostile values', () => {
     for (const mode of failureCatalogue.modes) {
       for (const variant of mode.variants) {
         const schema = paramsJsonSchema(variant.params) as { properties?: Record<string, unknown> };
+        // A variant no record of this small sandbox suits (several malicious ones need a
+        // population the synthetic clinic lacks) is refused as `variant` once its params are valid.
+        const asDefault = await call(client, 'preview', { mode: mode.id, variant: variant.id, seed: 1 });
+        const unsuitable =
+          asDefault.isError &&
+          (asDefault.structuredContent as { error?: { field?: string } }).error?.field === 'variant';
         for (const name of Object.keys(schema.properties ?? {})) {
+          const field = unsuitable
+            ? new RegExp(`^(params\\.${name}([.[].*)?|variant)$`)
+            : `params.${name}`;
           for (const value of HOSTILE) {
             probes++;
             const result = await call(client, 'preview', {
@@ -80,11 +89,7 @@ describe('every argument of every tool, with hostile values', () => {
               seed: 1,
             });
             if (result.isError) {
-              expectFieldError(
-                result,
-                `params.${name}`,
-                `${mode.id}/${variant.id} ${name}=${JSON.stringify(value)}`,
-              );
+              expectFieldError(result, field, `${mode.id}/${variant.id} ${name}=${JSON.stringify(value)}`);
             }
           }
         }
@@ -319,7 +324,7 @@ describe('JSON-RPC over stdio', () => {
 
       // Still serving.
       const list = await s.send('{"jsonrpc": "2.0", "id": 11, "method": "tools/list"}');
-      expect((list[0] as { result: { tools: unknown[] } }).result.tools).toHaveLength(15);
+      expect((list[0] as { result: { tools: unknown[] } }).result.tools).toHaveLength(25);
       expect(tableChecksum(dbs.sandbox)).toBe(baseline);
     } finally {
       await s.close();
