@@ -77,9 +77,7 @@ describe('every argument of every tool, with hostile values', () => {
           asDefault.isError &&
           (asDefault.structuredContent as { error?: { field?: string } }).error?.field === 'variant';
         for (const name of Object.keys(schema.properties ?? {})) {
-          const field = unsuitable
-            ? new RegExp(`^(params\\.${name}([.[].*)?|variant)$`)
-            : `params.${name}`;
+          const field = unsuitable ? new RegExp(`^(params\\.${name}([.[].*)?|variant)$`) : `params.${name}`;
           for (const value of HOSTILE) {
             probes++;
             const result = await call(client, 'preview', {
