@@ -269,7 +269,7 @@ function cliProbes(): void {
     ['model.params={__proto__: {nu: 2}}', /model\.params\.__proto__: expected an ordinary key/],
     ['model.params.nu=2', /cardio-ocsvm\.yaml: model\.params\.nu: expected a number ≤ 1, received 2/],
     ['model.params.bogus=1', /cardio-ocsvm\.yaml: model\.params\.bogus: expected no such key/],
-    ['model.type=nope', /model\.type: expected one of/],
+    ['model.type=nope', /model\.type: expected (one of|a model type)/],
     ['seed=1.5', /seed: expected an integer/],
     ['name=../../etc', /name: expected letters, digits/],
     ['noequals', /--set: expected key=value/],
