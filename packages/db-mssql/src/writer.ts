@@ -1,4 +1,4 @@
-import { ValidationError } from '@anomalia/core';
+import { parseWith, ValidationError } from '@anomalia/core';
 import {
   type Change,
   ChangeConflictError,
@@ -97,10 +97,7 @@ function describe(v: ColumnValue | undefined): string {
 }
 
 function parseMeta(input: unknown): RunMeta {
-  const r = RunMetaSchema.safeParse(input);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  throw new ValidationError(['meta', ...issue.path.map(String)].join('.'), issue.message);
+  return parseWith(RunMetaSchema, input, 'meta');
 }
 
 /**

@@ -123,10 +123,7 @@ export type ChangeOptions = z.output<typeof ChangeOptionsSchema>;
 
 /** Validates change options; a bad field is a ValidationError naming it (e.g. `options.limit`). */
 export function parseChangeOptions(input: unknown): ChangeOptions {
-  const r = ChangeOptionsSchema.safeParse(input ?? {});
-  if (r.success) return r.data;
-  const issue = r.error.issues[0]!;
-  throw new ValidationError(['options', ...issue.path.map(String)].join('.'), issue.message);
+  return parseWith(ChangeOptionsSchema, input ?? {}, 'options');
 }
 
 /** A TrackTreatment row as the change cursor saw it: its summary and its row version. */

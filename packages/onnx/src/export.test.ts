@@ -9,7 +9,13 @@ import {
   StandardScaler,
   saveArtifact,
 } from '@anomalia/core';
-import { AutoEncoder, EnergyModel, VariationalAutoEncoder } from '@anomalia/neural';
+import {
+  AutoEncoder,
+  ConditionalVAE,
+  EnergyModel,
+  oneHotConditions,
+  VariationalAutoEncoder,
+} from '@anomalia/neural';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OnnxDetector } from './detector';
 import { buildOnnxModel, EXPORT_OPSET } from './export';
@@ -249,6 +255,108 @@ describe('export', () => {
     expect(meta.calibrator).toEqual(model.calibrator!.toJSON());
   });
 
+  it('folds batch norm into the Gemm and reads every layer key strictly', async () => {
+    const data = await adbench('cardio');
+    const model = new AutoEncoder({ seed: 5, epochs: 2 });
+    await model.fit(data.X);
+    const dir = await tmp();
+    await model.save(dir);
+    const artifact = await loadArtifact(dir);
+    const layers = (artifact.state.networks as { layers: Record<string, unknown>[] }[])[0]!.layers;
+    // The defaults: seven batch-norm blocks (d → 64 → 32 → 16 → 8 → 16 → 32 → 64), a linear output.
+    expect(layers.map((l) => l.batchNorm)).toEqual([true, true, true, true, true, true, true, false]);
+    const bytes = buildOnnxModel(artifact);
+    const graph = decodeModel(bytes).graph!;
+    const ops = graph.node!.map((n) => n.op_type);
+    expect(ops.filter((o) => o === 'Gemm')).toHaveLength(8);
+    expect(ops).not.toContain('BatchNormalization');
+    expect(ops).not.toContain('LayerNormalization');
+    // The folded weights are not the raw ones: the running statistics moved them.
+    const w0 = graph.initializer!.find((t) => t.name === 'autoencoder.0.W')!;
+    const raw = artifact.tensors['autoencoder.0.W']!.data;
+    const folded = new Float32Array(Uint8Array.from(w0.raw_data!).buffer);
+    expect(folded).toHaveLength(raw.length);
+    expect(folded).not.toEqual(raw);
+    const onnx = await OnnxDetector.fromBytes(bytes);
+    const a = await model.score(data.X);
+    const b = await onnx.score(data.X);
+    a.forEach((s, i) => {
+      expect(Math.abs(s - b[i]!)).toBeLessThanOrEqual(TOLERANCE * Math.max(1, s));
+    });
+    await onnx.close();
+
+    const withLayers = (edit: (l: Record<string, unknown>, i: number) => Record<string, unknown>) => ({
+      ...artifact,
+      state: {
+        ...artifact.state,
+        networks: [{ name: 'autoencoder', layers: layers.map((l, i) => edit({ ...l }, i)) }],
+      },
+    });
+    // A layer feature this exporter does not know is an error naming it, never skipped.
+    expect(() => buildOnnxModel(withLayers((l, i) => (i === 2 ? { ...l, residual: true } : l)))).toThrow(
+      'manifest.json: state.networks[0].layers[2].residual: expected no such key (unknown keys are refused, not ignored)',
+    );
+    expect(() =>
+      buildOnnxModel({
+        ...artifact,
+        state: { ...artifact.state, networks: [{ name: 'autoencoder', layers, skip: 1 }] },
+      }),
+    ).toThrow('manifest.json: state.networks[0].skip: expected no such key');
+    expect(() => buildOnnxModel(withLayers((l, i) => (i === 1 ? { ...l, norm: true } : l)))).toThrow(
+      'manifest.json: state.networks[0].layers[1]: expected a block with LayerNorm or batch norm, not both',
+    );
+    // Artifacts written before batch norm existed lack `batchNorm` and `init`: the same graph.
+    const ebm = new EnergyModel({ seed: 3, epochs: 1, learningRate: 1e-3 });
+    await ebm.fit(data.X, { y: data.y });
+    const ebmDir = await tmp();
+    await ebm.save(ebmDir);
+    const ebmArtifact = await loadArtifact(ebmDir);
+    const old = {
+      ...ebmArtifact,
+      state: {
+        ...ebmArtifact.state,
+        networks: (ebmArtifact.state.networks as { name: string; layers: Record<string, unknown>[] }[]).map(
+          (n) => ({ ...n, layers: n.layers.map(({ batchNorm: _, init: __, ...rest }) => rest) }),
+        ),
+      },
+    };
+    expect(buildOnnxModel(old)).toEqual(buildOnnxModel(ebmArtifact));
+
+    // The running statistics are required and checked.
+    const noVar = { ...artifact, tensors: { ...artifact.tensors } };
+    delete noVar.tensors['autoencoder.3.runningVar'];
+    expect(() => buildOnnxModel(noVar)).toThrow(
+      'weights.bin: tensors.autoencoder.3.runningVar: missing from the artifact',
+    );
+    const negative = { ...artifact, tensors: { ...artifact.tensors } };
+    const v = artifact.tensors['autoencoder.1.runningVar']!;
+    negative.tensors['autoencoder.1.runningVar'] = { ...v, data: v.data.map((x, j) => (j === 4 ? -1 : x)) };
+    expect(() => buildOnnxModel(negative)).toThrow(
+      'weights.bin: tensors.autoencoder.1.runningVar: expected variances ≥ 0',
+    );
+  });
+
+  it('exports the other normalisations: AutoEncoder with LayerNorm or none, VAE with batch norm', async () => {
+    const data = await adbench('vowels');
+    const models = [
+      new AutoEncoder({ seed: 6, epochs: 3, normalization: 'layer' }),
+      new AutoEncoder({ seed: 6, epochs: 3, normalization: 'none' }),
+      new VariationalAutoEncoder({ seed: 6, epochs: 3, normalization: 'batch' }),
+    ];
+    for (const model of models) {
+      await model.fit(data.X);
+      const dir = await tmp();
+      await model.save(dir);
+      const onnx = await OnnxDetector.fromBytes(buildOnnxModel(await loadArtifact(dir)));
+      const a = await model.score(data.X);
+      const b = await onnx.score(data.X);
+      a.forEach((s, i) => {
+        expect(Math.abs(s - b[i]!)).toBeLessThanOrEqual(TOLERANCE * Math.max(1, s));
+      });
+      await onnx.close();
+    }
+  });
+
   it('refuses artifacts it cannot export, naming the field', async () => {
     const dir = await tmp();
     await saveArtifact(dir, { kind: 'isolation-forest', params: {} });
@@ -278,6 +386,19 @@ describe('export', () => {
     const klArtifact = await loadArtifact(klDir);
     expect(() => buildOnnxModel(klArtifact)).toThrow(
       'manifest.json: params.score: expected "latent-distance" (the score this graph computes), found "kl"',
+    );
+    // A ConditionalVAE needs its condition columns as a second input: not an exportable kind.
+    const regimes = Array.from({ length: data.X.rows }, (_, i) => (i % 2 === 0 ? 'a' : 'b'));
+    const cvae = new ConditionalVAE({ seed: 1, epochs: 1 });
+    await cvae.fit({ X: data.X, conditions: oneHotConditions(regimes).conditions });
+    const cvaeDir = await tmp();
+    await cvae.save(cvaeDir);
+    const cvaeArtifact = await loadArtifact(cvaeDir);
+    expect(() => buildOnnxModel(cvaeArtifact)).toThrow(
+      'manifest.json: kind: expected one of "energy-model", "autoencoder", "variational-autoencoder", found "conditional-variational-autoencoder"',
+    );
+    await expect(exportOnnx(cvaeDir, join(await tmp(), 'cvae.onnx'))).rejects.toThrow(
+      'found "conditional-variational-autoencoder"',
     );
   });
 });

@@ -31,6 +31,8 @@ export const SCORE_OUTPUT = 'score';
 
 /** The neural package's LayerNorm epsilon (and PyTorch's default). */
 const LAYER_NORM_EPSILON = 1e-5;
+/** The neural package's batch-norm epsilon (PyTorch's BatchNorm1d default, as neural trains with it). */
+const BATCH_NORM_EPSILON = 1e-5;
 
 export const ExportOptionsSchema = z.strictObject({
   /**
@@ -44,20 +46,38 @@ export const ExportOptionsSchema = z.strictObject({
 });
 export type ExportOptions = z.input<typeof ExportOptionsSchema>;
 
-const LayerSchema = z.object({
-  inputs: z.number().int().positive(),
-  outputs: z.number().int().positive(),
-  norm: z.boolean(),
-  activation: z.enum(['relu', 'linear']),
-  dropout: z.number().min(0).lt(1),
-});
+/**
+ * One block of a saved network, read strictly: every key changes what the block computes or is
+ * known to change nothing at inference, and an unknown key is an error naming it, so a layer
+ * feature added to the models later can never be silently left out of the graph.
+ */
+const LayerSchema = z
+  .strictObject({
+    inputs: z.number().int().positive(),
+    outputs: z.number().int().positive(),
+    /** LayerNorm after the Linear (γ, β: `<net>.<i>.gamma|beta`). */
+    norm: z.boolean(),
+    /**
+     * BatchNorm1d after the Linear (γ, β and the running statistics `<net>.<i>.runningMean|runningVar`;
+     * absent in artifacts written before batch norm existed).
+     */
+    batchNorm: z.boolean().default(false),
+    activation: z.enum(['relu', 'linear']),
+    /** Dropout is the identity at inference. */
+    dropout: z.number().min(0).lt(1),
+    /** How the weights were initialised before training: no effect on the trained graph. */
+    init: z.string().optional(),
+  })
+  .refine((l) => !(l.norm && l.batchNorm), {
+    error: 'a block with LayerNorm or batch norm, not both',
+  });
 type Layer = z.infer<typeof LayerSchema>;
 
 /** The part of a neural artifact's `state` the export reads (other keys are allowed). */
 const NeuralStateSchema = z.looseObject({
   nFeatures: z.number().int().positive(),
   weightsFormat: z.literal('float32'),
-  networks: z.array(z.object({ name: z.string(), layers: z.array(LayerSchema).min(1) })).min(1),
+  networks: z.array(z.strictObject({ name: z.string(), layers: z.array(LayerSchema).min(1) })).min(1),
 });
 type Net = z.infer<typeof NeuralStateSchema>['networks'][number];
 
@@ -310,24 +330,54 @@ function scaledInput(
   return g.op('Cast', [x], { to: DataType.FLOAT });
 }
 
-/** Blocks Gemm → (LayerNormalization) → (Relu); dropout is the identity at inference. */
+/**
+ * Blocks Gemm → (LayerNormalization) → (Relu); a batch-norm block's running statistics are folded
+ * into its Gemm; dropout is the identity at inference.
+ */
 function mlp(g: GraphBuilder, x: string, net: Net, artifact: LoadedArtifact): string {
   let h = x;
   net.layers.forEach((l, i) => {
     const p = `${net.name}.${i}`;
-    h = g.op('Gemm', [
-      h,
-      g.float(`${p}.W`, requireTensor(artifact, `${p}.W`, 'float32', l.inputs * l.outputs), [
-        l.inputs,
-        l.outputs,
-      ]),
-      g.float(`${p}.b`, requireTensor(artifact, `${p}.b`, 'float32', l.outputs), [l.outputs]),
-    ]);
+    let W: Float32Array = requireTensor(artifact, `${p}.W`, 'float32', l.inputs * l.outputs);
+    let b: Float32Array = requireTensor(artifact, `${p}.b`, 'float32', l.outputs);
+    if (l.batchNorm) ({ W, b } = foldBatchNorm(artifact, p, l, W, b));
+    h = g.op('Gemm', [h, g.float(`${p}.W`, W, [l.inputs, l.outputs]), g.float(`${p}.b`, b, [l.outputs])]);
     h = block(g, h, l, p, artifact);
   });
   return h;
 }
 
+/**
+ * BatchNorm1d in eval mode, γ · (z − mean) / √(var + ε) + β, folded into the Linear before it as
+ * neural folds it before scoring: W' = W·a, b' = (b − mean)·a + β with a = γ / √(var + ε) per
+ * column. Each step is rounded to float32 in neural's order (its fold runs as float32 tf ops), so
+ * the folded weights match the ones neural scores with to the last bit or one rounding step.
+ */
+function foldBatchNorm(
+  artifact: LoadedArtifact,
+  p: string,
+  l: Layer,
+  W: Float32Array,
+  b: Float32Array,
+): { W: Float32Array; b: Float32Array } {
+  const c = l.outputs;
+  const gamma = requireTensor(artifact, `${p}.gamma`, 'float32', c);
+  const beta = requireTensor(artifact, `${p}.beta`, 'float32', c);
+  const mean = requireTensor(artifact, `${p}.runningMean`, 'float32', c);
+  const variance = requireTensor(artifact, `${p}.runningVar`, 'float32', c);
+  if (!variance.every((v) => v >= 0)) {
+    throw new ArtifactError(WEIGHTS_FILE, `tensors.${p}.runningVar`, 'expected variances ≥ 0');
+  }
+  const f = Math.fround;
+  const eps = f(BATCH_NORM_EPSILON);
+  const a = Float32Array.from(gamma, (gj, j) => f(gj * f(1 / f(Math.sqrt(f(variance[j]! + eps))))));
+  const folded = new Float32Array(W.length);
+  for (let r = 0; r < l.inputs; r++) for (let j = 0; j < c; j++) folded[r * c + j] = W[r * c + j]! * a[j]!;
+  const bias = Float32Array.from(b, (bj, j) => f(f(bj - mean[j]!) * a[j]!) + beta[j]!);
+  return { W: folded, b: bias };
+}
+
+/** LayerNormalization (axis −1) when the block has it, then Relu when it has it. */
 function block(g: GraphBuilder, h: string, l: Layer, p: string, artifact: LoadedArtifact): string {
   let out = h;
   if (l.norm) {
@@ -346,7 +396,12 @@ function block(g: GraphBuilder, h: string, l: Layer, p: string, artifact: Loaded
 
 /** The VAE head restricted to μ: its weight columns and bias entries 0..L−1. */
 function latentMean(g: GraphBuilder, h: string, head: Net, artifact: LoadedArtifact, L: number): string {
-  if (head.layers.length !== 1 || head.layers[0]!.activation !== 'linear' || head.layers[0]!.norm) {
+  if (
+    head.layers.length !== 1 ||
+    head.layers[0]!.activation !== 'linear' ||
+    head.layers[0]!.norm ||
+    head.layers[0]!.batchNorm
+  ) {
     throw new ArtifactError(
       MANIFEST_FILE,
       'state.networks.head.layers',

@@ -11,11 +11,14 @@ export type ModelName = (typeof MODELS)[number];
 
 export type NeuralModel = EnergyModel | AutoEncoder | VariationalAutoEncoder;
 
-/** A small, quickly trained model of each kind (few epochs: parity, not accuracy, is tested). */
+/**
+ * A model of each kind: the AutoEncoder and the VAE with their defaults (the AutoEncoder's batch
+ * norm included), the EnergyModel briefly trained (8 epochs: parity, not accuracy, is tested).
+ */
 export function createModel(kind: ModelName, seed = 1): NeuralModel {
   if (kind === 'energy-model') return new EnergyModel({ seed, epochs: 8, learningRate: 1e-3 });
-  if (kind === 'autoencoder') return new AutoEncoder({ seed, epochs: 8 });
-  return new VariationalAutoEncoder({ seed, epochs: 8 });
+  if (kind === 'autoencoder') return new AutoEncoder({ seed });
+  return new VariationalAutoEncoder({ seed });
 }
 
 /**
