@@ -42,7 +42,8 @@ const out = [
   '| area | probe | tried | handled | data changed | notes |',
   '|---|---|---|---|---|---|',
   ...rows.map(
-    (r) => `| ${r.area} | ${r.probe} | ${r.tried} | ${r.handled} | ${r.dataChanged} | ${r.notes} |`,
+    (r) =>
+      `| ${r.area} | ${r.probe} | ${r.tried} | ${r.handled} | ${r.dataChanged} | ${String(r.notes).replaceAll('|', '\\|')} |`,
   ),
   `| **all** | | **${total.tried}** | **${total.handled}** | **${total.dataChanged}** | |`,
 ];
