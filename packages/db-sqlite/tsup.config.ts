@@ -1,10 +1,11 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  // cli.ts is the anomalia-import bin (dist/cli.js); monitor-store and testing are subpaths.
+  // cli.ts and recover.ts are the anomalia-import and anomalia-recover bins; monitor-store and testing are subpaths.
   entry: {
     index: 'src/index.ts',
     cli: 'src/cli.ts',
+    recover: 'src/recover.ts',
     'monitor-store/index': 'src/monitor-store/index.ts',
     'testing/index': 'src/testing/index.ts',
   },

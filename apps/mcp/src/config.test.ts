@@ -73,5 +73,13 @@ describe('parseServerConfig', () => {
       /config\.maxTarget: expected no such key/,
     );
     expect(() => parseServerConfig({})).toThrow(/config\.database: expected/);
+    expect(() =>
+      parseServerConfig(
+        JSON.parse('{"database": {"type": "sqlite", "path": "x", "__proto__": {"path": "/etc"}}}'),
+        'c.json',
+      ),
+    ).toThrow(
+      'c.json.database.__proto__: expected an ordinary key (__proto__, prototype and constructor are refused)',
+    );
   });
 });

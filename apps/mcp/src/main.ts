@@ -1,8 +1,8 @@
 import { ValidationError } from '@anomalia/core';
 import { describeSource } from '@anomalia/qa-workflow';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { CONFIG_ENV_VAR, DB_ENV_VAR, resolveConfig } from './config';
 import { createServer, SERVER_NAME, SERVER_VERSION } from './server';
+import { JsonRpcStdioTransport } from './transport/stdio';
 
 export const USAGE = `Usage: ${SERVER_NAME} [--config <config.json>]
 
@@ -68,7 +68,7 @@ export async function main(
     return 2;
   }
   const server = createServer({ config });
-  await server.connect(new StdioServerTransport());
+  await server.connect(new JsonRpcStdioTransport());
   process.stderr.write(
     `${SERVER_NAME} ${SERVER_VERSION}: serving ${describeSource(config.database)} over stdio\n`,
   );

@@ -277,7 +277,7 @@ describe('limits', () => {
       expect((r.targets as number[]).length + (r.candidatesSkipped as number)).toBeLessThanOrEqual(2);
       const tooMany = await call(limited.client, 'invalid_angles', { variant: 'gantry', count: 6 });
       expect(tooMany.isError).toBe(true);
-      expect(textOf(tooMany)).toMatch(/at count/);
+      expect(textOf(tooMany)).toBe('ValidationError: count: expected a number ≤ 5, received 6');
     } finally {
       await limited.close();
     }
@@ -296,12 +296,12 @@ describe('bad arguments are tool errors naming the field', () => {
     await expectToolError(
       'invalid_angles',
       { variant: 'roll' },
-      /expected one of "gantry"\|"collimator"\|"both" at variant/,
+      /^ValidationError: variant: expected one of "gantry", "collimator", "both", received "roll"$/,
     );
     await expectToolError(
       'preview',
       { mode: 'invalid_angles', variant: 'roll' },
-      /Unknown variant.*roll|roll.*gantry/is,
+      /^ValidationError: variant: expected one of "gantry", "collimator", "both" \(the variants of invalid_angles\), received "roll"$/,
     );
   });
 
@@ -321,14 +321,26 @@ describe('bad arguments are tool errors naming the field', () => {
       { variant: 'gantry', params: { angle: 500 } },
       /params\.angle: expected one of the parameters invalidValue, points/,
     );
-    await expectToolError('invalid_angles', { variant: 'gantry', count: 0 }, /at count/);
-    await expectToolError('invalid_angles', { variant: 'gantry', count: 101 }, /at count/);
+    await expectToolError(
+      'invalid_angles',
+      { variant: 'gantry', count: 0 },
+      /^ValidationError: count: expected a number ≥ 1, received 0$/,
+    );
+    await expectToolError(
+      'invalid_angles',
+      { variant: 'gantry', count: 101 },
+      /^ValidationError: count: expected a number ≤ 100, received 101$/,
+    );
     await expectToolError(
       'invalid_angles',
       { variant: 'gantry', ttx_ids: [1], count: 1 },
       /count: expected either ttx_ids or count/,
     );
-    await expectToolError('invalid_angles', { variant: 'gantry', ttxIds: [1] }, /ttxIds/);
+    await expectToolError(
+      'invalid_angles',
+      { variant: 'gantry', ttxIds: [1] },
+      /^ValidationError: ttxIds: expected no such key \(unknown keys are refused, not ignored\)$/,
+    );
   });
 
   it('a target that does not exist or does not suit the variant', async () => {

@@ -9,6 +9,7 @@ import { registerCatalogueTools } from './tools/catalogue-tools';
 import { registerFailureModeTools } from './tools/failure-mode-tools';
 import { registerPreviewTool } from './tools/preview';
 import { registerRunTools } from './tools/runs';
+import { PrototypeKeyGuard } from './transport/guard';
 
 export const SERVER_NAME = 'anomalia-mcp';
 export const SERVER_VERSION: string = packageJson.version;
@@ -56,6 +57,10 @@ export function createServer(options: CreateServerOptions): McpServer {
   registerPreviewTool(server, ctx);
   registerRunTools(server, ctx);
   registerResources(server, ctx.catalogue);
+
+  // Every transport is guarded: a `__proto__` key must be refused before the SDK's schemas drop it.
+  const connect = server.connect.bind(server);
+  server.connect = (transport) => connect(new PrototypeKeyGuard(transport));
 
   const previous = server.server.onclose;
   server.server.onclose = () => {

@@ -7,6 +7,7 @@ function fakeTarget(log: string[]): TargetDatabase {
     name: 'fake',
     reader: {} as TargetDatabase['reader'],
     writer: {} as TargetDatabase['writer'],
+    staleness: () => null,
     async close() {
       log.push('close');
     },

@@ -1,9 +1,13 @@
 import { ValidationError } from '@anomalia/core';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 
-/** A tool's answer: the JSON as text (for any client) and as structured content. */
-export function toolResult(data: Record<string, unknown>): CallToolResult {
-  return { content: [{ type: 'text', text: JSON.stringify(data, null, 2) }], structuredContent: data };
+/**
+ * A tool's answer: the JSON as text (for any client) and as structured content, with the
+ * session's `notice` (e.g. the database was reopened) when there is one.
+ */
+export function toolResult(data: Record<string, unknown>, notice: string | null = null): CallToolResult {
+  const body = notice === null ? data : { notice, ...data };
+  return { content: [{ type: 'text', text: JSON.stringify(body, null, 2) }], structuredContent: body };
 }
 
 /**

@@ -6,7 +6,13 @@ import {
   OneClassSVM,
   OneClassSVMParamsSchema,
 } from '@anomalia/baselines';
-import { type Detector, loadArtifact, type MatrixDetector, ValidationError } from '@anomalia/core';
+import {
+  type Detector,
+  loadArtifact,
+  type MatrixDetector,
+  restoreFromArtifact,
+  ValidationError,
+} from '@anomalia/core';
 import {
   AutoEncoder,
   AutoEncoderParamsSchema,
@@ -99,8 +105,8 @@ const ngram: SequenceModel = {
   async load(dir) {
     const artifact = await loadArtifact(dir, { kind: ['ngram-classifier', 'sequence-detector'] });
     return artifact.kind === 'ngram-classifier'
-      ? new NGramClassifier(artifact.params).restore(artifact)
-      : new SequenceAnomalyDetector(artifact.params).restore(artifact);
+      ? restoreFromArtifact(artifact, (p) => new NGramClassifier(p))
+      : restoreFromArtifact(artifact, (p) => new SequenceAnomalyDetector(p));
   },
 };
 

@@ -1,10 +1,23 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { loadArtifact, manifestDigest, parseArtifactWith, requireTensor, saveArtifact } from './artifact';
+import {
+  loadArtifact,
+  manifestDigest,
+  manifestSignature,
+  parseArtifactWith,
+  requireTensor,
+  saveArtifact,
+} from './artifact';
+import { ArtifactKey } from './artifact-key';
 import { ArtifactError } from './errors';
+import { Matrix } from './matrix';
+import { RobustScaler } from './scalers';
+import { editManifest } from './testing/tamper';
 
 let dir: string;
 beforeEach(async () => {
@@ -135,5 +148,156 @@ describe('artifacts', () => {
         tensors: { w: { data: new Float32Array(3), shape: [2, 2] } },
       }),
     ).rejects.toThrow(/tensors\.w\.shape/);
+  });
+});
+
+describe('tampering with a manifest, and artifact signatures', () => {
+  const X = new Matrix(4, 2, Float64Array.from([1, 10, 2, 20, 3, 30, 4, 45]));
+  const scaled = () => ({
+    ...content(),
+    scaler: new RobustScaler().fit(X).toJSON(),
+    threshold: {
+      value: 0.5,
+      strategy: { strategy: 'fixed' as const, value: 0.5 },
+      split: 'none' as const,
+      n: 0,
+    },
+    params: { k: 3, name: 'x', layerNorm: true },
+  });
+  const PROBES: [string, Parameters<typeof editManifest>[1]][] = [
+    ['params.layerNorm: false', (m) => (m.params.layerNorm = false)],
+    ['threshold.value: 5', (m) => (m.threshold.value = 5)],
+    ['a scaler centre', (m) => (m.scaler.center[0] += 1)],
+    ['a tensor shape', (m) => (m.tensors.idx.shape = [4, 1])],
+  ];
+  const key = ArtifactKey.from('k'.repeat(40), 'test key');
+  const other = ArtifactKey.from('o'.repeat(40), 'other key');
+
+  it('catches every probe of the issue by the digest', async () => {
+    for (const [name, edit] of PROBES.slice(0, 3)) {
+      await saveArtifact(dir, scaled(), { key: null });
+      await editManifest(dir, edit);
+      await expect(loadArtifact(dir, { key: null }), name).rejects.toMatchObject({
+        file: 'manifest.json',
+        field: 'digest',
+      });
+    }
+  });
+
+  it('with a key, catches every probe even when the digest was recomputed', async () => {
+    for (const [name, edit] of PROBES) {
+      await saveArtifact(dir, scaled(), { key });
+      expect((await loadArtifact(dir, { key })).params.layerNorm).toBe(true);
+      await editManifest(dir, edit, { redigest: true });
+      await expect(loadArtifact(dir, { key }), name).rejects.toMatchObject({
+        file: 'manifest.json',
+        field: 'signature.value',
+        message: expect.stringMatching(/signature mismatch: the manifest .* was changed after it was signed/),
+      });
+    }
+    // Replaced weights with their new sha256 and size in the manifest, digest recomputed.
+    await saveArtifact(dir, scaled(), { key });
+    const weights = await readFile(join(dir, 'weights.bin'));
+    weights[0] = weights[0]! ^ 0xff;
+    await writeFile(join(dir, 'weights.bin'), weights);
+    await editManifest(
+      dir,
+      (m) => (m.files['weights.bin'].sha256 = createHash('sha256').update(weights).digest('hex')),
+      { redigest: true },
+    );
+    await expect(loadArtifact(dir, { key })).rejects.toMatchObject({ field: 'signature.value' });
+    // Replacing the signature by a fresh one needs the key: with another, the key id differs.
+    await saveArtifact(dir, scaled(), { key });
+    await editManifest(
+      dir,
+      (m) => {
+        m.threshold.value = 5;
+        const { digest: _d, signature: _s, ...rest } = m;
+        m.signature = manifestSignature(rest, other);
+      },
+      { redigest: true },
+    );
+    await expect(loadArtifact(dir, { key })).rejects.toMatchObject({ field: 'signature.keyId' });
+  });
+
+  it('refuses an unsigned artifact when a key is configured, and a signed one without the key', async () => {
+    await saveArtifact(dir, scaled(), { key: null });
+    await expect(loadArtifact(dir, { key })).rejects.toThrow(
+      /manifest\.json: signature: missing: a signing key is configured \(test key, key [0-9a-f]{16}\), so only artifacts signed with it are loaded/,
+    );
+    // Stripping the signature of a signed artifact (and redigesting) is the same unsigned artifact.
+    await saveArtifact(dir, scaled(), { key });
+    await editManifest(dir, (m) => delete m.signature, { redigest: true });
+    await expect(loadArtifact(dir, { key })).rejects.toMatchObject({ field: 'signature' });
+
+    await saveArtifact(dir, scaled(), { key });
+    await expect(loadArtifact(dir, { key: other })).rejects.toThrow(
+      `signed with key ${key.id}, but the configured key (other key) is ${other.id}`,
+    );
+    await expect(loadArtifact(dir, { key: null })).rejects.toThrow(
+      /the artifact is signed \(key [0-9a-f]{16}\) but no key is configured to verify it: set ANOMALIA_ARTIFACT_KEY or ANOMALIA_ARTIFACT_KEY_FILE/,
+    );
+    expect((await loadArtifact(dir, { key })).threshold?.value).toBe(0.5);
+  });
+
+  it('refuses prototype keys in a manifest, naming the field', async () => {
+    await saveArtifact(dir, scaled(), { key: null });
+    const path = join(dir, 'manifest.json');
+    const text = await readFile(path, 'utf8');
+    await writeFile(
+      path,
+      text.replace('"params": {', '"params": {\n    "__proto__": { "layerNorm": false },'),
+    );
+    await expect(loadArtifact(dir, { key: null })).rejects.toMatchObject({
+      name: 'ArtifactError',
+      file: 'manifest.json',
+      field: 'params.__proto__',
+    });
+  });
+
+  it('reads the key from the environment or a file, and never shows it', async () => {
+    const secret = 'correct horse battery staple, 32 bytes at least';
+    const saved = { ...process.env };
+    try {
+      delete process.env.ANOMALIA_ARTIFACT_KEY_FILE;
+      process.env.ANOMALIA_ARTIFACT_KEY = secret;
+      const manifest = await saveArtifact(dir, scaled());
+      expect(manifest.signature?.keyId).toBe(ArtifactKey.from(secret).id);
+      expect((await loadArtifact(dir)).kind).toBe('toy');
+
+      const file = join(dir, 'key.txt');
+      await writeFile(file, `${secret}\n`);
+      delete process.env.ANOMALIA_ARTIFACT_KEY;
+      process.env.ANOMALIA_ARTIFACT_KEY_FILE = file;
+      expect((await loadArtifact(dir)).kind).toBe('toy');
+
+      process.env.ANOMALIA_ARTIFACT_KEY = secret;
+      expect(() => ArtifactKey.fromEnv()).toThrow(
+        /ANOMALIA_ARTIFACT_KEY: expected to be unset when ANOMALIA_ARTIFACT_KEY_FILE is set/,
+      );
+      delete process.env.ANOMALIA_ARTIFACT_KEY_FILE;
+      process.env.ANOMALIA_ARTIFACT_KEY = 'short secret';
+      const short = await loadArtifact(dir).catch((e: Error) => e);
+      expect(String(short)).toMatch(/ANOMALIA_ARTIFACT_KEY: expected a key of at least 32 bytes/);
+      expect(String(short)).not.toContain('short secret');
+    } finally {
+      process.env = saved;
+    }
+    const k = ArtifactKey.from(secret);
+    for (const shown of [
+      String(k),
+      JSON.stringify(k),
+      inspect(k),
+      inspect({ k }, { depth: 5, showHidden: true }),
+    ]) {
+      expect(shown).not.toContain(secret);
+      expect(shown).toContain(k.id);
+    }
+    await saveArtifact(dir, scaled(), { key: k });
+    const errors = await Promise.all([
+      loadArtifact(dir, { key: ArtifactKey.from(`${secret}!`) }).catch((e: Error) => e),
+      loadArtifact(dir, { key: null }).catch((e: Error) => e),
+    ]);
+    for (const e of errors) expect(`${e} ${JSON.stringify(e)}`).not.toContain(secret);
   });
 });

@@ -2,6 +2,12 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import {
+  ARTIFACT_KEY_ENV,
+  ARTIFACT_KEY_FILE_ENV,
+  type ArtifactKey,
+  resolveArtifactKey,
+} from './artifact-key';
 import { CalibratorStateSchema } from './calibration';
 import { ArtifactError, describeValue, ValidationError } from './errors';
 import { ScalerStateSchema } from './scalers';
@@ -12,7 +18,9 @@ import { parseWith } from './validation';
  * A model artifact is a directory: `manifest.json` (validated, never evaluated) describing the
  * model, and the files it lists with their sha256, including `weights.bin`, where named typed
  * arrays are stored little-endian at 8-byte-aligned offsets. The manifest carries a digest of
- * itself, so an edit to any field (a threshold, a parameter, a checksum) is detected too.
+ * itself, so an edit to any field (a threshold, a parameter, a checksum) is detected too; and,
+ * when a key is configured (ArtifactKey), an HMAC of itself, so that an edit by someone who also
+ * recomputed the digest is detected as well.
  */
 export const ARTIFACT_FORMAT = 'anomalia-artifact';
 /** 2: the manifest carries `digest`. Version 1 (no digest) is refused: save the model again. */
@@ -71,6 +79,15 @@ export const ManifestSchema = z.object({
   state: z.record(z.string(), JsonValue),
   tensors: z.record(z.string(), TensorEntrySchema),
   files: z.record(z.string(), FileEntrySchema),
+  /** HMAC-SHA256 with the deployment's key (see `manifestSignature`); absent when saved without a key. */
+  signature: z
+    .strictObject({
+      algorithm: z.literal('hmac-sha256'),
+      /** `ArtifactKey.id` of the key that signed it. */
+      keyId: z.string().regex(/^[0-9a-f]{16}$/, 'a key id (16 lowercase hex digits)'),
+      value: z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex HMAC-SHA256'),
+    })
+    .optional(),
   /** sha256 of the manifest's compact JSON without this field (see `manifestDigest`). */
   digest: z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex sha256'),
 });
@@ -83,6 +100,69 @@ export type Manifest = z.infer<typeof ManifestSchema>;
 export function manifestDigest(manifest: Record<string, unknown>): string {
   const { digest: _, ...rest } = manifest;
   return sha256(new TextEncoder().encode(JSON.stringify(rest)));
+}
+
+/**
+ * What a key signs: the compact JSON of every field but `signature` and `digest`, in the order
+ * they were written. It covers the files too, through their sha256 in `files`.
+ */
+function signedBytes(manifest: Record<string, unknown>): Uint8Array {
+  const { digest: _d, signature: _s, ...rest } = manifest;
+  return new TextEncoder().encode(JSON.stringify(rest));
+}
+
+/** The signature of a manifest (without `signature` and `digest`) with `key`. */
+export function manifestSignature(
+  manifest: Record<string, unknown>,
+  key: ArtifactKey,
+): NonNullable<Manifest['signature']> {
+  return { algorithm: 'hmac-sha256', keyId: key.id, value: key.sign(signedBytes(manifest)) };
+}
+
+/** Options of saveArtifact and loadArtifact. */
+export interface ArtifactKeyOption {
+  /**
+   * The signing key: saved artifacts are signed with it, and loading accepts only artifacts it
+   * signed. Default: the environment's (ANOMALIA_ARTIFACT_KEY or ANOMALIA_ARTIFACT_KEY_FILE);
+   * null: no key even when the environment has one.
+   */
+  key?: ArtifactKey | null;
+}
+
+/** Checks a manifest's signature against the configured key (see ArtifactKeyOption). */
+function verifySignature(raw: Record<string, unknown>, manifest: Manifest, key: ArtifactKey | null): void {
+  const sig = manifest.signature;
+  if (key === null) {
+    if (sig) {
+      throw new ArtifactError(
+        MANIFEST_FILE,
+        'signature',
+        `the artifact is signed (key ${sig.keyId}) but no key is configured to verify it: set ${ARTIFACT_KEY_ENV} or ${ARTIFACT_KEY_FILE_ENV}`,
+      );
+    }
+    return;
+  }
+  if (!sig) {
+    throw new ArtifactError(
+      MANIFEST_FILE,
+      'signature',
+      `missing: a signing key is configured (${key.source}, key ${key.id}), so only artifacts signed with it are loaded; this one is unsigned (save the model again with the key configured)`,
+    );
+  }
+  if (sig.keyId !== key.id) {
+    throw new ArtifactError(
+      MANIFEST_FILE,
+      'signature.keyId',
+      `signed with key ${sig.keyId}, but the configured key (${key.source}) is ${key.id}`,
+    );
+  }
+  if (!key.verify(signedBytes(raw), sig.value)) {
+    throw new ArtifactError(
+      MANIFEST_FILE,
+      'signature.value',
+      'signature mismatch: the manifest (or a file it lists) was changed after it was signed, by someone without the key',
+    );
+  }
 }
 
 /**
@@ -145,7 +225,12 @@ function dtypeOf(a: TypedArray): DType {
 }
 
 /** Writes an artifact directory. The manifest is written last, so a crash leaves no valid-looking artifact. */
-export async function saveArtifact(dir: string, content: ArtifactContent): Promise<Manifest> {
+export async function saveArtifact(
+  dir: string,
+  content: ArtifactContent,
+  options: ArtifactKeyOption = {},
+): Promise<Manifest> {
+  const key = resolveArtifactKey(options.key);
   await mkdir(dir, { recursive: true });
   const tensors: Manifest['tensors'] = {};
   const chunks: Uint8Array[] = [];
@@ -195,7 +280,8 @@ export async function saveArtifact(dir: string, content: ArtifactContent): Promi
     files,
   };
   // Validated, but written as built: zod's output orders keys by the schema, not as digested.
-  const manifest: Manifest = { ...unsigned, digest: manifestDigest(unsigned) };
+  const signed = key ? { ...unsigned, signature: manifestSignature(unsigned, key) } : unsigned;
+  const manifest: Manifest = { ...signed, digest: manifestDigest(signed) };
   parseArtifactWith(ManifestSchema, manifest, MANIFEST_FILE);
   const tmp = join(dir, `.${MANIFEST_FILE}.tmp`);
   await writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
@@ -232,8 +318,9 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
  */
 export async function loadArtifact(
   dir: string,
-  options: { kind?: string | readonly string[] } = {},
+  options: { kind?: string | readonly string[] } & ArtifactKeyOption = {},
 ): Promise<LoadedArtifact> {
+  const key = resolveArtifactKey(options.key);
   let text: string;
   try {
     text = await readFile(join(dir, MANIFEST_FILE), 'utf8');
@@ -266,6 +353,7 @@ export async function loadArtifact(
       'digest mismatch: the manifest was modified after it was saved',
     );
   }
+  verifySignature(raw as Record<string, unknown>, manifest, key);
   const kinds = options.kind === undefined ? undefined : ([] as string[]).concat(options.kind);
   if (kinds && !kinds.includes(manifest.kind)) {
     throw new ArtifactError(
@@ -386,4 +474,46 @@ export async function isArtifactDir(dir: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * Checks that an artifact holds exactly these tensors with exactly these shapes (what the model's
+ * params and state imply): a missing, reshaped or extra tensor is an ArtifactError naming it.
+ */
+export function assertTensorShapes(
+  artifact: LoadedArtifact,
+  shapes: Readonly<Record<string, readonly number[]>>,
+): void {
+  for (const [name, shape] of Object.entries(shapes)) {
+    const t = artifact.tensors[name];
+    if (!t) throw new ArtifactError(WEIGHTS_FILE, `tensors.${name}`, 'missing from the artifact');
+    if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      throw new ArtifactError(
+        WEIGHTS_FILE,
+        `tensors.${name}.shape`,
+        `expected [${shape.join(', ')}] (what the params and state imply), found [${t.shape.join(', ')}]`,
+      );
+    }
+  }
+  for (const name of Object.keys(artifact.tensors)) {
+    if (!(name in shapes)) {
+      throw new ArtifactError(
+        WEIGHTS_FILE,
+        `tensors.${name}`,
+        `not a tensor of this model (it has ${Object.keys(shapes).join(', ') || 'none'}): params and weights do not match`,
+      );
+    }
+  }
+}
+
+/**
+ * `create(artifact.params).restore(artifact)` for a model's static `load`: a parameter or state the
+ * model refuses is an ArtifactError naming manifest.json and the field (`manifest.json: params.nu:
+ * expected a number ≤ 1, received 2`), not a ValidationError that reads like bad user input.
+ */
+export function restoreFromArtifact<D extends { restore(artifact: LoadedArtifact): D }>(
+  artifact: LoadedArtifact,
+  create: (params: Record<string, unknown>) => D,
+): D {
+  return readingArtifact(MANIFEST_FILE, () => create(artifact.params).restore(artifact));
 }

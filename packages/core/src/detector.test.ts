@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type LoadedArtifact, loadArtifact, requireTensor } from './artifact';
+import { type LoadedArtifact, loadArtifact, requireTensor, restoreFromArtifact } from './artifact';
 import { BaseDetector, type ModelExport } from './detector';
-import { NotFittedError, ValidationError } from './errors';
+import { ArtifactError, NotFittedError, ValidationError } from './errors';
 import type { Matrix } from './matrix';
 import { BaseMatrixDetector } from './matrix-detector';
 import { Rng } from './rng';
 import { ScalerParamSchema } from './scalers';
 import { conformanceChecks, plantedAnomalies } from './testing/conformance';
+import { editManifest } from './testing/tamper';
 import { ContaminationSchema } from './thresholds';
 
 const ParamsSchema = z.object({
@@ -107,6 +108,29 @@ describe('BaseDetector', () => {
     expect(Array.from(await back.score(X))).toEqual(Array.from(await d.score(X)));
     await expect(d.fit(X, { featureNames: ['a'] })).rejects.toThrow(/featureNames\.length/);
     expect(() => new CentroidDistance({ scaler: 'zscore' })).toThrow(/params\.scaler/);
+  });
+
+  it('refuses unknown parameters, and names manifest.json for parameters an artifact holds', async () => {
+    expect(() => new CentroidDistance({ subsampel: 10 })).toThrow(
+      'params.subsampel: expected no such key (unknown keys are refused, not ignored)',
+    );
+    const { X } = plantedAnomalies(100, 2, 3, 0);
+    const d = new CentroidDistance({});
+    await d.fit(X);
+    const dir = `${process.env.TMPDIR ?? '/tmp'}/anomalia-detector-params-${process.pid}`;
+    await d.save(dir);
+    await editManifest(dir, (m) => (m.params.subsample = 0), { redigest: true });
+    const error = await loadArtifact(dir).then((a) => {
+      try {
+        return restoreFromArtifact(a, (p) => new CentroidDistance(p));
+      } catch (e) {
+        return e;
+      }
+    });
+    expect(error).toBeInstanceOf(ArtifactError);
+    expect(String(error)).toBe(
+      'ArtifactError: manifest.json: params.subsample: expected a number ≥ 1, received 0',
+    );
   });
 });
 

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { ZodObject, type z } from 'zod';
 import {
   type LoadedArtifact,
   type Manifest,
@@ -6,6 +6,7 @@ import {
   saveArtifact,
   type TypedArray,
 } from './artifact';
+import type { ArtifactKey } from './artifact-key';
 import { type CalibrationMethod, Calibrator } from './calibration';
 import { ArtifactError, NotFittedError, ValidationError } from './errors';
 import type { Matrix } from './matrix';
@@ -67,7 +68,11 @@ export interface Detector<Input = Matrix> {
   calibrate(X: Input, y: ArrayLike<number>, method?: CalibrationMethod): Promise<Calibrator>;
   /** Calibrated probability of being anomalous. */
   predictProba(X: Input): Promise<Float64Array>;
-  save(dir: string, extra?: { metrics?: Record<string, unknown> }): Promise<Manifest>;
+  /** Saves the artifact; `key` signs it (default: the environment's key, see ArtifactKey). */
+  save(
+    dir: string,
+    extra?: { metrics?: Record<string, unknown>; key?: ArtifactKey | null },
+  ): Promise<Manifest>;
 }
 
 /** Parameters the shared half of a detector reads (each model's zod schema declares its own). */
@@ -126,7 +131,9 @@ export abstract class BaseDetector<P extends DetectorParams, Input> implements D
   #calibrator: Calibrator | null = null;
 
   constructor(schema: z.ZodType<P>, params: unknown) {
-    this.params = Object.freeze(parseWith(schema, params ?? {}, 'params')) as P;
+    // Unknown parameters are refused (a misspelt one silently ignored is a model not trained as asked).
+    const strict = schema instanceof ZodObject ? (schema.strict() as unknown as z.ZodType<P>) : schema;
+    this.params = Object.freeze(parseWith(strict, params ?? {}, 'params')) as P;
     if (this.params.contamination === 'auto' && this.nativeThreshold() === undefined) {
       throw new ValidationError(
         'params.contamination',
@@ -281,22 +288,30 @@ export abstract class BaseDetector<P extends DetectorParams, Input> implements D
     return c.predict(await this.score(X));
   }
 
-  async save(dir: string, extra: { metrics?: Record<string, unknown> } = {}): Promise<Manifest> {
+  /** Saves the artifact; `key` signs it (default: the environment's key, see ArtifactKey). */
+  async save(
+    dir: string,
+    extra: { metrics?: Record<string, unknown>; key?: ArtifactKey | null } = {},
+  ): Promise<Manifest> {
     this.ensureFitted('save()');
     const model = this.exportModel();
     const input = this.exportInput();
-    return saveArtifact(dir, {
-      kind: this.kind,
-      params: this.params,
-      featureNames: input.featureNames ?? null,
-      scaler: input.scaler ?? null,
-      threshold: this.#threshold,
-      calibrator: this.#calibrator?.toJSON() ?? null,
-      metrics: extra.metrics,
-      state: { ...model.state, ...input.state },
-      tensors: model.tensors,
-      files: model.files,
-    });
+    return saveArtifact(
+      dir,
+      {
+        kind: this.kind,
+        params: this.params,
+        featureNames: input.featureNames ?? null,
+        scaler: input.scaler ?? null,
+        threshold: this.#threshold,
+        calibrator: this.#calibrator?.toJSON() ?? null,
+        metrics: extra.metrics,
+        state: { ...model.state, ...input.state },
+        tensors: model.tensors,
+        files: model.files,
+      },
+      { key: extra.key },
+    );
   }
 
   /** The input-specific part of the artifact (none by default). */

@@ -1,19 +1,30 @@
 // The public API of @anomalia/core. Test kits are on '@anomalia/core/testing'.
 export {
   type ArtifactContent,
+  type ArtifactKeyOption,
+  assertTensorShapes,
   type DType,
   isArtifactDir,
   type LoadedArtifact,
   loadArtifact,
   MANIFEST_FILE,
   type Manifest,
+  manifestSignature,
   parseArtifactWith,
   readingArtifact,
   requireTensor,
+  restoreFromArtifact,
   saveArtifact,
   type TypedArray,
   WEIGHTS_FILE,
 } from './artifact';
+export {
+  ARTIFACT_KEY_ENV,
+  ARTIFACT_KEY_FILE_ENV,
+  ARTIFACT_KEY_MIN_BYTES,
+  ArtifactKey,
+  resolveArtifactKey,
+} from './artifact-key';
 export {
   type CalibrationMethod,
   Calibrator,

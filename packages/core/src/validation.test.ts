@@ -41,6 +41,13 @@ describe('parseWith', () => {
     expect(e.field).toBe('params.nested.extra');
   });
 
+  it('names an unknown key at the root by itself, not as "(input).key"', () => {
+    const e = errorOf(() => parseWith(Schema, { bogus: 1 }));
+    expect(e.field).toBe('bogus');
+    expect(e.message).toBe('bogus: expected no such key (unknown keys are refused, not ignored)');
+    expect(errorOf(() => parseWith(Schema, 5)).field).toBe('(input)');
+  });
+
   it('indexes into arrays and says what the type should be', () => {
     const e = errorOf(() => parseWith(Schema, { nested: { items: [1, 'x'] } }, 'cfg'));
     expect(e.field).toBe('cfg.nested.items[1]');

@@ -68,7 +68,7 @@ export function validationErrorFromZod(error: z.ZodError, input: unknown, root =
   const issue = error.issues[0]!;
   if (issue.code === 'unrecognized_keys') {
     return new ValidationError(
-      joinPath(formatPath(root, issue.path), issue.keys[0]!),
+      joinPath(joinKeys(root, issue.path), issue.keys[0]!),
       'no such key (unknown keys are refused, not ignored)',
     );
   }
@@ -150,10 +150,15 @@ function joinPath(root: string, key: PropertyKey): string {
   return root ? `${root}.${String(key)}` : String(key);
 }
 
-function formatPath(root: string, path: readonly PropertyKey[]): string {
+function joinKeys(root: string, path: readonly PropertyKey[]): string {
   let out = root;
   for (const key of path) out = joinPath(out, key);
-  return out || '(input)';
+  return out;
+}
+
+/** The issue's field; `(input)` when the input itself (no root, no path) is wrong. */
+function formatPath(root: string, path: readonly PropertyKey[]): string {
+  return joinKeys(root, path) || '(input)';
 }
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {

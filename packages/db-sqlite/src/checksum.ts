@@ -2,7 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { MOSAIQ_TABLES, TABLE_NAMES, type TableName } from '@anomalia/mosaiq';
 import type Database from 'better-sqlite3';
 import { CHANGE_TRACKED_TABLE, ROW_VERSION_COLUMN } from './change-tracking';
-import { openReadOnly } from './connection';
+import { type OpenOptions, openReadOnly } from './connection';
 import { assertSchema } from './schema';
 import { quote } from './table-codec';
 
@@ -115,13 +115,16 @@ export function checksumDatabase(db: Database.Database): TableChecksums {
  * the Anomalia_* bookkeeping tables, indexes and TrackTreatment.RowVers excluded), read through a read-only handle. Equal
  * before a run and after its restore.
  */
-export function tableChecksum(path: string): string {
-  return tableChecksums(path).total;
+export function tableChecksum(path: string, options: Pick<OpenOptions, 'recoverJournal'> = {}): string {
+  return tableChecksums(path, options).total;
 }
 
 /** The total and per-table checksums (to see which table differs). */
-export function tableChecksums(path: string): TableChecksums {
-  const db = openReadOnly(path);
+export function tableChecksums(
+  path: string,
+  options: Pick<OpenOptions, 'recoverJournal'> = {},
+): TableChecksums {
+  const db = openReadOnly(path, options);
   try {
     assertSchema(db, path);
     return checksumDatabase(db);

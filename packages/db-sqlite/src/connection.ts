@@ -1,10 +1,17 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { ValidationError } from '@anomalia/core';
 import Database from 'better-sqlite3';
+import { isHotJournalError, type JournalRecovery, recoverHotJournal } from './recovery';
 
 export interface OpenOptions {
   /** Called with the SQL text of every statement run (for logging and query counting). */
   onQuery?: (sql: string) => void;
+  /**
+   * A hot rollback journal left by a killed writer (which no read-only handle can roll back):
+   * `sandbox` (default) rolls it back when the database is a sandbox, `never` refuses with a
+   * HotJournalError naming the command to run (for processes that must only read). See JournalRecovery.
+   */
+  recoverJournal?: JournalRecovery;
 }
 
 function checkPath(path: unknown, field: string): asserts path is string {
@@ -49,9 +56,36 @@ function withFriendlyErrors(db: Database.Database, path: string): Database.Datab
   return db;
 }
 
-/** Opens an existing database read-only: nothing done through this handle can change the file. */
+/**
+ * Opens an existing database read-only: nothing done through this handle can change the file. A
+ * hot journal left by a killed writer is handled first, by `options.recoverJournal`.
+ */
 export function openReadOnly(path: unknown, options: OpenOptions = {}): Database.Database {
   assertExistingFile(path);
+  try {
+    return openReadOnlyOnce(path, options);
+  } catch (error) {
+    if (!isHotJournalError(error)) throw error;
+    recoverHotJournal(path, options.recoverJournal ?? 'sandbox');
+    return openReadOnlyOnce(path, options);
+  }
+}
+
+/**
+ * Runs a read on an open read-only handle; when a writer killed since the handle was opened left
+ * a hot journal, recovers it by `policy` (see JournalRecovery) and runs the read once more.
+ */
+export function readRecovering<T>(path: string, policy: JournalRecovery | undefined, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (!isHotJournalError(error)) throw error;
+    recoverHotJournal(path, policy ?? 'sandbox');
+    return read();
+  }
+}
+
+function openReadOnlyOnce(path: string, options: OpenOptions): Database.Database {
   const db = new Database(path, {
     readonly: true,
     fileMustExist: true,

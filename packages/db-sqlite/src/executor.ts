@@ -18,6 +18,23 @@ function describe(v: ColumnValue | undefined): string {
   return JSON.stringify(v);
 }
 
+const hex = (b: number | undefined) => (b === undefined ? 'none' : `0x${b.toString(16).padStart(2, '0')}`);
+
+/**
+ * `expected X, found Y` for a value that differs from the stored one. Two blobs of one length
+ * used to read "expected 200 bytes, found 200 bytes": their first differing byte is named instead.
+ */
+function mismatch(expected: ColumnValue | undefined, found: ColumnValue | undefined): string {
+  if (expected instanceof Uint8Array && found instanceof Uint8Array && expected.length === found.length) {
+    let i = 0;
+    while (i < expected.length && expected[i] === found[i]) i++;
+    let differing = 0;
+    for (let k = i; k < expected.length; k++) if (expected[k] !== found[k]) differing++;
+    return `expected ${describe(expected)} with byte ${i} = ${hex(expected[i])}, found ${hex(found[i])} there (${differing} of ${expected.length} bytes differ)`;
+  }
+  return `expected ${describe(expected)}, found ${describe(found)}`;
+}
+
 /**
  * Executes validated changes against the Mosaiq tables with the semantics of `applyChanges`:
  * each precondition is checked against the stored row (an update's old value, an insert's free
@@ -66,7 +83,7 @@ export class ChangeExecutor {
         if (current === undefined) throw conflict('no row has this key');
         const stored = current[change.column] ?? null;
         if (!columnValuesEqual(stored, change.oldValue)) {
-          throw conflict(`expected ${describe(change.oldValue)}, found ${describe(stored)}`);
+          throw conflict(mismatch(change.oldValue, stored));
         }
         const value = encodeValue(type, change.newValue, codec.where(change.key, change.column));
         this.statement(`UPDATE ${table} SET ${quote(change.column)} = ? WHERE ${pk} = ?`, false).run(
@@ -89,7 +106,7 @@ export class ChangeExecutor {
         if (current === undefined) throw conflict('no row has this key');
         for (const [column, value] of Object.entries(change.row)) {
           if (!columnValuesEqual(current[column], value)) {
-            throw conflict(`${column}: expected ${describe(value)}, found ${describe(current[column])}`);
+            throw conflict(`${column}: ${mismatch(value, current[column])}`);
           }
         }
         this.statement(`DELETE FROM ${table} WHERE ${pk} = ?`, false).run(change.key);

@@ -21,11 +21,21 @@ export {
 } from './import-extract';
 export { createClinicDatabase, type LoadSummary, MosaiqLoader, type TableCounts } from './loader';
 export { openTreatmentReader, type ReaderOptions, SqliteTreatmentReader } from './reader';
+export { RECOVER_USAGE, runRecoverCli } from './recover-cli';
+export {
+  HotJournalError,
+  JOURNAL_RECOVERY_POLICIES,
+  type JournalRecovery,
+  type RecoveryReport,
+  recoverCommand,
+  recoverDatabase,
+} from './recovery';
 export {
   cloneAsSandbox,
   createSandbox,
   isSandbox,
   markAsSandbox,
+  type ReadOptions as SandboxReadOptions,
   type SandboxInfo,
   type SandboxOrigin,
   sandboxInfo,

@@ -6,6 +6,8 @@ import {
   columnValueToJson,
   type LedgerEntry,
   MOSAIQ_TABLES,
+  RunMetaSchema,
+  type SandboxRun,
   type SqlType,
   TABLE_NAMES,
   type TableName,
@@ -118,4 +120,28 @@ export function ledgerEntry(row: LedgerRow): LedgerEntry {
     change = { kind: row.kind, table, key: row.row_key, row: rowFromJson(row.row_json, `${where}.row_json`) };
   }
   return { runId: row.run_id, seq: row.seq, change: validateChange(change, where) };
+}
+
+/** One row of the run table as stored. */
+export interface RunRow {
+  seq: number;
+  run_id: string;
+  meta_json: string;
+  applied_at: number;
+  restored_at: number | null;
+  status: 'applied' | 'restored';
+  change_count: number;
+}
+
+/** A stored run back to its SandboxRun; damaged metadata is a ValidationError naming the run and field. */
+export function runFromRow(row: RunRow): SandboxRun {
+  const where = `${row.run_id}.meta_json`;
+  return {
+    runId: row.run_id,
+    meta: parseWith(RunMetaSchema, parseJsonText(row.meta_json, where), where),
+    appliedAt: new Date(row.applied_at),
+    restoredAt: row.restored_at === null ? null : new Date(row.restored_at),
+    status: row.status,
+    changeCount: row.change_count,
+  };
 }

@@ -15,6 +15,8 @@ import {
   parseTreatmentQuery,
   type ReadOptions,
   type Row,
+  RUN_TABLE,
+  type SandboxRun,
   TABLE_NAMES,
   type TableName,
   type TablePresence,
@@ -34,8 +36,9 @@ import {
   ROW_VERSION_COUNTER_TABLE,
 } from './change-tracking';
 import { checksumDatabase, type TableChecksums } from './checksum';
-import { type OpenOptions, openReadOnly } from './connection';
+import { type OpenOptions, openReadOnly, readRecovering } from './connection';
 import { type ExtractRecord, readExtractRecord, tablePresenceOf } from './extract-record';
+import { type RunRow, runFromRow } from './ledger';
 import { assertSchema, SchemaError } from './schema';
 import { quote, TableCodec, tableCodec } from './table-codec';
 
@@ -70,6 +73,7 @@ export class SqliteTreatmentReader implements TreatmentReader {
   private constructor(
     private readonly db: Database.Database,
     readonly path: string,
+    private readonly recoverJournal: ReaderOptions['recoverJournal'],
   ) {}
 
   /** Opens an existing Mosaiq database read-only; a file without the schema is a SchemaError. */
@@ -81,7 +85,12 @@ export class SqliteTreatmentReader implements TreatmentReader {
       db.close();
       throw error;
     }
-    return new SqliteTreatmentReader(db, path);
+    return new SqliteTreatmentReader(db, path, options.recoverJournal);
+  }
+
+  /** A read that survives a writer killed since the handle was opened (see OpenOptions.recoverJournal). */
+  private read<T>(fn: () => T): T {
+    return readRecovering(this.path, this.recoverJournal, fn);
   }
 
   private statement(sql: string): Database.Statement {
@@ -100,41 +109,43 @@ export class SqliteTreatmentReader implements TreatmentReader {
 
   /** A page of treatments in (Create_DtTm, TTX_ID) order, with the cursor of the next page. */
   listTreatmentsSync(input: TreatmentQueryInput): TreatmentPage {
-    const q = parseTreatmentQuery(input);
-    const where = [`"Create_DtTm" >= ?`, `"Create_DtTm" < ?`];
-    const params: (number | string)[] = [q.from.getTime(), q.to.getTime()];
-    if (q.cursor !== null) {
-      const c = decodeTreatmentCursor(q.cursor);
-      where.push(`("Create_DtTm", "TTX_ID") > (?, ?)`);
-      params.push(c.createdAt.getTime(), c.ttxId);
-    }
-    const filters: [keyof TrackTreatmentRow, number[] | undefined][] = [
-      ['Machine_ID_Staff_ID', q.machineIds],
-      ['Pat_ID1', q.patientIds],
-      ['FLD_ID', q.fieldIds],
-    ];
-    for (const [column, ids] of filters) {
-      if (!ids) continue;
-      where.push(inJson(column));
-      params.push(JSON.stringify(ids));
-    }
-    if (q.completedOnly) where.push(`"WasBeamComplete" = 1`);
-    if (q.qaMode === 'exclude') where.push(`"WasQAMode" IS NOT 1`);
-    if (q.qaMode === 'only') where.push(`"WasQAMode" = 1`);
-    const sql =
-      `SELECT ${this.summaryCodec.selectList} FROM "TrackTreatment" WHERE ${where.join(' AND ')} ` +
-      `ORDER BY "Create_DtTm", "TTX_ID" LIMIT ?`;
-    params.push(q.pageSize + 1);
-    const raws = this.statement(sql).all(...params) as unknown[][];
-    const rows = raws
-      .slice(0, q.pageSize)
-      .map((r) => this.summaryCodec.decode(r) as unknown as TreatmentSummary);
-    const last = rows[rows.length - 1];
-    const nextCursor =
-      raws.length > q.pageSize && last
-        ? encodeTreatmentCursor({ createdAt: last.Create_DtTm!, ttxId: last.TTX_ID })
-        : null;
-    return { items: rows, nextCursor };
+    return this.read(() => {
+      const q = parseTreatmentQuery(input);
+      const where = [`"Create_DtTm" >= ?`, `"Create_DtTm" < ?`];
+      const params: (number | string)[] = [q.from.getTime(), q.to.getTime()];
+      if (q.cursor !== null) {
+        const c = decodeTreatmentCursor(q.cursor);
+        where.push(`("Create_DtTm", "TTX_ID") > (?, ?)`);
+        params.push(c.createdAt.getTime(), c.ttxId);
+      }
+      const filters: [keyof TrackTreatmentRow, number[] | undefined][] = [
+        ['Machine_ID_Staff_ID', q.machineIds],
+        ['Pat_ID1', q.patientIds],
+        ['FLD_ID', q.fieldIds],
+      ];
+      for (const [column, ids] of filters) {
+        if (!ids) continue;
+        where.push(inJson(column));
+        params.push(JSON.stringify(ids));
+      }
+      if (q.completedOnly) where.push(`"WasBeamComplete" = 1`);
+      if (q.qaMode === 'exclude') where.push(`"WasQAMode" IS NOT 1`);
+      if (q.qaMode === 'only') where.push(`"WasQAMode" = 1`);
+      const sql =
+        `SELECT ${this.summaryCodec.selectList} FROM "TrackTreatment" WHERE ${where.join(' AND ')} ` +
+        `ORDER BY "Create_DtTm", "TTX_ID" LIMIT ?`;
+      params.push(q.pageSize + 1);
+      const raws = this.statement(sql).all(...params) as unknown[][];
+      const rows = raws
+        .slice(0, q.pageSize)
+        .map((r) => this.summaryCodec.decode(r) as unknown as TreatmentSummary);
+      const last = rows[rows.length - 1];
+      const nextCursor =
+        raws.length > q.pageSize && last
+          ? encodeTreatmentCursor({ createdAt: last.Create_DtTm!, ttxId: last.TTX_ID })
+          : null;
+      return { items: rows, nextCursor };
+    });
   }
 
   async loadRecords(ids: readonly number[], options: ReadOptions = {}): Promise<LoadedRecords> {
@@ -144,14 +155,16 @@ export class SqliteTreatmentReader implements TreatmentReader {
 
   /** The records of these TrackTreatment ids, in the order asked, plus the ids not found. */
   loadRecordsSync(ids: readonly number[]): LoadedRecords {
-    if (!Array.isArray(ids)) throw new ValidationError('ids', 'an array of TTX_ID integers', ids);
-    for (let i = 0; i < ids.length; i++) {
-      if (!Number.isSafeInteger(ids[i])) throw new ValidationError(`ids[${i}]`, 'a TTX_ID integer', ids[i]);
-    }
-    if (ids.length === 0) return { records: [], missingIds: [] };
-    // One read transaction: every query of the batch sees the same snapshot, even while a
-    // writer commits to the file.
-    return this.db.transaction(() => this.load(ids))();
+    return this.read(() => {
+      if (!Array.isArray(ids)) throw new ValidationError('ids', 'an array of TTX_ID integers', ids);
+      for (let i = 0; i < ids.length; i++) {
+        if (!Number.isSafeInteger(ids[i])) throw new ValidationError(`ids[${i}]`, 'a TTX_ID integer', ids[i]);
+      }
+      if (ids.length === 0) return { records: [], missingIds: [] };
+      // One read transaction: every query of the batch sees the same snapshot, even while a
+      // writer commits to the file.
+      return this.db.transaction(() => this.load(ids))();
+    });
   }
 
   private load(ids: readonly number[]): LoadedRecords {
@@ -308,25 +321,27 @@ export class SqliteTreatmentReader implements TreatmentReader {
    * at come from the same snapshot, so a change committed meanwhile is left for the next call.
    */
   changesSinceSync(watermark: Watermark | null, options?: ChangeOptionsInput): ChangePage {
-    const since = watermark === null ? 0n : decodeWatermark(watermark);
-    const { limit } = parseChangeOptions(options);
-    this.assertChangeTracking();
-    return this.db.transaction((): ChangePage => {
-      const sql =
-        `SELECT ${this.summaryCodec.selectList}, ${quote(ROW_VERSION_COLUMN)} FROM ${quote(CHANGE_TRACKED_TABLE)} ` +
-        `WHERE ${quote(ROW_VERSION_COLUMN)} > ? ORDER BY ${quote(ROW_VERSION_COLUMN)} LIMIT ?`;
-      const raws = this.statement(sql).all(versionBlob(since), limit + 1) as unknown[][];
-      const n = SUMMARY_COLUMNS.length;
-      const items: ChangedTreatment[] = raws.slice(0, limit).map((raw) => {
-        const summary = this.summaryCodec.decode(raw.slice(0, n)) as unknown as TreatmentSummary;
-        return { ...summary, version: this.versionOf(raw[n], summary.TTX_ID) };
-      });
-      const hasMore = raws.length > limit;
-      const safe = this.counter();
-      const last = items.length > 0 ? decodeWatermark(items[items.length - 1]!.version) : since;
-      const end = hasMore ? last : [since, last, safe].reduce((a, b) => (b > a ? b : a));
-      return { since: watermark, items, watermark: encodeWatermark(end), hasMore };
-    })();
+    return this.read(() => {
+      const since = watermark === null ? 0n : decodeWatermark(watermark);
+      const { limit } = parseChangeOptions(options);
+      this.assertChangeTracking();
+      return this.db.transaction((): ChangePage => {
+        const sql =
+          `SELECT ${this.summaryCodec.selectList}, ${quote(ROW_VERSION_COLUMN)} FROM ${quote(CHANGE_TRACKED_TABLE)} ` +
+          `WHERE ${quote(ROW_VERSION_COLUMN)} > ? ORDER BY ${quote(ROW_VERSION_COLUMN)} LIMIT ?`;
+        const raws = this.statement(sql).all(versionBlob(since), limit + 1) as unknown[][];
+        const n = SUMMARY_COLUMNS.length;
+        const items: ChangedTreatment[] = raws.slice(0, limit).map((raw) => {
+          const summary = this.summaryCodec.decode(raw.slice(0, n)) as unknown as TreatmentSummary;
+          return { ...summary, version: this.versionOf(raw[n], summary.TTX_ID) };
+        });
+        const hasMore = raws.length > limit;
+        const safe = this.counter();
+        const last = items.length > 0 ? decodeWatermark(items[items.length - 1]!.version) : since;
+        const end = hasMore ? last : [since, last, safe].reduce((a, b) => (b > a ? b : a));
+        return { since: watermark, items, watermark: encodeWatermark(end), hasMore };
+      })();
+    });
   }
 
   async currentWatermark(options: ReadOptions = {}): Promise<Watermark> {
@@ -336,8 +351,10 @@ export class SqliteTreatmentReader implements TreatmentReader {
 
   /** The counter now: every change so far has a version at or below it. */
   currentWatermarkSync(): Watermark {
-    this.assertChangeTracking();
-    return encodeWatermark(this.counter());
+    return this.read(() => {
+      this.assertChangeTracking();
+      return encodeWatermark(this.counter());
+    });
   }
 
   private counter(): bigint {
@@ -371,7 +388,9 @@ export class SqliteTreatmentReader implements TreatmentReader {
 
   /** Checksums of the Mosaiq tables (see `tableChecksum`). */
   checksum(): TableChecksums {
-    return checksumDatabase(this.db);
+    return this.read(() => {
+      return checksumDatabase(this.db);
+    });
   }
 
   /**
@@ -379,17 +398,40 @@ export class SqliteTreatmentReader implements TreatmentReader {
    * `anomalia-import` (a table the extract lacked is absent, not empty), else all of them.
    */
   tablePresence(): TablePresence {
-    return tablePresenceOf(this.db, this.path);
+    return this.read(() => {
+      return tablePresenceOf(this.db, this.path);
+    });
   }
 
   /** What the imported extract held per table, or null for a database that was not imported. */
   extractRecord(): ExtractRecord | null {
-    return readExtractRecord(this.db, this.path);
+    return this.read(() => {
+      return readExtractRecord(this.db, this.path);
+    });
+  }
+
+  /**
+   * Runs of a sandbox still applied (not restored), oldest first; none for a database that is not
+   * a sandbox. Its Mosaiq tables hold corrupted rows while any is listed.
+   */
+  unrestoredRuns(): SandboxRun[] {
+    return this.read(() => {
+      const hasRuns = this.db
+        .prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`)
+        .get(RUN_TABLE);
+      if (!hasRuns) return [];
+      const rows = this.db
+        .prepare(`SELECT * FROM ${quote(RUN_TABLE)} WHERE status = 'applied' ORDER BY seq`)
+        .all() as RunRow[];
+      return rows.map(runFromRow);
+    });
   }
 
   /** Rows per Mosaiq table. */
   tableCounts(): Record<TableName, number> {
-    return countRows(this.db);
+    return this.read(() => {
+      return countRows(this.db);
+    });
   }
 
   /**
@@ -398,15 +440,17 @@ export class SqliteTreatmentReader implements TreatmentReader {
    * the records it has seen.
    */
   maxKeys(): Record<TableName, number | null> {
-    const out = {} as Record<TableName, number | null>;
-    for (const table of TABLE_NAMES) {
-      const pk = MOSAIQ_TABLES[table].primaryKey;
-      out[table] = this.db
-        .prepare(`SELECT max(${quote(pk)}) FROM ${quote(table)}`)
-        .pluck()
-        .get() as number | null;
-    }
-    return out;
+    return this.read(() => {
+      const out = {} as Record<TableName, number | null>;
+      for (const table of TABLE_NAMES) {
+        const pk = MOSAIQ_TABLES[table].primaryKey;
+        out[table] = this.db
+          .prepare(`SELECT max(${quote(pk)}) FROM ${quote(table)}`)
+          .pluck()
+          .get() as number | null;
+      }
+      return out;
+    });
   }
 
   async close(): Promise<void> {

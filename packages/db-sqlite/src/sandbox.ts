@@ -1,3 +1,5 @@
+import { linkSync, renameSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { ValidationError } from '@anomalia/core';
 import { LEDGER_TABLE, RUN_TABLE, SANDBOX_MARKER_TABLE } from '@anomalia/mosaiq';
 import type { ClinicOptionsInput } from '@anomalia/mosaiq/synthetic';
@@ -7,6 +9,7 @@ import {
   assertNewFile,
   createDatabaseFile,
   hasTable,
+  type OpenOptions,
   openReadOnly,
   openWritable,
   removeDatabaseFile,
@@ -104,9 +107,12 @@ function readInfo(db: Database.Database, path: string): SandboxInfo {
   };
 }
 
+/** Options of the functions that only read a database (see OpenOptions.recoverJournal). */
+export type ReadOptions = Pick<OpenOptions, 'recoverJournal'>;
+
 /** True when the file holds the sandbox marker table (opened read-only to check). */
-export function isSandbox(path: string): boolean {
-  const db = openReadOnly(path);
+export function isSandbox(path: string, options: ReadOptions = {}): boolean {
+  const db = openReadOnly(path, options);
   try {
     return isSandboxDatabase(db);
   } finally {
@@ -115,8 +121,8 @@ export function isSandbox(path: string): boolean {
 }
 
 /** How a sandbox became one (its latest marking: a clone of a sandbox is a clone); a ValidationError when the file is not a sandbox. */
-export function sandboxInfo(path: string): SandboxInfo {
-  const db = openReadOnly(path);
+export function sandboxInfo(path: string, options: ReadOptions = {}): SandboxInfo {
+  const db = openReadOnly(path, options);
   try {
     if (!isSandboxDatabase(db)) throw new ValidationError('path', 'a sandbox database', path);
     return readInfo(db, path);
@@ -127,29 +133,64 @@ export function sandboxInfo(path: string): SandboxInfo {
 
 /**
  * A new sandbox at `path` (which must not exist): the Mosaiq schema, empty or holding a synthetic
- * clinic (`clinic` options of `generateClinic`), marked as a sandbox.
+ * clinic (`clinic` options of `generateClinic`), marked as a sandbox. It is built under a hidden
+ * name beside `path` and appears there only once complete and marked, so a crash leaves nothing
+ * half-made at `path`.
  */
 export function createSandbox(path: string, options: { clinic?: ClinicOptionsInput } = {}): SandboxInfo {
   assertNewFile(path);
-  if (options.clinic) createClinicDatabase(path, options.clinic);
-  else {
-    const db = createDatabaseFile(path);
-    try {
-      createSchema(db);
-    } catch (error) {
-      db.close();
-      removeDatabaseFile(path);
-      throw error;
+  return buildThenPublish(path, 'path', 'creating', (building) => {
+    if (options.clinic) createClinicDatabase(building, options.clinic);
+    else {
+      const db = createDatabaseFile(building);
+      try {
+        createSchema(db);
+      } finally {
+        db.close();
+      }
     }
-    db.close();
-  }
-  const db = openWritable(path);
+    const db = openWritable(building);
+    try {
+      mark(db, 'created', null);
+    } finally {
+      db.close();
+    }
+  });
+}
+
+/**
+ * Builds a database under a hidden temporary name beside `path`, then links it into place (a link
+ * refuses an existing `path`, where a rename would replace it). Any failure removes the temporary file.
+ */
+function buildThenPublish(
+  path: string,
+  field: string,
+  verb: string,
+  build: (building: string) => void,
+): SandboxInfo {
+  const building = join(dirname(path), `.${basename(path)}.${verb}-${process.pid}`);
+  removeDatabaseFile(building);
   try {
-    mark(db, 'created', null);
-    return readInfo(db, path);
+    build(building);
+    try {
+      linkSync(building, path);
+    } catch (error) {
+      // File systems without hard links: a rename, after checking again that nothing is there.
+      if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'].includes((error as NodeJS.ErrnoException).code ?? ''))
+        throw error;
+      assertNewFile(path, field);
+      renameSync(building, path);
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+      removeDatabaseFile(building);
+      throw new ValidationError(field, 'a path where no file exists yet (refusing to overwrite)', path);
+    }
+    throw error;
   } finally {
-    db.close();
+    removeDatabaseFile(building);
   }
+  return sandboxInfo(path);
 }
 
 /**
@@ -180,27 +221,26 @@ export function markAsSandbox(path: string, options: { confirm: true }): Sandbox
 /**
  * Copies a Mosaiq database to `target` (which must not exist) and marks the copy as a sandbox.
  * The source is opened read-only and copied with `VACUUM INTO` (a consistent snapshot), so its
- * bytes and modification time stay as they were. A sandbox source keeps its runs and ledger.
+ * bytes and modification time stay as they were. A sandbox source keeps its runs and ledger. The
+ * copy is made and marked under a hidden name beside `target`, which it takes once complete.
  */
-export function cloneAsSandbox(source: string, target: string): SandboxInfo {
+export function cloneAsSandbox(source: string, target: string, options: ReadOptions = {}): SandboxInfo {
   assertExistingFile(source, 'source');
   assertNewFile(target, 'target');
-  const src = openReadOnly(source);
-  try {
-    assertSchema(src, source, { exact: true });
-    src.prepare('VACUUM INTO ?').run(target);
-  } catch (error) {
-    removeDatabaseFile(target);
-    throw error;
-  } finally {
-    src.close();
-  }
-  const db = openWritable(target);
-  try {
-    db.pragma('journal_mode = DELETE');
-    mark(db, 'clone', source);
-    return readInfo(db, target);
-  } finally {
-    db.close();
-  }
+  return buildThenPublish(target, 'target', 'cloning', (building) => {
+    const src = openReadOnly(source, options);
+    try {
+      assertSchema(src, source, { exact: true });
+      src.prepare('VACUUM INTO ?').run(building);
+    } finally {
+      src.close();
+    }
+    const db = openWritable(building);
+    try {
+      db.pragma('journal_mode = DELETE');
+      mark(db, 'clone', source);
+    } finally {
+      db.close();
+    }
+  });
 }

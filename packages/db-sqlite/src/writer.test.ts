@@ -525,4 +525,48 @@ describe('SqliteSandboxWriter', () => {
     db2.close();
     expect(() => openSandboxWriter(other.path)).toThrow(/Patient\.SS_Number is not a column Anomalia knows/);
   });
+
+  it('refuses prototype keys in a stored run or ledger line, naming the run and field', () => {
+    const { path, writer } = sandbox();
+    const f = clinic.rows.TxField[0]!;
+    const run = writer.applySync(
+      [{ kind: 'delete', table: 'TxField', key: f.FLD_ID, row: f as unknown as Record<string, never> }],
+      { label: 'x' },
+    );
+    const db = new Database(path);
+    db.prepare(`UPDATE "${RUN_TABLE}" SET meta_json = ? WHERE run_id = ?`).run(
+      '{"label": "x", "__proto__": {"seed": 1}}',
+      run.runId,
+    );
+    db.prepare(
+      `UPDATE "${LEDGER_TABLE}" SET row_json = replace(row_json, '{', '{"__proto__": {}, ') WHERE run_id = ?`,
+    ).run(run.runId);
+    db.close();
+    expect(() => writer.listRunsSync()).toThrow(`${run.runId}.meta_json.__proto__: expected an ordinary key`);
+    expect(() => writer.ledgerSync(run.runId)).toThrow(
+      `${run.runId}.ledger[0].row_json.__proto__: expected an ordinary key`,
+    );
+    writer.closeSync();
+  });
+
+  it('says where two blobs of one length differ, instead of "expected 200 bytes, found 200 bytes"', () => {
+    const { writer } = sandbox();
+    const point = clinic.rows.TxFieldPoint.find((p) => p.A_Leaf_Set !== null && p.A_Leaf_Set.length === 200)!;
+    const wrong = Uint8Array.from(point.A_Leaf_Set!);
+    wrong[54] = wrong[54]! ^ 0x01;
+    const change: Change = {
+      kind: 'update',
+      table: 'TxFieldPoint',
+      key: point.TFP_ID,
+      column: 'A_Leaf_Set',
+      oldValue: wrong,
+      newValue: new Uint8Array(200),
+    };
+    expect(() => writer.applySync([change], { label: 'x' })).toThrow(
+      new RegExp(
+        `A_Leaf_Set\\): expected 200 bytes with byte 54 = 0x${wrong[54]!.toString(16).padStart(2, '0')}, found 0x${point.A_Leaf_Set![54]!.toString(16).padStart(2, '0')} there \\(1 of 200 bytes differ\\)$`,
+      ),
+    );
+    writer.closeSync();
+  });
 });

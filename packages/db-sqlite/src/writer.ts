@@ -17,32 +17,11 @@ import type Database from 'better-sqlite3';
 import { checksumDatabase, type TableChecksums } from './checksum';
 import { assertExistingFile, type OpenOptions, openReadOnly, openWritable } from './connection';
 import { ChangeExecutor } from './executor';
-import { type LedgerRow, ledgerEntry, ledgerFields } from './ledger';
+import { type LedgerRow, ledgerEntry, ledgerFields, type RunRow, runFromRow as toRun } from './ledger';
 import { countRows } from './reader';
 import { ensureBookkeeping, isSandboxDatabase } from './sandbox';
 import { assertSchema } from './schema';
 import { quote } from './table-codec';
-
-interface RunRow {
-  seq: number;
-  run_id: string;
-  meta_json: string;
-  applied_at: number;
-  restored_at: number | null;
-  status: 'applied' | 'restored';
-  change_count: number;
-}
-
-function toRun(row: RunRow): SandboxRun {
-  return {
-    runId: row.run_id,
-    meta: RunMetaSchema.parse(JSON.parse(row.meta_json)),
-    appliedAt: new Date(row.applied_at),
-    restoredAt: row.restored_at === null ? null : new Date(row.restored_at),
-    status: row.status,
-    changeCount: row.change_count,
-  };
-}
 
 function parseMeta(input: unknown): RunMeta {
   return parseWith(RunMetaSchema, input, 'meta');

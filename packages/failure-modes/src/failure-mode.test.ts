@@ -61,6 +61,38 @@ describe('parameters', () => {
     );
   });
 
+  it('refuse a datetime outside an SQL datetime, and a future past 9999, by parameter name', () => {
+    const ts = failureCatalogue.mode('timestamp_inconsistencies');
+    const offsets = failureCatalogue.mode('invalid_offset_data');
+    // Epoch numbers beyond JavaScript's dates used to end in a bare "RangeError: Invalid time value".
+    for (const reference of [8.64e15 + 1, -8.64e15 - 1, 1e308, Date.UTC(10000, 0, 1), Date.UTC(1700, 0, 1)]) {
+      expect(fieldOf(() => ts.parseParams('future_timestamp', { reference }))).toBe('params.reference');
+      expect(fieldOf(() => offsets.parseParams('future_study_time', { reference }))).toBe('params.reference');
+    }
+    expect(() => ts.parseParams('future_timestamp', { reference: 1e308 })).toThrow(
+      /params\.reference: expected an instant from 1753-01-01 to 9999-12-31/,
+    );
+    const nearTheEnd = { reference: '9999-06-01T00:00:00Z', offsetDays: 365 };
+    const withOffset = COHORT.records.find((r) => r.offset !== null)!;
+    for (const [mode, variant, target] of [
+      [ts, 'future_timestamp', vmat],
+      [offsets, 'future_study_time', withOffset],
+    ] as const) {
+      expect(
+        mode.check({ variant, target: target.treatment.TTX_ID, cohort: COHORT, params: nearTheEnd }),
+      ).toMatch(/365 days after 9999-06-01T00:00:00.000Z is past 9999-12-31/);
+      expect(() =>
+        mode.apply({ variant, target: target.treatment.TTX_ID, cohort: COHORT, params: nearTheEnd, rng: 1 }),
+      ).toThrow(NotApplicableError);
+    }
+  });
+
+  it('name an unknown parameter without pretending it was a value', () => {
+    expect(() => angles.parseParams('gantry', { angle: 5 })).toThrow(
+      /^params\.angle: expected one of the parameters invalidValue, points \(unknown parameters are refused\)$/,
+    );
+  });
+
   it('applies with explicit parameters', () => {
     const app = angles.apply({
       variant: 'collimator',

@@ -332,10 +332,12 @@ function parseVariantParams(schema: z.ZodType, input: unknown): unknown {
     const known = Object.keys(schema.shape);
     const unknown = Object.keys(params).find((key) => !known.includes(key));
     if (unknown !== undefined) {
+      // No "received": the value is fine, the name is not (it used to read `received "an unknown parameter"`).
       throw new ValidationError(
         `params.${unknown}`,
-        known.length > 0 ? `one of the parameters ${known.join(', ')}` : 'no parameters',
-        'an unknown parameter',
+        known.length > 0
+          ? `one of the parameters ${known.join(', ')} (unknown parameters are refused)`
+          : 'no parameters (this variant takes none)',
       );
     }
   }

@@ -44,10 +44,26 @@ export function selectPoints(
   return { points: out };
 }
 
-/** A datetime parameter: a Date, an ISO string or epoch milliseconds (tool inputs are JSON). */
-export const dateParam = z.union([z.date(), z.iso.datetime({ offset: true }), z.number()], {
-  error: 'a Date, an ISO datetime with offset, or epoch milliseconds',
-});
+/** The instants an SQL Server `datetime` (Mosaiq's timestamps) can hold: 1753-01-01 to 9999-12-31. */
+export const SQL_DATETIME_MIN = Date.UTC(1753, 0, 1);
+export const SQL_DATETIME_MAX = Date.UTC(9999, 11, 31, 23, 59, 59, 997);
+
+/** Whether a time (ms since the epoch) fits an SQL Server `datetime`. */
+export const isSqlDateTime = (ms: number): boolean => ms >= SQL_DATETIME_MIN && ms <= SQL_DATETIME_MAX;
+
+/**
+ * A datetime parameter: a Date, an ISO string or epoch milliseconds (tool inputs are JSON), within
+ * SQL Server's datetime range (any number used to pass, and one beyond JavaScript's dates made
+ * an Invalid Date that failed later as a bare RangeError).
+ */
+export const dateParam = z
+  .union([z.date(), z.iso.datetime({ offset: true }), z.number()], {
+    error: 'a Date, an ISO datetime with offset, or epoch milliseconds',
+  })
+  .refine(
+    (v) => isSqlDateTime(toDate(v).getTime()),
+    'an instant from 1753-01-01 to 9999-12-31 (the range of an SQL Server datetime)',
+  );
 export function toDate(value: Date | string | number): Date {
   return value instanceof Date ? value : new Date(value);
 }

@@ -1,4 +1,4 @@
-import { ContaminationSchema, loadArtifact, Matrix } from '@anomalia/core';
+import { ContaminationSchema, loadArtifact, Matrix, restoreFromArtifact } from '@anomalia/core';
 import { z } from 'zod';
 import { tf } from './engine';
 import { lossGradient } from './kernels';
@@ -55,7 +55,7 @@ export class AutoEncoder extends NeuralDetector<AutoEncoderParams> {
 
   static async load(dir: string): Promise<AutoEncoder> {
     const artifact = await loadArtifact(dir, { kind: 'autoencoder' });
-    return new AutoEncoder(artifact.params as AutoEncoderInput).restore(artifact);
+    return restoreFromArtifact(artifact, (p) => new AutoEncoder(p as AutoEncoderInput));
   }
 
   protected buildNetworks(inputs: number): Network[] {

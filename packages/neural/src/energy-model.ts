@@ -5,6 +5,7 @@ import {
   type Matrix,
   meanAbsoluteError,
   type Rng,
+  restoreFromArtifact,
   stratifiedSplit,
   ValidationError,
 } from '@anomalia/core';
@@ -59,7 +60,7 @@ export class EnergyModel extends NeuralDetector<EnergyModelParams> {
 
   static async load(dir: string): Promise<EnergyModel> {
     const artifact = await loadArtifact(dir, { kind: 'energy-model' });
-    return new EnergyModel(artifact.params as EnergyModelInput).restore(artifact);
+    return restoreFromArtifact(artifact, (p) => new EnergyModel(p as EnergyModelInput));
   }
 
   override async fit(X: Matrix, options: FitOptions = {}): Promise<NeuralFitReport> {

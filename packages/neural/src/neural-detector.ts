@@ -11,12 +11,12 @@ import {
   type ModelFit,
   NotFittedError,
   Rng,
-  requireTensor,
   type ScalerParam,
   ScalerParamSchema,
   ValidationError,
 } from '@anomalia/core';
 import { z } from 'zod';
+import { weightsForLayout } from './architecture-check';
 import { BACKENDS, type BackendChoice, type BackendInfo, initBackend, tf } from './engine';
 import { fillDropoutMask, type LayerParams, type Network } from './network';
 import type { OptimizerConfig } from './optimizer';
@@ -551,27 +551,7 @@ export abstract class NeuralDetector<P extends CommonParams> extends BaseMatrixD
     if (typeof n !== 'number')
       throw new ArtifactError('manifest.json', 'state.nFeatures', 'expected a number');
     const layout = new ParamLayout(this.buildNetworks(n));
-    const flat = new Float32Array(layout.size);
-    const stats = new Float32Array(layout.statSize);
-    let o = 0;
-    for (const net of layout.networks) {
-      for (const p of net.params) flat.set(requireTensor(artifact, p.name, 'float32', p.size), p.offset);
-      for (const i of net.batchNormLayers) {
-        const c = net.layers[i]!.outputs;
-        const mean = requireTensor(artifact, `${net.name}.${i}.runningMean`, 'float32', c);
-        const variance = requireTensor(artifact, `${net.name}.${i}.runningVar`, 'float32', c);
-        if (!variance.every((v) => v >= 0)) {
-          throw new ArtifactError(
-            'weights.bin',
-            `tensors.${net.name}.${i}.runningVar`,
-            'expected variances ≥ 0',
-          );
-        }
-        stats.set(mean, o);
-        stats.set(variance, o + c);
-        o += 2 * c;
-      }
-    }
+    const { flat, stats } = weightsForLayout(artifact, layout);
     this.restoreExtraState(artifact.state);
     this.releaseDevice();
     this.layout = layout;

@@ -1,4 +1,10 @@
-import { ArtifactError, ContaminationSchema, loadArtifact, Matrix } from '@anomalia/core';
+import {
+  ArtifactError,
+  ContaminationSchema,
+  loadArtifact,
+  Matrix,
+  restoreFromArtifact,
+} from '@anomalia/core';
 import { z } from 'zod';
 import { tf } from './engine';
 import { lossGradient, reparameterise, reparameteriseBackward } from './kernels';
@@ -92,7 +98,7 @@ export class VariationalAutoEncoder extends NeuralDetector<VariationalAutoEncode
 
   static async load(dir: string): Promise<VariationalAutoEncoder> {
     const artifact = await loadArtifact(dir, { kind: 'variational-autoencoder' });
-    return new VariationalAutoEncoder(artifact.params as VariationalAutoEncoderInput).restore(artifact);
+    return restoreFromArtifact(artifact, (p) => new VariationalAutoEncoder(p as VariationalAutoEncoderInput));
   }
 
   protected buildNetworks(inputs: number): Network[] {

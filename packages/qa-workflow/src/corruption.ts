@@ -8,6 +8,7 @@ import {
   NotApplicableError,
 } from '@anomalia/failure-modes';
 import { applyChanges, type Change, type TreatmentSummary } from '@anomalia/mosaiq';
+import { UnknownVariantError } from '@anomalia/severity';
 import {
   databaseKeyAllocator,
   listAllTreatments,
@@ -69,7 +70,7 @@ export async function computeCorruption(
   limits: CorruptionLimits,
 ): Promise<Corruption> {
   const mode = catalogue.mode(request.mode);
-  const variant = mode.variant(request.variant).id;
+  const variant = variantOf(mode, request.variant);
   const params = mode.parseParams(variant, request.params);
   if (request.ttxIds !== undefined && request.count !== undefined) {
     throw new ValidationError('count', 'either ttx_ids or count, not both', request.count);
@@ -153,6 +154,9 @@ export async function computeCorruption(
         applyTo(scope, cohort, id);
       } catch (error) {
         if (error instanceof NotApplicableError) {
+          const blamed = paramToBlame(mode, variant, request.params, [{ id, cohort }]);
+          if (blamed)
+            throw blamedParamError({ ...blamed, reason: error.reason }, mode, variant, `record ${id}`);
           throw new ValidationError(
             `ttx_ids[${i}]`,
             `a record ${mode.id}/${variant} suits: ${error.reason}`,
@@ -166,6 +170,7 @@ export async function computeCorruption(
     const candidates: TreatmentSummary[] = await listAllTreatments(target.reader);
     rng.shuffle(candidates);
     let examined = 0;
+    const rejected: { id: number; cohort: Cohort; reason: string }[] = [];
     for (const candidate of candidates) {
       if (applications.length >= requested || examined >= limits.maxCandidates) break;
       if (affected.has(candidate.TTX_ID)) continue;
@@ -173,8 +178,10 @@ export async function computeCorruption(
       const scope = scopeFor(candidate);
       const cohort = await cohortFor(scope);
       if (!cohort.record(candidate.TTX_ID)) continue;
-      if (mode.check({ variant, target: candidate.TTX_ID, cohort, params: request.params }) !== null) {
+      const reason = mode.check({ variant, target: candidate.TTX_ID, cohort, params: request.params });
+      if (reason !== null) {
         skipped++;
+        rejected.push({ id: candidate.TTX_ID, cohort, reason });
         continue;
       }
       try {
@@ -182,12 +189,16 @@ export async function computeCorruption(
       } catch (error) {
         if (!(error instanceof NotApplicableError)) throw error;
         skipped++;
+        rejected.push({ id: candidate.TTX_ID, cohort, reason: error.reason });
       }
     }
     if (applications.length === 0) {
+      const reason = commonest(rejected.map((r) => r.reason));
+      const blamed = paramToBlame(mode, variant, request.params, rejected);
+      if (blamed) throw blamedParamError(blamed, mode, variant, `any of the ${examined} records examined`);
       throw new ValidationError(
         'variant',
-        `a variant some record of ${target.name} suits (${mode.id}/${variant}: none of the ${examined} records examined does; see describe_failure_mode)`,
+        `a variant some record of ${target.name} suits (${mode.id}/${variant}: none of the ${examined} records examined does${reason ? `, most often because ${reason}` : ''}; see describe_failure_mode)`,
         variant,
       );
     }
@@ -203,4 +214,71 @@ export async function computeCorruption(
     requested,
     candidatesSkipped: skipped,
   };
+}
+
+/** The variant's id; an unknown one is a ValidationError naming `variant` and listing the mode's variants. */
+function variantOf(mode: FailureMode, variant: string): string {
+  try {
+    return mode.variant(variant).id;
+  } catch (error) {
+    if (!(error instanceof UnknownVariantError)) throw error;
+    const hint = error.suggestion ? ` (did you mean "${error.suggestion}"?)` : '';
+    throw new ValidationError(
+      'variant',
+      `one of ${error.knownVariants.map((v) => `"${v}"`).join(', ')} (the variants of ${mode.id})${hint}`,
+      variant,
+    );
+  }
+}
+
+/**
+ * The given parameter that makes the variant refuse these records: one without which some of them
+ * would suit it (so the records are fine and the value is wrong), with the reason such a record
+ * gave; or null when there is none.
+ */
+function paramToBlame(
+  mode: FailureMode,
+  variant: string,
+  params: Record<string, unknown> | undefined,
+  records: readonly { id: number; cohort: Cohort; reason?: string }[],
+): { name: string; value: unknown; reason: string | null } | null {
+  if (!params) return null;
+  const check = (r: { id: number; cohort: Cohort }, p: Record<string, unknown>) => {
+    try {
+      return mode.check({ variant, target: r.id, cohort: r.cohort, params: p });
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+  for (const name of Object.keys(params)) {
+    const { [name]: value, ...without } = params;
+    const fine = records.find((r) => check(r, without) === null);
+    if (fine) return { name, value, reason: fine.reason ?? check(fine, params) };
+  }
+  return null;
+}
+
+function blamedParamError(
+  blamed: { name: string; value: unknown; reason: string | null },
+  mode: FailureMode,
+  variant: string,
+  where: string,
+): ValidationError {
+  return new ValidationError(
+    `params.${blamed.name}`,
+    `a value that suits ${where} (${mode.id}/${variant}${blamed.reason ? `: ${blamed.reason}` : ''}; without this parameter it would apply)`,
+    blamed.value,
+  );
+}
+
+/** The most frequent of some strings (the first on ties), or null for none. */
+function commonest(values: readonly string[]): string | null {
+  const counts = new Map<string, number>();
+  let best: string | null = null;
+  for (const v of values) {
+    const n = (counts.get(v) ?? 0) + 1;
+    counts.set(v, n);
+    if (best === null || n > counts.get(best)!) best = v;
+  }
+  return best;
 }

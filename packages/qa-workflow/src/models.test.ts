@@ -78,6 +78,14 @@ describe('loadPromotedModel', () => {
     const error = await loadPromotedModel({ modelsDir: models, name: 'bad', kinds }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).field).toBe('current/bad/promotion.json.promoted');
+    writeFileSync(
+      join(bad, 'promotion.json'),
+      '{"runId": "r", "promoted": true, "__proto__": {"promoted": false}}',
+    );
+    const polluted = await loadPromotedModel({ modelsDir: models, name: 'bad', kinds }).catch(
+      (e: unknown) => e,
+    );
+    expect((polluted as ValidationError).field).toBe('current/bad/promotion.json.__proto__');
   });
 });
 

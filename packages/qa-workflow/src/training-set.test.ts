@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { ValidationError } from '@anomalia/core';
-import { tableChecksum } from '@anomalia/db-sqlite';
+import { cloneAsSandbox, openSandboxWriter, tableChecksum } from '@anomalia/db-sqlite';
 import { loadClinic, tempDir } from '@anomalia/db-sqlite/testing';
 import { createCohort, planCorruption } from '@anomalia/failure-modes';
 import { FEATURE_TABLES } from '@anomalia/features';
@@ -158,6 +158,58 @@ describe('prepareTrainingSet', () => {
     }).catch((e: unknown) => e);
     expect((tooMany as ValidationError).field).toBe('dataset.normal');
     expect(existsSync(tmp.path('s2.sqlite'))).toBe(false);
+  });
+
+  it('refuses a sandbox source with runs still applied, naming them, unless allowUnrestoredRuns', async () => {
+    // A sandbox whose run set a gantry of 400° on the control points of 100 completed treatments.
+    const corrupted = tmp.path('corrupted-source.sqlite');
+    cloneAsSandbox(clinic.path, corrupted);
+    const victims = clinic.records.filter(isTrainingEligible).slice(-100);
+    const writer = openSandboxWriter(corrupted);
+    const run = writer.applySync(
+      victims.flatMap((r) =>
+        r.controlPoints.map((p) => ({
+          kind: 'update' as const,
+          table: 'TxFieldPoint' as const,
+          key: p.TFP_ID,
+          column: 'Gantry_Ang',
+          oldValue: p.Gantry_Ang,
+          newValue: 400,
+        })),
+      ),
+      { label: 'gantry 400', mode: 'invalid_angles', variant: 'gantry' },
+    );
+    const before = tableChecksum(corrupted);
+    const source = resolveSource(corrupted);
+
+    const error = await prepareTrainingSet({ ...base, source, sandboxPath: tmp.path('s4.sqlite') }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).field).toBe('dataset.source');
+    expect((error as ValidationError).message).toMatch(
+      new RegExp(
+        `is a sandbox whose run ${run.runId} \\(invalid_angles/gantry, ${run.changeCount} changes, applied [^)]+\\) is still applied`,
+      ),
+    );
+    expect((error as ValidationError).message).toMatch(/or set dataset\.allowUnrestoredRuns: true/);
+    expect(existsSync(tmp.path('s4.sqlite'))).toBe(false);
+
+    const allowed = await prepareTrainingSet({
+      ...base,
+      source,
+      allowUnrestoredRuns: true,
+      sandboxPath: tmp.path('s5.sqlite'),
+    });
+    expect(allowed.unrestoredRuns.map((r) => r.runId)).toEqual([run.runId]);
+    await allowed.finish();
+    expect(tableChecksum(corrupted)).toBe(before);
+
+    writer.restoreSync(run.runId);
+    writer.closeSync();
+    const restored = await prepareTrainingSet({ ...base, source, sandboxPath: tmp.path('s6.sqlite') });
+    expect(restored.unrestoredRuns).toEqual([]);
+    await restored.finish();
   });
 
   it('synthesises a missing source when asked', async () => {

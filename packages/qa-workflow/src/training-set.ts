@@ -7,7 +7,7 @@ import {
   planCorruption,
 } from '@anomalia/failure-modes';
 import { type FeatureMatrix, type FeatureSet, type FeatureSetName, getFeatureSet } from '@anomalia/features';
-import type { TablePresence, TreatmentRecord } from '@anomalia/mosaiq';
+import type { SandboxRun, TablePresence, TreatmentRecord } from '@anomalia/mosaiq';
 import { DEFAULT_SAMPLING_MIX, type SamplingMix } from '@anomalia/severity';
 import { keyFloor, loadRecentCohort } from './cohort';
 import { treatmentsWithOwnRowsChanged } from './monitor-view';
@@ -42,6 +42,11 @@ export interface TrainingSetOptions {
   readonly progress?: WorkflowProgress;
   /** Where these options sit in the caller's config, for error fields (e.g. `dataset`). */
   readonly configPath?: string;
+  /**
+   * Train on a source that is a sandbox with runs still applied (its "normal" records then include
+   * corrupted ones). Refused by default, naming the runs.
+   */
+  readonly allowUnrestoredRuns?: boolean;
 }
 
 /** The examples of a seeded corruption plan, read back from a sandbox and turned into features. */
@@ -61,6 +66,8 @@ export interface TrainingSet {
   };
   /** The tables the source holds: features of absent ones are unobserved, and a model records them. */
   readonly sourceTables: TablePresence;
+  /** Runs still applied to the source when it is a sandbox (only with `allowUnrestoredRuns`; else none). */
+  readonly unrestoredRuns: readonly SandboxRun[];
   readonly mix: SamplingMix;
   readonly plan: CorruptionPlan;
   readonly featureSet: FeatureSet;
@@ -68,6 +75,16 @@ export interface TrainingSet {
   readonly features: FeatureMatrix;
   /** Restores the sandbox and checks its checksum (call after training, even when it failed). */
   finish(): Promise<SandboxReport>;
+}
+
+/** `run run-3 (invalid_angles/gantry, 12 changes) is` / `runs run-3 (...), run-4 (...) are`, at most ten listed. */
+function describeRuns(runs: readonly SandboxRun[]): string {
+  const shown = runs.slice(0, 10).map((r) => {
+    const what = r.meta.mode ? `${r.meta.mode}/${r.meta.variant ?? '?'}` : JSON.stringify(r.meta.label);
+    return `${r.runId} (${what}, ${r.changeCount} change${r.changeCount === 1 ? '' : 's'}, applied ${r.appliedAt.toISOString()})`;
+  });
+  const more = runs.length > shown.length ? ` and ${runs.length - shown.length} more` : '';
+  return runs.length === 1 ? `run ${shown[0]} is` : `runs ${shown.join(', ')}${more} are`;
 }
 
 /** Completed beams delivered outside QA mode: the records a training set draws examples from. */
@@ -126,7 +143,22 @@ export async function prepareTrainingSet(options: TrainingSetOptions): Promise<T
   let recent: Awaited<ReturnType<typeof loadRecentCohort>>;
   let floor: Awaited<ReturnType<typeof keyFloor>>;
   let sourceTables: TablePresence;
+  let unrestoredRuns: SandboxRun[];
   try {
+    // A sandbox with runs still applied holds corrupted rows that would be taken for normal ones.
+    unrestoredRuns = await opened.reader.unrestoredRuns();
+    if (unrestoredRuns.length > 0) {
+      if (!options.allowUnrestoredRuns) {
+        throw new ValidationError(
+          field('source'),
+          `a source without unrestored sandbox runs: ${sourceName} is a sandbox whose ${describeRuns(unrestoredRuns)} still applied, so records taken as normal would include corrupted ones. Restore them first (the MCP tool restore_run, or SandboxWriter.restore), or set ${field('allowUnrestoredRuns')}: true to train on it as it is`,
+          sourceName,
+        );
+      }
+      progress?.info(
+        `training on ${sourceName} with ${describeRuns(unrestoredRuns)} still applied (${field('allowUnrestoredRuns')})`,
+      );
+    }
     // Tables the source's extract lacked (anomalia-import records them) are unobserved, not missing.
     sourceTables = await opened.reader.tablePresence();
     // New rows (duplicated treatments) take keys above everything in the database, not just the cohort.
@@ -213,6 +245,7 @@ export async function prepareTrainingSet(options: TrainingSetOptions): Promise<T
   }
   return {
     sourceName,
+    unrestoredRuns,
     cohort: { records: recent.records, window: recent.window, asOf, eligible, index: cohort },
     sourceTables,
     mix,

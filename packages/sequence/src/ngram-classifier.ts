@@ -10,13 +10,14 @@ import {
   NotFittedError,
   parseArtifactWith,
   requireTensor,
+  restoreFromArtifact,
   stratifiedKFold,
   ValidationError,
 } from '@anomalia/core';
 import { z } from 'zod';
 import { loadSequenceArtifact } from './artifact-dir';
 import { fitLogistic, logit, sigmoid } from './logistic';
-import { trieFromTensors, trieTensors, vocabularyFromState } from './ngram-table';
+import { assertNgramOrder, trieFromTensors, trieTensors, vocabularyFromState } from './ngram-table';
 import { ClassTables, extractSignals, SIGNAL_COUNT, SIGNAL_NAMES, type SignalName } from './signals';
 import { assertSequence, checkSequences, type Sequence, type Sequences } from './validate';
 import { Vocabulary } from './vocabulary';
@@ -118,7 +119,7 @@ export class NGramClassifier extends BaseDetector<NGramClassifierParams, Sequenc
 
   static async load(dir: string): Promise<NGramClassifier> {
     const artifact = await loadSequenceArtifact(dir, KIND);
-    return new NGramClassifier(artifact.params as NGramClassifierParamsInput).restore(artifact);
+    return restoreFromArtifact(artifact, (p) => new NGramClassifier(p as NGramClassifierParamsInput));
   }
 
   /** Signal weights of the fitted combination. */
@@ -255,6 +256,7 @@ export class NGramClassifier extends BaseDetector<NGramClassifierParams, Sequenc
     const size = tables.vocab.size;
     return {
       state: {
+        ngramOrder: this.params.n,
         vocabulary: [...tables.vocab.list],
         combiner: structuredClone(this.requireCombiner()),
         training: { ...this.training },
@@ -272,6 +274,7 @@ export class NGramClassifier extends BaseDetector<NGramClassifierParams, Sequenc
     const state = parseArtifactWith(ClassifierStateSchema, artifact.state, 'manifest.json', 'state');
     const vocab = vocabularyFromState(artifact);
     const n = this.params.n;
+    assertNgramOrder(artifact, n, 'params.n');
     const normal = trieFromTensors(artifact, 'normalNgrams', vocab.size, n);
     const anomalous = trieFromTensors(artifact, 'anomalousNgrams', vocab.size, n);
     const tables = new ClassTables(n, vocab, [normal, anomalous]);

@@ -77,3 +77,19 @@ export function vocabularyFromState(artifact: LoadedArtifact): Vocabulary {
   );
   return Vocabulary.fromTokens(tokens);
 }
+
+/**
+ * Checks that the tables were counted with the n-gram length the params now ask for (recorded as
+ * `state.ngramOrder` when saved): a manifest whose `n` / `order` / `window` was edited after saving
+ * would otherwise score with tables of another length.
+ */
+export function assertNgramOrder(artifact: LoadedArtifact, implied: number, param: string): void {
+  const saved = artifact.state.ngramOrder;
+  if (saved !== implied) {
+    throw new ArtifactError(
+      'manifest.json',
+      'state.ngramOrder',
+      `the n-gram tables were counted up to length ${JSON.stringify(saved)}, but ${param} is ${implied}: params and weights do not match`,
+    );
+  }
+}

@@ -1,4 +1,5 @@
 import {
+  ArtifactError,
   BaseDetector,
   type FitOptions,
   type FitReport,
@@ -7,11 +8,12 @@ import {
   NotFittedError,
   parseArtifactWith,
   readingArtifact,
+  restoreFromArtifact,
 } from '@anomalia/core';
 import { z } from 'zod';
 import { loadSequenceArtifact } from './artifact-dir';
 import { NGramLanguageModel } from './language-model';
-import { trieFromTensors, trieTensors, vocabularyFromState } from './ngram-table';
+import { assertNgramOrder, trieFromTensors, trieTensors, vocabularyFromState } from './ngram-table';
 import { NGramTrie } from './ngram-trie';
 import { StideModel } from './stide';
 import { checkSequences, type Sequence, type Sequences } from './validate';
@@ -66,7 +68,10 @@ export class SequenceAnomalyDetector extends BaseDetector<SequenceDetectorParams
 
   static async load(dir: string): Promise<SequenceAnomalyDetector> {
     const artifact = await loadSequenceArtifact(dir, KIND);
-    return new SequenceAnomalyDetector(artifact.params as SequenceDetectorParamsInput).restore(artifact);
+    return restoreFromArtifact(
+      artifact,
+      (p) => new SequenceAnomalyDetector(p as SequenceDetectorParamsInput),
+    );
   }
 
   get vocabularySize(): number {
@@ -138,7 +143,12 @@ export class SequenceAnomalyDetector extends BaseDetector<SequenceDetectorParams
     const trie = this.lm?.trie ?? this.stide?.trie;
     if (!trie) throw new NotFittedError(this.kind, 'call fit() first');
     return {
-      state: { vocabulary: [...this.vocab.list], training: { ...this.training } },
+      state: {
+        mode: this.params.mode,
+        ngramOrder: this.params.mode === 'stide' ? this.params.window : this.params.order,
+        vocabulary: [...this.vocab.list],
+        training: { ...this.training },
+      },
       tensors: trieTensors('ngrams', trie),
     };
   }
@@ -148,6 +158,14 @@ export class SequenceAnomalyDetector extends BaseDetector<SequenceDetectorParams
     const vocab = vocabularyFromState(artifact);
     const p = this.params;
     const maxOrder = p.mode === 'stide' ? p.window : p.order;
+    if (artifact.state.mode !== p.mode) {
+      throw new ArtifactError(
+        'manifest.json',
+        'state.mode',
+        `the tables were counted for mode ${JSON.stringify(artifact.state.mode)}, but params.mode is "${p.mode}": params and weights do not match`,
+      );
+    }
+    assertNgramOrder(artifact, maxOrder, p.mode === 'stide' ? 'params.window' : 'params.order');
     const trie = trieFromTensors(artifact, 'ngrams', vocab.size, maxOrder);
     const training = parseArtifactWith(
       TrainingSchema,

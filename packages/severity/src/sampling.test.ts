@@ -98,3 +98,13 @@ describe('allocateLargestRemainder', () => {
     expect(() => allocateLargestRemainder(3, [0, 0])).toThrow(/at least one positive weight/);
   });
 });
+
+describe('validation messages', () => {
+  it("say what was expected once, not zod's message inside ours", () => {
+    expect(() => samplingPlan(-3)).toThrow(/^n: expected a number ≥ 0, received -3$/);
+    expect(() => samplingPlan(1.5)).toThrow(/^n: expected an integer, received 1\.5$/);
+    expect(() => samplingPlan(10, { normal: 'x' } as never)).toThrow(
+      /^mix\.normal: expected a number, received "x"$/,
+    );
+  });
+});

@@ -51,7 +51,53 @@ export function parseWith<S extends z.ZodType>(schema: S, input: unknown, root: 
   const issue = result.error.issues[0]!;
   const field = formatPath(root, issue.path);
   const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more issue(s))` : '';
-  throw new SeverityValidationError(field, `${issue.message}${more}`, valueAt(input, issue.path));
+  const received = valueAt(input, issue.path);
+  throw new SeverityValidationError(
+    field,
+    `${expectedPhrase(issue)}${more}`,
+    issue.code === 'invalid_type' && received === undefined ? undefined : received,
+  );
+}
+
+/**
+ * What an issue expected, phrased to follow "expected " once: zod's own messages ("Too small:
+ * expected number to be >=0") used to be pasted in whole, reading "n: expected Too small:
+ * expected number to be >=0".
+ */
+function expectedPhrase(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type': {
+      const noun = String(issue.expected);
+      return noun === 'int' ? 'an integer' : /^[aeiou]/.test(noun) ? `an ${noun}` : `a ${noun}`;
+    }
+    case 'too_big':
+    case 'too_small': {
+      const bound = issue.code === 'too_big' ? issue.maximum : issue.minimum;
+      const symbol =
+        issue.code === 'too_big'
+          ? issue.inclusive === false
+            ? '<'
+            : '≤'
+          : issue.inclusive === false
+            ? '>'
+            : '≥';
+      if (issue.origin === 'array' || issue.origin === 'set' || issue.origin === 'string') {
+        const unit = issue.origin === 'string' ? 'characters' : 'items';
+        return `${issue.code === 'too_big' ? 'at most' : 'at least'} ${String(bound)} ${unit}`;
+      }
+      return `a number ${symbol} ${String(bound)}`;
+    }
+    case 'invalid_value':
+      return issue.values.length === 1
+        ? JSON.stringify(issue.values[0])
+        : `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'unrecognized_keys':
+      return `no key ${issue.keys.map((k) => JSON.stringify(k)).join(', ')} (unknown keys are refused)`;
+    default: {
+      const m = /expected (.*)$/i.exec(issue.message);
+      return m ? m[1]! : issue.message.charAt(0).toLowerCase() + issue.message.slice(1);
+    }
+  }
 }
 
 function formatPath(root: string, path: readonly PropertyKey[]): string {

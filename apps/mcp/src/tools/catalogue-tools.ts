@@ -1,12 +1,15 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
 import { describeMode } from '../mode-info';
+import { toolInput } from '../tool-input';
 import { guarded, toolResult } from '../tool-result';
 import type { ToolContext } from './context';
 
 /** `list_failure_modes` and `describe_failure_mode`: the catalogue, read-only, no database needed. */
 export function registerCatalogueTools(server: McpServer, ctx: ToolContext): void {
   const modeIds = ctx.catalogue.modes.map((m) => m.id) as [string, ...string[]];
+  const listInput = toolInput(z.strictObject({}));
+  const describeInput = toolInput(z.strictObject({ mode: z.enum(modeIds).describe('the failure mode id') }));
 
   server.registerTool(
     'list_failure_modes',
@@ -15,12 +18,13 @@ export function registerCatalogueTools(server: McpServer, ctx: ToolContext): voi
       description:
         'Every failure mode this server can apply (each is also a tool of the same name), with its ' +
         'kind, scope, severity and variants.',
-      inputSchema: z.strictObject({}),
+      inputSchema: listInput.inputSchema,
       annotations: { title: 'List failure modes', readOnlyHint: true, openWorldHint: false },
     },
-    () =>
-      guarded(() =>
-        toolResult({
+    (raw) =>
+      guarded(() => {
+        listInput.parse(raw);
+        return toolResult({
           modes: ctx.catalogue.modes.map((m) => ({
             mode: m.id,
             kind: m.kind,
@@ -30,8 +34,8 @@ export function registerCatalogueTools(server: McpServer, ctx: ToolContext): voi
             variants: m.variants.map((v) => ({ variant: v.id, severity: v.severity, band: v.band })),
             resource: `failure-mode://mosaiq/${m.id}`,
           })),
-        }),
-      ),
+        });
+      }),
   );
 
   server.registerTool(
@@ -41,9 +45,13 @@ export function registerCatalogueTools(server: McpServer, ctx: ToolContext): voi
       description:
         'A failure mode in full: description, severity, each variant (what it writes, its severity and ' +
         'band, its parameters as JSON Schema) and the QA checks that catch it with the data they read.',
-      inputSchema: z.strictObject({ mode: z.enum(modeIds).describe('the failure mode id') }),
+      inputSchema: describeInput.inputSchema,
       annotations: { title: 'Describe a failure mode', readOnlyHint: true, openWorldHint: false },
     },
-    (args) => guarded(() => toolResult({ ...describeMode(ctx.catalogue.mode(args.mode)) })),
+    (raw) =>
+      guarded(() => {
+        const args = describeInput.parse(raw);
+        return toolResult({ ...describeMode(ctx.catalogue.mode(args.mode)) });
+      }),
   );
 }

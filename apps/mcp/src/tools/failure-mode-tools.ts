@@ -2,6 +2,7 @@ import type { FailureMode } from '@anomalia/failure-modes';
 import { computeCorruption } from '@anomalia/qa-workflow';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+import { toolInput } from '../tool-input';
 import { guarded, toolResult } from '../tool-result';
 import type { ToolContext } from './context';
 import { corruptionReport, corruptionRequest, paramsArgument, runLabel, targetingShape } from './targeting';
@@ -28,16 +29,19 @@ function toolDescription(mode: FailureMode): string {
 export function registerFailureModeTools(server: McpServer, ctx: ToolContext): void {
   for (const mode of ctx.catalogue.modes) {
     const variantIds = mode.variants.map((v) => v.id) as [string, ...string[]];
+    const input = toolInput(
+      z.strictObject({
+        variant: z.enum(variantIds).describe('the variant to apply'),
+        params: paramsArgument(mode),
+        ...targetingShape(ctx.limits),
+      }),
+    );
     server.registerTool(
       mode.id,
       {
         title: `Corrupt: ${mode.id}`,
         description: toolDescription(mode),
-        inputSchema: z.strictObject({
-          variant: z.enum(variantIds).describe('the variant to apply'),
-          params: paramsArgument(mode),
-          ...targetingShape(ctx.limits),
-        }),
+        inputSchema: input.inputSchema,
         annotations: {
           title: `Corrupt: ${mode.id}`,
           readOnlyHint: false,
@@ -46,9 +50,10 @@ export function registerFailureModeTools(server: McpServer, ctx: ToolContext): v
           openWorldHint: false,
         },
       },
-      (args) =>
-        guarded(() =>
-          ctx.session.run(async (target) => {
+      (raw) =>
+        guarded(() => {
+          const args = input.parse(raw);
+          return ctx.session.run(async (target, notice) => {
             const corruption = await computeCorruption(
               target,
               ctx.catalogue,
@@ -63,14 +68,17 @@ export function registerFailureModeTools(server: McpServer, ctx: ToolContext): v
               seed: args.seed,
               params: report.params as Record<string, unknown>,
             });
-            return toolResult({
-              runId: run.runId,
-              database: target.name,
-              ...report,
-              restoreWith: { tool: 'restore_run', arguments: { run_id: run.runId } },
-            });
-          }),
-        ),
+            return toolResult(
+              {
+                runId: run.runId,
+                database: target.name,
+                ...report,
+                restoreWith: { tool: 'restore_run', arguments: { run_id: run.runId } },
+              },
+              notice,
+            );
+          });
+        }),
     );
   }
 }

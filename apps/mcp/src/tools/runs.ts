@@ -1,6 +1,7 @@
 import type { SandboxRun } from '@anomalia/mosaiq';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { z } from 'zod';
+import { toolInput } from '../tool-input';
 import { guarded, toolResult } from '../tool-result';
 import type { ToolContext } from './context';
 
@@ -21,6 +22,22 @@ function runJson(run: SandboxRun): Record<string, unknown> {
 
 /** `list_runs` and `restore_run`: the ledger of the sandbox, and exact undo of a run. */
 export function registerRunTools(server: McpServer, ctx: ToolContext): void {
+  const listInput = toolInput(
+    z.strictObject({
+      status: z
+        .enum(['applied', 'restored'])
+        .optional()
+        .describe('only runs still applied, or only restored ones'),
+    }),
+  );
+  const restoreInput = toolInput(
+    z.strictObject({
+      run_id: z
+        .string()
+        .min(1)
+        .describe('the run id a failure-mode tool or list_runs returned, e.g. "run-3"'),
+    }),
+  );
   server.registerTool(
     'list_runs',
     {
@@ -28,23 +45,19 @@ export function registerRunTools(server: McpServer, ctx: ToolContext): void {
       description:
         'The runs recorded in the sandbox ledger, oldest first: id, mode/variant, seed, parameters, ' +
         'number of changes, and whether each is still applied or restored.',
-      inputSchema: z.strictObject({
-        status: z
-          .enum(['applied', 'restored'])
-          .optional()
-          .describe('only runs still applied, or only restored ones'),
-      }),
+      inputSchema: listInput.inputSchema,
       annotations: { title: 'List runs', readOnlyHint: true, openWorldHint: false },
     },
-    (args) =>
-      guarded(() =>
-        ctx.session.run(async (target) => {
+    (raw) =>
+      guarded(() => {
+        const args = listInput.parse(raw);
+        return ctx.session.run(async (target, notice) => {
           const runs = (await target.writer.listRuns()).filter(
             (r) => !args.status || r.status === args.status,
           );
-          return toolResult({ database: target.name, runs: runs.map(runJson) });
-        }),
-      ),
+          return toolResult({ database: target.name, runs: runs.map(runJson) }, notice);
+        });
+      }),
   );
 
   server.registerTool(
@@ -54,12 +67,7 @@ export function registerRunTools(server: McpServer, ctx: ToolContext): void {
       description:
         'Undoes a run exactly from the ledger (its inverse changes, in reverse order, in one transaction). ' +
         'A cell a later run changed again must be restored by restoring that run first.',
-      inputSchema: z.strictObject({
-        run_id: z
-          .string()
-          .min(1)
-          .describe('the run id a failure-mode tool or list_runs returned, e.g. "run-3"'),
-      }),
+      inputSchema: restoreInput.inputSchema,
       annotations: {
         title: 'Restore a run',
         readOnlyHint: false,
@@ -68,13 +76,15 @@ export function registerRunTools(server: McpServer, ctx: ToolContext): void {
         openWorldHint: false,
       },
     },
-    (args) =>
+    (raw) =>
       guarded(
-        () =>
-          ctx.session.run(async (target) => {
+        () => {
+          const args = restoreInput.parse(raw);
+          return ctx.session.run(async (target, notice) => {
             const run = await target.writer.restore(args.run_id);
-            return toolResult({ database: target.name, ...runJson(run) });
-          }),
+            return toolResult({ database: target.name, ...runJson(run) }, notice);
+          });
+        },
         { runId: 'run_id' },
       ),
   );

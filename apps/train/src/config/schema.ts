@@ -105,6 +105,11 @@ const MosaiqDatasetSchema = z.strictObject({
     .optional(),
   /** Where the sandbox copy is made (default: next to the run). */
   sandbox: path.optional(),
+  /**
+   * Train on a source that is a sandbox with runs still applied (its "normal" records then include
+   * corrupted ones): refused unless true.
+   */
+  allowUnrestoredRuns: z.boolean().default(false),
   /** Normal examples: completed, non-QA beams from the most recent N days of the source. */
   recentDays: z.number().int().positive().default(60),
   normal: z.number().int().positive().default(2000),

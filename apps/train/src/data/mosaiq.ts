@@ -65,6 +65,7 @@ export async function prepareMosaiq(
     seed,
     sandboxPath: resolve(cfg.sandbox ?? join(runDir, 'sandbox.sqlite')),
     keepSandbox: Boolean(cfg.sandbox),
+    allowUnrestoredRuns: cfg.allowUnrestoredRuns,
     featureSet: cfg.features,
     progress,
     configPath: 'dataset',

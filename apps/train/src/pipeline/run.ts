@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rmdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { MODEL_COMPANION_FILES } from '@anomalia/qa-workflow';
 import { ConfigError } from '../config/load';
@@ -66,7 +66,11 @@ async function createRunDir(runsDir: string, base: string): Promise<{ runId: str
   }
 }
 
-/** Runs one configuration end to end and writes everything into `runs/<time>-<name>/`. */
+/**
+ * Runs one configuration end to end and writes everything into `runs/<time>-<name>/`. A run that
+ * fails leaves no empty directory behind: one holding nothing is removed, one holding partial
+ * output gets `failed.json` (the error), so it is never taken for a finished run.
+ */
 export async function runTraining(
   config: TrainConfig,
   progress: Progress,
@@ -94,6 +98,43 @@ export async function runTraining(
     throw e;
   }
   const { runId, runDir } = created;
+  try {
+    return await runInto(config, progress, options, { runId, runDir, started, entry, opened });
+  } catch (error) {
+    await leaveFailedRun(runDir, error);
+    throw error;
+  }
+}
+
+/** After a failure: removes the run directory when empty, else records why it failed. */
+async function leaveFailedRun(runDir: string, error: unknown): Promise<void> {
+  try {
+    if ((await readdir(runDir)).length === 0) await rmdir(runDir);
+    else {
+      await writeFile(
+        join(runDir, 'failed.json'),
+        `${JSON.stringify({ failedAt: new Date().toISOString(), error: (error as Error)?.message ?? String(error) }, null, 2)}\n`,
+      );
+    }
+  } catch {
+    // The original error matters more than the clean-up's.
+  }
+}
+
+/** The run itself, once its directory exists; `opened` (an ONNX model) is closed here. */
+async function runInto(
+  config: TrainConfig,
+  progress: Progress,
+  options: { cwd?: string },
+  run: {
+    runId: string;
+    runDir: string;
+    started: Date;
+    entry: OpenedOnnxModel['entry'] | (typeof REGISTRY)[Exclude<ModelType, 'onnx'>];
+    opened: OpenedOnnxModel | null;
+  },
+): Promise<RunResult> {
+  const { runId, runDir, started, entry, opened } = run;
 
   progress.stage(`preparing ${config.dataset.kind} data`);
   const t0 = performance.now();

@@ -1,4 +1,11 @@
-import { ArtifactError, type LoadedArtifact, type Matrix, type Rng, requireTensor } from '@anomalia/core';
+import {
+  ArtifactError,
+  assertTensorShapes,
+  type LoadedArtifact,
+  type Matrix,
+  type Rng,
+  requireTensor,
+} from '@anomalia/core';
 import { tensor } from '../shared/tensor';
 import { averagePathLength } from './path-length';
 
@@ -269,6 +276,14 @@ export function forestTensors(forest: FlatForest) {
 export function forestFromArtifact(artifact: LoadedArtifact, nTrees: number, nFeatures: number): FlatForest {
   const roots = requireTensor(artifact, 'roots', 'int32', nTrees + 1);
   const nodes = roots[nTrees]!;
+  assertTensorShapes(artifact, {
+    roots: [nTrees + 1],
+    feature: [nodes],
+    threshold: [nodes],
+    left: [nodes],
+    right: [nodes],
+    nodeSamples: [nodes],
+  });
   const forest: FlatForest = {
     feature: requireTensor(artifact, 'feature', 'int32', nodes),
     threshold: requireTensor(artifact, 'threshold', 'float64', nodes),

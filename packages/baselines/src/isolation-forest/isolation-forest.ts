@@ -8,6 +8,7 @@ import {
   type ModelExport,
   NotFittedError,
   Rng,
+  restoreFromArtifact,
   ScalerParamSchema,
   ValidationError,
 } from '@anomalia/core';
@@ -76,7 +77,7 @@ export class IsolationForest extends BaseMatrixDetector<IsolationForestParams> {
 
   static async load(dir: string): Promise<IsolationForest> {
     const artifact = await loadArtifact(dir, { kind: KIND });
-    return new IsolationForest(artifact.params as IsolationForestInput).restore(artifact);
+    return restoreFromArtifact(artifact, (p) => new IsolationForest(p as IsolationForestInput));
   }
 
   /** The subsample size ψ used per tree (scikit-learn's `max_samples_`). */
@@ -193,6 +194,15 @@ export class IsolationForest extends BaseMatrixDetector<IsolationForestParams> {
         'manifest.json',
         'state.trees',
         `expected ${this.params.nEstimators} (params.nEstimators)`,
+      );
+    }
+    const cap =
+      this.params.maxSamples === 'auto' ? 256 : this.params.maxSamples > 1 ? this.params.maxSamples : null;
+    if (cap !== null && maxSamplesUsed > cap) {
+      throw new ArtifactError(
+        'manifest.json',
+        'state.maxSamplesUsed',
+        `expected at most ${cap} (params.maxSamples ${JSON.stringify(this.params.maxSamples)}), found ${maxSamplesUsed}: params and weights do not match`,
       );
     }
     this.forest = forestFromArtifact(artifact, trees, nFeatures as number);

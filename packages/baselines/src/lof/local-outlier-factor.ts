@@ -1,5 +1,6 @@
 import {
   ArtifactError,
+  assertTensorShapes,
   BaseMatrixDetector,
   ContaminationSchema,
   type LoadedArtifact,
@@ -8,6 +9,7 @@ import {
   type ModelExport,
   NotFittedError,
   requireTensor,
+  restoreFromArtifact,
   ScalerParamSchema,
   ValidationError,
 } from '@anomalia/core';
@@ -80,7 +82,7 @@ export class LocalOutlierFactor extends BaseMatrixDetector<LocalOutlierFactorPar
 
   static async load(dir: string): Promise<LocalOutlierFactor> {
     const artifact = await loadArtifact(dir, { kind: KIND });
-    return new LocalOutlierFactor(artifact.params as LocalOutlierFactorInput).restore(artifact);
+    return restoreFromArtifact(artifact, (p) => new LocalOutlierFactor(p as LocalOutlierFactorInput));
   }
 
   /** The neighbour count actually used: min(nNeighbors, n − 1) (scikit-learn's `n_neighbors_`). */
@@ -175,7 +177,8 @@ export class LocalOutlierFactor extends BaseMatrixDetector<LocalOutlierFactorPar
   protected exportModel(): ModelExport {
     const f = this.requireFitted();
     return {
-      state: { rows: f.X.rows, nNeighborsUsed: f.k },
+      // The metric is recorded with the rows, so params edited after saving are caught on load.
+      state: { rows: f.X.rows, nNeighborsUsed: f.k, metric: this.params.metric, p: this.params.p },
       tensors: {
         X: tensor(f.X.data, [f.X.rows, f.X.cols]),
         kDistance: tensor(f.kDistance),
@@ -197,7 +200,30 @@ export class LocalOutlierFactor extends BaseMatrixDetector<LocalOutlierFactorPar
         `expected an integer in [1, ${rows - 1}]`,
       );
     }
+    const implied = Math.min(this.params.nNeighbors, rows - 1);
+    if (nNeighborsUsed !== implied) {
+      throw new ArtifactError(
+        'manifest.json',
+        'state.nNeighborsUsed',
+        `expected ${implied} (params.nNeighbors ${this.params.nNeighbors}, at most rows − 1), found ${nNeighborsUsed}: params and weights do not match`,
+      );
+    }
+    for (const name of ['metric', 'p'] as const) {
+      if (artifact.state[name] !== this.params[name]) {
+        throw new ArtifactError(
+          'manifest.json',
+          `state.${name}`,
+          `the densities were computed with ${name} ${JSON.stringify(artifact.state[name])}, but params.${name} is ${JSON.stringify(this.params[name])}: params and weights do not match`,
+        );
+      }
+    }
     const cols = nFeatures as number;
+    assertTensorShapes(artifact, {
+      X: [rows, cols],
+      kDistance: [rows],
+      lrd: [rows],
+      trainingScores: [rows],
+    });
     const X = new Matrix(rows, cols, requireTensor(artifact, 'X', 'float64', rows * cols));
     const bad = X.findNonFinite();
     if (bad) throw new ArtifactError('weights.bin', 'tensors.X', `non-finite value at row ${bad.row}`);

@@ -1,5 +1,6 @@
 import {
   ArtifactError,
+  assertTensorShapes,
   BaseMatrixDetector,
   ContaminationSchema,
   type LoadedArtifact,
@@ -8,6 +9,7 @@ import {
   type ModelExport,
   NotFittedError,
   requireTensor,
+  restoreFromArtifact,
   ScalerParamSchema,
 } from '@anomalia/core';
 import { z } from 'zod';
@@ -68,7 +70,7 @@ export class OneClassSVM extends BaseMatrixDetector<OneClassSVMParams> {
 
   static async load(dir: string): Promise<OneClassSVM> {
     const artifact = await loadArtifact(dir, { kind: KIND });
-    return new OneClassSVM(artifact.params as OneClassSVMInput).restore(artifact);
+    return restoreFromArtifact(artifact, (p) => new OneClassSVM(p as OneClassSVMInput));
   }
 
   /** The support vectors (training rows with α > 0, after the scaler), in training order. */
@@ -161,7 +163,15 @@ export class OneClassSVM extends BaseMatrixDetector<OneClassSVMParams> {
   protected exportModel(): ModelExport {
     const f = this.requireFitted();
     return {
-      state: { gamma: f.spec.gamma, rho: f.rho, supportVectors: f.supportVectors.rows },
+      // The kernel is recorded with the weights, so params edited after saving are caught on load.
+      state: {
+        kernel: f.spec.kernel,
+        gamma: f.spec.gamma,
+        degree: f.spec.degree,
+        coef0: f.spec.coef0,
+        rho: f.rho,
+        supportVectors: f.supportVectors.rows,
+      },
       tensors: {
         supportVectors: tensor(f.supportVectors.data, [f.supportVectors.rows, f.supportVectors.cols]),
         supportIndices: tensor(f.supportIndices),
@@ -179,13 +189,33 @@ export class OneClassSVM extends BaseMatrixDetector<OneClassSVMParams> {
     if (typeof supportVectors !== 'number' || !Number.isInteger(supportVectors) || supportVectors < 0) {
       throw bad('supportVectors', 'expected a non-negative integer');
     }
+    const p = this.params;
+    // The kernel the support vectors were fitted with must be the one the params describe.
+    const saved = artifact.state;
+    for (const [name, implied] of [
+      ['kernel', p.kernel],
+      ['degree', p.degree],
+      ['coef0', p.coef0],
+      ...(typeof p.gamma === 'number' ? [['gamma', p.gamma] as const] : []),
+    ] as const) {
+      if (saved[name] !== implied) {
+        throw bad(
+          name,
+          `the support vectors were fitted with ${name} ${JSON.stringify(saved[name])}, but params.${name} is ${JSON.stringify(implied)}: params and weights do not match`,
+        );
+      }
+    }
     const d = nFeatures as number;
+    assertTensorShapes(artifact, {
+      supportVectors: [supportVectors, d],
+      supportIndices: [supportVectors],
+      dualCoef: [supportVectors],
+    });
     const sv = new Matrix(
       supportVectors,
       d,
       requireTensor(artifact, 'supportVectors', 'float64', supportVectors * d),
     );
-    const p = this.params;
     this.fitted = {
       spec: { kernel: p.kernel, gamma, degree: p.degree, coef0: p.coef0 },
       supportVectors: sv,

@@ -1,4 +1,4 @@
-/** Test kits for packages built on @anomalia/core: the Detector conformance checks and shared-data paths. */
+/** Test kits for packages built on @anomalia/core: the Detector conformance checks, shared-data paths, artifact tampering. */
 export {
   type ConformanceCheck,
   type ConformanceData,
@@ -8,3 +8,4 @@ export {
   plantedAnomalies,
 } from './conformance';
 export { sharedDataPath, sharedDir } from './shared-data';
+export { editManifest } from './tamper';

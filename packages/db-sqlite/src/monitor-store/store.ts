@@ -68,14 +68,17 @@ export function alertKey(source: string, recordId: string, modelName: string, mo
 export function openMonitorStore(path: string, options: MonitorStoreOptions = {}): MonitorStore {
   if (typeof path !== 'string' || path.trim() === '' || path === ':memory:' || path.startsWith('file:'))
     throw new ValidationError('state.path', 'a plain file path (not :memory: or a URI)', path);
-  const fresh = !existsSync(path) || statSync(path).size === 0;
+  let fresh = !existsSync(path) || statSync(path).size === 0;
   // An existing file is checked through a read-only handle first: not even a pragma is written to
   // a file that turns out not to be ours.
   if (!fresh) {
     let probe: Database.Database | undefined;
     try {
       probe = new Database(path, { readonly: true, fileMustExist: true });
-      checkStore(probe, path);
+      // No schema object at all: a store killed before its first commit (or an empty file SQLite
+      // made), which holds nothing to protect; it is initialised like a new one.
+      fresh = probe.prepare('SELECT count(*) FROM sqlite_master').pluck().get() === 0;
+      if (!fresh) checkStore(probe, path);
     } catch (error) {
       if ((error as { code?: string }).code === 'SQLITE_NOTADB')
         throw new NotAMonitorStoreError(path, 'not an SQLite file');

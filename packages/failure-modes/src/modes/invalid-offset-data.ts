@@ -4,7 +4,7 @@ import { compact, updateCell } from '../change-builders';
 import type { Cohort } from '../cohort';
 import { defineVariant } from '../failure-mode';
 import { defineMosaiqMode } from './shared';
-import { futureParams, futureReference } from './timestamp-inconsistencies';
+import { futureParams, futureProblem, futureReference } from './timestamp-inconsistencies';
 
 const DAY_MS = 86_400_000;
 const AXES = { superior: 'Superior_Offset', anterior: 'Anterior_Offset', lateral: 'Lateral_Offset' } as const;
@@ -129,9 +129,9 @@ export const invalidOffsetData = defineMosaiqMode({
       check(t, cohort, p) {
         const missing = noOffset(t);
         if (missing) return missing;
-        const ref = futureReference(cohort, p.reference);
-        if (ref === null) return 'the cohort has no timestamp to be in the future of';
-        const to = new Date(ref.getTime() + p.offsetDays * DAY_MS);
+        const problem = futureProblem(cohort, p);
+        if (problem) return problem;
+        const to = new Date(futureReference(cohort, p.reference)!.getTime() + p.offsetDays * DAY_MS);
         if (Math.abs(magnitude(offsetAfterMove(t, cohort, t.offset!, to)) - magnitude(t.offset)) < 1e-9) {
           return 'the offset it would fall back to has the same shift (nothing a QA feature could see)';
         }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { compact, updateCell } from '../change-builders';
 import type { Cohort } from '../cohort';
 import { defineVariant } from '../failure-mode';
-import { dateParam, toDate } from '../params';
+import { dateParam, isSqlDateTime, toDate } from '../params';
 import { defineMosaiqMode } from './shared';
 
 const DAY_MS = 86_400_000;
@@ -10,6 +10,19 @@ const DAY_MS = 86_400_000;
 /** The instant "future" is measured from: the explicit reference, else the cohort's latest timestamp. */
 export function futureReference(cohort: Cohort, reference: Date | string | number | undefined): Date | null {
   return reference === undefined ? cohort.latestTimestamp : toDate(reference);
+}
+
+/** Why `offsetDays` after the reference cannot be written, or null when it can. */
+export function futureProblem(
+  cohort: Cohort,
+  params: { reference?: Date | string | number | undefined; offsetDays: number },
+): string | null {
+  const ref = futureReference(cohort, params.reference);
+  if (ref === null) return 'the cohort has no timestamp to be in the future of';
+  if (!isSqlDateTime(ref.getTime() + params.offsetDays * DAY_MS)) {
+    return `${params.offsetDays} days after ${ref.toISOString()} is past 9999-12-31, beyond an SQL Server datetime`;
+  }
+  return null;
 }
 
 export const futureParams = z.strictObject({
@@ -52,10 +65,7 @@ export const timestampInconsistencies = defineMosaiqMode({
       writes: ['TrackTreatment.Create_DtTm', 'TrackTreatment.Edit_DtTm'],
       features: ['create_in_future', 'edit_in_future'],
       params: futureParams,
-      check: (_t, cohort, p) =>
-        futureReference(cohort, p.reference) === null
-          ? 'the cohort has no timestamp to be in the future of'
-          : null,
+      check: (_t, cohort, p) => futureProblem(cohort, p),
       apply({ target, cohort, params }) {
         const tt = target.treatment;
         const create = new Date(

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import {
   cloneAsSandbox,
@@ -16,6 +16,32 @@ export const SqliteSourceSchema = z.strictObject({
 });
 export type SqliteSource = z.output<typeof SqliteSourceSchema>;
 
+/** The file's identity now (device and inode), or null when there is no file at `path`. */
+function fileIdentity(path: string): string | null {
+  try {
+    const st = statSync(path);
+    return `${st.dev}:${st.ino}`;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A handle keeps the file it opened: when another file is moved to `path` (a sandbox replaced by a
+ * fresh copy) or the file is removed, the handle still reaches the old one, and SQLite refuses
+ * writes to a moved file ("attempt to write a readonly database"). Says so, or null.
+ */
+function stalenessOf(path: string): () => string | null {
+  const opened = fileIdentity(path);
+  return () => {
+    const now = fileIdentity(path);
+    if (now === opened) return null;
+    return now === null
+      ? `${path} was removed after it was opened`
+      : `${path} was replaced by another file after it was opened`;
+  };
+}
+
 /** A Mosaiq-shaped SQLite file (@anomalia/db-sqlite): the embedded default. */
 export const sqliteSource: SourceType<SqliteSource> = {
   type: 'sqlite',
@@ -28,10 +54,12 @@ export const sqliteSource: SourceType<SqliteSource> = {
     createClinicDatabase(config.path, { seed: clinic.seed, records: clinic.records });
   },
   async openReader(config) {
+    const staleness = stalenessOf(config.path);
     const reader = openTreatmentReader(config.path);
-    return { name: config.path, reader, close: () => reader.close() };
+    return { name: config.path, reader, staleness, close: () => reader.close() };
   },
   async openSandbox(config): Promise<OpenSandbox> {
+    const staleness = stalenessOf(config.path);
     // The writer first: on a database without the sandbox marker it throws before any reader exists.
     const writer = openSandboxWriter(config.path);
     try {
@@ -40,6 +68,7 @@ export const sqliteSource: SourceType<SqliteSource> = {
         name: config.path,
         reader,
         writer,
+        staleness,
         async close() {
           await reader.close();
           await writer.close();

@@ -1,4 +1,11 @@
-import type { SandboxWriter, TableName, TablePresence, TableRows, TreatmentReader } from '@anomalia/mosaiq';
+import type {
+  SandboxRun,
+  SandboxWriter,
+  TableName,
+  TablePresence,
+  TableRows,
+  TreatmentReader,
+} from '@anomalia/mosaiq';
 import type { z } from 'zod';
 
 /** The highest primary key of each table, so inserted rows and dangling ids avoid every existing row. */
@@ -11,14 +18,25 @@ export interface TablePresenceSource {
   tablePresence(): TablePresence | Promise<TablePresence>;
 }
 
-/** What the workflow reads through: the adapter interface of @anomalia/mosaiq plus key ceilings and table presence. */
-export type SourceReader = TreatmentReader & KeyCeilings & TablePresenceSource;
+/** Runs of a sandbox that are still applied: its Mosaiq tables hold corrupted rows while any is. */
+export interface UnrestoredRunsSource {
+  unrestoredRuns(): SandboxRun[] | Promise<SandboxRun[]>;
+}
+
+/** What the workflow reads through: the adapter interface of @anomalia/mosaiq plus key ceilings, table presence and a sandbox's unrestored runs. */
+export type SourceReader = TreatmentReader & KeyCeilings & TablePresenceSource & UnrestoredRunsSource;
 
 /** A source opened read-only. */
 export interface OpenSource {
   /** How to name the database in messages (a path, a server/database). */
   readonly name: string;
   readonly reader: SourceReader;
+  /**
+   * Why the open handles no longer reach the configured database (its file was replaced or
+   * removed since it was opened), or null while they do. Checked before each use by long-lived
+   * holders (the MCP server), which then reopen.
+   */
+  staleness(): string | null;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,40 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const CHILD = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
+
+export interface CrashOutcome {
+  /** True when SIGKILL ended the child; false when it finished first. */
+  readonly killed: boolean;
+  readonly code: number | null;
+  readonly stderr: string;
+}
+
+/**
+ * Runs `crash-child.ts <args>` (through tsx) and kills it with SIGKILL `delayMs` after it
+ * printed "ready", unless it has finished by then. `delayMs` null: never killed.
+ */
+export function runAndKill(args: readonly string[], delayMs: number | null): Promise<CrashOutcome> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    let out = '';
+    let timer: NodeJS.Timeout | undefined;
+    child.stderr.on('data', (d) => {
+      stderr += String(d);
+    });
+    child.stdout.on('data', (d) => {
+      out += String(d);
+      if (delayMs !== null && timer === undefined && out.includes('ready\n')) {
+        timer = setTimeout(() => child.kill('SIGKILL'), delayMs);
+      }
+    });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ killed: signal === 'SIGKILL', code, stderr });
+    });
+  });
+}
