@@ -121,7 +121,50 @@ describe('a SQL Server source', () => {
     const sandbox = await openSandbox(resolveSource({ type: 'mssql', url: server.url('sandbox', 'sa') }));
     try {
       expect(await sandbox.writer.listRuns()).toEqual([]);
+      expect(sandbox.staleness()).toBeNull();
     } finally {
+      await sandbox.close();
+    }
+  });
+
+  it('says which runs a sandbox still has applied (training refuses such a source), and none for a production database', async () => {
+    const production = await openSource(
+      resolveSource({ type: 'mssql', url: server.url('mosaiq', 'reader') }),
+    );
+    try {
+      expect(await production.reader.unrestoredRuns()).toEqual([]);
+    } finally {
+      await production.close();
+    }
+    const sandbox = await openSandbox(resolveSource({ type: 'mssql', url: server.url('sandbox', 'sa') }));
+    const reader = await openSource(resolveSource({ type: 'mssql', url: server.url('sandbox', 'sa') }));
+    try {
+      const page = await sandbox.reader.listTreatments({
+        from: new Date(0),
+        to: new Date('2100-01-01'),
+        pageSize: 1,
+      });
+      const t = page.items[0]!;
+      const run = await sandbox.writer.apply(
+        [
+          {
+            kind: 'update',
+            table: 'TrackTreatment',
+            key: t.TTX_ID,
+            column: 'Edit_DtTm',
+            oldValue: t.Edit_DtTm,
+            newValue: new Date(0),
+          },
+        ],
+        { label: 'one edited treatment' },
+      );
+      expect((await sandbox.reader.unrestoredRuns()).map((r) => r.runId)).toEqual([run.runId]);
+      expect((await reader.reader.unrestoredRuns()).map((r) => r.runId)).toEqual([run.runId]);
+      await sandbox.writer.restore(run.runId);
+      expect(await sandbox.reader.unrestoredRuns()).toEqual([]);
+      expect(await reader.reader.unrestoredRuns()).toEqual([]);
+    } finally {
+      await reader.close();
       await sandbox.close();
     }
   });

@@ -1,4 +1,5 @@
 import {
+  isSandbox,
   type MssqlSettings,
   MssqlSettingsSchema,
   openSandboxWriter,
@@ -6,7 +7,7 @@ import {
   redactConnectionText,
 } from '@anomalia/db-mssql';
 import { MosaiqLoader, markAsSandbox } from '@anomalia/db-sqlite';
-import { allTablesPresent } from '@anomalia/mosaiq';
+import { allTablesPresent, type SandboxRun } from '@anomalia/mosaiq';
 import { z } from 'zod';
 import type { OpenSandbox, SourceType } from './types';
 
@@ -67,6 +68,17 @@ export function mssqlTargetInput(config: MssqlSource, env: Env = process.env): {
  * database: it writes the cohort's rows (every row behind the treatments it read) into a new
  * SQLite sandbox and corrupts that.
  */
+/** The runs still applied to a sandbox (its ledger); a database without the sandbox marker has none. */
+async function unrestoredRunsOf(input: ReturnType<typeof mssqlTargetInput>): Promise<SandboxRun[]> {
+  if (!(await isSandbox(input))) return [];
+  const writer = await openSandboxWriter(input);
+  try {
+    return (await writer.listRuns()).filter((r) => r.status === 'applied');
+  } finally {
+    await writer.close();
+  }
+}
+
 export const mssqlSource: SourceType<MssqlSource> = {
   type: 'mssql',
   schema: MssqlSourceSchema,
@@ -76,10 +88,16 @@ export const mssqlSource: SourceType<MssqlSource> = {
   // A server database cannot be checked without connecting; opening it says what is wrong.
   exists: () => true,
   async openReader(config) {
-    const reader = await openTreatmentReader(mssqlTargetInput(config));
+    const input = mssqlTargetInput(config);
+    const reader = await openTreatmentReader(input);
     return {
       name: reader.label,
-      reader: Object.assign(reader, { tablePresence: () => allTablesPresent() }),
+      reader: Object.assign(reader, {
+        tablePresence: () => allTablesPresent(),
+        unrestoredRuns: () => unrestoredRunsOf(input),
+      }),
+      // A server database is not a file that can be swapped under an open connection.
+      staleness: () => null,
       close: () => reader.close(),
     };
   },
@@ -91,8 +109,12 @@ export const mssqlSource: SourceType<MssqlSource> = {
       const reader = await openTreatmentReader(input);
       return {
         name: reader.label,
-        reader: Object.assign(reader, { tablePresence: () => allTablesPresent() }),
+        reader: Object.assign(reader, {
+          tablePresence: () => allTablesPresent(),
+          unrestoredRuns: async () => (await writer.listRuns()).filter((r) => r.status === 'applied'),
+        }),
         writer,
+        staleness: () => null,
         async close() {
           await reader.close();
           await writer.close();
