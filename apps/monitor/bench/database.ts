@@ -118,6 +118,15 @@ try {
       not_judged: s.notJudged.qa_mode + s.notJudged.incomplete,
       loaded: s.loaded,
       history_loaded: s.historyLoaded,
+      ...(scorer.courses
+        ? {
+            longitudinal: {
+              observed: scorer.courses.stats.observed,
+              assessed: scorer.courses.stats.assessed,
+              ms: round(scorer.courses.stats.ms),
+            },
+          }
+        : {}),
       alerts,
       ms: { ...round(s.ms), cursor_triage_commit: Math.round(commitMs) },
       cpu_ms: {

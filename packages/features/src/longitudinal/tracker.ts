@@ -106,6 +106,13 @@ export class LongitudinalTracker {
     return this.courseMap.get(key);
   }
 
+  /** The patient's courses, in the order they were first seen (cost: the patient's courses only). */
+  coursesOfPatient(patientId: number): CourseState[] {
+    const out: CourseState[] = [];
+    for (const key of this.patientCourses.get(patientId) ?? []) out.push(this.courseMap.get(key)!);
+    return out;
+  }
+
   courseOf(record: TreatmentRecord): CourseState | undefined {
     const key = courseKeyOf(record);
     return key === null ? undefined : this.courseMap.get(key);
