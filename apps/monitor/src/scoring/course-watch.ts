@@ -91,7 +91,7 @@ export class CourseWatch {
   }
 
   private add(r: TreatmentRecord): void {
-    this.tracker.observe(r);
+    this.tracker.track(r);
     this.seen.add(r.treatment.TTX_ID);
     this.stats.observed++;
   }
