@@ -120,6 +120,56 @@ describe('the longitudinal checks in the monitor', () => {
     }
   });
 
+  it('suspects the course at the fraction where its alarm fires, as the fractions arrive day by day', async () => {
+    const reader = openTreatmentReader(attacked);
+    try {
+      const summaries = new ChangeSummaries();
+      const ids = await changeIds(reader, summaries);
+      const listed = await reader.listTreatments({
+        from: new Date(0),
+        to: new Date('9999-01-01'),
+        patientIds: [Number(patient)],
+        pageSize: 10_000,
+      });
+      const { records } = await reader.loadRecords(listed.items.map((t) => t.TTX_ID));
+      const at = (r: (typeof records)[number]) => r.treatment.Create_DtTm!.getTime();
+      const attackedFractions = records
+        .filter((r) => affected.has(String(r.treatment.TTX_ID)) && r.treatment.WasBeamComplete === true)
+        .filter((r) => !r.treatment.WasQAMode)
+        .sort((a, b) => at(a) - at(b));
+      const start = at(attackedFractions[0]!);
+      // Everything else first (the clinic, and this patient's days before the attack) …
+      const later = records.filter((r) => at(r) >= start);
+      const pending = new Set(later.map((r) => String(r.treatment.TTX_ID)));
+      const s = scorer(reader, summaries);
+      const before = ids.filter((id) => !pending.has(id));
+      for (let i = 0; i < before.length; i += 2_000) await s.score(before.slice(i, i + 2_000));
+      // … then the patient's records one treatment day at a time, as a live monitor gets them.
+      const days = new Map<number, string[]>();
+      for (const r of later.sort((a, b) => at(a) - at(b))) {
+        const day = Math.floor(at(r) / 86_400_000);
+        days.set(day, [...(days.get(day) ?? []), String(r.treatment.TTX_ID)]);
+      }
+      const seen = new Map<string, ScoredRecord>();
+      for (const batch of days.values())
+        for (const r of await s.score(batch)) if (!isUnjudged(r)) seen.set(r.recordId, r);
+      const course = attackedFractions.map((r) => seen.get(String(r.treatment.TTX_ID))!);
+      expect(course.length).toBeGreaterThanOrEqual(8);
+      // The first attacked fraction (+1.5 %) stays within what one fraction may differ: not suspected.
+      expect(course[0]!.malicious!.probability).toBeLessThanOrEqual(THRESHOLD);
+      // From the second (+3 %, the CUSUM crosses h) every fraction is, naming the meterset alarm.
+      const alarm = /^dose: meterset cusum at fraction (\d+) of field set \d+ \(p=/;
+      const fired = course[1]!.malicious!.indicators.find((i) => alarm.test(i));
+      expect(fired).toBeDefined();
+      for (const r of course.slice(1)) {
+        expect(r.malicious!.probability).toBeGreaterThan(THRESHOLD);
+        expect(r.malicious!.indicators).toContain(fired);
+      }
+    } finally {
+      reader.closeSync();
+    }
+  });
+
   it('gives a restarted scorer the same assessment of the next fraction as one that saw the course arrive', async () => {
     const reader = openTreatmentReader(attacked);
     try {
