@@ -85,7 +85,7 @@ function scorer(reader: ReturnType<typeof openTreatmentReader>, summaries: Chang
 }
 
 describe('the longitudinal checks in the monitor', () => {
-  it('gives the attacked patient’s fractions a malicious probability naming the drifted meterset, clean patients none', async () => {
+  it('gives the attacked patient’s fractions a malicious probability naming the drifted meterset, clean patients no flag', async () => {
     const reader = openTreatmentReader(attacked);
     try {
       const summaries = new ChangeSummaries();
@@ -107,14 +107,9 @@ describe('the longitudinal checks in the monitor', () => {
         );
         expect(r.malicious!.indicators.join('\n')).not.toContain(`${patient}|`);
       }
-      // Every other patient was assessed: nearly all at exactly 0, none suspected.
-      expect(others.every((r) => r.malicious !== null && r.malicious !== undefined)).toBe(true);
-      const zero = others.filter(
-        (r) => r.malicious!.probability === 0 && r.malicious!.indicators.length === 0,
-      );
-      expect(zero.length / others.length).toBeGreaterThan(0.99);
-      expect(others.filter((r) => r.malicious!.probability > THRESHOLD)).toEqual([]);
-      expect(s.courses!.stats.assessed).toBeGreaterThan(0);
+      // Every other patient was assessed, and none carries a malicious flag: their courses show nothing.
+      expect(others.filter((r) => r.malicious !== null)).toEqual([]);
+      expect(s.courses!.stats.assessed).toBeGreaterThanOrEqual(new Set(judged.map((r) => r.patientId)).size);
     } finally {
       reader.closeSync();
     }

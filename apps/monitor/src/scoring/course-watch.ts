@@ -97,8 +97,9 @@ export class CourseWatch {
   }
 
   /**
-   * The malicious assessment of each record's patient after the batch was observed (null for a
-   * record without a patient). `energies[i]` is record i's energy: a patient's assessment takes the
+   * The malicious assessment of each record's patient after the batch was observed: null for a
+   * record without a patient, and for a patient whose courses show nothing (probability 0 and no
+   * alarm), so a clean patient's alert carries no malicious line and no routine-review deadline. `energies[i]` is record i's energy: a patient's assessment takes the
    * highest of its records in the batch (its recommendation band; the probability does not
    * depend on it). The clinic-wide targeting tests run once per call.
    */
@@ -119,10 +120,14 @@ export class CourseWatch {
     for (const [patient, e] of energy) {
       const a = assessPatientMalice(this.tracker, patient, e, { groups });
       this.stats.assessed++;
-      byPatient.set(patient, { probability: a.maliciousProbability, indicators: this.indicators(a) });
+      const indicators = this.indicators(a);
+      if (a.maliciousProbability > 0 || indicators.length > 0)
+        byPatient.set(patient, { probability: a.maliciousProbability, indicators });
     }
     this.stats.ms.assess += performance.now() - start;
-    return records.map((r) => (r.treatment.Pat_ID1 === null ? null : byPatient.get(r.treatment.Pat_ID1)!));
+    return records.map((r) =>
+      r.treatment.Pat_ID1 === null ? null : (byPatient.get(r.treatment.Pat_ID1) ?? null),
+    );
   }
 
   /**
