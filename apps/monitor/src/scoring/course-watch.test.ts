@@ -1,6 +1,13 @@
 import { openSandboxWriter, openTreatmentReader } from '@anomalia/db-sqlite';
 import { createFailureCatalogue, gradualParameterDrift } from '@anomalia/failure-modes';
-import { computeCorruption, loadPromotedModel, type PromotedModel } from '@anomalia/qa-workflow';
+import type { TreatmentRecord } from '@anomalia/mosaiq';
+import {
+  computeCorruption,
+  listAllTreatments,
+  loadPromotedModel,
+  loadRecordsInBatches,
+  type PromotedModel,
+} from '@anomalia/qa-workflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load';
 import { createLogger } from '../log';
@@ -8,6 +15,7 @@ import { isUnjudged, type ScoredRecord } from '../seam';
 import { assembleMonitor } from '../service/assemble';
 import { ChangeSummaries, CursorChangeSource } from '../source/cursor-source';
 import { sandboxClinic, testDir, trainedModel } from '../testing/clinics';
+import { CourseWatch } from './course-watch';
 import { MODEL_KINDS } from './model-kinds';
 import { ModelScorer } from './model-scorer';
 import { createDatabaseParts } from './parts';
@@ -199,6 +207,48 @@ describe('the longitudinal checks in the monitor', () => {
     } finally {
       reader.closeSync();
     }
+  });
+
+  it('keeps memory bounded: a tracker started afresh rebuilds the courses from history and assesses alike', async () => {
+    const reader = openTreatmentReader(attacked);
+    let all: TreatmentRecord[];
+    try {
+      all = await loadRecordsInBatches(
+        reader,
+        (await listAllTreatments(reader)).map((t) => t.TTX_ID),
+      );
+    } finally {
+      reader.closeSync();
+    }
+    const at = (r: TreatmentRecord) => r.treatment.Create_DtTm?.getTime() ?? 0;
+    const deliveries = all.filter((r) => r.treatment.WasBeamComplete === true && !r.treatment.WasQAMode);
+    deliveries.sort((a, b) => at(a) - at(b));
+    const unbounded = new CourseWatch();
+    const bounded = new CourseWatch({ maxFractions: 1_500 });
+    const earlier = new Map<number, TreatmentRecord[]>();
+    const differ: string[] = [];
+    let suspected = 0;
+    for (let i = 0; i < deliveries.length; i += 500) {
+      const batch = deliveries.slice(i, i + 500);
+      const patients = new Set(batch.map((r) => r.treatment.Pat_ID1!));
+      // What PatientHistory hands over: the batch patients' earlier deliveries.
+      const history = [...patients].flatMap((p) => earlier.get(p) ?? []);
+      const energies = batch.map(() => 0.1);
+      unbounded.observe(history, batch);
+      bounded.observe(history, batch);
+      const a = unbounded.assess(batch, energies);
+      const b = bounded.assess(batch, energies);
+      batch.forEach((r, k) => {
+        if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) differ.push(String(r.treatment.TTX_ID));
+        if (a[k] && a[k].probability > THRESHOLD) suspected++;
+      });
+      for (const r of batch)
+        earlier.set(r.treatment.Pat_ID1!, [...(earlier.get(r.treatment.Pat_ID1!) ?? []), r]);
+    }
+    expect(bounded.stats.resets).toBeGreaterThan(2);
+    expect(unbounded.stats.resets).toBe(0);
+    expect(suspected).toBeGreaterThan(0);
+    expect(differ).toEqual([]);
   });
 
   it('alerts on the attacked fractions as critical with the indicators, however low their energy', async () => {
