@@ -29,6 +29,8 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '10000' },
     model: { type: 'string' },
     latency: { type: 'string', default: '40' },
+    // `off`: without the longitudinal checks (scoring.longitudinal.enabled: false), for comparison.
+    longitudinal: { type: 'string', default: 'on' },
   },
 });
 const records = Number(values.records);
@@ -83,7 +85,10 @@ try {
 
   // Backlog: from the first change to the last, in batches.
   {
-    const c = config({ poll: { lookback: 'all', batchSize: batch } });
+    const c = config({
+      poll: { lookback: 'all', batchSize: batch },
+      scoring: { longitudinal: { enabled: values.longitudinal !== 'off' } },
+    });
     const parts = await createDatabaseParts(c, logger);
     const m = assembleMonitor(c, parts, { logger });
     const scorer = parts.scorer as ModelScorer;
@@ -113,11 +118,21 @@ try {
       cpu_seconds: cpuTotal,
       rows_per_cpu_s: Math.round(changed / cpuTotal),
       batch,
+      longitudinal_checks: values.longitudinal !== 'off',
       judged: s.judged,
       scored,
       not_judged: s.notJudged.qa_mode + s.notJudged.incomplete,
       loaded: s.loaded,
       history_loaded: s.historyLoaded,
+      ...(scorer.courses
+        ? {
+            longitudinal: {
+              observed: scorer.courses.stats.observed,
+              assessed: scorer.courses.stats.assessed,
+              ms: round(scorer.courses.stats.ms),
+            },
+          }
+        : {}),
       alerts,
       ms: { ...round(s.ms), cursor_triage_commit: Math.round(commitMs) },
       cpu_ms: {

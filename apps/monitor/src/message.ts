@@ -144,10 +144,13 @@ export function messageText(m: NotificationMessage): string {
         (a.patientId ? ` · patient ${a.patientId}` : '') +
         ` · ${a.action}, ${a.responseTime}${a.deadline ? ` (by ${a.deadline})` : ''}`,
     );
-    if (a.malicious)
+    // A probability of 0 with no indicator (the courses showed nothing) is not worth a line.
+    if (a.malicious && (a.malicious.probability > 0 || a.malicious.indicators.length > 0)) {
       lines.push(
         `  malicious: p=${a.malicious.probability.toFixed(2)} ${a.malicious.level} (${a.malicious.message})`,
       );
+      for (const i of a.malicious.indicators) lines.push(`    · ${i}`);
+    }
     if (a.topFeatures.length)
       lines.push(
         `  features: ${a.topFeatures.map((f) => `${f.feature}=${formatNumber(f.value)} (${formatNumber(f.contribution)})`).join(', ')}`,

@@ -43,12 +43,36 @@ describe('triage', () => {
   });
 
   it('lets a malicious assessment make the response faster, never slower', () => {
-    // medium energy with strong evidence: the recommendation is routine (24 h), the band's 24 h stands.
-    expect(minutes(triage(1.2, { detectedAt: at, maliciousProbability: 0.95 }))).toBe(1440);
+    // medium energy with weak evidence: the recommendation is routine (24 h), the band's 24 h stands.
+    expect(minutes(triage(1.2, { detectedAt: at, maliciousProbability: 0.3 }))).toBe(1440);
     // low energy: the band has no deadline, the recommendation's routine review gives one.
     expect(minutes(triage(0.6, { detectedAt: at, maliciousProbability: 0.1 }))).toBe(1440);
     // critical 2.8 with a low probability: still 15–30 min.
     expect(minutes(triage(2.8, { detectedAt: at, maliciousProbability: 0.1 }))).toBe(30);
+  });
+
+  it('makes a suspected malicious finding critical however low its energy (seed 001: malice is ≥ 2.5)', () => {
+    // A course attack leaves each fraction normal to the model: the evidence decides.
+    const t = triage(0.05, { detectedAt: at, maliciousProbability: 0.9, maliciousThreshold: 0.5 });
+    expect(t).toMatchObject({
+      severity: 2.5,
+      escalated: true,
+      band: 'critical',
+      action: 'page',
+      tier: 'lower',
+    });
+    expect(t.malicious).toMatchObject({ suspected: true, level: 'forensic_investigation' });
+    expect(t.steps).toEqual(triage(2.5, { detectedAt: at, maliciousProbability: 0.9 }).steps);
+    expect(minutes(t)).toBeLessThanOrEqual(60);
+    // At or below the threshold nothing is raised: a low record stays low.
+    const below = triage(0.05, { detectedAt: at, maliciousProbability: 0.5, maliciousThreshold: 0.5 });
+    expect(below).toMatchObject({ severity: 0.05, escalated: false, band: 'normal' });
+    // A higher energy is kept, not lowered to 2.5.
+    expect(triage(2.9, { detectedAt: at, maliciousProbability: 0.9 })).toMatchObject({
+      severity: 2.9,
+      escalated: false,
+      tier: 'upper',
+    });
   });
 
   it('refuses a non-finite energy (the caller stores it as invalid)', () => {

@@ -1,4 +1,5 @@
 import {
+  BAND_THRESHOLDS,
   bandRank,
   type CriticalTier,
   clampToScale,
@@ -35,8 +36,13 @@ function playbookSteps(band: SeverityBand, tier: CriticalTier | null, suspected:
 
 /** What to do about one scored record, and by when (seed 001's risk-stratified alerting). */
 export interface Triage {
-  /** The energy clipped to the 0–3 scale (the raw energy is kept alongside). */
+  /**
+   * The energy clipped to the 0–3 scale (the raw energy is kept alongside), raised to the bottom
+   * of `critical` (2.5) when malice is suspected.
+   */
   readonly severity: number;
+  /** True when suspected malice raised the severity above the energy's. */
+  readonly escalated: boolean;
   readonly band: SeverityBand;
   /** 0 normal … 4 critical. */
   readonly rank: number;
@@ -67,18 +73,23 @@ export interface TriageOptions {
 /**
  * energy → band → action, response time and deadline, with the Mosaiq catalogue's playbook. The
  * malicious assessment can only make the response faster (`recommendMaliciousResponse` returns
- * the more urgent of its level's time and the band's), never slower.
+ * the more urgent of its level's time and the band's), never slower. A suspected malicious
+ * finding is critical whatever its energy (seed 001: every malicious mode is ≥ 2.5): an attack
+ * spread over a course leaves each fraction looking normal to the model, so its severity is
+ * raised to the critical band's lower tier, with that tier's malicious steps.
  * Throws for a non-finite energy: the caller records such a record as invalid.
  */
 export function triage(energy: number, options: TriageOptions): Triage {
-  const severity = clampToScale(energy);
+  const own = clampToScale(energy);
   const p = options.maliciousProbability ?? null;
   const suspected = p !== null && p > (options.maliciousThreshold ?? 0.5);
+  const severity = suspected ? Math.max(own, BAND_THRESHOLDS.critical) : own;
   const decision = route(severity, { malicious: suspected });
   const recommendation = p === null ? null : recommendMaliciousResponse(severity, p);
   const responseTime = recommendation ? recommendation.responseTime : decision.responseTime;
   return {
     severity,
+    escalated: severity > own,
     band: decision.band,
     rank: bandRank(decision.band),
     action: decision.action,

@@ -30,6 +30,7 @@ describe('loadConfig', () => {
       retry: { initial: 1_000, max: 60_000 },
     });
     expect(c.state).toEqual({ path: '.anomalia/monitor/state.sqlite', synchronous: 'full' });
+    expect(c.scoring).toEqual({ longitudinal: { enabled: true, historyDays: 120, maxFractions: 250_000 } });
     expect(c.sinks).toEqual([
       {
         name: 'alerts',
@@ -145,6 +146,15 @@ describe('loadConfig', () => {
         { ...minimal, model: { dir: 'm', missingTables: 'ignore' } },
         'model.missingTables: expected one of "refuse", "warn"',
       ],
+      [
+        { ...minimal, scoring: { longitudinal: { historyDays: 0 } } },
+        'scoring.longitudinal.historyDays: expected a number ≥ 1',
+      ],
+      [
+        { ...minimal, scoring: { longitudinal: { enabled: 'yes' } } },
+        'scoring.longitudinal.enabled: expected',
+      ],
+      [{ ...minimal, scoring: { tracker: {} } }, 'scoring.tracker: expected no such key'],
       [
         { ...minimal, guard: { minRecords: 500, window: 100 } },
         'guard.minRecords: expected at most guard.window (100)',

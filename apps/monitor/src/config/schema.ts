@@ -76,6 +76,27 @@ const ModelSchema = z.strictObject({
   missingTables: z.enum(['refuse', 'warn']).default('refuse'),
 });
 
+const ScoringSchema = z.strictObject({
+  /**
+   * The longitudinal checks: every patient's courses (patient × field across fractions) followed
+   * as fractions arrive, with CUSUM and trend alarms, and each scored record given its patient's
+   * malicious probability from that evidence (seed 001). A record whose probability exceeds
+   * `triage.maliciousThreshold` is critical however low its energy.
+   */
+  longitudinal: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /**
+       * Days of a newly seen patient's deliveries read to rebuild their courses (after a restart,
+       * or in a queue worker): at least a course's length, so its first fraction is the reference.
+       */
+      historyDays: z.number().min(1).max(3650).default(120),
+      /** Fractions kept in memory at most; beyond it the courses are rebuilt from the database. */
+      maxFractions: z.number().int().min(1_000).max(10_000_000).default(250_000),
+    })
+    .prefault({}),
+});
+
 const GuardSchema = z.strictObject({
   /** Judged records in the rolling window the live features are compared over. */
   window: z.number().int().min(50).max(100_000).default(5_000),
@@ -343,6 +364,7 @@ export const MonitorConfigSchema = z
     source: SourceSchema,
     poll: PollSchema.prefault({}),
     model: ModelSchema,
+    scoring: ScoringSchema.prefault({}),
     guard: GuardSchema.prefault({}),
     state: StateSchema.prefault({}),
     triage: TriageSchema.prefault({}),

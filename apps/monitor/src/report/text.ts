@@ -52,7 +52,10 @@ function alertLines(a: ReportAlert): string[] {
     out.push(
       `    features: ${a.topFeatures.map((f) => `${f.feature}=${num(f.value)} (${num(f.contribution)})`).join(', ')}`,
     );
-  if (a.malicious) out.push(`    malicious: p=${a.malicious.probability.toFixed(2)}, ${a.malicious.message}`);
+  if (a.malicious && (a.malicious.probability > 0 || (a.malicious.indicators ?? []).length > 0)) {
+    out.push(`    malicious: p=${a.malicious.probability.toFixed(2)}, ${a.malicious.message}`);
+    for (const i of a.malicious.indicators ?? []) out.push(`      · ${i}`);
+  }
   if (a.steps.length) out.push(`    recommended: ${a.steps.join('; ')}`);
   return out;
 }

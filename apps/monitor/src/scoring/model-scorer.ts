@@ -20,6 +20,7 @@ import type {
 } from '../seam';
 import { mosaiqInstant, mosaiqWallClock } from '../source/clock';
 import type { ChangeSummaries } from '../source/cursor-source';
+import { CourseWatch, type CourseWatchOptions } from './course-watch';
 import type { FitGuard } from './fit-guard';
 
 /** A detector that can run MC dropout (the neural models). */
@@ -49,6 +50,12 @@ export interface ModelScorerOptions {
   readonly reader: SourceReader;
   /** Days of each patient's history loaded as context for cohort features. */
   readonly historyDays: number;
+  /**
+   * The longitudinal checks (each patient's courses across fractions, and the malicious
+   * probability from their evidence): `historyDays` of each newly seen patient's deliveries
+   * rebuild their courses. Absent or null: off (records carry `malicious: null`).
+   */
+  readonly longitudinal?: ({ readonly historyDays: number } & CourseWatchOptions) | null;
   /** Tables the model was trained without: extracted as unobserved, as in training. */
   readonly absentTables: readonly TableName[];
   /** MC-dropout passes per alerting record (0: off). */
@@ -80,6 +87,8 @@ interface Stages {
   features: number;
   score: number;
   extras: number;
+  /** Course tracking and the malicious assessment. */
+  longitudinal: number;
 }
 
 /** Measures wall and CPU time of consecutive stages. */
@@ -114,13 +123,19 @@ export class ModelScorer implements Scorer {
     judged: 0,
     notJudged: { qa_mode: 0, incomplete: 0 },
     historyLoaded: 0,
-    ms: { load: 0, history: 0, features: 0, score: 0, extras: 0 },
-    cpuMs: { load: 0, history: 0, features: 0, score: 0, extras: 0 },
+    ms: { load: 0, history: 0, features: 0, score: 0, extras: 0, longitudinal: 0 },
+    cpuMs: { load: 0, history: 0, features: 0, score: 0, extras: 0, longitudinal: 0 },
   };
+  /** The longitudinal checks (null: off). */
+  readonly courses: CourseWatch | null;
 
   constructor(private readonly o: ModelScorerOptions) {
     this.model = o.identity;
-    this.history = new PatientHistory(o.reader, { days: o.historyDays });
+    this.courses = o.longitudinal ? new CourseWatch(o.longitudinal) : null;
+    // One cache serves both: the longer window, cut to `historyDays` for the model's features.
+    this.history = new PatientHistory(o.reader, {
+      days: Math.max(o.historyDays, o.longitudinal?.historyDays ?? 0),
+    });
     this.now = o.now ?? Date.now;
   }
 
@@ -166,17 +181,26 @@ export class ModelScorer implements Scorer {
     }
     clock.lap('load');
     if (!judged.length) {
+      // Beams of unknown completion still count as fractions of their course.
+      if (this.courses && records.length) {
+        const { history } = await this.history.contextFor(records);
+        this.courses.observe(history, records);
+      }
       this.history.observe(records);
       return out;
     }
 
     const { history, stats } = await this.history.contextFor(judged);
     this.stats.historyLoaded += stats.loadedRecords;
+    const featureHistory =
+      this.courses && this.o.longitudinal!.historyDays > this.o.historyDays
+        ? withinDays(history, judged, this.o.historyDays)
+        : history;
     clock.lap('history');
 
     const fm = modelFeatures(this.o.model, judged, {
       asOf: mosaiqWallClock(this.now()),
-      history: context.length ? [...history, ...context] : history,
+      history: context.length ? [...featureHistory, ...context] : featureHistory,
       absentTables: this.o.absentTables,
     });
     clock.lap('features');
@@ -196,6 +220,13 @@ export class ModelScorer implements Scorer {
     const extras = alerting.length ? await this.extras(fm.X, alerting, fm.featureNames) : null;
     clock.lap('extras');
 
+    let malice: ReturnType<CourseWatch['assess']> | null = null;
+    if (this.courses) {
+      this.courses.observe(history, records);
+      malice = this.courses.assess(judged, energies);
+    }
+    clock.lap('longitudinal');
+
     judged.forEach((r, i) => {
       const extra = extras?.get(i);
       out.push({
@@ -203,8 +234,7 @@ export class ModelScorer implements Scorer {
         energy: energies[i]!,
         ...(extra?.uncertainty !== undefined ? { uncertainty: extra.uncertainty } : {}),
         ...(extra?.saliency ? { saliency: extra.saliency } : {}),
-        // The longitudinal per-course assessment (issue 17) plugs in here once it exists.
-        malicious: null,
+        malicious: malice?.[i] ?? null,
         labels: labelsOf(r),
       });
     });
@@ -288,6 +318,32 @@ export class ModelScorer implements Scorer {
 }
 
 const nonNegative = (t: number) => (t >= 0 ? t : null);
+const DAY = 86_400_000;
+
+/**
+ * The records of `history` within `days` before their patient's earliest record in `batch` (what
+ * `PatientHistory` with that window returns), for the model's features: trained with that window,
+ * they must see no more.
+ */
+function withinDays(
+  history: readonly TreatmentRecord[],
+  batch: readonly TreatmentRecord[],
+  days: number,
+): TreatmentRecord[] {
+  const from = new Map<number, number>();
+  for (const r of batch) {
+    const p = r.treatment.Pat_ID1;
+    const t = r.treatment.Create_DtTm?.getTime();
+    if (p === null || t === undefined) continue;
+    const f = t - days * DAY;
+    if (!(from.get(p)! <= f)) from.set(p, f);
+  }
+  return history.filter((r) => {
+    const f = r.treatment.Pat_ID1 === null ? undefined : from.get(r.treatment.Pat_ID1);
+    const t = r.treatment.Create_DtTm?.getTime();
+    return f !== undefined && t !== undefined && t >= f;
+  });
+}
 
 function identity(r: TreatmentRecord) {
   const t = r.treatment;

@@ -99,6 +99,12 @@ export async function createDatabaseParts(config: MonitorConfig, logger: Logger)
     identity,
     reader: connection.reader,
     historyDays: config.model.historyDays,
+    longitudinal: config.scoring.longitudinal.enabled
+      ? {
+          historyDays: config.scoring.longitudinal.historyDays,
+          maxFractions: config.scoring.longitudinal.maxFractions,
+        }
+      : null,
     get absentTables() {
       return tables.unobserved;
     },

@@ -87,9 +87,9 @@ interface PatientFacts {
   groups: { age: string; site: string; machine: string };
 }
 
-function patientFacts(tracker: LongitudinalTracker): Map<number, PatientFacts> {
+function patientFacts(courses: Iterable<CourseState>): Map<number, PatientFacts> {
   const out = new Map<number, PatientFacts>();
-  for (const c of tracker.courses()) {
+  for (const c of courses) {
     const first = c.reference;
     if (!first) continue;
     const f = out.get(c.patientId) ?? {
@@ -120,7 +120,7 @@ export function targetingTests(
 ): GroupTest[] {
   const { alarmed: extra, ...rest } = options;
   const o = parseWith(EvidenceOptionsSchema, rest, 'evidence');
-  const facts = patientFacts(tracker);
+  const facts = patientFacts(tracker.courses());
   if (extra) for (const [id, f] of facts) if (extra.has(id)) f.alarmed = true;
   const total = facts.size;
   const alarmedTotal = [...facts.values()].filter((f) => f.alarmed).length;
@@ -267,7 +267,8 @@ export function assessPatientMalice(
 ): PatientMaliceAssessment {
   const { groups: given, ...rest } = options;
   const o = parseWith(EvidenceOptionsSchema, rest, 'evidence');
-  const courses = [...tracker.courses()].filter((c) => c.patientId === patientId);
+  // The patient's own courses only: a monitor assesses many patients per batch.
+  const courses = tracker.coursesOfPatient(patientId);
   const alarms = courses.flatMap((c) => c.alarms);
 
   const audits = courses.map((c) => auditKinds(c, tracker));
@@ -306,7 +307,7 @@ export function assessPatientMalice(
   const temporal = temporalEvidence(courses, o.alpha);
 
   const groups = given ?? targetingTests(tracker, o);
-  const facts = patientFacts(tracker).get(patientId);
+  const facts = patientFacts(courses).get(patientId);
   let targeting: EvidenceItem = {
     id: 'targeting',
     strength: 0,

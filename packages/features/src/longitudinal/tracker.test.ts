@@ -130,6 +130,20 @@ describe('LongitudinalTracker on attacks', () => {
     expect(revised.courseOf(course[0]!)!.fractions).toHaveLength(course.length);
   });
 
+  it('tracks without features exactly as it observes: the same courses, alarms and patients', () => {
+    const { tracker, observations } = track();
+    const tracked = new LongitudinalTracker();
+    const raised: unknown[] = [];
+    for (const r of byTime(records)) raised.push(...tracked.track(r));
+    expect(tracked.toJSON()).toEqual(tracker.toJSON());
+    expect(raised).toEqual([...observations.values()].flatMap((o) => o.alarms));
+    const patient = course[0]!.treatment.Pat_ID1!;
+    const mine = [...tracker.courses()].filter((c) => c.patientId === patient).map((c) => c.key);
+    expect(tracked.coursesOfPatient(patient).map((c) => c.key)).toEqual(mine);
+    expect(mine.length).toBeGreaterThan(0);
+    expect(tracked.coursesOfPatient(-1)).toEqual([]);
+  });
+
   it('peek changes nothing', () => {
     const tracker = new LongitudinalTracker();
     for (const r of course.slice(0, 10)) tracker.observe(r);

@@ -1,0 +1,156 @@
+import {
+  assessPatientMalice,
+  type CourseAlarm,
+  type GroupTest,
+  LongitudinalTracker,
+  type PatientMaliceAssessment,
+  targetingTests,
+} from '@anomalia/features';
+import type { TreatmentRecord } from '@anomalia/mosaiq';
+
+/** What a scored record carries of its patient's courses (`ScoredRecord.malicious`). */
+export interface MaliciousAssessment {
+  /** Seed 001's malicious probability from the course evidence (0: nothing found). */
+  readonly probability: number;
+  /** The evidence and course alarms behind it, in short words, strongest first. */
+  readonly indicators: readonly string[];
+}
+
+export interface CourseWatchOptions {
+  /**
+   * Fractions the tracker holds at most: beyond it the tracker starts afresh and each patient's
+   * courses are read again from the history the scorer loads (memory stays bounded however long
+   * the monitor runs).
+   */
+  readonly maxFractions?: number;
+  /** Indicators per record at most (evidence first, then course alarms). */
+  readonly maxIndicators?: number;
+}
+
+/** Counters since start (health, logs, benchmark). */
+export interface CourseWatchStats {
+  /** Records fed to the tracker (history and batches). */
+  observed: number;
+  /** Times the tracker started afresh (`maxFractions`). */
+  resets: number;
+  /** Patient assessments computed. */
+  assessed: number;
+  /** Wall time feeding the tracker and assessing patients. */
+  ms: { observe: number; assess: number };
+}
+
+const DEFAULT_MAX_FRACTIONS = 250_000;
+const DEFAULT_MAX_INDICATORS = 10;
+const time = (r: TreatmentRecord) => r.treatment.Create_DtTm?.getTime() ?? Number.NEGATIVE_INFINITY;
+
+/**
+ * The longitudinal checks of the monitor: every patient's courses followed fraction by fraction
+ * (`LongitudinalTracker` of @anomalia/features) as batches arrive, and each scored record given
+ * its patient's malicious probability from the course evidence (`assessPatientMalice`).
+ *
+ * Restart-safe without persisting the tracker: the first time a process sees a patient (after a
+ * restart, or as one of several queue workers) the patient's earlier deliveries the scorer loaded
+ * as history are fed first, so the courses are rebuilt from the database. The tracker is
+ * idempotent per TTX_ID and safe out of order, so a record seen again (an edit re-read by the
+ * change cursor) replaces its earlier version.
+ */
+export class CourseWatch {
+  private tracker = new LongitudinalTracker();
+  /** TTX_IDs the tracker has seen: history records are fed once, not at every batch. */
+  private readonly seen = new Set<number>();
+  private readonly maxFractions: number;
+  private readonly maxIndicators: number;
+  readonly stats: CourseWatchStats = {
+    observed: 0,
+    resets: 0,
+    assessed: 0,
+    ms: { observe: 0, assess: 0 },
+  };
+
+  constructor(options: CourseWatchOptions = {}) {
+    this.maxFractions = options.maxFractions ?? DEFAULT_MAX_FRACTIONS;
+    this.maxIndicators = options.maxIndicators ?? DEFAULT_MAX_INDICATORS;
+  }
+
+  /**
+   * Feeds the tracker a batch: first the history records it has not seen (the batch patients'
+   * earlier deliveries), then every record of the batch (an edit replaces its earlier version;
+   * records that are no delivery change nothing), each in delivery order.
+   */
+  observe(history: readonly TreatmentRecord[], batch: readonly TreatmentRecord[]): void {
+    const start = performance.now();
+    if (this.seen.size + batch.length > this.maxFractions) {
+      this.tracker = new LongitudinalTracker();
+      this.seen.clear();
+      this.stats.resets++;
+    }
+    const fresh = history.filter((r) => !this.seen.has(r.treatment.TTX_ID));
+    for (const r of fresh.sort((a, b) => time(a) - time(b))) this.add(r);
+    for (const r of [...batch].sort((a, b) => time(a) - time(b))) this.add(r);
+    this.stats.ms.observe += performance.now() - start;
+  }
+
+  private add(r: TreatmentRecord): void {
+    this.tracker.track(r);
+    this.seen.add(r.treatment.TTX_ID);
+    this.stats.observed++;
+  }
+
+  /**
+   * The malicious assessment of each record's patient after the batch was observed: null for a
+   * record without a patient, and for a patient whose courses show nothing (probability 0 and no
+   * alarm), so a clean patient's alert carries no malicious line and no routine-review deadline. `energies[i]` is record i's energy: a patient's assessment takes the
+   * highest of its records in the batch (its recommendation band; the probability does not
+   * depend on it). The clinic-wide targeting tests run once per call.
+   */
+  assess(records: readonly TreatmentRecord[], energies: ArrayLike<number>): (MaliciousAssessment | null)[] {
+    const energy = new Map<number, number>();
+    records.forEach((r, i) => {
+      const p = r.treatment.Pat_ID1;
+      if (p === null) return;
+      const e = energies[i]!;
+      const clipped = Number.isFinite(e) ? Math.min(3, Math.max(0, e)) : 0;
+      energy.set(p, Math.max(energy.get(p) ?? 0, clipped));
+    });
+    if (energy.size === 0) return records.map(() => null);
+    const start = performance.now();
+    // The targeting tests compare groups of the whole clinic: once per batch, not per patient.
+    const groups: GroupTest[] = targetingTests(this.tracker);
+    const byPatient = new Map<number, MaliciousAssessment>();
+    for (const [patient, e] of energy) {
+      const a = assessPatientMalice(this.tracker, patient, e, { groups });
+      this.stats.assessed++;
+      const indicators = this.indicators(a);
+      if (a.maliciousProbability > 0 || indicators.length > 0)
+        byPatient.set(patient, { probability: a.maliciousProbability, indicators });
+    }
+    this.stats.ms.assess += performance.now() - start;
+    return records.map((r) =>
+      r.treatment.Pat_ID1 === null ? null : (byPatient.get(r.treatment.Pat_ID1) ?? null),
+    );
+  }
+
+  /**
+   * Evidence items that count (strength > 0), strongest first, then the course alarms, each in a
+   * few words. Course keys (`Pat_ID1|FLD_SET_ID`) become the field set: indicators reach sinks,
+   * which carry no patient identifier by default.
+   */
+  private indicators(a: PatientMaliceAssessment): string[] {
+    const out: string[] = [];
+    for (const e of [...a.evidence].filter((x) => x.strength > 0).sort((x, y) => y.strength - x.strength))
+      out.push(`${e.id.replaceAll('_', ' ')} (${e.strength.toFixed(2)}): ${withoutPatient(e.detail)}`);
+    for (const alarm of [...a.alarms].sort((x, y) => x.fraction - y.fraction)) out.push(alarmText(alarm));
+    return out.slice(0, this.maxIndicators);
+  }
+}
+
+/** `dose: meterset cusum at fraction 3 of field set 812 (p=2.1e-4, within tolerance)`. */
+export function alarmText(a: CourseAlarm): string {
+  const notes = [
+    ...(a.pValue === null ? [] : [`p=${a.pValue.toExponential(1)}`]),
+    ...(a.withinTolerance ? ['within tolerance'] : []),
+  ];
+  return `${a.family}: ${a.parameter} ${a.test} at fraction ${a.fraction} of field set ${a.fieldSetId}${notes.length ? ` (${notes.join(', ')})` : ''}`;
+}
+
+const withoutPatient = (text: string) => text.replace(/course \d+\|(\d+)/g, 'field set $1');
