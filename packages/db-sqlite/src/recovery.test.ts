@@ -118,7 +118,9 @@ describe('a writer killed with SIGKILL in the middle of apply and restore', () =
     // random moment falls depends on the machine's load, the requirement below does not.
     const enoughHot = () => {
       const hot = outcomes.filter((o) => o.hot);
-      return hot.length >= 6 && hot.some((o) => o.phase === 'apply') && hot.some((o) => o.phase === 'restore');
+      return (
+        hot.length >= 6 && hot.some((o) => o.phase === 'apply') && hot.some((o) => o.phase === 'restore')
+      );
     };
     for (let i = 0; i < 96 && (i < 24 || !enoughHot()); i++) {
       const phase = i % 2 === 0 ? 'apply' : 'restore';
