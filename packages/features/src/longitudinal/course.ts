@@ -72,8 +72,16 @@ interface Track {
   readonly deviations: number[];
   maxAbsDeviation: number;
   cusumStatistic: number;
+  /** Mann–Kendall S of `points`, kept up to date one value at a time. */
+  mkS: number;
+  /** Σ t(t−1)(2t+5) over groups of t tied values of `points` (Var(S)'s tie term), and each value's count. */
+  mkTies: number;
+  readonly counts: Map<number, number>;
+  /** The full trend test (with the autocorrelation correction) of `points`, computed when asked. */
   trendZ: number;
   trendP: number;
+  /** `points.length` when trendZ / trendP were computed (-1: never). */
+  trendAt: number;
   cusumAlarm: boolean;
   trendAlarm: boolean;
 }
@@ -102,8 +110,12 @@ const newTrack = (param: SeriesParameter): Track => ({
   deviations: [],
   maxAbsDeviation: 0,
   cusumStatistic: 0,
+  mkS: 0,
+  mkTies: 0,
+  counts: new Map(),
   trendZ: 0,
   trendP: 1,
+  trendAt: -1,
   cusumAlarm: false,
   trendAlarm: false,
 });
@@ -265,7 +277,10 @@ export class CourseState {
   /** Largest |Mann–Kendall z| over the measured parameters. */
   maxTrendZ(): number {
     let m = 0;
-    for (const t of this.tracks) if (Math.abs(t.trendZ) > m) m = Math.abs(t.trendZ);
+    for (const t of this.tracks) {
+      const z = Math.abs(this.trend(t).z);
+      if (z > m) m = z;
+    }
     return m;
   }
 
@@ -399,6 +414,13 @@ export class CourseState {
     const n = t.points.length; // points before x
     if (this.counting && n > 0) this.noise.add(j, Math.abs(x - t.points[n - 1]!));
     const center = n ? medianOf(t.points) : Number.NaN;
+    for (let i = 0; i < n; i++) {
+      const d = x - t.points[i]!;
+      t.mkS += d > 0 ? 1 : d < 0 ? -1 : 0;
+    }
+    const c = t.counts.get(x) ?? 0;
+    t.counts.set(x, c + 1);
+    t.mkTies += tieGroupTerm(c + 1) - tieGroupTerm(c);
     t.points.push(x);
     const o = this.options;
     const raised: CourseAlarm[] = [];
@@ -443,30 +465,57 @@ export class CourseState {
         );
       }
     }
-    if (t.points.length >= o.mannKendallMin) {
-      const mk = mannKendall(t.points, { autocorrelation: o.autocorrelation });
-      if (mk.status === 'ok') {
-        t.trendZ = mk.z;
-        t.trendP = mk.pValue;
-        if (!t.trendAlarm && mk.pValue < o.mannKendallAlpha) {
-          t.trendAlarm = true;
-          raised.push(
-            this.alarm(
-              t,
-              'mann-kendall',
-              s,
-              fraction,
-              mk.z,
-              o.mannKendallAlpha,
-              mk.pValue,
-              mk.z > 0,
-              Number.isNaN(t.ref) ? x - center : x - t.ref,
-            ),
-          );
-        }
+    if (!t.trendAlarm && t.points.length >= o.mannKendallMin && this.trendMayAlarm(t)) {
+      const mk = this.trend(t);
+      if (mk.p < o.mannKendallAlpha) {
+        t.trendAlarm = true;
+        raised.push(
+          this.alarm(
+            t,
+            'mann-kendall',
+            s,
+            fraction,
+            mk.z,
+            o.mannKendallAlpha,
+            mk.p,
+            mk.z > 0,
+            Number.isNaN(t.ref) ? x - center : x - t.ref,
+          ),
+        );
       }
     }
     return raised;
+  }
+
+  /**
+   * Whether the trend test of the track's points can fall below the alarm level. The
+   * autocorrelation correction only multiplies Var(S) by n/n* ≥ 1, so the corrected p is never
+   * below the uncorrected one, which the running S and tie term give in O(1): when that is above
+   * α (with a margin for rounding) the full test, O(n²) with the correction, cannot alarm.
+   */
+  private trendMayAlarm(t: Track): boolean {
+    const n = t.points.length;
+    const s = t.mkS;
+    if (s === 0) return false;
+    const varS = (n * (n - 1) * (2 * n + 5) - t.mkTies) / 18;
+    if (!(varS > 0)) return true;
+    const z = s > 0 ? (s - 1) / Math.sqrt(varS) : (s + 1) / Math.sqrt(varS);
+    return normalPValue(z, 'two-sided') < this.options.mannKendallAlpha * (1 + 1e-9);
+  }
+
+  /** The track's Mann–Kendall z and p over its points (0 and 1 below `mannKendallMin` values), cached per length. */
+  private trend(t: Track): { z: number; p: number } {
+    const n = t.points.length;
+    if (n < this.options.mannKendallMin) return { z: 0, p: 1 };
+    if (t.trendAt !== n) {
+      const mk = mannKendall(t.points, { autocorrelation: this.options.autocorrelation });
+      if (mk.status === 'ok') {
+        t.trendZ = mk.z;
+        t.trendP = mk.pValue;
+      }
+      t.trendAt = n;
+    }
+    return { z: t.trendZ, p: t.trendP };
   }
 
   private noteDeviation(t: Track, d: number): void {
@@ -526,14 +575,15 @@ export class CourseState {
 
   private summarise(t: Track): ParameterSummary {
     const last = t.deviations[t.deviations.length - 1];
+    const trend = this.trend(t);
     return {
       parameter: t.param.id,
       reference: t.ref,
       deviation: last ?? Number.NaN,
       maxFractionDeviation: t.maxAbsDeviation,
       cusum: t.cusumStatistic,
-      trendZ: t.trendZ,
-      trendP: t.trendP,
+      trendZ: trend.z,
+      trendP: trend.p,
       deviations: [...t.deviations],
     };
   }
@@ -554,6 +604,9 @@ export function floorZTest(
   const z = mean / (sigma / Math.sqrt(n));
   return { z, pValue: normalPValue(z, 'two-sided'), mean };
 }
+
+/** t(t−1)(2t+5): one group of t tied values' share of Var(S)'s tie term (0 for t ≤ 1). */
+const tieGroupTerm = (t: number) => t * (t - 1) * (2 * t + 5);
 
 function medianOf(values: readonly number[]): number {
   const s = [...values].sort((a, b) => a - b);
