@@ -274,10 +274,19 @@ export class CourseState {
     return m;
   }
 
-  /** Largest |Mann–Kendall z| over the measured parameters. */
+  /**
+   * Largest |Mann–Kendall z| over the measured parameters. A track's uncorrected |z| bounds its
+   * corrected one from above, so tracks are tested from the largest bound down and the rest
+   * skipped once none can exceed the maximum so far.
+   */
   maxTrendZ(): number {
+    const candidates: { t: Track; bound: number }[] = [];
+    for (const t of this.tracks)
+      if (t.points.length >= this.options.mannKendallMin) candidates.push({ t, bound: Math.abs(rawTrendZ(t)) });
+    candidates.sort((a, b) => b.bound - a.bound);
     let m = 0;
-    for (const t of this.tracks) {
+    for (const { t, bound } of candidates) {
+      if (!(bound > m)) break;
       const z = Math.abs(this.trend(t).z);
       if (z > m) m = z;
     }
@@ -494,13 +503,7 @@ export class CourseState {
    * α (with a margin for rounding) the full test, O(n²) with the correction, cannot alarm.
    */
   private trendMayAlarm(t: Track): boolean {
-    const n = t.points.length;
-    const s = t.mkS;
-    if (s === 0) return false;
-    const varS = (n * (n - 1) * (2 * n + 5) - t.mkTies) / 18;
-    if (!(varS > 0)) return true;
-    const z = s > 0 ? (s - 1) / Math.sqrt(varS) : (s + 1) / Math.sqrt(varS);
-    return normalPValue(z, 'two-sided') < this.options.mannKendallAlpha * (1 + 1e-9);
+    return normalPValue(rawTrendZ(t), 'two-sided') < this.options.mannKendallAlpha * (1 + 1e-9);
   }
 
   /** The track's Mann–Kendall z and p over its points (0 and 1 below `mannKendallMin` values), cached per length. */
@@ -603,6 +606,18 @@ export function floorZTest(
   const mean = deviations.reduce((a, d) => a + d, 0) / n;
   const z = mean / (sigma / Math.sqrt(n));
   return { z, pValue: normalPValue(z, 'two-sided'), mean };
+}
+
+/**
+ * The Mann–Kendall z of a track's points without the autocorrelation correction, from its running
+ * S and tie term, computed as `mannKendall` does (so equal to its z when no correction applies).
+ */
+function rawTrendZ(t: Track): number {
+  const n = t.points.length;
+  const s = t.mkS;
+  if (s === 0) return 0;
+  const varS = (n * (n - 1) * (2 * n + 5) - t.mkTies) / 18;
+  return s > 0 ? (s - 1) / Math.sqrt(varS) : (s + 1) / Math.sqrt(varS);
 }
 
 /** t(t−1)(2t+5): one group of t tied values' share of Var(S)'s tie term (0 for t ≤ 1). */
