@@ -282,7 +282,8 @@ export class CourseState {
   maxTrendZ(): number {
     const candidates: { t: Track; bound: number }[] = [];
     for (const t of this.tracks)
-      if (t.points.length >= this.options.mannKendallMin) candidates.push({ t, bound: Math.abs(rawTrendZ(t)) });
+      if (t.points.length >= this.options.mannKendallMin)
+        candidates.push({ t, bound: Math.abs(rawTrendZ(t)) });
     candidates.sort((a, b) => b.bound - a.bound);
     let m = 0;
     for (const { t, bound } of candidates) {
