@@ -141,15 +141,30 @@ const TRIMMED_MR_PER_SIGMA = 1.0138;
  * chart alarm on noise.
  */
 export class NoiseModel {
-  private readonly ranges = new Map<number, { values: Float64Array; n: number; sigma: number; at: number }>();
+  private readonly ranges = new Map<number, NoiseRanges>();
 
   add(param: number, movingRange: number): void {
     let r = this.ranges.get(param);
     if (!r) {
-      r = { values: new Float64Array(NOISE_WINDOW), n: 0, sigma: Number.NaN, at: -1 };
+      r = {
+        values: new Float64Array(NOISE_WINDOW),
+        n: 0,
+        sigma: Number.NaN,
+        at: -1,
+        sorted: null,
+        added: [],
+        removed: [],
+      };
       this.ranges.set(param, r);
     }
-    r.values[r.n % NOISE_WINDOW] = movingRange;
+    const slot = r.n % NOISE_WINDOW;
+    if (r.sorted !== null) {
+      if (r.n >= NOISE_WINDOW) r.removed.push(r.values[slot]!);
+      r.added.push(movingRange);
+      // Past this many changes a full sort is as cheap (and a value added since could be evicted).
+      if (r.added.length > NOISE_WINDOW >> 3 || Number.isNaN(movingRange)) dropSorted(r);
+    }
+    r.values[slot] = movingRange;
     r.n++;
   }
 
@@ -159,7 +174,7 @@ export class NoiseModel {
     if (!r || r.n < NOISE_MIN) return Number.NaN;
     if (r.at < 0 || r.n - r.at >= NOISE_REFRESH) {
       const m = Math.min(r.n, NOISE_WINDOW);
-      const sorted = r.values.slice(0, m).sort();
+      const sorted = sortedWindow(r, m);
       const kept = Math.max(1, Math.floor(0.95 * m));
       let sum = 0;
       for (let i = 0; i < kept; i++) sum += sorted[i]!;
@@ -172,9 +187,70 @@ export class NoiseModel {
   /** A copy (a replay can start from a clinic's noise without changing it). */
   clone(): NoiseModel {
     const copy = new NoiseModel();
-    for (const [k, r] of this.ranges) copy.ranges.set(k, { ...r, values: r.values.slice() });
+    for (const [k, r] of this.ranges)
+      copy.ranges.set(k, {
+        ...r,
+        values: r.values.slice(),
+        sorted: r.sorted?.slice() ?? null,
+        added: r.added.slice(),
+        removed: r.removed.slice(),
+      });
     return copy;
   }
+}
+
+/** One parameter's moving ranges: a ring of the last NOISE_WINDOW, and the window sorted as of the last σ. */
+interface NoiseRanges {
+  values: Float64Array;
+  n: number;
+  sigma: number;
+  at: number;
+  /** The window's values in ascending order when σ was last estimated (null: sort afresh). */
+  sorted: Float64Array | null;
+  /** Values that entered and left the window since. */
+  added: number[];
+  removed: number[];
+}
+
+function dropSorted(r: NoiseRanges): void {
+  r.sorted = null;
+  r.added.length = 0;
+  r.removed.length = 0;
+}
+
+/**
+ * The window's m values in ascending order: the previous sorted window with the values that left
+ * it taken out and those that entered merged in (O(m) instead of a sort of the whole window).
+ */
+function sortedWindow(r: NoiseRanges, m: number): Float64Array {
+  const old = r.sorted;
+  let out: Float64Array;
+  if (old === null || old.length - r.removed.length + r.added.length !== m) {
+    out = r.values.slice(0, m).sort();
+  } else {
+    const removed = Float64Array.from(r.removed).sort();
+    const added = Float64Array.from(r.added).sort();
+    out = new Float64Array(m);
+    let i = 0;
+    let k = 0;
+    let a = 0;
+    let o = 0;
+    while (i < old.length) {
+      const v = old[i++]!;
+      if (k < removed.length && v === removed[k]) {
+        k++;
+        continue;
+      }
+      while (a < added.length && added[a]! < v) out[o++] = added[a++]!;
+      out[o++] = v;
+    }
+    while (a < added.length) out[o++] = added[a++]!;
+    if (k !== removed.length || o !== m) out = r.values.slice(0, m).sort();
+  }
+  r.sorted = out;
+  r.added.length = 0;
+  r.removed.length = 0;
+  return out;
 }
 
 /**
