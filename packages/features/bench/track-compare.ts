@@ -29,7 +29,7 @@ for (const r of records) {
 }
 const trackCpu = process.cpuUsage(cpu);
 const groups = targetingTests(tracker);
-const patients = [...new Set(records.map((r) => r.treatment.Pat_ID))].filter((p) => p !== null) as number[];
+const patients = [...new Set(records.map((r) => r.treatment.Pat_ID1))].filter((p): p is number => p !== null);
 const assessments = patients.map((p) => assessPatientMalice(tracker, p, 0, { groups }));
 const totalCpu = process.cpuUsage(cpu);
 const courses = [...tracker.courses()].map((c) => ({
