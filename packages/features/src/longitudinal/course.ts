@@ -65,8 +65,9 @@ interface Track {
   ref: number;
   sigma: number;
   cusum: CusumMonitor | null;
-  /** Measured parameters: distinct values (one per offset) in order. */
+  /** Measured parameters: distinct values (one per offset) in order, and the same in ascending order. */
   readonly points: number[];
+  readonly sorted: number[];
   lastOffsetId: number | null;
   /** Deviations pushed into the CUSUM, in order. */
   readonly deviations: number[];
@@ -106,6 +107,7 @@ const newTrack = (param: SeriesParameter): Track => ({
   sigma: param.sigmaFloor,
   cusum: null,
   points: [],
+  sorted: [],
   lastOffsetId: null,
   deviations: [],
   maxAbsDeviation: 0,
@@ -439,11 +441,8 @@ export class CourseState {
       const t = this.tracks[j]!;
       const x = s.values[j]!;
       if (Number.isNaN(x)) continue;
-      const alarm =
-        t.param.kind === 'planned'
-          ? this.stepPlanned(t, x, s, fraction)
-          : this.stepMeasured(t, x, s, fraction);
-      raised.push(...alarm);
+      if (t.param.kind === 'planned') this.stepPlanned(t, x, s, fraction, raised);
+      else this.stepMeasured(t, x, s, fraction, raised);
     }
     const meterTrack = this.tracks[METERSET]!;
     const md = deviation(meterTrack.param, s.values[METERSET]!, meterTrack.ref);
@@ -481,7 +480,14 @@ export class CourseState {
     };
   }
 
-  private stepPlanned(t: Track, x: number, s: FractionSnapshot, fraction: number): CourseAlarm[] {
+  /** Steps a planned parameter's chart; an alarm it raises is appended to `raised`. */
+  private stepPlanned(
+    t: Track,
+    x: number,
+    s: FractionSnapshot,
+    fraction: number,
+    raised: CourseAlarm[],
+  ): void {
     const o = this.options;
     if (Number.isNaN(t.ref)) {
       const verified = this.verified?.values[PARAMETER_INDEX[t.param.id]] ?? Number.NaN;
@@ -489,17 +495,24 @@ export class CourseState {
       t.cusum = createCusum({ target: 0, sigma: t.sigma, k: o.cusumK, h: o.plannedH });
     }
     const d = deviation(t.param, x, t.ref);
-    return this.pushDeviation(t, d, s, fraction, o.plannedH);
+    this.pushDeviation(t, d, s, fraction, o.plannedH, raised);
   }
 
-  private stepMeasured(t: Track, x: number, s: FractionSnapshot, fraction: number): CourseAlarm[] {
+  /** Steps a measured parameter's chart and trend test; alarms they raise are appended to `raised`. */
+  private stepMeasured(
+    t: Track,
+    x: number,
+    s: FractionSnapshot,
+    fraction: number,
+    raised: CourseAlarm[],
+  ): void {
     // One point per distinct offset: fractions reusing the last offset add no information.
-    if (s.offsetId !== null && s.offsetId === t.lastOffsetId) return [];
+    if (s.offsetId !== null && s.offsetId === t.lastOffsetId) return;
     t.lastOffsetId = s.offsetId;
     const j = PARAMETER_INDEX[t.param.id];
     const n = t.points.length; // points before x
     if (this.counting && n > 0) this.noise.add(j, Math.abs(x - t.points[n - 1]!));
-    const center = n ? medianOf(t.points) : Number.NaN;
+    const center = n ? medianOfSorted(t.sorted) : Number.NaN;
     for (let i = 0; i < n; i++) {
       const d = x - t.points[i]!;
       t.mkS += d > 0 ? 1 : d < 0 ? -1 : 0;
@@ -508,8 +521,8 @@ export class CourseState {
     t.counts.set(x, c + 1);
     t.mkTies += tieGroupTerm(c + 1) - tieGroupTerm(c);
     t.points.push(x);
+    insertSorted(t.sorted, x);
     const o = this.options;
-    const raised: CourseAlarm[] = [];
     // Deviations from the baseline (the mean of the first `baselineCount` points), for features and review.
     if (Number.isNaN(t.ref)) {
       if (t.points.length === o.baselineCount) {
@@ -570,7 +583,6 @@ export class CourseState {
         );
       }
     }
-    return raised;
   }
 
   /**
@@ -609,17 +621,17 @@ export class CourseState {
     s: FractionSnapshot,
     fraction: number,
     h: number,
-    charted = d,
-  ): CourseAlarm[] {
-    if (Number.isNaN(d)) return [];
+    raised: CourseAlarm[],
+  ): void {
+    if (Number.isNaN(d)) return;
     t.deviations.push(d);
     t.maxAbsDeviation = Math.max(t.maxAbsDeviation, Math.abs(d));
-    const state = t.cusum!.push(charted);
+    const state = t.cusum!.push(d);
     t.cusumStatistic = Math.max(state.upper, state.lower);
-    if (t.cusumAlarm || state.signal === null) return [];
+    if (t.cusumAlarm || state.signal === null) return;
     t.cusumAlarm = true;
     const p = floorZTest(t.deviations, t.sigma).pValue;
-    return [this.alarm(t, 'cusum', s, fraction, t.cusumStatistic, h, p, state.upper >= state.lower, d)];
+    raised.push(this.alarm(t, 'cusum', s, fraction, t.cusumStatistic, h, p, state.upper >= state.lower, d));
   }
 
   private alarm(
@@ -700,8 +712,22 @@ function rawTrendZ(t: Track): number {
 /** t(t−1)(2t+5): one group of t tied values' share of Var(S)'s tie term (0 for t ≤ 1). */
 const tieGroupTerm = (t: number) => t * (t - 1) * (2 * t + 5);
 
-function medianOf(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
+/**
+ * Inserts x after every value not greater than it: the order a stable sort of the values in
+ * arrival order gives (so ±0 keep their places, as in a fresh sort).
+ */
+function insertSorted(sorted: number[], x: number): void {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! > x) hi = mid;
+    else lo = mid + 1;
+  }
+  sorted.splice(lo, 0, x);
+}
+
+function medianOfSorted(s: readonly number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
