@@ -2,7 +2,7 @@
  * Feeds a synthetic clinic through `LongitudinalTracker.track` and prints a digest of every
  * course's alarms and trend statistics plus the patients' malicious assessments, and the time.
  * Run before and after a change to the tracker: the digests must be identical.
- *   npx tsx bench/track-compare.ts --records 60000 --seed 1 > out.json
+ *   npx tsx bench/track-compare.ts --records 60000 --seed 1 [--observe] [--unshared] > out.json
  */
 import { generateRecords } from '@anomalia/mosaiq/synthetic';
 import { assessPatientMalice, LongitudinalTracker, targetingTests } from '../src/index';
@@ -12,7 +12,18 @@ function flag(name: string, fallback: number): number {
   return i < 0 ? fallback : Number(process.argv[i + 1]);
 }
 
-const records = generateRecords({ seed: flag('seed', 1), records: flag('records', 60_000) });
+const generated = generateRecords({ seed: flag('seed', 1), records: flag('records', 60_000) });
+// `--unshared`: each record with its own copy of its control points, as a database reader gives them.
+const records = process.argv.includes('--unshared')
+  ? generated.map((r) => ({
+      ...r,
+      controlPoints: r.controlPoints.map((cp) => ({
+        ...cp,
+        A_Leaf_Set: cp.A_Leaf_Set?.slice() ?? null,
+        B_Leaf_Set: cp.B_Leaf_Set?.slice() ?? null,
+      })),
+    }))
+  : generated;
 const cpu = process.cpuUsage();
 const tracker = new LongitudinalTracker();
 const raised: unknown[] = [];
