@@ -152,6 +152,13 @@ const CONTENT_CACHE_SIZE = 1024;
 const sameBytes = (a: Uint8Array | null, b: Uint8Array | null): boolean => {
   if (a === b) return true;
   if (a === null || b === null || a.length !== b.length) return false;
+  // Four bytes at a time when both are 4-byte aligned (leaf sets are 2 bytes per leaf).
+  if (a.length % 4 === 0 && a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
+    const x = new Int32Array(a.buffer, a.byteOffset, a.length >> 2);
+    const y = new Int32Array(b.buffer, b.byteOffset, b.length >> 2);
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+    return true;
+  }
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 };
