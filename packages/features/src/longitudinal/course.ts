@@ -65,15 +65,24 @@ interface Track {
   ref: number;
   sigma: number;
   cusum: CusumMonitor | null;
-  /** Measured parameters: distinct values (one per offset) in order. */
+  /** Measured parameters: distinct values (one per offset) in order, and the same in ascending order. */
   readonly points: number[];
+  readonly sorted: number[];
   lastOffsetId: number | null;
   /** Deviations pushed into the CUSUM, in order. */
   readonly deviations: number[];
   maxAbsDeviation: number;
   cusumStatistic: number;
+  /** Mann–Kendall S of `points`, kept up to date one value at a time. */
+  mkS: number;
+  /** Σ t(t−1)(2t+5) over groups of t tied values of `points` (Var(S)'s tie term), and each value's count. */
+  mkTies: number;
+  readonly counts: Map<number, number>;
+  /** The full trend test (with the autocorrelation correction) of `points`, computed when asked. */
   trendZ: number;
   trendP: number;
+  /** `points.length` when trendZ / trendP were computed (-1: never). */
+  trendAt: number;
   cusumAlarm: boolean;
   trendAlarm: boolean;
 }
@@ -98,12 +107,17 @@ const newTrack = (param: SeriesParameter): Track => ({
   sigma: param.sigmaFloor,
   cusum: null,
   points: [],
+  sorted: [],
   lastOffsetId: null,
   deviations: [],
   maxAbsDeviation: 0,
   cusumStatistic: 0,
+  mkS: 0,
+  mkTies: 0,
+  counts: new Map(),
   trendZ: 0,
   trendP: 1,
+  trendAt: -1,
   cusumAlarm: false,
   trendAlarm: false,
 });
@@ -129,15 +143,30 @@ const TRIMMED_MR_PER_SIGMA = 1.0138;
  * chart alarm on noise.
  */
 export class NoiseModel {
-  private readonly ranges = new Map<number, { values: Float64Array; n: number; sigma: number; at: number }>();
+  private readonly ranges = new Map<number, NoiseRanges>();
 
   add(param: number, movingRange: number): void {
     let r = this.ranges.get(param);
     if (!r) {
-      r = { values: new Float64Array(NOISE_WINDOW), n: 0, sigma: Number.NaN, at: -1 };
+      r = {
+        values: new Float64Array(NOISE_WINDOW),
+        n: 0,
+        sigma: Number.NaN,
+        at: -1,
+        sorted: null,
+        added: [],
+        removed: [],
+      };
       this.ranges.set(param, r);
     }
-    r.values[r.n % NOISE_WINDOW] = movingRange;
+    const slot = r.n % NOISE_WINDOW;
+    if (r.sorted !== null) {
+      if (r.n >= NOISE_WINDOW) r.removed.push(r.values[slot]!);
+      r.added.push(movingRange);
+      // Past this many changes a full sort is as cheap (and a value added since could be evicted).
+      if (r.added.length > NOISE_WINDOW >> 3 || Number.isNaN(movingRange)) dropSorted(r);
+    }
+    r.values[slot] = movingRange;
     r.n++;
   }
 
@@ -147,7 +176,7 @@ export class NoiseModel {
     if (!r || r.n < NOISE_MIN) return Number.NaN;
     if (r.at < 0 || r.n - r.at >= NOISE_REFRESH) {
       const m = Math.min(r.n, NOISE_WINDOW);
-      const sorted = r.values.slice(0, m).sort();
+      const sorted = sortedWindow(r, m);
       const kept = Math.max(1, Math.floor(0.95 * m));
       let sum = 0;
       for (let i = 0; i < kept; i++) sum += sorted[i]!;
@@ -160,9 +189,70 @@ export class NoiseModel {
   /** A copy (a replay can start from a clinic's noise without changing it). */
   clone(): NoiseModel {
     const copy = new NoiseModel();
-    for (const [k, r] of this.ranges) copy.ranges.set(k, { ...r, values: r.values.slice() });
+    for (const [k, r] of this.ranges)
+      copy.ranges.set(k, {
+        ...r,
+        values: r.values.slice(),
+        sorted: r.sorted?.slice() ?? null,
+        added: r.added.slice(),
+        removed: r.removed.slice(),
+      });
     return copy;
   }
+}
+
+/** One parameter's moving ranges: a ring of the last NOISE_WINDOW, and the window sorted as of the last σ. */
+interface NoiseRanges {
+  values: Float64Array;
+  n: number;
+  sigma: number;
+  at: number;
+  /** The window's values in ascending order when σ was last estimated (null: sort afresh). */
+  sorted: Float64Array | null;
+  /** Values that entered and left the window since. */
+  added: number[];
+  removed: number[];
+}
+
+function dropSorted(r: NoiseRanges): void {
+  r.sorted = null;
+  r.added.length = 0;
+  r.removed.length = 0;
+}
+
+/**
+ * The window's m values in ascending order: the previous sorted window with the values that left
+ * it taken out and those that entered merged in (O(m) instead of a sort of the whole window).
+ */
+function sortedWindow(r: NoiseRanges, m: number): Float64Array {
+  const old = r.sorted;
+  let out: Float64Array;
+  if (old === null || old.length - r.removed.length + r.added.length !== m) {
+    out = r.values.slice(0, m).sort();
+  } else {
+    const removed = Float64Array.from(r.removed).sort();
+    const added = Float64Array.from(r.added).sort();
+    out = new Float64Array(m);
+    let i = 0;
+    let k = 0;
+    let a = 0;
+    let o = 0;
+    while (i < old.length) {
+      const v = old[i++]!;
+      if (k < removed.length && v === removed[k]) {
+        k++;
+        continue;
+      }
+      while (a < added.length && added[a]! < v) out[o++] = added[a++]!;
+      out[o++] = v;
+    }
+    while (a < added.length) out[o++] = added[a++]!;
+    if (k !== removed.length || o !== m) out = r.values.slice(0, m).sort();
+  }
+  r.sorted = out;
+  r.added.length = 0;
+  r.removed.length = 0;
+  return out;
 }
 
 /**
@@ -262,10 +352,23 @@ export class CourseState {
     return m;
   }
 
-  /** Largest |Mann–Kendall z| over the measured parameters. */
+  /**
+   * Largest |Mann–Kendall z| over the measured parameters. A track's uncorrected |z| bounds its
+   * corrected one from above, so tracks are tested from the largest bound down and the rest
+   * skipped once none can exceed the maximum so far.
+   */
   maxTrendZ(): number {
+    const candidates: { t: Track; bound: number }[] = [];
+    for (const t of this.tracks)
+      if (t.points.length >= this.options.mannKendallMin)
+        candidates.push({ t, bound: Math.abs(rawTrendZ(t)) });
+    candidates.sort((a, b) => b.bound - a.bound);
     let m = 0;
-    for (const t of this.tracks) if (Math.abs(t.trendZ) > m) m = Math.abs(t.trendZ);
+    for (const { t, bound } of candidates) {
+      if (!(bound > m)) break;
+      const z = Math.abs(this.trend(t).z);
+      if (z > m) m = z;
+    }
     return m;
   }
 
@@ -338,11 +441,8 @@ export class CourseState {
       const t = this.tracks[j]!;
       const x = s.values[j]!;
       if (Number.isNaN(x)) continue;
-      const alarm =
-        t.param.kind === 'planned'
-          ? this.stepPlanned(t, x, s, fraction)
-          : this.stepMeasured(t, x, s, fraction);
-      raised.push(...alarm);
+      if (t.param.kind === 'planned') this.stepPlanned(t, x, s, fraction, raised);
+      else this.stepMeasured(t, x, s, fraction, raised);
     }
     const meterTrack = this.tracks[METERSET]!;
     const md = deviation(meterTrack.param, s.values[METERSET]!, meterTrack.ref);
@@ -380,7 +480,14 @@ export class CourseState {
     };
   }
 
-  private stepPlanned(t: Track, x: number, s: FractionSnapshot, fraction: number): CourseAlarm[] {
+  /** Steps a planned parameter's chart; an alarm it raises is appended to `raised`. */
+  private stepPlanned(
+    t: Track,
+    x: number,
+    s: FractionSnapshot,
+    fraction: number,
+    raised: CourseAlarm[],
+  ): void {
     const o = this.options;
     if (Number.isNaN(t.ref)) {
       const verified = this.verified?.values[PARAMETER_INDEX[t.param.id]] ?? Number.NaN;
@@ -388,20 +495,34 @@ export class CourseState {
       t.cusum = createCusum({ target: 0, sigma: t.sigma, k: o.cusumK, h: o.plannedH });
     }
     const d = deviation(t.param, x, t.ref);
-    return this.pushDeviation(t, d, s, fraction, o.plannedH);
+    this.pushDeviation(t, d, s, fraction, o.plannedH, raised);
   }
 
-  private stepMeasured(t: Track, x: number, s: FractionSnapshot, fraction: number): CourseAlarm[] {
+  /** Steps a measured parameter's chart and trend test; alarms they raise are appended to `raised`. */
+  private stepMeasured(
+    t: Track,
+    x: number,
+    s: FractionSnapshot,
+    fraction: number,
+    raised: CourseAlarm[],
+  ): void {
     // One point per distinct offset: fractions reusing the last offset add no information.
-    if (s.offsetId !== null && s.offsetId === t.lastOffsetId) return [];
+    if (s.offsetId !== null && s.offsetId === t.lastOffsetId) return;
     t.lastOffsetId = s.offsetId;
     const j = PARAMETER_INDEX[t.param.id];
     const n = t.points.length; // points before x
     if (this.counting && n > 0) this.noise.add(j, Math.abs(x - t.points[n - 1]!));
-    const center = n ? medianOf(t.points) : Number.NaN;
+    const center = n ? medianOfSorted(t.sorted) : Number.NaN;
+    for (let i = 0; i < n; i++) {
+      const d = x - t.points[i]!;
+      t.mkS += d > 0 ? 1 : d < 0 ? -1 : 0;
+    }
+    const c = t.counts.get(x) ?? 0;
+    t.counts.set(x, c + 1);
+    t.mkTies += tieGroupTerm(c + 1) - tieGroupTerm(c);
     t.points.push(x);
+    insertSorted(t.sorted, x);
     const o = this.options;
-    const raised: CourseAlarm[] = [];
     // Deviations from the baseline (the mean of the first `baselineCount` points), for features and review.
     if (Number.isNaN(t.ref)) {
       if (t.points.length === o.baselineCount) {
@@ -443,30 +564,50 @@ export class CourseState {
         );
       }
     }
-    if (t.points.length >= o.mannKendallMin) {
-      const mk = mannKendall(t.points, { autocorrelation: o.autocorrelation });
+    if (!t.trendAlarm && t.points.length >= o.mannKendallMin && this.trendMayAlarm(t)) {
+      const mk = this.trend(t);
+      if (mk.p < o.mannKendallAlpha) {
+        t.trendAlarm = true;
+        raised.push(
+          this.alarm(
+            t,
+            'mann-kendall',
+            s,
+            fraction,
+            mk.z,
+            o.mannKendallAlpha,
+            mk.p,
+            mk.z > 0,
+            Number.isNaN(t.ref) ? x - center : x - t.ref,
+          ),
+        );
+      }
+    }
+  }
+
+  /**
+   * Whether the trend test of the track's points can fall below the alarm level. The
+   * autocorrelation correction only multiplies Var(S) by n/n* ≥ 1, so the corrected p is never
+   * below the uncorrected one, which the running S and tie term give in O(1): when that is above
+   * α (with a margin for rounding) the full test, O(n²) with the correction, cannot alarm.
+   */
+  private trendMayAlarm(t: Track): boolean {
+    return normalPValue(rawTrendZ(t), 'two-sided') < this.options.mannKendallAlpha * (1 + 1e-9);
+  }
+
+  /** The track's Mann–Kendall z and p over its points (0 and 1 below `mannKendallMin` values), cached per length. */
+  private trend(t: Track): { z: number; p: number } {
+    const n = t.points.length;
+    if (n < this.options.mannKendallMin) return { z: 0, p: 1 };
+    if (t.trendAt !== n) {
+      const mk = mannKendall(t.points, { autocorrelation: this.options.autocorrelation });
       if (mk.status === 'ok') {
         t.trendZ = mk.z;
         t.trendP = mk.pValue;
-        if (!t.trendAlarm && mk.pValue < o.mannKendallAlpha) {
-          t.trendAlarm = true;
-          raised.push(
-            this.alarm(
-              t,
-              'mann-kendall',
-              s,
-              fraction,
-              mk.z,
-              o.mannKendallAlpha,
-              mk.pValue,
-              mk.z > 0,
-              Number.isNaN(t.ref) ? x - center : x - t.ref,
-            ),
-          );
-        }
       }
+      t.trendAt = n;
     }
-    return raised;
+    return { z: t.trendZ, p: t.trendP };
   }
 
   private noteDeviation(t: Track, d: number): void {
@@ -480,17 +621,17 @@ export class CourseState {
     s: FractionSnapshot,
     fraction: number,
     h: number,
-    charted = d,
-  ): CourseAlarm[] {
-    if (Number.isNaN(d)) return [];
+    raised: CourseAlarm[],
+  ): void {
+    if (Number.isNaN(d)) return;
     t.deviations.push(d);
     t.maxAbsDeviation = Math.max(t.maxAbsDeviation, Math.abs(d));
-    const state = t.cusum!.push(charted);
+    const state = t.cusum!.push(d);
     t.cusumStatistic = Math.max(state.upper, state.lower);
-    if (t.cusumAlarm || state.signal === null) return [];
+    if (t.cusumAlarm || state.signal === null) return;
     t.cusumAlarm = true;
     const p = floorZTest(t.deviations, t.sigma).pValue;
-    return [this.alarm(t, 'cusum', s, fraction, t.cusumStatistic, h, p, state.upper >= state.lower, d)];
+    raised.push(this.alarm(t, 'cusum', s, fraction, t.cusumStatistic, h, p, state.upper >= state.lower, d));
   }
 
   private alarm(
@@ -526,14 +667,15 @@ export class CourseState {
 
   private summarise(t: Track): ParameterSummary {
     const last = t.deviations[t.deviations.length - 1];
+    const trend = this.trend(t);
     return {
       parameter: t.param.id,
       reference: t.ref,
       deviation: last ?? Number.NaN,
       maxFractionDeviation: t.maxAbsDeviation,
       cusum: t.cusumStatistic,
-      trendZ: t.trendZ,
-      trendP: t.trendP,
+      trendZ: trend.z,
+      trendP: trend.p,
       deviations: [...t.deviations],
     };
   }
@@ -555,8 +697,37 @@ export function floorZTest(
   return { z, pValue: normalPValue(z, 'two-sided'), mean };
 }
 
-function medianOf(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
+/**
+ * The Mann–Kendall z of a track's points without the autocorrelation correction, from its running
+ * S and tie term, computed as `mannKendall` does (so equal to its z when no correction applies).
+ */
+function rawTrendZ(t: Track): number {
+  const n = t.points.length;
+  const s = t.mkS;
+  if (s === 0) return 0;
+  const varS = (n * (n - 1) * (2 * n + 5) - t.mkTies) / 18;
+  return s > 0 ? (s - 1) / Math.sqrt(varS) : (s + 1) / Math.sqrt(varS);
+}
+
+/** t(t−1)(2t+5): one group of t tied values' share of Var(S)'s tie term (0 for t ≤ 1). */
+const tieGroupTerm = (t: number) => t * (t - 1) * (2 * t + 5);
+
+/**
+ * Inserts x after every value not greater than it: the order a stable sort of the values in
+ * arrival order gives (so ±0 keep their places, as in a fresh sort).
+ */
+function insertSorted(sorted: number[], x: number): void {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! > x) hi = mid;
+    else lo = mid + 1;
+  }
+  sorted.splice(lo, 0, x);
+}
+
+function medianOfSorted(s: readonly number[]): number {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
