@@ -135,15 +135,10 @@ export function commitScoredRange(side: StoreSide, job: CommitJob): RangeCommitR
     minRank: bandRank(side.config.triage.minBand),
     hold: mismatch && side.config.guard.onMismatch === 'hold',
   });
-  const result = side.store.commitRange(job.rangeId, commit);
-  if (held > 0)
-    side.logger.warn(
-      { site: job.site, range: job.rangeId, held },
-      'alerts held: the model does not fit this site (guard.onMismatch: hold)',
-    );
   // The one "model does not fit" alert is no record of the range: committed on its own, once per
-  // model version and site (its key), however many ranges confirm it.
-  if (mismatch && !result.duplicate)
+  // model version and site (its key: committing it again changes nothing), and before the range,
+  // so a crash between the two writes leaves it stored and a retried job commits the range.
+  if (mismatch)
     side.store.commitScored({
       source: ctx.source,
       model: ctx.model,
@@ -152,6 +147,12 @@ export function commitScoredRange(side: StoreSide, job: CommitJob): RangeCommitR
       scores: [],
       alerts: [modelFitAlert(fit, ctx)],
     });
+  const result = side.store.commitRange(job.rangeId, commit);
+  if (held > 0)
+    side.logger.warn(
+      { site: job.site, range: job.rangeId, held },
+      'alerts held: the model does not fit this site (guard.onMismatch: hold)',
+    );
   return result;
 }
 
