@@ -8,7 +8,7 @@ import { loadClinic } from '@anomalia/db-sqlite/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { NotificationMessage } from '../message';
 import { startHttpReceiver } from '../testing/receivers';
-import { findRedisServer, startRedis } from '../testing/redis-server';
+import { requireRedisServer, startRedis } from '../testing/redis-server';
 
 /**
  * The distributed mode end to end, in real processes: two sites (db-sqlite files with the change
@@ -19,7 +19,7 @@ import { findRedisServer, startRedis } from '../testing/redis-server';
  * store and every alert delivered, each in exactly one notification.
  */
 
-const redisBinary = findRedisServer();
+const redisPath = requireRedisServer();
 const dir = mkdtempSync(join(tmpdir(), 'anomalia-monitor-distributed-'));
 afterAll(() => (process.env.KEEP_TEST_DIR ? undefined : rmSync(dir, { recursive: true, force: true })));
 const child = new URL('../testing/queue-worker-child.ts', import.meta.url).pathname;
@@ -55,10 +55,10 @@ async function until(what: string, ok: () => boolean | Promise<boolean>, ms: num
   }
 }
 
-describe.skipIf(redisBinary.path === null)('distributed mode across processes', () => {
+describe('distributed mode across processes', () => {
   it('scores every treatment once and delivers every alert once across kill -9 of a worker mid-job and a Redis restart', async () => {
     for (const [name, o] of Object.entries(SITES)) loadClinic(join(dir, `${name}.sqlite`), o);
-    const redis = await startRedis(redisBinary.path!, mkdtempSync(join(dir, 'redis-')));
+    const redis = await startRedis(redisPath, mkdtempSync(join(dir, 'redis-')));
     const receiver = await startHttpReceiver();
     const state = join(dir, 'state.sqlite');
     const config = join(dir, 'monitor.json');
@@ -255,8 +255,3 @@ describe.skipIf(redisBinary.path === null)('distributed mode across processes', 
     }
   }, 240_000);
 });
-
-if (redisBinary.path === null)
-  describe('distributed mode across processes', () => {
-    it.skip(`skipped: ${redisBinary.reason}`, () => {});
-  });

@@ -11,12 +11,12 @@ import { createLogger } from '../log';
 import type { NotificationMessage } from '../message';
 import type { ScoringPartsFactory } from '../service/assemble';
 import { startHttpReceiver } from '../testing/receivers';
-import { findRedisServer, freePort, startRedis, type TestRedis } from '../testing/redis-server';
+import { freePort, requireRedisServer, startRedis, type TestRedis } from '../testing/redis-server';
 import { sqliteSiteParts } from '../testing/sqlite-site';
 import { runBackfill } from './backfill';
 import { startQueueWorker } from './worker';
 
-const redisBinary = findRedisServer();
+const redisPath = requireRedisServer();
 const dir = mkdtempSync(join(tmpdir(), 'anomalia-monitor-queue-'));
 const logger = createLogger({ level: 'silent', redactPatientIdentifiers: true });
 let redis: TestRedis | null = null;
@@ -82,9 +82,9 @@ const alertKeysOf = (requests: readonly { body: string }[]) =>
     requests.flatMap((r) => (JSON.parse(r.body) as NotificationMessage).alerts.map((a) => a.idempotencyKey)),
   );
 
-describe.skipIf(redisBinary.path === null)('distributed mode (in-process workers)', () => {
+describe('distributed mode (in-process workers)', () => {
   beforeAll(async () => {
-    if (redisBinary.path) redis = await startRedis(redisBinary.path, mkdtempSync(join(dir, 'redis-')));
+    redis = await startRedis(redisPath, mkdtempSync(join(dir, 'redis-')));
   });
 
   it('polls two sites, scores, commits and delivers every alert; the watermarks reach the sources', async () => {
@@ -117,7 +117,7 @@ describe.skipIf(redisBinary.path === null)('distributed mode (in-process workers
   });
 
   it('refuses a Redis whose eviction policy could drop jobs, naming queue.redis', async () => {
-    const lru = await startRedis(redisBinary.path!, mkdtempSync(join(dir, 'redis-lru-')), {
+    const lru = await startRedis(redisPath, mkdtempSync(join(dir, 'redis-lru-')), {
       policy: 'allkeys-lru',
     });
     try {
@@ -273,8 +273,3 @@ describe.skipIf(redisBinary.path === null)('distributed mode (in-process workers
     a.close();
   });
 });
-
-if (redisBinary.path === null)
-  describe('distributed mode', () => {
-    it.skip(`skipped: ${redisBinary.reason}`, () => {});
-  });

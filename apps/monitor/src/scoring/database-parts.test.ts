@@ -29,7 +29,7 @@ import { assembleMonitor } from '../service/assemble';
 import { mosaiqInstant } from '../source/clock';
 import { ChangeSummaries, CursorChangeSource } from '../source/cursor-source';
 import { foreignClinic, importedClinic, sandboxClinic, testDir, trainedModel } from '../testing/clinics';
-import { findRedisServer, startRedis, type TestRedis } from '../testing/redis-server';
+import { requireRedisServer, startRedis, type TestRedis } from '../testing/redis-server';
 import { MODEL_KINDS } from './model-kinds';
 import { ModelScorer } from './model-scorer';
 import { createDatabaseParts } from './parts';
@@ -548,12 +548,12 @@ describe('backfill with the real source and model', () => {
   });
 });
 
-const redisBinary = findRedisServer();
+const redisPath = requireRedisServer();
 
-describe.skipIf(redisBinary.path === null)('queue workers with the real source and model', () => {
+describe('queue workers with the real source and model', () => {
   let redis: TestRedis;
   beforeAll(async () => {
-    redis = await startRedis(redisBinary.path!, mkdtempSync(join(tmp.dir, 'redis-')));
+    redis = await startRedis(redisPath, mkdtempSync(join(tmp.dir, 'redis-')));
   });
   afterAll(() => redis?.stop());
 

@@ -50,6 +50,13 @@ export function findRedisServer(): { path: string } | { path: null; reason: stri
   return { path: null, reason };
 }
 
+/** The redis-server binary for tests, which must run: its absence is an error saying how to get one. */
+export function requireRedisServer(): string {
+  const found = findRedisServer();
+  if (found.path === null) throw new Error(found.reason);
+  return found.path;
+}
+
 export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
