@@ -21,7 +21,7 @@ import { openTreatmentReader } from '../src/reader';
 import { runRecoverCli } from '../src/recover-cli';
 import { HotJournalError } from '../src/recovery';
 import { cloneAsSandbox, createSandbox, isSandbox, sandboxInfo } from '../src/sandbox';
-import { runAndKill } from '../src/test-support/crash';
+import { integrityCheck, readOnlyOpenFails, runAndKill } from '../src/test-support/crash';
 import { fileFingerprint, tempDir } from '../src/testing/fixtures';
 import { openSandboxWriter } from '../src/writer';
 
@@ -33,27 +33,7 @@ const rng = new Rng(Number(values.seed));
 const tmp = tempDir();
 const emit = (row: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(row)}\n`);
 
-function readOnlyOpenFails(path: string): boolean {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
-  try {
-    db.prepare('SELECT count(*) FROM sqlite_master').get();
-    return false;
-  } catch (e) {
-    if ((e as { code?: string }).code === 'SQLITE_READONLY_ROLLBACK') return true;
-    throw e;
-  } finally {
-    db.close();
-  }
-}
-
-function integrity(path: string): boolean {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
-  try {
-    return (db.pragma('integrity_check', { simple: true }) as string) === 'ok';
-  } finally {
-    db.close();
-  }
-}
+const integrity = (path: string) => integrityCheck(path) === 'ok';
 
 let clones = 0;
 /** Every read-only entry point; returns the applied run ids, or throws. */

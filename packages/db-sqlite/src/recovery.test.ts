@@ -10,37 +10,12 @@ import { openTreatmentReader } from './reader';
 import { runRecoverCli } from './recover-cli';
 import { HotJournalError, recoverCommand } from './recovery';
 import { cloneAsSandbox, createSandbox, isSandbox, sandboxInfo } from './sandbox';
-import { runAndKill } from './test-support/crash';
+import { integrityCheck, readOnlyOpenFails, runAndKill } from './test-support/crash';
 import { fileFingerprint, tempDir } from './testing/fixtures';
 import { openSandboxWriter } from './writer';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
-
-/** Whether a plain read-only open fails as it did before recovery existed (a hot journal). */
-function readOnlyOpenFails(path: string): boolean {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
-  try {
-    db.prepare('SELECT count(*) FROM sqlite_master').get();
-    return false;
-  } catch (error) {
-    if ((error as { code?: string }).code === 'SQLITE_READONLY_ROLLBACK') return true;
-    throw error;
-  } finally {
-    db.close();
-  }
-}
-
-function integrity(path: string): string {
-  const db = new Database(path, { readonly: true, fileMustExist: true });
-  try {
-    return (db.pragma('integrity_check') as { integrity_check: string }[])
-      .map((r) => r.integrity_check)
-      .join('; ');
-  } finally {
-    db.close();
-  }
-}
 
 /** Every read-only entry point of the package, on a database that may have just lost its writer. */
 async function readEverything(path: string, clone: string): Promise<{ checksum: string; applied: string[] }> {
@@ -63,7 +38,7 @@ async function readEverything(path: string, clone: string): Promise<{ checksum: 
   cloneAsSandbox(path, clone);
   expect(tableChecksum(clone)).toBe(checksum);
   openSandboxWriter(path).closeSync();
-  expect(integrity(path)).toBe('ok');
+  expect(integrityCheck(path)).toBe('ok');
   return { checksum, applied };
 }
 
@@ -178,7 +153,7 @@ describe('a writer killed with SIGKILL in the middle of apply and restore', () =
     }
     writer.closeSync();
     expect(tableChecksum(sandbox)).toBe(clean);
-    expect(integrity(sandbox)).toBe('ok');
+    expect(integrityCheck(sandbox)).toBe('ok');
   }, 1_500_000);
 });
 
@@ -263,7 +238,7 @@ describe('the monitor store killed while committing', () => {
       // 200 scores and 4 alerts per batch: a batch is committed whole or not at all.
       expect(counts.scores % 200).toBe(0);
       expect(counts.alerts).toBe((counts.scores / 200) * 4);
-      expect(integrity(path)).toBe('ok');
+      expect(integrityCheck(path)).toBe('ok');
     }
   }, 600_000);
 

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 
 const CHILD = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
 
@@ -37,4 +38,30 @@ export function runAndKill(args: readonly string[], delayMs: number | null): Pro
       resolve({ killed: signal === 'SIGKILL', code, stderr });
     });
   });
+}
+
+/** Whether a plain read-only open fails as it did before recovery existed (a hot journal). */
+export function readOnlyOpenFails(path: string): boolean {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    return false;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'SQLITE_READONLY_ROLLBACK') return true;
+    throw error;
+  } finally {
+    db.close();
+  }
+}
+
+/** SQLite's `integrity_check` of a file, read-only: `ok`, or what it found. */
+export function integrityCheck(path: string): string {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    return (db.pragma('integrity_check') as { integrity_check: string }[])
+      .map((r) => r.integrity_check)
+      .join('; ');
+  } finally {
+    db.close();
+  }
 }
