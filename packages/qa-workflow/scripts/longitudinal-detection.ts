@@ -3,7 +3,7 @@
  * rate on clean courses, on synthetic clinics the alarm defaults were not chosen on (those were
  * calibrated on seeds 101–103, see @anomalia/features `calibrate`).
  *
- *   pnpm --filter @anomalia/qa-workflow detection [-- --seeds 1,2,3,4,5 --records 60000 --days 120 --per-variant 20]
+ *   pnpm --filter @anomalia/qa-workflow detection [-- --seeds 1,2,3,4,5 --records 120000 --days 120 --per-variant 20]
  *
  * Each seed is one clinic (`generateRecords({ seed, records })`, the train job's default size),
  * its last `days` days the cohort (as `prepareTrainingSet` reads it), evaluated with the same seed.
@@ -20,7 +20,7 @@ function arg(name: string, fallback: string): string {
   return i < 0 ? fallback : process.argv[i + 1]!;
 }
 const seeds = arg('seeds', '1,2,3,4,5').split(',').map(Number);
-const size = Number(arg('records', '60000'));
+const size = Number(arg('records', '120000'));
 const days = Number(arg('days', '120'));
 const perVariant = Number(arg('per-variant', '20'));
 const DAY = 86_400_000;
@@ -30,6 +30,8 @@ interface Pool {
   detected: number;
   over: number;
   overDetected: number;
+  long: number;
+  longDetected: number;
   delays: number[];
   maxDose: number;
   maxMm: number;
@@ -60,6 +62,8 @@ for (const seed of seeds) {
       detected: 0,
       over: 0,
       overDetected: 0,
+      long: 0,
+      longDetected: 0,
       delays: [],
       maxDose: 0,
       maxMm: 0,
@@ -68,6 +72,8 @@ for (const seed of seeds) {
     p.detected += v.detected;
     p.over += v.overTolerance.courses;
     p.overDetected += v.overTolerance.detected;
+    p.long += v.overTolerance.long.courses;
+    p.longDetected += v.overTolerance.long.detected;
     if (v.medianDelay !== null) p.delays.push(v.medianDelay);
     p.maxDose = Math.max(p.maxDose, v.maxEffect.dosePercent);
     p.maxMm = Math.max(p.maxMm, v.maxEffect.geometryMm);
@@ -102,7 +108,11 @@ for (const [variant, p] of pooled) {
       seeds,
       courses: p.courses,
       rate: p.courses ? p.detected / p.courses : 0,
-      overTolerance: { courses: p.over, rate: p.over ? p.overDetected / p.over : null },
+      overTolerance: {
+        courses: p.over,
+        rate: p.over ? p.overDetected / p.over : null,
+        long: { courses: p.long, rate: p.long ? p.longDetected / p.long : null },
+      },
       medianOfSeedMedianDelays: median(p.delays),
       maxEffect: { dosePercent: p.maxDose, geometryMm: p.maxMm },
     }),

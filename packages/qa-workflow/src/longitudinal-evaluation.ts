@@ -65,6 +65,15 @@ export const LongitudinalEvaluationOptionsSchema = z.strictObject({
     .default({ dosePercent: 5, geometryMm: 3 }),
   /** Courses with fewer fractions in the cohort are left out of every rate (too short to chart). */
   minCourseFractions: z.number().int().min(1).default(5),
+  /**
+   * Above-tolerance courses with at least this many fractions from the onset are also counted
+   * apart. A slow drift is a trend on a noisy series: the least-squares slope over n fractions has
+   * standard error σ / √(n(n² − 1)/12), so a drift of δ per fraction is found with 90 % power at
+   * 1 % false alarms (z ≥ 2.33 + 1.28) only when δ·√(n(n² − 1)/12)/σ ≥ 3.61. For the default
+   * couch drift (δ = 1 mm) against set-up noise σ ≈ 2.5 mm that is n ≥ 10; shorter courses stay
+   * below that power whatever the test.
+   */
+  powerFractions: z.number().int().min(2).default(10),
 });
 export type LongitudinalEvaluationOptionsInput = z.input<typeof LongitudinalEvaluationOptionsSchema>;
 
@@ -94,6 +103,8 @@ export interface VariantDetection {
     readonly courses: number;
     readonly detected: number;
     readonly rate: number | null;
+    /** Those with at least `powerFractions` fractions from the onset, and how many were detected. */
+    readonly long: { readonly courses: number; readonly detected: number; readonly rate: number | null };
   };
   /** Largest cumulative dose change (%) and mean displacement (mm) over the affected courses. */
   readonly maxEffect: { readonly dosePercent: number; readonly geometryMm: number };
@@ -126,6 +137,8 @@ export interface LongitudinalEvaluation {
     readonly maliceAtLeastHalf: number;
   };
   readonly tolerance: { readonly dosePercent: number; readonly geometryMm: number };
+  /** Above-tolerance courses with at least this many fractions from the onset are counted apart (`overTolerance.long`). */
+  readonly powerFractions: number;
   readonly applicationsPerVariant: number;
   readonly seed: number | string;
 }
@@ -194,6 +207,8 @@ export function evaluateLongitudinalDetection(input: LongitudinalEvaluationInput
         delays: [] as number[],
         over: 0,
         overDetected: 0,
+        long: 0,
+        longDetected: 0,
         dose: 0,
         geometry: 0,
         preOnset: 0,
@@ -237,7 +252,9 @@ export function evaluateLongitudinalDetection(input: LongitudinalEvaluationInput
             course.effect.geometryMm >= o.tolerance.geometryMm;
           acc.dose = Math.max(acc.dose, Math.abs(course.effect.dosePercent));
           acc.geometry = Math.max(acc.geometry, course.effect.geometryMm);
+          const long = over && course.fractions - course.onset + 1 >= o.powerFractions;
           if (over) acc.over++;
+          if (long) acc.long++;
           if (statistical) {
             acc.statistical++;
             if (over) acc.statisticalOver++;
@@ -245,6 +262,7 @@ export function evaluateLongitudinalDetection(input: LongitudinalEvaluationInput
           if (!hit) continue;
           acc.detected++;
           if (over) acc.overDetected++;
+          if (long) acc.longDetected++;
           acc.delays.push(hit.fraction - course.onset + 1);
           const label = `${hit.test} ${hit.parameter}`;
           acc.first[label] = (acc.first[label] ?? 0) + 1;
@@ -268,6 +286,11 @@ export function evaluateLongitudinalDetection(input: LongitudinalEvaluationInput
           courses: acc.over,
           detected: acc.overDetected,
           rate: acc.over ? acc.overDetected / acc.over : null,
+          long: {
+            courses: acc.long,
+            detected: acc.longDetected,
+            rate: acc.long ? acc.longDetected / acc.long : null,
+          },
         },
         maxEffect: { dosePercent: acc.dose, geometryMm: acc.geometry },
         preOnsetAlarms: acc.preOnset,
@@ -290,6 +313,7 @@ export function evaluateLongitudinalDetection(input: LongitudinalEvaluationInput
       maliceAtLeastHalf: cleanPatients.length ? cleanMalice / cleanPatients.length : 0,
     },
     tolerance: o.tolerance,
+    powerFractions: o.powerFractions,
     applicationsPerVariant: o.applicationsPerVariant,
     seed: o.seed,
   };

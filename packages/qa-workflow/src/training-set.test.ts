@@ -160,6 +160,39 @@ describe('prepareTrainingSet', () => {
     expect(existsSync(tmp.path('s2.sqlite'))).toBe(false);
   });
 
+  it('warns, naming what to change, when corruptions leave too few untouched records for the normal examples', async () => {
+    const infos: string[] = [];
+    const progress = { stage() {}, step() {}, info: (m: string) => infos.push(m) };
+    // Malicious modes take whole courses: on 4 000 treatments, 600 of each leave too few clean ones.
+    const set = await prepareTrainingSet({
+      ...base,
+      normal: 600,
+      adversarial: 600,
+      includeMalicious: true,
+      featureSet: 'qa74',
+      synthesizeIfMissing: { records: 120_000, seed: 7 },
+      sandboxPath: tmp.path('short.sqlite'),
+      progress,
+    });
+    await set.finish();
+    const planned = set.plan.strata.find((s) => s.stratum === 'normal')!.planned;
+    expect(planned).toBeLessThan(600);
+    expect(infos).toContainEqual(expect.stringContaining(`only ${planned} of 600 normal examples`));
+    expect(infos.join('\n')).toMatch(
+      /dataset\.synthesizeIfMissing creates one only when .* is missing: delete it to create one of 120000 treatments/,
+    );
+
+    const enough: string[] = [];
+    const full = await prepareTrainingSet({
+      ...base,
+      featureSet: 'qa74',
+      sandboxPath: tmp.path('full.sqlite'),
+      progress: { ...progress, info: (m: string) => enough.push(m) },
+    });
+    await full.finish();
+    expect(enough.filter((m) => m.includes('normal examples'))).toEqual([]);
+  });
+
   it('refuses a sandbox source with runs still applied, naming them, unless allowUnrestoredRuns', async () => {
     // A sandbox whose run set a gantry of 400° on the control points of 100 completed treatments.
     const corrupted = tmp.path('corrupted-source.sqlite');

@@ -193,6 +193,14 @@ export async function prepareTrainingSet(options: TrainingSetOptions): Promise<T
     eligible: isTrainingEligible,
     keys: createKeyAllocator({ rows: cohort.rows, floor }),
   });
+  const normalShort = plan.shortfall.find((s) => s.stratum === 'normal');
+  if (normalShort) {
+    // Malicious modes take whole courses and field modes whole fields: a small cohort runs out of
+    // untouched records, and a model trained on half its normals learns a thinner normal class.
+    progress?.info(
+      `warning: only ${options.normal - normalShort.missing} of ${options.normal} normal examples: the cohort has too few completed non-QA treatments that no corruption touches; use a larger source${options.synthesizeIfMissing ? ` (${field('synthesizeIfMissing')} creates one only when ${sourceName} is missing: delete it to create one of ${options.synthesizeIfMissing.records} treatments)` : ''} or lower ${field('adversarial')}`,
+    );
+  }
 
   progress?.stage(
     `cloning the source into the sandbox ${options.sandboxPath} and applying ${plan.changes.length} changes in one transaction`,

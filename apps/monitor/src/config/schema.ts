@@ -133,7 +133,7 @@ const SimulatorSchema = z.strictObject({
   clinic: z
     .strictObject({
       seed: z.number().int().default(7),
-      records: z.number().int().min(1_000).max(2_000_000).default(60_000),
+      records: z.number().int().min(1_000).max(2_000_000).default(120_000),
     })
     .prefault({}),
   /** New treatments appended per second (every TrackTreatment row: about a quarter are deliveries). */

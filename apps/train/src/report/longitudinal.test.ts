@@ -12,7 +12,7 @@ const variant = (v: Partial<VariantDetection> & Pick<VariantDetection, 'variant'
   rate: 0.95,
   statistical: { rate: 0.9, overToleranceRate: 0.95 },
   medianDelay: 3,
-  overTolerance: { courses: 18, detected: 18, rate: 1 },
+  overTolerance: { courses: 18, detected: 18, rate: 1, long: { courses: 12, detected: 12, rate: 1 } },
   maxEffect: { dosePercent: 12.5, geometryMm: 0 },
   preOnsetAlarms: 0,
   firstAlarms: { 'cusum meterset': 17, 'cusum mu_per_cp_max': 2 },
@@ -28,17 +28,18 @@ const evaluation: LongitudinalEvaluation = {
       detected: 10,
       rate: 0.5,
       medianDelay: null,
-      overTolerance: { courses: 10, detected: 5, rate: 0.5 },
+      overTolerance: { courses: 10, detected: 5, rate: 0.5, long: { courses: 4, detected: 3, rate: 0.75 } },
       firstAlarms: {},
     }),
     variant({
       mode: 'audit_trail_manipulation',
       variant: 'audit_disable',
-      overTolerance: { courses: 0, detected: 0, rate: null },
+      overTolerance: { courses: 0, detected: 0, rate: null, long: { courses: 0, detected: 0, rate: null } },
     }),
   ],
   clean: { courses: 1300, alarmed: 2, rate: 2 / 1300, patients: 310, maliceAtLeastHalf: 0 },
   tolerance: { dosePercent: 5, geometryMm: 3 },
+  powerFractions: 10,
   applicationsPerVariant: 20,
   seed: 42,
 };
@@ -54,6 +55,9 @@ describe('the longitudinal detection section', () => {
     expect(rows[0]![3]).toContain('cusum meterset (17), cusum mu_per_cp_max (2)');
     expect(rows[0]![3]).toContain('0.94 (100 %)');
     expect(rows[1]![3]).toContain('<span class="fail">fail</span>');
+    // The long courses above the tolerance, counted apart: 3 of the 4 detected.
+    expect(rows[1]![3]).toContain('75 % of 4');
+    expect(html).toContain('≥ 10 fractions from onset');
     // No course above the tolerance: the target does not apply.
     expect(rows[2]![3]).toContain('<span class="na">n/a</span>');
   });

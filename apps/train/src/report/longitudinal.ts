@@ -22,6 +22,7 @@ export function longitudinalSection(e: LongitudinalEvaluation): string {
     String(v.overTolerance.courses),
     pct(v.overTolerance.rate),
     passCell(target(v.overTolerance.rate)),
+    `${pct(v.overTolerance.long.rate)} of ${v.overTolerance.long.courses}`,
     `${fmt(v.maxEffect.dosePercent, 1)} % / ${fmt(v.maxEffect.geometryMm, 1)} mm`,
     v.malice.median === null ? '–' : `${fmt(v.malice.median, 2)} (${pct(v.malice.atLeastHalf)})`,
     esc(
@@ -42,7 +43,10 @@ from a version that is not the current one). A course is detected when an alarm 
 attacked fraction; the delay counts fractions from that one
 (1 = caught at it). Courses with fewer than 5 fractions in the cohort have no history to compare with and are
 counted apart ("short"). Clinical tolerance: ≥ ${e.tolerance.dosePercent} % cumulative dose or ≥ ${e.tolerance.geometryMm} mm mean
-displacement over the course; target: ≥ 90 % of the courses above it detected.</p>
+displacement over the course; target: ≥ 90 % of the courses above it detected. A slow drift is a trend on a noisy
+series: the courses above the tolerance with at least ${e.powerFractions} fractions from the onset are also counted apart: for the default couch drift (1 mm per fraction against set-up noise
+of about 2.5 mm) fewer fractions cannot give any trend test 90 % power at 1 % false alarms (see
+<code>powerFractions</code> of <code>evaluateLongitudinalDetection</code>).</p>
 ${table(
   [
     'mode',
@@ -56,6 +60,7 @@ ${table(
     'courses above tolerance',
     'detected above tolerance',
     'target',
+    `above tolerance, ≥ ${e.powerFractions} fractions from onset: detected`,
     'largest effect (dose / geometry)',
     'P(malicious): median (share ≥ 0.5)',
     'first alarms',
