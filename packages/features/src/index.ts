@@ -46,6 +46,25 @@ export {
   QA_LONGITUDINAL_FEATURE_NAMES,
   QA_LONGITUDINAL_FEATURES,
 } from './longitudinal/extract';
+export { GROUP_SERIES_KINDS, type GroupSeriesKind } from './longitudinal/group-events';
+export {
+  type GroupPeriod,
+  type GroupReview,
+  type GroupReviewOptions,
+  GroupReviewOptionsSchema,
+  type GroupTestResult,
+  reviewGroups,
+} from './longitudinal/group-review';
+export {
+  type GroupDimension,
+  type GroupSeries,
+  type GroupSeriesOptions,
+  GroupSeriesOptionsSchema,
+  type GroupSeriesSet,
+  groupSeries,
+  staffRolesOf,
+  UNKNOWN_ROLE,
+} from './longitudinal/group-series';
 export {
   parseTrackerOptions,
   type TrackerOptions,

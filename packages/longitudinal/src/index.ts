@@ -44,6 +44,12 @@ export {
   holm,
   multipleTestingOptionsSchema,
 } from './multiple-testing';
+export type {
+  BinomialTestResult,
+  PoissonRateTestResult,
+  RateTestOptions,
+} from './rate-tests';
+export { binomialTest, poissonRateTest, rateTestOptionsSchema } from './rate-tests';
 export type { RunsTestOptions, RunsTestResult } from './runs-test';
 export { runsDistribution, runsTest, runsTestOptionsSchema } from './runs-test';
 export type { SenSlopeOptions, SenSlopeResult } from './sen-slope';
