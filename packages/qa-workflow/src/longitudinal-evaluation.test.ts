@@ -206,8 +206,28 @@ describe('evaluateLongitudinalDetection on a constructed case', () => {
     );
     expect(v.medianDelay).toBe(delays.length === 2 ? (delays[0]! + delays[1]!) / 2 : delays[0]);
     // Only course A is above the 5 % tolerance: 50 % on the fractions from the 6th of its n.
-    expect(v.overTolerance).toEqual({ courses: 1, detected: 1, rate: 1 });
     const n = A.length;
+    // Course A has n − 5 fractions from its onset: a long course for any powerFractions up to that.
+    expect(n - ONSET + 1).toBeGreaterThanOrEqual(evaluation.powerFractions);
+    expect(v.overTolerance).toEqual({
+      courses: 1,
+      detected: 1,
+      rate: 1,
+      long: { courses: 1, detected: 1, rate: 1 },
+    });
+    const shorter = evaluateLongitudinalDetection({
+      cohort,
+      catalogue,
+      applicationsPerVariant: 5,
+      seed: 3,
+      powerFractions: n - ONSET + 2,
+    }).variants.find((x) => x.variant === 'linear_ramp')!;
+    expect(shorter.overTolerance).toEqual({
+      courses: 1,
+      detected: 1,
+      rate: 1,
+      long: { courses: 0, detected: 0, rate: null },
+    });
     expect(v.maxEffect.dosePercent).toBeCloseTo((50 * (n - ONSET + 1)) / n, 0);
     expect(v.maxEffect.geometryMm).toBe(0);
     expect(v.preOnsetAlarms).toBe([...alarmsA, ...alarmsB].filter((a) => a.fraction < ONSET).length);
