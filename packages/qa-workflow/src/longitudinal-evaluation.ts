@@ -66,14 +66,15 @@ export const LongitudinalEvaluationOptionsSchema = z.strictObject({
   /** Courses with fewer fractions in the cohort are left out of every rate (too short to chart). */
   minCourseFractions: z.number().int().min(1).default(5),
   /**
-   * Above-tolerance courses with at least this many fractions from the onset are also counted
-   * apart. A slow drift is a trend on a noisy series: the least-squares slope over n fractions has
-   * standard error σ / √(n(n² − 1)/12), so a drift of δ per fraction is found with 90 % power at
-   * 1 % false alarms (z ≥ 2.33 + 1.28) only when δ·√(n(n² − 1)/12)/σ ≥ 3.61. For the default
-   * couch drift (δ = 1 mm) against set-up noise σ ≈ 2.5 mm that is n ≥ 10; shorter courses stay
-   * below that power whatever the test.
+   * Above-tolerance courses with at least this many points from the onset are also counted apart
+   * (a point: a distinct field version and set-up offset a fraction was delivered with; fractions
+   * reusing the last offset of an unimaged session add none). A slow drift is a trend on a noisy
+   * series: the least-squares slope over n points has standard error σ / √(n(n² − 1)/12), so a
+   * drift of δ per point is found with 90 % power at 1 % false alarms (z ≥ 2.33 + 1.28) only when
+   * δ·√(n(n² − 1)/12)/σ ≥ 3.61. For the default couch drift (δ = 1 mm per imaged session) against
+   * set-up noise σ ≈ 2.5 mm that is n ≥ 10; fewer points stay below that power whatever the test.
    */
-  powerFractions: z.number().int().min(2).default(10),
+  powerPoints: z.number().int().min(2).default(10),
 });
 export type LongitudinalEvaluationOptionsInput = z.input<typeof LongitudinalEvaluationOptionsSchema>;
 
@@ -103,7 +104,7 @@ export interface VariantDetection {
     readonly courses: number;
     readonly detected: number;
     readonly rate: number | null;
-    /** Those with at least `powerFractions` fractions from the onset, and how many were detected. */
+    /** Those with at least `powerPoints` points from the onset, and how many were detected. */
     readonly long: { readonly courses: number; readonly detected: number; readonly rate: number | null };
   };
   /** Largest cumulative dose change (%) and mean displacement (mm) over the affected courses. */
@@ -137,8 +138,8 @@ export interface LongitudinalEvaluation {
     readonly maliceAtLeastHalf: number;
   };
   readonly tolerance: { readonly dosePercent: number; readonly geometryMm: number };
-  /** Above-tolerance courses with at least this many fractions from the onset are counted apart (`overTolerance.long`). */
-  readonly powerFractions: number;
+  /** Above-tolerance courses with at least this many points from the onset are counted apart (`overTolerance.long`). */
+  readonly powerPoints: number;
   readonly applicationsPerVariant: number;
   readonly seed: number | string;
 }
@@ -252,7 +253,7 @@ export function evaluateLongitudinalDetection(input: LongitudinalEvaluationInput
             course.effect.geometryMm >= o.tolerance.geometryMm;
           acc.dose = Math.max(acc.dose, Math.abs(course.effect.dosePercent));
           acc.geometry = Math.max(acc.geometry, course.effect.geometryMm);
-          const long = over && course.fractions - course.onset + 1 >= o.powerFractions;
+          const long = over && course.pointsFromOnset >= o.powerPoints;
           if (over) acc.over++;
           if (long) acc.long++;
           if (statistical) {
@@ -313,7 +314,7 @@ export function evaluateLongitudinalDetection(input: LongitudinalEvaluationInput
       maliceAtLeastHalf: cleanPatients.length ? cleanMalice / cleanPatients.length : 0,
     },
     tolerance: o.tolerance,
-    powerFractions: o.powerFractions,
+    powerPoints: o.powerPoints,
     applicationsPerVariant: o.applicationsPerVariant,
     seed: o.seed,
   };
@@ -325,6 +326,8 @@ interface ReplayedCourse {
   readonly fractions: number;
   /** 1-based fraction of the course at which the attack starts. */
   readonly onset: number;
+  /** Distinct (field version, offset) pairs the fractions from the onset were delivered with. */
+  readonly pointsFromOnset: number;
   readonly alarms: readonly CourseAlarm[];
   readonly effect: CourseEffect;
 }
@@ -403,11 +406,17 @@ function replayAttack(
       patientId: course.patientId,
       fractions: course.fractions.length,
       onset,
+      pointsFromOnset: pointsOf(fractions.slice(onset - 1).map((f) => f.corrupted)),
       alarms: course.alarms,
       effect: courseEffect(fractions),
     });
   }
   return { tracker, courses: out };
+}
+
+/** The distinct (field version, offset) pairs of a course's fractions: the points a trend test on them sees. */
+export function pointsOf(fractions: readonly TreatmentRecord[]): number {
+  return new Set(fractions.map((r) => `${r.treatment.FLD_ID}:${r.offset?.OFF_ID ?? ''}`)).size;
 }
 
 /** Every row behind the patients' records, plus every row a change updates or deletes. */

@@ -39,7 +39,7 @@ const evaluation: LongitudinalEvaluation = {
   ],
   clean: { courses: 1300, alarmed: 2, rate: 2 / 1300, patients: 310, maliceAtLeastHalf: 0 },
   tolerance: { dosePercent: 5, geometryMm: 3 },
-  powerFractions: 10,
+  powerPoints: 10,
   applicationsPerVariant: 20,
   seed: 42,
 };
@@ -57,7 +57,7 @@ describe('the longitudinal detection section', () => {
     expect(rows[1]![3]).toContain('<span class="fail">fail</span>');
     // The long courses above the tolerance, counted apart: 3 of the 4 detected.
     expect(rows[1]![3]).toContain('75 % of 4');
-    expect(html).toContain('≥ 10 fractions from onset');
+    expect(html).toContain('≥ 10 points from onset');
     // No course above the tolerance: the target does not apply.
     expect(rows[2]![3]).toContain('<span class="na">n/a</span>');
   });

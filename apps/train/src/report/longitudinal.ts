@@ -44,9 +44,10 @@ attacked fraction; the delay counts fractions from that one
 (1 = caught at it). Courses with fewer than 5 fractions in the cohort have no history to compare with and are
 counted apart ("short"). Clinical tolerance: ≥ ${e.tolerance.dosePercent} % cumulative dose or ≥ ${e.tolerance.geometryMm} mm mean
 displacement over the course; target: ≥ 90 % of the courses above it detected. A slow drift is a trend on a noisy
-series: the courses above the tolerance with at least ${e.powerFractions} fractions from the onset are also counted apart: for the default couch drift (1 mm per fraction against set-up noise
-of about 2.5 mm) fewer fractions cannot give any trend test 90 % power at 1 % false alarms (see
-<code>powerFractions</code> of <code>evaluateLongitudinalDetection</code>).</p>
+series: the courses above the tolerance with at least ${e.powerPoints} points from the onset (distinct field versions and
+set-up offsets delivered) are also counted apart: for the default couch drift (1 mm per imaged session against set-up
+noise of about 2.5 mm) fewer points cannot give any trend test 90 % power at 1 % false alarms (see
+<code>powerPoints</code> of <code>evaluateLongitudinalDetection</code>).</p>
 ${table(
   [
     'mode',
@@ -60,7 +61,7 @@ ${table(
     'courses above tolerance',
     'detected above tolerance',
     'target',
-    `above tolerance, ≥ ${e.powerFractions} fractions from onset: detected`,
+    `above tolerance, ≥ ${e.powerPoints} points from onset: detected`,
     'largest effect (dose / geometry)',
     'P(malicious): median (share ≥ 0.5)',
     'first alarms',
