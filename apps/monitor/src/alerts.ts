@@ -110,6 +110,7 @@ export function buildCommit(
       detectedAt: ctx.at,
       maliciousProbability: r.malicious?.probability ?? null,
       maliciousThreshold: ctx.maliciousThreshold,
+      maliciousOwnEvidence: r.malicious?.ownEvidence ?? true,
     });
     scores.push({ recordId: r.recordId, energy: r.energy, band: t.band, occurredAt: r.occurredAt });
     if (t.rank < ctx.minRank) continue;

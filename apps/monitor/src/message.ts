@@ -147,7 +147,8 @@ export function messageText(m: NotificationMessage): string {
     // A probability of 0 with no indicator (the courses showed nothing) is not worth a line.
     if (a.malicious && (a.malicious.probability > 0 || a.malicious.indicators.length > 0)) {
       lines.push(
-        `  malicious: p=${a.malicious.probability.toFixed(2)} ${a.malicious.level} (${a.malicious.message})`,
+        `  malicious: p=${a.malicious.probability.toFixed(2)} ${a.malicious.level} (${a.malicious.message})` +
+          (a.malicious.ownEvidence === false ? ' · the evidence is in another field of the patient' : ''),
       );
       for (const i of a.malicious.indicators) lines.push(`    · ${i}`);
     }

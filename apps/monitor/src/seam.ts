@@ -81,8 +81,16 @@ export interface ScoredRecord {
   readonly uncertainty?: number | null;
   /** The features that drove the energy, most important first. */
   readonly saliency?: readonly FeatureContribution[];
-  /** The malicious assessment (computed by the longitudinal checks), when available. */
-  readonly malicious?: { readonly probability: number; readonly indicators: readonly string[] } | null;
+  /**
+   * The malicious assessment (computed by the longitudinal checks), when available: the patient's
+   * probability, and whether this record's own course carries the evidence (`ownEvidence`,
+   * absent: true). Only a record with evidence of its own is raised to critical by suspicion.
+   */
+  readonly malicious?: {
+    readonly probability: number;
+    readonly indicators: readonly string[];
+    readonly ownEvidence?: boolean;
+  } | null;
   /** Extra labels to group or inhibit on (machine, site, course). */
   readonly labels?: Readonly<Record<string, string>>;
 }
@@ -142,7 +150,11 @@ const ScoredRecordSchema = z.strictObject({
     .array(z.strictObject({ feature: z.string().min(1), value: z.number(), contribution: z.number() }))
     .optional(),
   malicious: z
-    .strictObject({ probability: z.number().min(0).max(1), indicators: z.array(z.string()) })
+    .strictObject({
+      probability: z.number().min(0).max(1),
+      indicators: z.array(z.string()),
+      ownEvidence: z.boolean().optional(),
+    })
     .nullable()
     .optional(),
   labels: z.record(z.string().regex(/^[a-z][a-z0-9_]*$/), z.string()).optional(),
@@ -184,6 +196,7 @@ export function checkScored(records: unknown, ids: readonly string[]): (ScoredRe
 
 const SCORED_KEYS = new Set(Object.keys(ScoredRecordSchema.shape));
 const UNJUDGED_KEYS = new Set(Object.keys(UnjudgedRecordSchema.shape));
+const MALICIOUS_KEYS = new Set(['probability', 'indicators', 'ownEvidence']);
 const NAME = /^[a-z][a-z0-9_]*$/;
 const FORBIDDEN = new Set(['__proto__', 'prototype', 'constructor']);
 const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -220,7 +233,8 @@ function accepts(r: unknown): boolean {
   }
   if (r.malicious != null) {
     const m = r.malicious;
-    if (!plain(m) || !keysWithin(m, new Set(['probability', 'indicators']))) return false;
+    if (!plain(m) || !keysWithin(m, MALICIOUS_KEYS)) return false;
+    if (m.ownEvidence !== undefined && typeof m.ownEvidence !== 'boolean') return false;
     if (!num(m.probability) || m.probability < 0 || m.probability > 1) return false;
     if (!Array.isArray(m.indicators) || !m.indicators.every((i) => typeof i === 'string')) return false;
   }

@@ -75,6 +75,26 @@ describe('triage', () => {
     });
   });
 
+  it('raises only a record whose own course carries the evidence, not the patient’s untouched fields', () => {
+    const options = { detectedAt: at, maliciousProbability: 0.9, maliciousThreshold: 0.5 };
+    const elsewhere = triage(0.05, { ...options, maliciousOwnEvidence: false });
+    expect(elsewhere).toMatchObject({ severity: 0.05, escalated: false, band: 'normal', action: 'none' });
+    // The patient's probability is still reported, not suspected of this record.
+    expect(elsewhere.malicious).toMatchObject({ probability: 0.9, suspected: false, ownEvidence: false });
+    expect(elsewhere.steps).toEqual(triage(0.05, { detectedAt: at }).steps);
+    // A field's own energy keeps its band: a high record of that patient stays high, without the malicious steps.
+    const high = triage(2.1, { ...options, maliciousOwnEvidence: false });
+    expect(high).toMatchObject({ band: 'high', escalated: false });
+    expect(high.steps).toEqual(triage(2.1, { detectedAt: at }).steps);
+    // The course with the evidence is raised, as when the scope is not given.
+    expect(triage(0.05, { ...options, maliciousOwnEvidence: true })).toMatchObject({
+      escalated: true,
+      band: 'critical',
+      malicious: { suspected: true, ownEvidence: true },
+    });
+    expect(triage(0.05, options).malicious).toMatchObject({ suspected: true, ownEvidence: true });
+  });
+
   it('refuses a non-finite energy (the caller stores it as invalid)', () => {
     expect(() => triage(Number.NaN, { detectedAt: at })).toThrow(
       /energy: expected a number \(NaN means the model failed\)/,

@@ -56,7 +56,10 @@ export interface Triage {
   readonly steps: readonly string[];
   readonly malicious: {
     readonly probability: number;
+    /** Above the threshold and the record's own course carries the evidence. */
     readonly suspected: boolean;
+    /** Whether the record's own course carries the evidence (false: another field of the patient). */
+    readonly ownEvidence: boolean;
     readonly level: MaliciousResponseLevel;
     readonly message: string;
   } | null;
@@ -68,6 +71,11 @@ export interface TriageOptions {
   readonly maliciousProbability?: number | null;
   /** Above this probability a critical finding gets its tier's malicious steps (seed 001: 0.5). */
   readonly maliciousThreshold?: number;
+  /**
+   * Whether the record's own course carries the evidence behind the probability (default true).
+   * False for an untouched field of a suspected patient: it is not raised to critical.
+   */
+  readonly maliciousOwnEvidence?: boolean;
 }
 
 /**
@@ -76,13 +84,18 @@ export interface TriageOptions {
  * the more urgent of its level's time and the band's), never slower. A suspected malicious
  * finding is critical whatever its energy (seed 001: every malicious mode is ≥ 2.5): an attack
  * spread over a course leaves each fraction looking normal to the model, so its severity is
- * raised to the critical band's lower tier, with that tier's malicious steps.
+ * raised to the critical band's lower tier, with that tier's malicious steps. The probability is
+ * the patient's, the escalation the record's: only a record whose own course carries evidence is
+ * raised (`maliciousOwnEvidence`). The patient's other fields are what the attack left alone; the
+ * page for the course with the evidence already names the patient, and paging each untouched
+ * field at every delivery would send the reviewer to fields where there is nothing to find.
  * Throws for a non-finite energy: the caller records such a record as invalid.
  */
 export function triage(energy: number, options: TriageOptions): Triage {
   const own = clampToScale(energy);
   const p = options.maliciousProbability ?? null;
-  const suspected = p !== null && p > (options.maliciousThreshold ?? 0.5);
+  const ownEvidence = options.maliciousOwnEvidence ?? true;
+  const suspected = p !== null && ownEvidence && p > (options.maliciousThreshold ?? 0.5);
   const severity = suspected ? Math.max(own, BAND_THRESHOLDS.critical) : own;
   const decision = route(severity, { malicious: suspected });
   const recommendation = p === null ? null : recommendMaliciousResponse(severity, p);
@@ -101,6 +114,12 @@ export function triage(energy: number, options: TriageOptions): Triage {
     malicious:
       p === null
         ? null
-        : { probability: p, suspected, level: recommendation!.level, message: recommendation!.message },
+        : {
+            probability: p,
+            suspected,
+            ownEvidence,
+            level: recommendation!.level,
+            message: recommendation!.message,
+          },
   };
 }

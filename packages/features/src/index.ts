@@ -37,6 +37,7 @@ export {
   type EvidenceOptions,
   EvidenceOptionsSchema,
   type GroupTest,
+  ISOLATED_AUDIT_ROW_STRENGTH,
   type PatientMaliceAssessment,
   targetingTests,
 } from './longitudinal/evidence';

@@ -35,9 +35,10 @@ interface Pool {
   delays: number[];
   maxDose: number;
   maxMm: number;
+  malice: { patients: number; atLeastHalf: number; courses: number; suspected: number; raised: number };
 }
 const pooled = new Map<string, Pool>();
-const clean = { courses: 0, alarmed: 0 };
+const clean = { courses: 0, alarmed: 0, patients: 0, maliceAtLeastHalf: 0 };
 
 for (const seed of seeds) {
   const started = performance.now();
@@ -53,6 +54,8 @@ for (const seed of seeds) {
   const seconds = (performance.now() - started) / 1000;
   clean.courses += e.clean.courses;
   clean.alarmed += e.clean.alarmed;
+  clean.patients += e.clean.patients;
+  clean.maliceAtLeastHalf += e.clean.maliceAtLeastHalf * e.clean.patients;
   console.log(JSON.stringify({ seed, clean: e.clean, treatments: recent.length, seconds }));
   for (const v of e.variants) {
     console.log(JSON.stringify({ seed, ...summary(v) }));
@@ -67,6 +70,7 @@ for (const seed of seeds) {
       delays: [],
       maxDose: 0,
       maxMm: 0,
+      malice: { patients: 0, atLeastHalf: 0, courses: 0, suspected: 0, raised: 0 },
     };
     p.courses += v.courses;
     p.detected += v.detected;
@@ -77,6 +81,11 @@ for (const seed of seeds) {
     if (v.medianDelay !== null) p.delays.push(v.medianDelay);
     p.maxDose = Math.max(p.maxDose, v.maxEffect.dosePercent);
     p.maxMm = Math.max(p.maxMm, v.maxEffect.geometryMm);
+    p.malice.patients += v.malice.patients;
+    p.malice.atLeastHalf += v.malice.atLeastHalf * v.malice.patients;
+    p.malice.courses += v.courses + v.shortCourses;
+    p.malice.suspected += v.malice.suspectedCourses * (v.courses + v.shortCourses);
+    p.malice.raised += v.malice.raisedCourses * (v.courses + v.shortCourses);
     pooled.set(key, p);
   }
 }
@@ -91,6 +100,7 @@ function summary(v: VariantDetection) {
     overTolerance: v.overTolerance,
     statisticalRate: v.statistical.rate,
     maxEffect: v.maxEffect,
+    malice: v.malice,
   };
 }
 
@@ -100,7 +110,17 @@ const median = (xs: number[]) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-console.log(JSON.stringify({ pooled: 'clean', seeds, ...clean, rate: clean.alarmed / clean.courses }));
+console.log(
+  JSON.stringify({
+    pooled: 'clean',
+    seeds,
+    courses: clean.courses,
+    alarmed: clean.alarmed,
+    rate: clean.alarmed / clean.courses,
+    patients: clean.patients,
+    maliceAtLeastHalf: clean.patients ? clean.maliceAtLeastHalf / clean.patients : 0,
+  }),
+);
 for (const [variant, p] of pooled) {
   console.log(
     JSON.stringify({
@@ -115,6 +135,12 @@ for (const [variant, p] of pooled) {
       },
       medianOfSeedMedianDelays: median(p.delays),
       maxEffect: { dosePercent: p.maxDose, geometryMm: p.maxMm },
+      // Share of the attacked patients whose malicious probability is ≥ 0.5.
+      maliceAtLeastHalf: p.malice.patients ? p.malice.atLeastHalf / p.malice.patients : null,
+      // Shares of the affected courses whose patient is at ≥ 0.5, and that a monitor raises to
+      // critical (the course carries evidence itself).
+      suspectedCourses: p.malice.courses ? p.malice.suspected / p.malice.courses : null,
+      raisedCourses: p.malice.courses ? p.malice.raised / p.malice.courses : null,
     }),
   );
 }

@@ -116,11 +116,16 @@ export interface VariantDetection {
   /**
    * Seed 001's malicious probability of the attacked patients, from the evidence the tracker
    * gathered (`assessPatientMalice`): its median, and the share of patients at ≥ 0.5.
+   * `suspectedCourses`: the share of affected courses whose patient is at ≥ 0.5;
+   * `raisedCourses`: … and which carry evidence themselves (`evidenceCourses`): the courses whose
+   * records a monitor raises to critical.
    */
   readonly malice: {
     readonly patients: number;
     readonly median: number | null;
     readonly atLeastHalf: number;
+    readonly suspectedCourses: number;
+    readonly raisedCourses: number;
   };
 }
 
@@ -215,6 +220,9 @@ export function evaluateLongitudinalDetection(input: LongitudinalEvaluationInput
         preOnset: 0,
         first: {} as Record<string, number>,
         malice: [] as number[],
+        affectedCourses: 0,
+        suspectedCourses: 0,
+        raisedCourses: 0,
         statistical: 0,
         statisticalOver: 0,
         short: 0,
@@ -234,9 +242,18 @@ export function evaluateLongitudinalDetection(input: LongitudinalEvaluationInput
           replay.courses.filter((c) => c.alarms.length > 0).map((c) => c.patientId),
         );
         const groups = targetingTests(clean, { alarmed: alarmedPatients });
+        const raised = new Set<string>();
+        const suspected = new Set<number>();
         for (const p of new Set(replay.courses.map((c) => c.patientId))) {
-          acc.malice.push(assessPatientMalice(replay.tracker, p, 0, { groups }).maliciousProbability);
+          const a = assessPatientMalice(replay.tracker, p, 0, { groups });
+          acc.malice.push(a.maliciousProbability);
+          if (a.maliciousProbability < 0.5) continue;
+          suspected.add(p);
+          for (const key of a.evidenceCourses) raised.add(key);
         }
+        acc.affectedCourses += replay.courses.length;
+        acc.suspectedCourses += replay.courses.filter((c) => suspected.has(c.patientId)).length;
+        acc.raisedCourses += replay.courses.filter((c) => raised.has(c.key)).length;
         for (const course of replay.courses) {
           if (course.fractions < o.minCourseFractions) {
             acc.short++;
@@ -300,6 +317,8 @@ export function evaluateLongitudinalDetection(input: LongitudinalEvaluationInput
           patients: acc.malice.length,
           median: median(acc.malice),
           atLeastHalf: acc.malice.length ? acc.malice.filter((p) => p >= 0.5).length / acc.malice.length : 0,
+          suspectedCourses: acc.affectedCourses ? acc.suspectedCourses / acc.affectedCourses : 0,
+          raisedCourses: acc.affectedCourses ? acc.raisedCourses / acc.affectedCourses : 0,
         },
       });
     }

@@ -1,6 +1,7 @@
 import {
   assessPatientMalice,
   type CourseAlarm,
+  courseKeyOf,
   type GroupTest,
   LongitudinalTracker,
   type PatientMaliceAssessment,
@@ -14,6 +15,13 @@ export interface MaliciousAssessment {
   readonly probability: number;
   /** The evidence and course alarms behind it, in short words, strongest first. */
   readonly indicators: readonly string[];
+  /**
+   * Whether the record's own course (its field) carries evidence: an alarm, an audit anomaly of
+   * its own, or a change of its planned parameters (`evidenceCourses` of the assessment). False
+   * for the untouched fields of a suspected patient: triage raises only the records where the
+   * evidence is to critical, so one finding does not page every field the patient is treated with.
+   */
+  readonly ownEvidence: boolean;
 }
 
 export interface CourseWatchOptions {
@@ -99,9 +107,11 @@ export class CourseWatch {
   /**
    * The malicious assessment of each record's patient after the batch was observed: null for a
    * record without a patient, and for a patient whose courses show nothing (probability 0 and no
-   * alarm), so a clean patient's alert carries no malicious line and no routine-review deadline. `energies[i]` is record i's energy: a patient's assessment takes the
-   * highest of its records in the batch (its recommendation band; the probability does not
-   * depend on it). The clinic-wide targeting tests run once per call.
+   * alarm), so a clean patient's alert carries no malicious line and no routine-review deadline.
+   * The probability is the patient's; `ownEvidence` says whether the record's course is where the
+   * evidence is. `energies[i]` is record i's energy: a patient's assessment takes the highest of
+   * its records in the batch (its recommendation band; the probability does not depend on it).
+   * The clinic-wide targeting tests run once per call.
    */
   assess(records: readonly TreatmentRecord[], energies: ArrayLike<number>): (MaliciousAssessment | null)[] {
     const energy = new Map<number, number>();
@@ -116,18 +126,25 @@ export class CourseWatch {
     const start = performance.now();
     // The targeting tests compare groups of the whole clinic: once per batch, not per patient.
     const groups: GroupTest[] = targetingTests(this.tracker);
-    const byPatient = new Map<number, MaliciousAssessment>();
+    const byPatient = new Map<number, { assessment: PatientMaliceAssessment; indicators: string[] }>();
     for (const [patient, e] of energy) {
       const a = assessPatientMalice(this.tracker, patient, e, { groups });
       this.stats.assessed++;
       const indicators = this.indicators(a);
       if (a.maliciousProbability > 0 || indicators.length > 0)
-        byPatient.set(patient, { probability: a.maliciousProbability, indicators });
+        byPatient.set(patient, { assessment: a, indicators });
     }
     this.stats.ms.assess += performance.now() - start;
-    return records.map((r) =>
-      r.treatment.Pat_ID1 === null ? null : (byPatient.get(r.treatment.Pat_ID1) ?? null),
-    );
+    return records.map((r) => {
+      const found = r.treatment.Pat_ID1 === null ? undefined : byPatient.get(r.treatment.Pat_ID1);
+      if (!found) return null;
+      const key = courseKeyOf(r);
+      return {
+        probability: found.assessment.maliciousProbability,
+        indicators: found.indicators,
+        ownEvidence: key !== null && found.assessment.evidenceCourses.includes(key),
+      };
+    });
   }
 
   /**

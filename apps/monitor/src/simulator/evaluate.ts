@@ -22,6 +22,8 @@ export interface Evaluation {
   /** Clean deliveries the monitor scored, and how many it alerted on. */
   readonly clean: number;
   readonly falseAlerts: number;
+  /** The false alerts by band (a page is `critical`). */
+  readonly falseAlertsByBand: Readonly<Record<string, number>>;
   readonly falseAlertRate: number | null;
   /** Injected corruptions not yet scored (still in flight). */
   readonly pending: number;
@@ -50,6 +52,7 @@ export function evaluate(ledger: readonly LedgerEntry[], outcome: MonitorOutcome
   let adjacentBand = 0;
   let clean = 0;
   let falseAlerts = 0;
+  const falseAlertsByBand: Record<string, number> = {};
   let pending = 0;
   const pendingRecords: { record: number; variant: string }[] = [];
   const byVariant: Record<string, { injected: number; rightBand: number; alerted: number; band: string }> =
@@ -63,7 +66,10 @@ export function evaluate(ledger: readonly LedgerEntry[], outcome: MonitorOutcome
     if (e.truth === null) {
       if (scored === undefined) continue;
       clean++;
-      if (got !== null) falseAlerts++;
+      if (got !== null) {
+        falseAlerts++;
+        falseAlertsByBand[got] = (falseAlertsByBand[got] ?? 0) + 1;
+      }
       continue;
     }
     if (e.truth.role !== 'injected') continue;
@@ -98,6 +104,7 @@ export function evaluate(ledger: readonly LedgerEntry[], outcome: MonitorOutcome
     adjacentBand,
     clean,
     falseAlerts,
+    falseAlertsByBand,
     falseAlertRate: clean ? falseAlerts / clean : null,
     pending,
     pendingRecords,
@@ -112,6 +119,11 @@ export function formatEvaluation(e: Evaluation): string {
   return [
     `injected corruptions scored: ${e.injected} (${e.pending} still in flight)`,
     `  alerted in the catalogue's band: ${e.rightBand} (${pct(e.rightBandFraction)}); one band off: ${e.adjacentBand}; alerted at all: ${e.alerted} (${pct(e.alertedFraction)})`,
-    `clean deliveries scored: ${e.clean}; false alerts: ${e.falseAlerts} (${pct(e.falseAlertRate)})`,
+    `clean deliveries scored: ${e.clean}; false alerts: ${e.falseAlerts} (${pct(e.falseAlertRate)})` +
+      (e.falseAlerts
+        ? ` by band: ${ORDER.filter((b) => e.falseAlertsByBand[b])
+            .map((b) => `${b} ${e.falseAlertsByBand[b]}`)
+            .join(', ')}`
+        : ''),
   ].join('\n');
 }

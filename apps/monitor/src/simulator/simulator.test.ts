@@ -2,7 +2,7 @@ import { openSandboxWriter, openTreatmentReader, tableChecksum } from '@anomalia
 import { afterAll, describe, expect, it } from 'vitest';
 import { mosaiqWallClock } from '../source/clock';
 import { testDir } from '../testing/clinics';
-import { evaluate } from './evaluate';
+import { evaluate, formatEvaluation } from './evaluate';
 import { type LedgerEntry, SimulatorLedger } from './ledger';
 import { ClinicSimulator } from './simulator';
 
@@ -148,6 +148,7 @@ describe('evaluating alerts against the ledger', () => {
       ['2', 'high'],
       ['3', 'medium'],
       ['6', 'low'],
+      ['7', 'critical'],
       ['8', 'high'],
       ['9', 'low'],
     ]);
@@ -159,11 +160,15 @@ describe('evaluating alerts against the ledger', () => {
       rightBandFraction: 0.5,
       adjacentBand: 1,
       clean: 3,
-      falseAlerts: 1,
+      falseAlerts: 2,
+      falseAlertsByBand: { low: 1, critical: 1 },
       pending: 1,
       pendingRecords: [{ record: 10, variant: 'm/high' }],
     });
-    expect(e.falseAlertRate).toBeCloseTo(1 / 3);
+    expect(e.falseAlertRate).toBeCloseTo(2 / 3);
+    expect(formatEvaluation(e)).toContain(
+      'clean deliveries scored: 3; false alerts: 2 (66.7 %) by band: low 1, critical 1',
+    );
     expect(e.misses).toEqual([
       { record: 2, variant: 'm/critical', expected: 'critical', got: 'high' },
       { record: 4, variant: 'm/low', expected: 'low', got: null },

@@ -16,7 +16,7 @@ const variant = (v: Partial<VariantDetection> & Pick<VariantDetection, 'variant'
   maxEffect: { dosePercent: 12.5, geometryMm: 0 },
   preOnsetAlarms: 0,
   firstAlarms: { 'cusum meterset': 17, 'cusum mu_per_cp_max': 2 },
-  malice: { patients: 20, median: 0.94, atLeastHalf: 1 },
+  malice: { patients: 20, median: 0.94, atLeastHalf: 1, suspectedCourses: 1, raisedCourses: 1 },
   ...v,
 });
 

@@ -1,8 +1,9 @@
 import type { TreatmentRecord } from '@anomalia/mosaiq';
 import { generateRecords } from '@anomalia/mosaiq/synthetic';
 import { describe, expect, it } from 'vitest';
-import { assessPatientMalice, targetingTests } from './evidence';
+import { assessPatientMalice, ISOLATED_AUDIT_ROW_STRENGTH, targetingTests } from './evidence';
 import { reviewCourses } from './review';
+import { courseKeyOf } from './snapshot';
 import { coursesOf, versioned } from './test-courses';
 import { LongitudinalTracker } from './tracker';
 
@@ -119,5 +120,88 @@ describe('assessPatientMalice', () => {
     const a = assessPatientMalice(tracker, patientOf(victims[0]!), 2.9, { groups });
     expect(a.evidence.find((e) => e.id === 'targeting')!.strength).toBeGreaterThan(0.95);
     expect(() => assessPatientMalice(tracker, 1, 2.9, { alpha: 2 })).toThrow(/evidence\.alpha/);
+  });
+});
+
+/** The record with its TrackTreatment row's audit columns changed (`Edit_DtTm`, `Create_ID`, `Edit_ID`). */
+const withRow = (r: TreatmentRecord, row: Partial<TreatmentRecord['treatment']>): TreatmentRecord => ({
+  ...r,
+  treatment: { ...r.treatment, ...row },
+});
+const editBeforeCreate = (r: TreatmentRecord) =>
+  withRow(r, { Edit_DtTm: new Date(r.treatment.Create_DtTm!.getTime() - 2 * 3_600_000) });
+const auditOf = (a: ReturnType<typeof assessPatientMalice>) =>
+  a.evidence.find((e) => e.id === 'audit_issues')!;
+const dayOf = (r: TreatmentRecord) => Math.floor(r.treatment.Create_DtTm!.getTime() / 86_400_000);
+
+describe('assessPatientMalice: one accidental audit row is no evidence of malice', () => {
+  const [first, second] = twoCourses;
+  const keyOf = (c: TreatmentRecord[]) => courseKeyOf(c[0]!)!;
+
+  it('weighs a single row with Edit_DtTm before Create_DtTm as isolated: no course carries evidence', () => {
+    const r = first![5]!;
+    const tracker = track(new Map([[r.treatment.TTX_ID, editBeforeCreate(r)]]));
+    const a = assessPatientMalice(tracker, patientOf(first!), 1.2);
+    expect(auditOf(a).strength).toBe(ISOLATED_AUDIT_ROW_STRENGTH);
+    expect(auditOf(a).detail).toBe('Edit_DtTm before Create_DtTm (isolated row)');
+    // Not an anomaly type of its own, so no "multiple anomalies" either.
+    expect(a.evidence.find((e) => e.id === 'multiple_anomalies')!.strength).toBe(0);
+    expect(a.maliciousProbability).toBeCloseTo(0.9 * ISOLATED_AUDIT_ROW_STRENGTH, 12);
+    expect(a.maliciousProbability).toBeLessThan(0.5);
+    expect(a.evidenceCourses).toEqual([]);
+  });
+
+  it('takes rows without Create_ID / Edit_ID on two fields the same day as an audit gap', () => {
+    const days = new Set(second!.map(dayOf));
+    const a1 = first!.slice(2).find((r) => days.has(dayOf(r)))!;
+    const a2 = second!.find((r) => dayOf(r) === dayOf(a1))!;
+    const gap = { Create_ID: null, Edit_ID: null };
+    const tracker = track(
+      new Map([
+        [a1.treatment.TTX_ID, withRow(a1, gap)],
+        [a2.treatment.TTX_ID, withRow(a2, gap)],
+      ]),
+    );
+    const a = assessPatientMalice(tracker, patientOf(first!), 1.2);
+    expect(auditOf(a).strength).toBe(1);
+    expect(auditOf(a).detail).toBe('treatment row without Create_ID / Edit_ID');
+    expect(a.maliciousProbability).toBeGreaterThanOrEqual(0.9);
+    expect([...a.evidenceCourses].sort()).toEqual([keyOf(first!), keyOf(second!)].sort());
+  });
+
+  it('keeps two such rows weeks apart on different fields apart: two accidents, not a gap', () => {
+    const a1 = first![1]!;
+    const a2 = second!.find((r) => dayOf(r) - dayOf(a1) > 7)!;
+    const tracker = track(
+      new Map([
+        [a1.treatment.TTX_ID, editBeforeCreate(a1)],
+        [a2.treatment.TTX_ID, editBeforeCreate(a2)],
+      ]),
+    );
+    const a = assessPatientMalice(tracker, patientOf(first!), 1.2);
+    expect(auditOf(a).strength).toBe(ISOLATED_AUDIT_ROW_STRENGTH);
+    expect(a.maliciousProbability).toBeLessThan(0.5);
+  });
+
+  it('counts a row delivered from a changed plan at full strength: the gap covers the edit', () => {
+    const replace = new Map(replaceFrom(first!, 4, (r) => versioned(r, { meterset: (mu) => mu * 1.05 })));
+    const r = replace.get(first![6]!.treatment.TTX_ID)!;
+    replace.set(r.treatment.TTX_ID, editBeforeCreate(r));
+    const a = assessPatientMalice(track(replace), patientOf(first!), 1.2);
+    expect(auditOf(a).strength).toBe(1);
+    expect(auditOf(a).detail).toContain('Edit_DtTm before Create_DtTm');
+    expect(auditOf(a).detail).not.toContain('isolated');
+    expect(a.maliciousProbability).toBeGreaterThan(0.9);
+    expect(a.evidenceCourses).toEqual([keyOf(first!)]);
+  });
+
+  it('still counts one field version without Edit_DtTm / Edit_ID at full strength (an edit hidden from the trail)', () => {
+    const r = first![6]!;
+    const hidden = versioned(r, { meterset: (mu) => mu * 1.05 }, { editorId: null, editedAt: null });
+    const a = assessPatientMalice(track(new Map([[r.treatment.TTX_ID, hidden]])), patientOf(first!), 1.2);
+    expect(auditOf(a).strength).toBe(1);
+    expect(auditOf(a).detail).toContain('field version without Edit_DtTm / Edit_ID');
+    expect(a.maliciousProbability).toBeGreaterThan(0.5);
+    expect(a.evidenceCourses).toEqual([keyOf(first!)]);
   });
 });

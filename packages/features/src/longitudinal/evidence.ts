@@ -18,19 +18,22 @@ import type { LongitudinalTracker } from './tracker';
  * `@anomalia/severity` (graded noisy-OR with seed 001's weights):
  *
  * - `multiple_anomalies`: independent anomaly types among the patient's courses (alarmed
- *   parameter families: dose, aperture, jaws, angles, position, integrity; plus audit): 3 or more
- *   → 1, 2 → 0.5;
+ *   parameter families: dose, aperture, jaws, angles, position, integrity; plus audit when its
+ *   strength is at least 0.5): 3 or more → 1, 2 → 0.5;
  * - `statistical_evasion`: an alarm on a parameter whose every fraction stayed inside its
  *   one-fraction tolerance (the change was shaped to pass per-fraction checks): 1 − p of that
  *   alarm's test;
  * - `temporal_pattern`: changed fractions interleaved with unchanged ones in a non-random way
  *   (Wald–Wolfowitz runs test on the changed/unchanged sequence after the first change): 1 − p
  *   when p < `alpha`;
- * - `audit_issues`: archived field versions without Edit_DtTm / Edit_ID, treatment rows without
- *   Create_ID / Edit_ID, Edit_DtTm before Create_DtTm, a fraction delivered from an archived
- *   version, a version stamped before fractions that still used an older one (back-dated), a
- *   version edited by staff who treat and edit no other field → 1; a field edited after the course's first delivery only → 0.5 (legitimate re-plans
- *   do that too);
+ * - `audit_issues`: anomalies of the plan's edit trail (archived field versions without
+ *   Edit_DtTm / Edit_ID, a version stamped before fractions that still used an older one
+ *   (back-dated), a version edited by staff who treat and edit no other field) → 1; delivery rows
+ *   without Create_ID / Edit_ID or with Edit_DtTm before Create_DtTm → 1 when corroborated (two
+ *   within a day: an audit gap; or the row delivered a changed plan), a single isolated row →
+ *   `ISOLATED_AUDIT_ROW_STRENGTH` (0.25: the accidental catalogue makes such rows, so one alone is
+ *   no evidence of malice); a field edited after the course's first delivery only → 0.5
+ *   (legitimate re-plans do that too);
  * - `targeting`: the patient belongs to a group (age band, site, machine) whose share of alarmed
  *   patients is significantly above the rest's (one-sided 2 × 2 chi-square test, Yates'
  *   correction, Benjamini–Hochberg across groups): 1 − adjusted p.
@@ -65,6 +68,13 @@ export interface PatientMaliceAssessment extends EvidenceAssessment {
   readonly evidence: readonly EvidenceItem[];
   /** The patient's alarms across their courses. */
   readonly alarms: readonly CourseAlarm[];
+  /**
+   * Keys of the patient's courses that carry evidence themselves: a course alarm, an audit
+   * anomaly of the edit trail or a corroborated audit row, or a fraction whose planned parameters
+   * changed from the course's reference. A patient's other courses (fields nobody changed) are
+   * not where a suspected attack is: a monitor raises only these courses' records.
+   */
+  readonly evidenceCourses: readonly string[];
 }
 
 /** A group test of the targeting evidence. */
@@ -89,6 +99,7 @@ interface PatientFacts {
 
 function patientFacts(courses: Iterable<CourseState>): Map<number, PatientFacts> {
   const out = new Map<number, PatientFacts>();
+  const audits = new Map<number, CourseAudit[]>();
   for (const c of courses) {
     const first = c.reference;
     if (!first) continue;
@@ -100,9 +111,12 @@ function patientFacts(courses: Iterable<CourseState>): Map<number, PatientFacts>
         machine: first.machineId === null ? 'unknown' : String(first.machineId),
       },
     };
-    if (c.alarms.length > 0 || auditKinds(c).strong > 0) f.alarmed = true;
+    if (c.alarms.length > 0) f.alarmed = true;
+    audits.set(c.patientId, [...(audits.get(c.patientId) ?? []), auditKinds(c)]);
     out.set(c.patientId, f);
   }
+  // Audit anomalies make a patient alarmed when they are evidence at full strength (not an isolated row).
+  for (const [id, list] of audits) if (auditEvidence(list).item.strength === 1) out.get(id)!.alarmed = true;
   return out;
 }
 
@@ -170,28 +184,39 @@ function oneSidedChiSquare(a: number, b: number, c: number, d: number): number {
   return chiSquareSf(chi, 1) / 2;
 }
 
-/** Audit anomalies of a course: strong ones (impossible or missing audit data) and edits after the first delivery. */
-function auditKinds(
-  c: CourseState,
-  tracker?: LongitudinalTracker,
-): { strong: number; editedAfterStart: number; kinds: string[] } {
+/**
+ * Audit anomalies of a course, in two classes:
+ * - `strong`: anomalies of the plan's edit trail (a field version without Edit_DtTm / Edit_ID, a
+ *   version stamped before fractions that still used an older one, a version edited by staff who
+ *   treat and edit no other field). Each one concerns an edit of what the patient receives.
+ * - `rows`: the delivery rows whose own audit columns are missing or impossible (TrackTreatment
+ *   without Create_ID / Edit_ID, Edit_DtTm before Create_DtTm). One such row alone is what the
+ *   accidental catalogue produces (timestamp_inconsistencies, null_required_fields); it counts as
+ *   manipulation only when corroborated (`auditEvidence`).
+ */
+interface CourseAudit {
+  strong: number;
+  editedAfterStart: number;
+  rows: { fraction: FractionSnapshot; changed: boolean; kinds: string[] }[];
+  kinds: string[];
+}
+
+function auditKinds(c: CourseState, tracker?: LongitudinalTracker): CourseAudit {
   const ref = c.reference;
   let strong = 0;
   let edited = 0;
   const kinds = new Set<string>();
+  const rows: CourseAudit['rows'] = [];
   for (const f of c.fractions) {
     if (f.versionAuditMissing) {
       strong++;
       kinds.add('field version without Edit_DtTm / Edit_ID');
     }
-    if (f.createId === null || f.editId === null) {
-      strong++;
-      kinds.add('treatment row without Create_ID / Edit_ID');
-    }
-    if (f.durationSeconds < 0) {
-      strong++;
-      kinds.add('Edit_DtTm before Create_DtTm');
-    }
+    const rowKinds: string[] = [];
+    if (f.createId === null || f.editId === null) rowKinds.push('treatment row without Create_ID / Edit_ID');
+    if (f.durationSeconds < 0) rowKinds.push('Edit_DtTm before Create_DtTm');
+    if (rowKinds.length > 0)
+      rows.push({ fraction: f, changed: ref !== null && changedFraction(f, ref), kinds: rowKinds });
     if (ref !== null && f !== ref && f.fieldEditedAt > ref.time) {
       edited++;
       kinds.add('field edited after the first delivery');
@@ -209,7 +234,67 @@ function auditKinds(
       kinds.add('field version edited by staff who treat and edit no other field');
     }
   }
-  return { strong, editedAfterStart: edited, kinds: [...kinds] };
+  return { strong, editedAfterStart: edited, rows, kinds: [...kinds] };
+}
+
+/** Two anomalous delivery rows this close in time belong to one audit gap (one treatment day). */
+const AUDIT_GAP_MS = 24 * 3_600_000;
+
+/**
+ * Strength of `audit_issues` for one patient's courses when no anomaly is corroborated: delivery
+ * rows with missing or impossible audit columns, each alone on its day and delivering an
+ * unchanged plan. Small enough that it can never suspect a patient alone (0.9 × 0.25 = 0.225 <
+ * 0.5), still listed so a reviewer sees it.
+ */
+export const ISOLATED_AUDIT_ROW_STRENGTH = 0.25;
+
+/**
+ * The `audit_issues` evidence of a patient's courses. Full strength (1) for an edit-trail anomaly,
+ * or for anomalous delivery rows that are corroborated: two or more within a day of each other
+ * (an audit gap over a session, as switching the audit off leaves; independent accidents hit the
+ * same patient's same day with a probability of the order of the per-row error rate squared), or
+ * a row delivered with planned parameters changed from the course's reference (the gap covers the
+ * use of an edit). Uncorroborated rows only: `ISOLATED_AUDIT_ROW_STRENGTH`. Else 0.5 for a field
+ * edited after the first delivery (legitimate re-plans do that too), else 0.
+ */
+function auditEvidence(audits: readonly CourseAudit[]): {
+  item: EvidenceItem;
+  corroboratedRows: ReadonlySet<FractionSnapshot>;
+} {
+  const strong = audits.reduce((a, x) => a + x.strong, 0);
+  const edited = audits.reduce((a, x) => a + x.editedAfterStart, 0);
+  const rows = audits.flatMap((a) => a.rows).sort((a, b) => a.fraction.time - b.fraction.time);
+  const corroborated = new Set<FractionSnapshot>();
+  rows.forEach((r, i) => {
+    const near = (j: number) =>
+      rows[j] !== undefined && Math.abs(rows[j]!.fraction.time - r.fraction.time) <= AUDIT_GAP_MS;
+    if (r.changed || near(i - 1) || near(i + 1)) corroborated.add(r.fraction);
+  });
+  const rowKinds = (list: typeof rows) => list.flatMap((r) => r.kinds);
+  const isolated = rows.filter((r) => !corroborated.has(r.fraction));
+  const kinds = new Set([
+    ...audits.flatMap((a) => a.kinds),
+    ...rowKinds(rows.filter((r) => corroborated.has(r.fraction))),
+  ]);
+  // The isolated row is named as such, so a reviewer reads why it weighs little.
+  for (const k of rowKinds(isolated)) kinds.add(`${k} (isolated row)`);
+  const strength =
+    strong > 0 || corroborated.size > 0
+      ? 1
+      : edited > 0
+        ? 0.5
+        : isolated.length > 0
+          ? ISOLATED_AUDIT_ROW_STRENGTH
+          : 0;
+  return {
+    item: {
+      id: 'audit_issues',
+      strength,
+      pValue: null,
+      detail: [...kinds].join('; ') || 'no audit anomaly',
+    },
+    corroboratedRows: corroborated,
+  };
 }
 
 /** Whether a fraction's planned parameters differ from the reference by more than their floor. */
@@ -254,6 +339,18 @@ function temporalEvidence(courses: readonly CourseState[], alpha: number): Evide
   return best;
 }
 
+/** Whether a course carries evidence of its own (`PatientMaliceAssessment.evidenceCourses`). */
+function carriesEvidence(
+  c: CourseState,
+  audit: CourseAudit,
+  corroboratedRows: ReadonlySet<FractionSnapshot>,
+): boolean {
+  if (c.alarms.length > 0 || audit.strong > 0 || audit.editedAfterStart > 0) return true;
+  if (audit.rows.some((r) => corroboratedRows.has(r.fraction))) return true;
+  const ref = c.reference;
+  return ref !== null && c.fractions.some((f) => changedFraction(f, ref));
+}
+
 /**
  * The malicious-probability assessment of one patient from the tracker's evidence and an energy
  * (e.g. the highest EBM energy of the patient's recent records). `groups` are the targeting tests
@@ -272,18 +369,12 @@ export function assessPatientMalice(
   const alarms = courses.flatMap((c) => c.alarms);
 
   const audits = courses.map((c) => auditKinds(c, tracker));
-  const strongAudit = audits.reduce((a, x) => a + x.strong, 0);
-  const editedAudit = audits.reduce((a, x) => a + x.editedAfterStart, 0);
-  const auditDetail = [...new Set(audits.flatMap((a) => a.kinds))].join('; ');
-  const audit: EvidenceItem = {
-    id: 'audit_issues',
-    strength: strongAudit > 0 ? 1 : editedAudit > 0 ? 0.5 : 0,
-    pValue: null,
-    detail: auditDetail || 'no audit anomaly',
-  };
+  const { item: audit, corroboratedRows } = auditEvidence(audits);
 
   const families = new Set<string>(alarms.map((a) => a.family));
-  if (audit.strength > 0) families.add('audit');
+  // An isolated audit row is no anomaly type of its own: with one accidental alarm elsewhere it
+  // would make "two independent types" out of two accidents.
+  if (audit.strength >= 0.5) families.add('audit');
   const k = families.size;
   const multiple: EvidenceItem = {
     id: 'multiple_anomalies',
@@ -332,6 +423,9 @@ export function assessPatientMalice(
     patientId,
     evidence,
     alarms,
+    evidenceCourses: courses
+      .filter((c, i) => carriesEvidence(c, audits[i]!, corroboratedRows))
+      .map((c) => c.key),
     ...assessMaliceFromEvidence(energy, strengths, { weights: MALICIOUS_INDICATOR_WEIGHTS }),
   };
 }
