@@ -540,9 +540,9 @@ export class CourseState {
       t.cusum ??= createCusum({ target: 0, sigma: 1, k: o.cusumK, h: o.measuredH });
       const z = (x - center) / (t.sigma * Math.sqrt(1 + Math.PI / (2 * n)));
       const clipped = Math.min(o.measuredClip, Math.max(-o.measuredClip, z));
-      const state = t.cusum.push(clipped);
-      t.cusumStatistic = Math.max(state.upper, state.lower);
-      if (!t.cusumAlarm && state.signal !== null) {
+      const signal = t.cusum.step(clipped);
+      t.cusumStatistic = Math.max(t.cusum.upper, t.cusum.lower);
+      if (!t.cusumAlarm && signal !== null) {
         t.cusumAlarm = true;
         const d = Number.isNaN(t.ref) ? x - center : x - t.ref;
         const w = welchTTest(
@@ -558,7 +558,7 @@ export class CourseState {
             t.cusumStatistic,
             o.measuredH,
             w.status === 'ok' ? w.pValue : 1,
-            state.upper >= state.lower,
+            t.cusum.upper >= t.cusum.lower,
             d,
           ),
         );
@@ -626,12 +626,13 @@ export class CourseState {
     if (Number.isNaN(d)) return;
     t.deviations.push(d);
     t.maxAbsDeviation = Math.max(t.maxAbsDeviation, Math.abs(d));
-    const state = t.cusum!.push(d);
-    t.cusumStatistic = Math.max(state.upper, state.lower);
-    if (t.cusumAlarm || state.signal === null) return;
+    const cusum = t.cusum!;
+    const signal = cusum.step(d);
+    t.cusumStatistic = Math.max(cusum.upper, cusum.lower);
+    if (t.cusumAlarm || signal === null) return;
     t.cusumAlarm = true;
     const p = floorZTest(t.deviations, t.sigma).pValue;
-    raised.push(this.alarm(t, 'cusum', s, fraction, t.cusumStatistic, h, p, state.upper >= state.lower, d));
+    raised.push(this.alarm(t, 'cusum', s, fraction, t.cusumStatistic, h, p, cusum.upper >= cusum.lower, d));
   }
 
   private alarm(

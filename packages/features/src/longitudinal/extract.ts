@@ -55,8 +55,9 @@ export function extractQaLongitudinal(
     m.set(base.missing.subarray(i * E, (i + 1) * E), i * cols);
   }
   for (const { r, row } of items) {
+    // A history record only builds the courses: its feature row would be thrown away.
     if (row < 0) {
-      tracker.observe(r);
+      tracker.track(r);
       continue;
     }
     const o = tracker.observe(r);
