@@ -75,9 +75,12 @@ interface Track {
   cusumStatistic: number;
   /** Mann–Kendall S of `points`, kept up to date one value at a time. */
   mkS: number;
-  /** Σ t(t−1)(2t+5) over groups of t tied values of `points` (Var(S)'s tie term), and each value's count. */
+  /**
+   * Σ t(t−1)(2t+5) over groups of t tied values of `points` (Var(S)'s tie term), and each value's
+   * count (created with the first point: planned parameters have none, and a course has 14 of them).
+   */
   mkTies: number;
-  readonly counts: Map<number, number>;
+  counts: Map<number, number> | null;
   /** The full trend test (with the autocorrelation correction) of `points`, computed when asked. */
   trendZ: number;
   trendP: number;
@@ -114,7 +117,7 @@ const newTrack = (param: SeriesParameter): Track => ({
   cusumStatistic: 0,
   mkS: 0,
   mkTies: 0,
-  counts: new Map(),
+  counts: null,
   trendZ: 0,
   trendP: 1,
   trendAt: -1,
@@ -517,6 +520,7 @@ export class CourseState {
       const d = x - t.points[i]!;
       t.mkS += d > 0 ? 1 : d < 0 ? -1 : 0;
     }
+    t.counts ??= new Map();
     const c = t.counts.get(x) ?? 0;
     t.counts.set(x, c + 1);
     t.mkTies += tieGroupTerm(c + 1) - tieGroupTerm(c);
