@@ -1,4 +1,5 @@
 import { Matrix } from '@anomalia/core';
+import { SnapshotBook } from '@anomalia/features';
 import type { TableName, TreatmentRecord } from '@anomalia/mosaiq';
 import {
   modelFeatures,
@@ -128,10 +129,16 @@ export class ModelScorer implements Scorer {
   };
   /** The longitudinal checks (null: off). */
   readonly courses: CourseWatch | null;
+  /**
+   * Snapshots of the loaded records for the course trackers (the features' and the course
+   * watch's): a record is history for the batches after it, and is snapshotted once. Loaded
+   * records are never changed; an edit is read again as a new record.
+   */
+  private readonly snapshots = new SnapshotBook();
 
   constructor(private readonly o: ModelScorerOptions) {
     this.model = o.identity;
-    this.courses = o.longitudinal ? new CourseWatch(o.longitudinal) : null;
+    this.courses = o.longitudinal ? new CourseWatch({ ...o.longitudinal, snapshots: this.snapshots }) : null;
     // One cache serves both: the longer window, cut to `historyDays` for the model's features.
     this.history = new PatientHistory(o.reader, {
       days: Math.max(o.historyDays, o.longitudinal?.historyDays ?? 0),
@@ -202,6 +209,7 @@ export class ModelScorer implements Scorer {
       asOf: mosaiqWallClock(this.now()),
       history: context.length ? [...featureHistory, ...context] : featureHistory,
       absentTables: this.o.absentTables,
+      snapshots: this.snapshots,
     });
     clock.lap('features');
 

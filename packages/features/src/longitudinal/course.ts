@@ -157,6 +157,7 @@ export class NoiseModel {
         sigma: Number.NaN,
         at: -1,
         sorted: null,
+        spare: null,
         added: [],
         removed: [],
       };
@@ -197,6 +198,7 @@ export class NoiseModel {
         ...r,
         values: r.values.slice(),
         sorted: r.sorted?.slice() ?? null,
+        spare: null,
         added: r.added.slice(),
         removed: r.removed.slice(),
       });
@@ -212,6 +214,8 @@ interface NoiseRanges {
   at: number;
   /** The window's values in ascending order when σ was last estimated (null: sort afresh). */
   sorted: Float64Array | null;
+  /** The sorted window before that one: the next merge writes into it instead of a new array. */
+  spare: Float64Array | null;
   /** Values that entered and left the window since. */
   added: number[];
   removed: number[];
@@ -235,7 +239,7 @@ function sortedWindow(r: NoiseRanges, m: number): Float64Array {
   } else {
     const removed = Float64Array.from(r.removed).sort();
     const added = Float64Array.from(r.added).sort();
-    out = new Float64Array(m);
+    out = r.spare !== null && r.spare.length === m ? r.spare : new Float64Array(m);
     let i = 0;
     let k = 0;
     let a = 0;
@@ -252,6 +256,7 @@ function sortedWindow(r: NoiseRanges, m: number): Float64Array {
     while (a < added.length) out[o++] = added[a++]!;
     if (k !== removed.length || o !== m) out = r.values.slice(0, m).sort();
   }
+  r.spare = old !== out ? old : null;
   r.sorted = out;
   r.added.length = 0;
   r.removed.length = 0;

@@ -411,3 +411,23 @@ export function takeSnapshot(r: TreatmentRecord): FractionSnapshot | null {
     siteName: r.site?.Site_Name ?? null,
   };
 }
+
+/**
+ * Snapshots by record object, for a caller whose records never change once made: a monitor's
+ * loaded records (an edited row is read again as a new record object). The trackers and the batch
+ * extractor given the same book then snapshot a record once, however many batches it is history
+ * for; an entry goes when its record is collected.
+ */
+export class SnapshotBook {
+  private readonly book = new WeakMap<TreatmentRecord, FractionSnapshot | null>();
+
+  /** `takeSnapshot(record)`, taken the first time the record is asked for. */
+  of(record: TreatmentRecord): FractionSnapshot | null {
+    let s = this.book.get(record);
+    if (s === undefined) {
+      s = takeSnapshot(record);
+      this.book.set(record, s);
+    }
+    return s;
+  }
+}

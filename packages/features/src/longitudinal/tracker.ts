@@ -9,6 +9,7 @@ import {
   isCourseDelivery,
   isVerification,
   leafFacts,
+  type SnapshotBook,
   takeSnapshot,
 } from './snapshot';
 import { parseTrackerState, snapshotFromJSON, snapshotToJSON, type TrackerState } from './state';
@@ -122,13 +123,25 @@ export class LongitudinalTracker {
   /** patient → times of their latest imaging-field deliveries (ms, ascending, a few kept). */
   private readonly imagingTimes = new Map<number, number[]>();
 
+  /** Where records are snapshotted (null: afresh each time). */
+  private readonly snapshots: SnapshotBook | null;
+
   /**
    * `noiseFrom`: start with another tracker's pooled set-up noise (e.g. the clinic's, when a few
    * patients are replayed on their own) instead of none; that tracker is not changed.
+   * `snapshots`: a book shared with other trackers over the same records (see `SnapshotBook`).
    */
-  constructor(options: TrackerOptionsInput = {}, context: { noiseFrom?: LongitudinalTracker } = {}) {
+  constructor(
+    options: TrackerOptionsInput = {},
+    context: { noiseFrom?: LongitudinalTracker; snapshots?: SnapshotBook } = {},
+  ) {
     this.options = Object.freeze(parseTrackerOptions(options, 'tracker'));
     this.noise = context.noiseFrom ? context.noiseFrom.noise.clone() : new NoiseModel();
+    this.snapshots = context.snapshots ?? null;
+  }
+
+  private snapshot(record: TreatmentRecord): FractionSnapshot | null {
+    return this.snapshots ? this.snapshots.of(record) : takeSnapshot(record);
   }
 
   /** Number of courses followed. */
@@ -170,10 +183,10 @@ export class LongitudinalTracker {
    */
   observe(record: TreatmentRecord): Observation {
     if (!isCourseDelivery(record)) {
-      if (isVerification(record)) this.verifyWith(takeSnapshot(record)!);
+      if (isVerification(record)) this.verifyWith(this.snapshot(record)!);
       return this.peek(record);
     }
-    const s = takeSnapshot(record)!;
+    const s = this.snapshot(record)!;
     const existing = this.courseMap.get(courseKeyOf(record)!);
     const position = existing ? this.positionOf(existing, s) : 0;
     const previous = existing && position > 0 ? existing.fractions[position - 1]! : null;
@@ -199,10 +212,10 @@ export class LongitudinalTracker {
    */
   track(record: TreatmentRecord): readonly CourseAlarm[] {
     if (!isCourseDelivery(record)) {
-      if (isVerification(record)) this.verifyWith(takeSnapshot(record)!);
+      if (isVerification(record)) this.verifyWith(this.snapshot(record)!);
       return [];
     }
-    return this.ingest(takeSnapshot(record)!).alarms;
+    return this.ingest(this.snapshot(record)!).alarms;
   }
 
   /** A QA-mode verification: the reference of its course (kept until the course starts). */
@@ -306,7 +319,7 @@ export class LongitudinalTracker {
 
   /** The record's features against the current state, changing nothing. */
   peek(record: TreatmentRecord): Observation {
-    const s = takeSnapshot(record);
+    const s = this.snapshot(record);
     const key = courseKeyOf(record);
     const course = key === null ? undefined : this.courseMap.get(key);
     let previous: FractionSnapshot | null = null;
