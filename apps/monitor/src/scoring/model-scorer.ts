@@ -131,8 +131,9 @@ export class ModelScorer implements Scorer {
   readonly courses: CourseWatch | null;
   /**
    * Snapshots of the loaded records for the course trackers (the features' and the course
-   * watch's): a record is history for the batches after it, and is snapshotted once. Loaded
-   * records are never changed; an edit is read again as a new record.
+   * watch's): a record is history for the batches after it, and is snapshotted once while its
+   * patient keeps coming back (swept per batch). Loaded records are never changed; an edit is
+   * read again as a new record.
    */
   private readonly snapshots = new SnapshotBook();
 
@@ -171,6 +172,7 @@ export class ModelScorer implements Scorer {
     if (!toLoad.length) return out;
 
     const clock = new StageClock(this.stats);
+    this.snapshots.sweep();
     const { records } = await this.o.reader.loadRecords(toLoad);
     this.stats.loaded += records.length;
     const judged: TreatmentRecord[] = [];

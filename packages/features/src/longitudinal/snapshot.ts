@@ -415,19 +415,33 @@ export function takeSnapshot(r: TreatmentRecord): FractionSnapshot | null {
 /**
  * Snapshots by record object, for a caller whose records never change once made: a monitor's
  * loaded records (an edited row is read again as a new record object). The trackers and the batch
- * extractor given the same book then snapshot a record once, however many batches it is history
- * for; an entry goes when its record is collected.
+ * extractor given the same book then snapshot a record once however many batches it is history
+ * for. The book holds its records: `sweep()` between batches forgets those not asked for since the
+ * previous sweep. (Plain maps, not a WeakMap: a WeakMap of every loaded record made each young
+ * collection cost more than the snapshots it saved.)
  */
 export class SnapshotBook {
-  private readonly book = new WeakMap<TreatmentRecord, FractionSnapshot | null>();
+  private recent = new Map<TreatmentRecord, FractionSnapshot | null>();
+  private older = new Map<TreatmentRecord, FractionSnapshot | null>();
 
   /** `takeSnapshot(record)`, taken the first time the record is asked for. */
   of(record: TreatmentRecord): FractionSnapshot | null {
-    let s = this.book.get(record);
-    if (s === undefined) {
-      s = takeSnapshot(record);
-      this.book.set(record, s);
-    }
+    let s = this.recent.get(record);
+    if (s !== undefined) return s;
+    s = this.older.get(record);
+    if (s === undefined) s = takeSnapshot(record);
+    this.recent.set(record, s);
     return s;
+  }
+
+  /** Forgets the snapshots not asked for since the previous sweep. */
+  sweep(): void {
+    this.older = this.recent;
+    this.recent = new Map();
+  }
+
+  /** Snapshots held. */
+  get size(): number {
+    return this.recent.size + this.older.size;
   }
 }

@@ -241,6 +241,23 @@ describe('qa74-longitudinal', () => {
     expect(first.observe(orphan).courseKey).toBeNull();
   });
 
+  it('keeps the snapshots asked for since the previous sweep, and forgets the others', () => {
+    const book = new SnapshotBook();
+    const [a, b] = [course[0]!, course[1]!];
+    const sa = book.of(a);
+    book.of(b);
+    book.sweep();
+    expect(book.of(a)).toBe(sa); // asked for again: kept through the next sweep
+    book.sweep();
+    expect(book.size).toBe(1);
+    expect(book.of(a)).toBe(sa);
+    const sb = book.of(b); // not asked for in the sweep before: taken afresh
+    expect(sb).toEqual(takeSnapshot(b));
+    book.sweep();
+    book.sweep();
+    expect(book.size).toBe(0);
+  });
+
   it('writes constants for the features of an absent table', () => {
     const without = extractQaLongitudinal(batch.slice(0, 200), {
       history: records,
