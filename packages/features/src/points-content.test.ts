@@ -12,8 +12,8 @@ const reread = (list: readonly TxFieldPointRow[]) =>
     ...p,
     Create_DtTm: p.Create_DtTm && new Date(p.Create_DtTm.getTime()),
     Edit_DtTm: p.Edit_DtTm && new Date(p.Edit_DtTm.getTime()),
-    A_Leaf_Set: p.A_Leaf_Set && p.A_Leaf_Set.slice(),
-    B_Leaf_Set: p.B_Leaf_Set && p.B_Leaf_Set.slice(),
+    A_Leaf_Set: p.A_Leaf_Set?.slice() ?? null,
+    B_Leaf_Set: p.B_Leaf_Set?.slice() ?? null,
   }));
 
 describe('canonicalPoints', () => {
