@@ -11,7 +11,7 @@
  * The model: `--model <dir>`, else models/current/mosaiq-ebm when `pnpm start` made it, else one
  * trained here on the clinic (about 15 s).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -31,6 +31,9 @@ const { values } = parseArgs({
     latency: { type: 'string', default: '40' },
     // `off`: without the longitudinal checks (scoring.longitudinal.enabled: false), for comparison.
     longitudinal: { type: 'string', default: 'on' },
+    // A file for every scored record and stored alert of the backlog as JSON lines (volatile times
+    // left out): two builds are compared byte for byte with `cmp`.
+    dump: { type: 'string' },
   },
 });
 const records = Number(values.records);
@@ -92,6 +95,15 @@ try {
     const parts = await createDatabaseParts(c, logger);
     const m = assembleMonitor(c, parts, { logger });
     const scorer = parts.scorer as ModelScorer;
+    const scoredRecords: unknown[] = [];
+    if (values.dump) {
+      const score = scorer.score.bind(scorer);
+      scorer.score = async (ids) => {
+        const out = await score(ids);
+        scoredRecords.push(...out);
+        return out;
+      };
+    }
     t = performance.now();
     const cpu = process.cpuUsage();
     let scored = 0;
@@ -140,6 +152,12 @@ try {
         cursor_triage_commit: Math.round(cpuTotal * 1000 - Object.values(s.cpuMs).reduce((a, b) => a + b, 0)),
       },
     });
+    if (values.dump) {
+      const alerts = m.store
+        .alertsBetween(0, Number.MAX_SAFE_INTEGER)
+        .map(({ id, detectedAt, updatedAt, deadlineAt, stateAt, ...a }) => a);
+      writeFileSync(values.dump, [...scoredRecords, ...alerts].map((o) => `${JSON.stringify(o)}\n`).join(''));
+    }
     await m.close();
   }
 

@@ -1,16 +1,21 @@
 import { ValidationError } from '@anomalia/core';
 import type { TreatmentRecord } from '@anomalia/mosaiq';
 import { type FeatureDefinition, QA74_FEATURES } from './definitions';
-import { type ExtendedOptions, extractQaExtended, QA_EXTENDED_FEATURES } from './extended';
+import { extractQaExtended, QA_EXTENDED_FEATURES } from './extended';
 import { extractQa74 } from './extract74';
 import type { FeatureMatrix } from './feature-matrix';
-import { extractQaLongitudinal, QA_LONGITUDINAL_FEATURES } from './longitudinal/extract';
+import {
+  extractQaLongitudinal,
+  type LongitudinalOptions,
+  QA_LONGITUDINAL_FEATURES,
+} from './longitudinal/extract';
 
 /** A named, versioned list of features with its extractor. */
 export interface FeatureSet {
   name: string;
   features: readonly FeatureDefinition[];
-  extract(records: readonly TreatmentRecord[], options?: ExtendedOptions): FeatureMatrix;
+  /** Options a set does not use are ignored (`tracking` and `snapshots` are the longitudinal set's). */
+  extract(records: readonly TreatmentRecord[], options?: LongitudinalOptions): FeatureMatrix;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { TxFieldPointRow } from '@anomalia/mosaiq';
 import { LEAF_SET_BYTES, usedLeafCount } from '@anomalia/mosaiq';
+import { canonicalPoints } from './points-content';
 
 /**
  * Control-point, angle and MLC statistics of one field (features 23–61 but cp_minimum_met, which
@@ -288,6 +289,13 @@ export function computeGeometry(points: readonly TxFieldPointRow[]): GeometryBlo
   return { values, missing, indexPath, indexedPoints: indexed };
 }
 
+/**
+ * Blocks by content (`canonicalPoints`): a field's geometry is computed once across batches. A
+ * control-point array given once must not be changed in place (readers build new rows for an
+ * edited field).
+ */
+const blocksByContent = new WeakMap<readonly TxFieldPointRow[], GeometryBlock>();
+
 /** Geometry blocks by control-point array, for one batch (arrays must not change during it). */
 export class GeometryCache {
   private readonly blocks = new Map<readonly TxFieldPointRow[], GeometryBlock>();
@@ -295,7 +303,12 @@ export class GeometryCache {
   get(points: readonly TxFieldPointRow[]): GeometryBlock {
     let block = this.blocks.get(points);
     if (!block) {
-      block = computeGeometry(points);
+      const list = canonicalPoints(points);
+      block = blocksByContent.get(list);
+      if (!block) {
+        block = computeGeometry(list);
+        blocksByContent.set(list, block);
+      }
       this.blocks.set(points, block);
     }
     return block;

@@ -94,6 +94,7 @@ export {
   type FractionSnapshot,
   IMAGING_FIELD_TYPES,
   isCourseDelivery,
+  SnapshotBook,
   snapshotOf,
 } from './longitudinal/snapshot';
 export {

@@ -37,6 +37,41 @@ describe('cusum', () => {
     expect(monitor.push(10).upper).toBe(Math.max(0, 2 - 0.5));
   });
 
+  it('step gives the same chart as push without a state object per value', () => {
+    const options = { target: 10, sigma: 1, k: 0.5, h: 3, resetOnSignal: true };
+    const pushed = createCusum(options);
+    const stepped = createCusum(options);
+    expect([stepped.upper, stepped.lower]).toEqual([0, 0]);
+    let signals = 0;
+    for (const x of MONTGOMERY_9_1) {
+      const s = pushed.push(x);
+      const side = stepped.step(x);
+      expect([side, stepped.upper, stepped.lower]).toEqual([s.signal, s.upper, s.lower]);
+      expect(stepped.state).toEqual(s);
+      if (side !== null) signals++;
+    }
+    expect(signals).toBeGreaterThan(0);
+    expect(() => stepped.step(Number.NaN)).toThrow(/at index 30: expected a finite number/);
+  });
+
+  it('fills the defaults and refuses what the schema refuses, naming the field', () => {
+    expect(createCusum({ target: 1, sigma: 2 }).options).toEqual({
+      target: 1,
+      sigma: 2,
+      k: 0.5,
+      h: 5,
+      headStart: 0,
+      resetOnSignal: false,
+    });
+    expect(createCusum({ target: 1, sigma: 2, k: undefined }).options.k).toBe(0.5);
+    expect(() => createCusum({ target: 0, sigma: 1, k: -1 })).toThrow(/cusum\.k: expected a number ≥ 0/);
+    expect(() => createCusum({ target: 0, sigma: 1, h: Number.NaN })).toThrow(/cusum\.h/);
+    expect(() => createCusum({ target: 0, sigma: 1, resetOnSignal: 1 } as never)).toThrow(
+      /cusum\.resetOnSignal/,
+    );
+    expect(() => createCusum(JSON.parse('{"target":0,"sigma":1,"__proto__":{}}'))).toThrow(/__proto__/);
+  });
+
   it('a head start signals an already shifted process sooner', () => {
     const shifted = Array.from({ length: 20 }, (_, i) => 11.2 + 0.1 * Math.sin(i));
     const plain = cusum(shifted, { target: 10, sigma: 1, h: 5 });

@@ -56,6 +56,15 @@ export interface CusumState {
 export interface CusumMonitor {
   /** Adds one value and returns the chart's state after it. Throws on a non-finite value. */
   push(value: number): CusumState;
+  /**
+   * `push` without building the state object (for charts stepped millions of times): returns the
+   * side that signals at the value; `upper` and `lower` then hold its C⁺ and C⁻.
+   */
+  step(value: number): CusumSide;
+  /** C⁺ after the last value (σ units; before any reset), `headStart` before the first. */
+  readonly upper: number;
+  /** C⁻ after the last value (σ units; before any reset), `headStart` before the first. */
+  readonly lower: number;
   /** The last state, or null before the first push. */
   readonly state: CusumState | null;
   /** Back to the start (both sums at `headStart`, no signal seen). */
@@ -73,6 +82,12 @@ class CusumStepper implements CusumMonitor {
   private cMinus: number;
   private count = 0;
   private first: number | null = null;
+  /** The last value's figures; its state object is built only when asked for. */
+  private lastValue = Number.NaN;
+  private lastZ = Number.NaN;
+  private lastUpper: number;
+  private lastLower: number;
+  private lastSignal: CusumSide = null;
   private last: CusumState | null = null;
 
   constructor(readonly options: ParsedCusumOptions) {
@@ -81,13 +96,38 @@ class CusumStepper implements CusumMonitor {
     }
     this.cPlus = options.headStart;
     this.cMinus = options.headStart;
+    this.lastUpper = options.headStart;
+    this.lastLower = options.headStart;
+  }
+
+  get upper(): number {
+    return this.lastUpper;
+  }
+
+  get lower(): number {
+    return this.lastLower;
   }
 
   get state(): CusumState | null {
+    if (this.last === null && this.count > 0)
+      this.last = {
+        index: this.count - 1,
+        value: this.lastValue,
+        z: this.lastZ,
+        upper: this.lastUpper,
+        lower: this.lastLower,
+        signal: this.lastSignal,
+        firstSignalIndex: this.first,
+      };
     return this.last;
   }
 
   push(value: number): CusumState {
+    this.step(value);
+    return this.state!;
+  }
+
+  step(value: number): CusumSide {
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       throw new ValidationError(`cusum.push(value) at index ${this.count}`, 'a finite number', value);
     }
@@ -100,20 +140,17 @@ class CusumStepper implements CusumMonitor {
     const signal: CusumSide = up && down ? 'both' : up ? 'upper' : down ? 'lower' : null;
     const index = this.count++;
     if (signal !== null && this.first === null) this.first = index;
-    this.last = {
-      index,
-      value,
-      z,
-      upper: this.cPlus,
-      lower: this.cMinus,
-      signal,
-      firstSignalIndex: this.first,
-    };
+    this.lastValue = value;
+    this.lastZ = z;
+    this.lastUpper = this.cPlus;
+    this.lastLower = this.cMinus;
+    this.lastSignal = signal;
+    this.last = null;
     if (signal !== null && resetOnSignal) {
       this.cPlus = headStart;
       this.cMinus = headStart;
     }
-    return this.last;
+    return signal;
   }
 
   reset(): void {
@@ -121,6 +158,11 @@ class CusumStepper implements CusumMonitor {
     this.cMinus = this.options.headStart;
     this.count = 0;
     this.first = null;
+    this.lastValue = Number.NaN;
+    this.lastZ = Number.NaN;
+    this.lastUpper = this.options.headStart;
+    this.lastLower = this.options.headStart;
+    this.lastSignal = null;
     this.last = null;
   }
 }
@@ -159,14 +201,14 @@ export function cusum(values: ArrayLike<number>, options: CusumOptions): TestOut
   let lowerSignalIndex: number | null = null;
   let signalSide: CusumSide = null;
   for (let i = 0; i < n; i++) {
-    const s = monitor.push(values[i]!);
-    upper[i] = s.upper;
-    lower[i] = s.lower;
-    if (s.signal === null) continue;
+    const signal = monitor.step(values[i]!);
+    upper[i] = monitor.upper;
+    lower[i] = monitor.lower;
+    if (signal === null) continue;
     signalIndices.push(i);
-    if (signalSide === null) signalSide = s.signal;
-    if (upperSignalIndex === null && (s.signal === 'upper' || s.signal === 'both')) upperSignalIndex = i;
-    if (lowerSignalIndex === null && (s.signal === 'lower' || s.signal === 'both')) lowerSignalIndex = i;
+    if (signalSide === null) signalSide = signal;
+    if (upperSignalIndex === null && (signal === 'upper' || signal === 'both')) upperSignalIndex = i;
+    if (lowerSignalIndex === null && (signal === 'lower' || signal === 'both')) lowerSignalIndex = i;
   }
   const signalIndex = signalIndices.length ? signalIndices[0]! : null;
   return {
@@ -183,6 +225,35 @@ export function cusum(values: ArrayLike<number>, options: CusumOptions): TestOut
   };
 }
 
+const CUSUM_KEYS: ReadonlySet<string> = new Set(['target', 'sigma', 'k', 'h', 'headStart', 'resetOnSignal']);
+const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * The options with their defaults. A valid plain object is checked by hand (a tracker creates a
+ * chart per course and parameter, hundreds of thousands of them); anything else goes through the
+ * schema, whose error names the field.
+ */
 function parseCusumOptions(options: CusumOptions): ParsedCusumOptions {
+  if (
+    typeof options === 'object' &&
+    options !== null &&
+    Object.getPrototypeOf(options) === Object.prototype
+  ) {
+    const { target, sigma, k = 0.5, h = 5, headStart = 0, resetOnSignal = false } = options;
+    if (
+      Object.keys(options).every((key) => CUSUM_KEYS.has(key)) &&
+      finite(target) &&
+      finite(sigma) &&
+      sigma > 0 &&
+      finite(k) &&
+      k >= 0 &&
+      finite(h) &&
+      h > 0 &&
+      finite(headStart) &&
+      headStart >= 0 &&
+      typeof resetOnSignal === 'boolean'
+    )
+      return { target, sigma, k, h, headStart, resetOnSignal };
+  }
   return parseWith(cusumOptionsSchema, options, 'cusum');
 }

@@ -51,6 +51,23 @@ describe('mannKendall', () => {
     expect(() => mannKendall([1, 2, 3], { autocorrelation: 'yue-wang' as never })).toThrow(
       /mannKendall\.autocorrelation: expected one of "none", "hamed-rao"/,
     );
+    expect(() => mannKendall([1, 2, 3], { alpha: Number.NaN })).toThrow(/mannKendall\.alpha/);
+    expect(() => mannKendall([1, 2, 3], { lags: 0 })).toThrow(/mannKendall\.lags/);
+    expect(() => mannKendall([1, 2, 3], { lags: 1.5 })).toThrow(/mannKendall\.lags/);
+    expect(() => mannKendall([1, 2, 3], { alternative: 'up' as never })).toThrow(/mannKendall\.alternative/);
+    expect(() => mannKendall([1, 2, 3], { lag: 1 } as never)).toThrow(
+      /mannKendall\.lag: expected no such key/,
+    );
+    expect(() => mannKendall([1, 2, 3], JSON.parse('{"__proto__":{}}'))).toThrow(/__proto__/);
+  });
+
+  it('fills the defaults of the options it was not given', () => {
+    const series = Array.from({ length: 25 }, (_, i) => i * 0.1 + Math.sin(i * 3));
+    const r = mannKendall(series, { lags: undefined });
+    expect(r).toEqual(
+      mannKendall(series, { alpha: 0.05, alternative: 'two-sided', autocorrelation: 'none' }),
+    );
+    expect(r).toMatchObject({ alpha: 0.05, alternative: 'two-sided', varianceCorrection: 1 });
   });
 
   it('names the direction of a significant trend', () => {

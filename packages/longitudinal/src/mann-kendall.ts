@@ -59,7 +59,7 @@ export function mannKendall(
   options: MannKendallOptions = {},
 ): TestOutcome<MannKendallResult> {
   assertFiniteSeries(values, 'values');
-  const o = parseWith(mannKendallOptionsSchema, options, 'mannKendall');
+  const o = parseMannKendallOptions(options);
   const n = values.length;
   if (n < 3) return insufficientData(n, 3);
   const s = mannKendallS(values);
@@ -120,13 +120,24 @@ function hamedRaoFactor(x: ArrayLike<number>, alpha: number, lags: number | unde
   const ranks = averageRanks(detrended);
   const maxLag = Math.min(lags ?? n - 1, n - 1);
   const acf = autocorrelation(ranks, maxLag);
-  const bound = standardNormalQuantile(1 - alpha / 2) / Math.sqrt(n);
+  const bound = twoSidedQuantile(alpha) / Math.sqrt(n);
   let sum = 0;
   for (let i = 1; i <= maxLag; i++) {
     const r = acf[i]!;
     if (r > bound || r < -bound) sum += (n - i) * (n - i - 1) * (n - i - 2) * r;
   }
   return 1 + (2 / (n * (n - 1) * (n - 2))) * Math.abs(sum);
+}
+
+/** z₁₋α/₂ of the last α asked for (a tracker asks for the same one thousands of times). */
+let quantileAlpha = Number.NaN;
+let quantileValue = Number.NaN;
+function twoSidedQuantile(alpha: number): number {
+  if (alpha !== quantileAlpha) {
+    quantileValue = standardNormalQuantile(1 - alpha / 2);
+    quantileAlpha = alpha;
+  }
+  return quantileValue;
 }
 
 function medianPairwiseSlope(x: ArrayLike<number>): number {
@@ -159,7 +170,8 @@ function autocorrelation(x: Float64Array, maxLag: number): Float64Array {
   let mean = 0;
   for (let i = 0; i < n; i++) mean += x[i]!;
   mean /= n;
-  const y = x.map((v) => v - mean);
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) y[i] = x[i]! - mean;
   const acov = new Float64Array(maxLag + 1);
   for (let lag = 0; lag <= maxLag; lag++) {
     let s = 0;
@@ -168,5 +180,36 @@ function autocorrelation(x: Float64Array, maxLag: number): Float64Array {
   }
   if (acov[0] === 0) return acov;
   const c0 = acov[0]!;
-  return acov.map((v) => v / c0);
+  for (let lag = 0; lag <= maxLag; lag++) acov[lag]! /= c0;
+  return acov;
+}
+
+const MANN_KENDALL_KEYS: ReadonlySet<string> = new Set(['alpha', 'alternative', 'autocorrelation', 'lags']);
+const ALTERNATIVES: ReadonlySet<unknown> = new Set(['two-sided', 'greater', 'less']);
+const AUTOCORRELATIONS: ReadonlySet<unknown> = new Set(['none', 'hamed-rao']);
+type ParsedMannKendallOptions = z.output<typeof mannKendallOptionsSchema>;
+
+/**
+ * The options with their defaults. A valid plain object is checked by hand (a course tracker
+ * tests thousands of series); anything else goes through the schema, whose error names the field.
+ */
+function parseMannKendallOptions(options: MannKendallOptions): ParsedMannKendallOptions {
+  if (
+    typeof options === 'object' &&
+    options !== null &&
+    Object.getPrototypeOf(options) === Object.prototype
+  ) {
+    const { alpha = 0.05, alternative = 'two-sided', autocorrelation = 'none', lags } = options;
+    if (
+      Object.keys(options).every((key) => MANN_KENDALL_KEYS.has(key)) &&
+      typeof alpha === 'number' &&
+      alpha > 0 &&
+      alpha < 1 &&
+      ALTERNATIVES.has(alternative) &&
+      AUTOCORRELATIONS.has(autocorrelation) &&
+      (lags === undefined || (Number.isInteger(lags) && lags >= 1))
+    )
+      return { alpha, alternative, autocorrelation, ...(lags === undefined ? {} : { lags }) };
+  }
+  return parseWith(mannKendallOptionsSchema, options, 'mannKendall');
 }

@@ -1,4 +1,4 @@
-import type { FeatureMatrix } from '@anomalia/features';
+import type { FeatureMatrix, SnapshotBook } from '@anomalia/features';
 import type { TableName, TreatmentRecord } from '@anomalia/mosaiq';
 import { categorize, clampToScale, type SeverityBand } from '@anomalia/severity';
 import type { PromotedModel } from './models';
@@ -25,6 +25,11 @@ export interface ScoreOptions {
    * (`unused` of `compareSourceTables`), so they stay constant as in training.
    */
   readonly absentTables?: readonly TableName[];
+  /**
+   * Snapshots of records that never change, kept across calls by a caller that passes the same
+   * records again as history (a monitor): the longitudinal feature set then snapshots each once.
+   */
+  readonly snapshots?: SnapshotBook;
 }
 
 /** Why a model trained on completed, non-QA treatments does not judge a record. */
@@ -55,6 +60,7 @@ export function modelFeatures(
     ...(options.asOf ? { asOf: options.asOf } : {}),
     ...(options.history && model.featureSet.name !== 'qa74' ? { history: options.history } : {}),
     ...(options.absentTables?.length ? { absentTables: options.absentTables } : {}),
+    ...(options.snapshots ? { snapshots: options.snapshots } : {}),
   });
 }
 

@@ -5,6 +5,7 @@ import {
   type GroupTest,
   LongitudinalTracker,
   type PatientMaliceAssessment,
+  type SnapshotBook,
   targetingTests,
 } from '@anomalia/features';
 import type { TreatmentRecord } from '@anomalia/mosaiq';
@@ -33,6 +34,8 @@ export interface CourseWatchOptions {
   readonly maxFractions?: number;
   /** Indicators per record at most (evidence first, then course alarms). */
   readonly maxIndicators?: number;
+  /** Where records are snapshotted: the book the model's features use, so each record is snapshotted once. */
+  readonly snapshots?: SnapshotBook;
 }
 
 /** Counters since start (health, logs, benchmark). */
@@ -63,11 +66,12 @@ const time = (r: TreatmentRecord) => r.treatment.Create_DtTm?.getTime() ?? Numbe
  * change cursor) replaces its earlier version.
  */
 export class CourseWatch {
-  private tracker = new LongitudinalTracker();
+  private tracker: LongitudinalTracker;
   /** TTX_IDs the tracker has seen: history records are fed once, not at every batch. */
   private readonly seen = new Set<number>();
   private readonly maxFractions: number;
   private readonly maxIndicators: number;
+  private readonly snapshots: SnapshotBook | undefined;
   readonly stats: CourseWatchStats = {
     observed: 0,
     resets: 0,
@@ -78,6 +82,12 @@ export class CourseWatch {
   constructor(options: CourseWatchOptions = {}) {
     this.maxFractions = options.maxFractions ?? DEFAULT_MAX_FRACTIONS;
     this.maxIndicators = options.maxIndicators ?? DEFAULT_MAX_INDICATORS;
+    this.snapshots = options.snapshots;
+    this.tracker = this.newTracker();
+  }
+
+  private newTracker(): LongitudinalTracker {
+    return new LongitudinalTracker({}, this.snapshots ? { snapshots: this.snapshots } : {});
   }
 
   /**
@@ -88,7 +98,7 @@ export class CourseWatch {
   observe(history: readonly TreatmentRecord[], batch: readonly TreatmentRecord[]): void {
     const start = performance.now();
     if (this.seen.size + batch.length > this.maxFractions) {
-      this.tracker = new LongitudinalTracker();
+      this.tracker = this.newTracker();
       this.seen.clear();
       this.stats.resets++;
     }

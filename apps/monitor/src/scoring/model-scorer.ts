@@ -1,4 +1,5 @@
 import { Matrix } from '@anomalia/core';
+import { SnapshotBook } from '@anomalia/features';
 import type { TableName, TreatmentRecord } from '@anomalia/mosaiq';
 import {
   modelFeatures,
@@ -128,10 +129,17 @@ export class ModelScorer implements Scorer {
   };
   /** The longitudinal checks (null: off). */
   readonly courses: CourseWatch | null;
+  /**
+   * Snapshots of the loaded records for the course trackers (the features' and the course
+   * watch's): a record is history for the batches after it, and is snapshotted once while its
+   * patient keeps coming back (swept per batch). Loaded records are never changed; an edit is
+   * read again as a new record.
+   */
+  private readonly snapshots = new SnapshotBook();
 
   constructor(private readonly o: ModelScorerOptions) {
     this.model = o.identity;
-    this.courses = o.longitudinal ? new CourseWatch(o.longitudinal) : null;
+    this.courses = o.longitudinal ? new CourseWatch({ ...o.longitudinal, snapshots: this.snapshots }) : null;
     // One cache serves both: the longer window, cut to `historyDays` for the model's features.
     this.history = new PatientHistory(o.reader, {
       days: Math.max(o.historyDays, o.longitudinal?.historyDays ?? 0),
@@ -164,6 +172,7 @@ export class ModelScorer implements Scorer {
     if (!toLoad.length) return out;
 
     const clock = new StageClock(this.stats);
+    this.snapshots.sweep();
     const { records } = await this.o.reader.loadRecords(toLoad);
     this.stats.loaded += records.length;
     const judged: TreatmentRecord[] = [];
@@ -202,6 +211,7 @@ export class ModelScorer implements Scorer {
       asOf: mosaiqWallClock(this.now()),
       history: context.length ? [...featureHistory, ...context] : featureHistory,
       absentTables: this.o.absentTables,
+      snapshots: this.snapshots,
     });
     clock.lap('features');
 

@@ -75,9 +75,12 @@ interface Track {
   cusumStatistic: number;
   /** Mann–Kendall S of `points`, kept up to date one value at a time. */
   mkS: number;
-  /** Σ t(t−1)(2t+5) over groups of t tied values of `points` (Var(S)'s tie term), and each value's count. */
+  /**
+   * Σ t(t−1)(2t+5) over groups of t tied values of `points` (Var(S)'s tie term), and each value's
+   * count (created with the first point: planned parameters have none, and a course has 14 of them).
+   */
   mkTies: number;
-  readonly counts: Map<number, number>;
+  counts: Map<number, number> | null;
   /** The full trend test (with the autocorrelation correction) of `points`, computed when asked. */
   trendZ: number;
   trendP: number;
@@ -114,7 +117,7 @@ const newTrack = (param: SeriesParameter): Track => ({
   cusumStatistic: 0,
   mkS: 0,
   mkTies: 0,
-  counts: new Map(),
+  counts: null,
   trendZ: 0,
   trendP: 1,
   trendAt: -1,
@@ -154,6 +157,7 @@ export class NoiseModel {
         sigma: Number.NaN,
         at: -1,
         sorted: null,
+        spare: null,
         added: [],
         removed: [],
       };
@@ -194,6 +198,7 @@ export class NoiseModel {
         ...r,
         values: r.values.slice(),
         sorted: r.sorted?.slice() ?? null,
+        spare: null,
         added: r.added.slice(),
         removed: r.removed.slice(),
       });
@@ -209,6 +214,8 @@ interface NoiseRanges {
   at: number;
   /** The window's values in ascending order when σ was last estimated (null: sort afresh). */
   sorted: Float64Array | null;
+  /** The sorted window before that one: the next merge writes into it instead of a new array. */
+  spare: Float64Array | null;
   /** Values that entered and left the window since. */
   added: number[];
   removed: number[];
@@ -232,7 +239,7 @@ function sortedWindow(r: NoiseRanges, m: number): Float64Array {
   } else {
     const removed = Float64Array.from(r.removed).sort();
     const added = Float64Array.from(r.added).sort();
-    out = new Float64Array(m);
+    out = r.spare !== null && r.spare.length === m ? r.spare : new Float64Array(m);
     let i = 0;
     let k = 0;
     let a = 0;
@@ -249,6 +256,7 @@ function sortedWindow(r: NoiseRanges, m: number): Float64Array {
     while (a < added.length) out[o++] = added[a++]!;
     if (k !== removed.length || o !== m) out = r.values.slice(0, m).sort();
   }
+  r.spare = old !== out ? old : null;
   r.sorted = out;
   r.added.length = 0;
   r.removed.length = 0;
@@ -517,6 +525,7 @@ export class CourseState {
       const d = x - t.points[i]!;
       t.mkS += d > 0 ? 1 : d < 0 ? -1 : 0;
     }
+    t.counts ??= new Map();
     const c = t.counts.get(x) ?? 0;
     t.counts.set(x, c + 1);
     t.mkTies += tieGroupTerm(c + 1) - tieGroupTerm(c);
@@ -540,9 +549,9 @@ export class CourseState {
       t.cusum ??= createCusum({ target: 0, sigma: 1, k: o.cusumK, h: o.measuredH });
       const z = (x - center) / (t.sigma * Math.sqrt(1 + Math.PI / (2 * n)));
       const clipped = Math.min(o.measuredClip, Math.max(-o.measuredClip, z));
-      const state = t.cusum.push(clipped);
-      t.cusumStatistic = Math.max(state.upper, state.lower);
-      if (!t.cusumAlarm && state.signal !== null) {
+      const signal = t.cusum.step(clipped);
+      t.cusumStatistic = Math.max(t.cusum.upper, t.cusum.lower);
+      if (!t.cusumAlarm && signal !== null) {
         t.cusumAlarm = true;
         const d = Number.isNaN(t.ref) ? x - center : x - t.ref;
         const w = welchTTest(
@@ -558,7 +567,7 @@ export class CourseState {
             t.cusumStatistic,
             o.measuredH,
             w.status === 'ok' ? w.pValue : 1,
-            state.upper >= state.lower,
+            t.cusum.upper >= t.cusum.lower,
             d,
           ),
         );
@@ -626,12 +635,13 @@ export class CourseState {
     if (Number.isNaN(d)) return;
     t.deviations.push(d);
     t.maxAbsDeviation = Math.max(t.maxAbsDeviation, Math.abs(d));
-    const state = t.cusum!.push(d);
-    t.cusumStatistic = Math.max(state.upper, state.lower);
-    if (t.cusumAlarm || state.signal === null) return;
+    const cusum = t.cusum!;
+    const signal = cusum.step(d);
+    t.cusumStatistic = Math.max(cusum.upper, cusum.lower);
+    if (t.cusumAlarm || signal === null) return;
     t.cusumAlarm = true;
     const p = floorZTest(t.deviations, t.sigma).pValue;
-    raised.push(this.alarm(t, 'cusum', s, fraction, t.cusumStatistic, h, p, state.upper >= state.lower, d));
+    raised.push(this.alarm(t, 'cusum', s, fraction, t.cusumStatistic, h, p, cusum.upper >= cusum.lower, d));
   }
 
   private alarm(

@@ -6,6 +6,7 @@ import type { FeatureMatrix } from '../feature-matrix';
 import { unobservedColumns } from '../feature-tables';
 import { LONGITUDINAL_COLS, LONGITUDINAL_FEATURES } from './definitions';
 import type { TrackerOptionsInput } from './options';
+import type { SnapshotBook } from './snapshot';
 import { LongitudinalTracker } from './tracker';
 
 /** The 87 columns of `qa74-cohort` followed by the longitudinal ones. */
@@ -20,6 +21,11 @@ export const QA_LONGITUDINAL_FEATURE_NAMES: readonly string[] = Object.freeze(
 export interface LongitudinalOptions extends ExtendedOptions {
   /** The tracker's test settings (defaults: `TrackerOptionsSchema`). */
   tracking?: TrackerOptionsInput;
+  /**
+   * Snapshots of records that never change (see `SnapshotBook`), e.g. a monitor's, whose history
+   * records come back batch after batch.
+   */
+  snapshots?: SnapshotBook;
 }
 
 /**
@@ -34,7 +40,10 @@ export function extractQaLongitudinal(
 ): FeatureMatrix {
   const base = extractQaExtended(records, options);
   const history = options.history ?? [];
-  const tracker = new LongitudinalTracker(options.tracking ?? {});
+  const tracker = new LongitudinalTracker(
+    options.tracking ?? {},
+    options.snapshots ? { snapshots: options.snapshots } : {},
+  );
   const inBatch = new Set(records.map((r) => r.treatment.TTX_ID));
   type Item = { r: TreatmentRecord; row: number };
   const items: Item[] = [];
@@ -55,8 +64,9 @@ export function extractQaLongitudinal(
     m.set(base.missing.subarray(i * E, (i + 1) * E), i * cols);
   }
   for (const { r, row } of items) {
+    // A history record only builds the courses: its feature row would be thrown away.
     if (row < 0) {
-      tracker.observe(r);
+      tracker.track(r);
       continue;
     }
     const o = tracker.observe(r);

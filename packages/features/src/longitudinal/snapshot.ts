@@ -1,5 +1,6 @@
 import type { TreatmentRecord, TxFieldPointRow } from '@anomalia/mosaiq';
 import { readLeafSlot, usedLeafCount } from '@anomalia/mosaiq';
+import { canonicalPoints } from '../points-content';
 import { PARAMETER_INDEX as P, PARAMETER_COUNT } from './parameters';
 
 /**
@@ -142,74 +143,19 @@ function circularMean(sumSin: number, sumCos: number, n: number): number {
 const RAD = Math.PI / 180;
 
 /**
- * The statistics of recently seen control-point sets by field and point count: a reader that
- * builds a new array per record (a database adapter) still computes each field's geometry once.
- * A hit is checked column by column, so an edited control point is never served stale numbers.
+ * The statistics of a list of control points: computed once per content (`canonicalPoints`),
+ * then remembered for the list itself.
  */
-const contentCache = new Map<string, { points: readonly TxFieldPointRow[]; stats: PointStats }>();
-const CONTENT_CACHE_SIZE = 1024;
-
-const sameBytes = (a: Uint8Array | null, b: Uint8Array | null): boolean => {
-  if (a === b) return true;
-  if (a === null || b === null || a.length !== b.length) return false;
-  // Four bytes at a time when both are 4-byte aligned (leaf sets are 2 bytes per leaf).
-  if (a.length % 4 === 0 && a.byteOffset % 4 === 0 && b.byteOffset % 4 === 0) {
-    const x = new Int32Array(a.buffer, a.byteOffset, a.length >> 2);
-    const y = new Int32Array(b.buffer, b.byteOffset, b.length >> 2);
-    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-    return true;
-  }
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-};
-
-/** Whether two control-point lists agree on every column `pointStats` reads. */
-function samePoints(a: readonly TxFieldPointRow[], b: readonly TxFieldPointRow[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const p = a[i]!;
-    const q = b[i]!;
-    if (
-      p.Point !== q.Point ||
-      p.Index !== q.Index ||
-      p.MLC_Leaves !== q.MLC_Leaves ||
-      p.Gantry_Ang !== q.Gantry_Ang ||
-      p.Coll_Ang !== q.Coll_Ang ||
-      p.Coll_X1 !== q.Coll_X1 ||
-      p.Coll_X2 !== q.Coll_X2 ||
-      p.Coll_Y1 !== q.Coll_Y1 ||
-      p.Coll_Y2 !== q.Coll_Y2 ||
-      (p.Edit_DtTm?.getTime() ?? null) !== (q.Edit_DtTm?.getTime() ?? null) ||
-      !sameBytes(p.A_Leaf_Set, q.A_Leaf_Set) ||
-      !sameBytes(p.B_Leaf_Set, q.B_Leaf_Set)
-    )
-      return false;
-  }
-  return true;
-}
-
-/** A copy of a control point's row: a later in-place edit of the row cannot reach the cache. */
-const copyPoint = (cp: TxFieldPointRow): TxFieldPointRow => ({
-  ...cp,
-  Edit_DtTm: cp.Edit_DtTm === null ? null : new Date(cp.Edit_DtTm.getTime()),
-  A_Leaf_Set: cp.A_Leaf_Set === null ? null : cp.A_Leaf_Set.slice(),
-  B_Leaf_Set: cp.B_Leaf_Set === null ? null : cp.B_Leaf_Set.slice(),
-});
-
 function pointStats(points: readonly TxFieldPointRow[]): PointStats {
   const cached = pointCache.get(points);
   if (cached) return cached;
-  const key = `${points[0]?.FLD_ID ?? ''}|${points.length}`;
-  const seen = contentCache.get(key);
-  if (seen && samePoints(seen.points, points)) {
-    pointCache.set(points, seen.stats);
-    return seen.stats;
+  const list = canonicalPoints(points);
+  let stats = pointCache.get(list);
+  if (!stats) {
+    stats = computePointStats(list);
+    pointCache.set(list, stats);
   }
-  const stats = computePointStats(points);
   pointCache.set(points, stats);
-  contentCache.delete(key);
-  contentCache.set(key, { points: points.map(copyPoint), stats });
-  if (contentCache.size > CONTENT_CACHE_SIZE) contentCache.delete(contentCache.keys().next().value!);
   return stats;
 }
 
@@ -410,4 +356,38 @@ export function takeSnapshot(r: TreatmentRecord): FractionSnapshot | null {
     ageYears: ageAt(r.patient?.Birth_DtTm ?? null, time),
     siteName: r.site?.Site_Name ?? null,
   };
+}
+
+/**
+ * Snapshots by record object, for a caller whose records never change once made: a monitor's
+ * loaded records (an edited row is read again as a new record object). The trackers and the batch
+ * extractor given the same book then snapshot a record once however many batches it is history
+ * for. The book holds its records: `sweep()` between batches forgets those not asked for since the
+ * previous sweep. (Plain maps, not a WeakMap: a WeakMap of every loaded record made each young
+ * collection cost more than the snapshots it saved.)
+ */
+export class SnapshotBook {
+  private recent = new Map<TreatmentRecord, FractionSnapshot | null>();
+  private older = new Map<TreatmentRecord, FractionSnapshot | null>();
+
+  /** `takeSnapshot(record)`, taken the first time the record is asked for. */
+  of(record: TreatmentRecord): FractionSnapshot | null {
+    let s = this.recent.get(record);
+    if (s !== undefined) return s;
+    s = this.older.get(record);
+    if (s === undefined) s = takeSnapshot(record);
+    this.recent.set(record, s);
+    return s;
+  }
+
+  /** Forgets the snapshots not asked for since the previous sweep. */
+  sweep(): void {
+    this.older = this.recent;
+    this.recent = new Map();
+  }
+
+  /** Snapshots held. */
+  get size(): number {
+    return this.recent.size + this.older.size;
+  }
 }

@@ -7,6 +7,7 @@ import { getFeatureSet } from '../feature-sets';
 import { LONGITUDINAL_FEATURE_NAMES } from './definitions';
 import { extractQaLongitudinal, QA_LONGITUDINAL_FEATURE_NAMES } from './extract';
 import { PARAMETER_INDEX } from './parameters';
+import { SnapshotBook, takeSnapshot } from './snapshot';
 import { coursesOf, driftOffsets, longCourse, versioned } from './test-courses';
 import { LongitudinalTracker } from './tracker';
 
@@ -210,6 +211,51 @@ describe('qa74-longitudinal', () => {
       const o = observations.get(batch[i]!.treatment.TTX_ID)!;
       expect(Array.from(fm.X.row(i).subarray(87))).toEqual(Array.from(o.features));
     }
+  });
+
+  it('gives the same features with a snapshot book, whose snapshots every tracker shares', () => {
+    const book = new SnapshotBook();
+    const asOf = new Date('2030-01-01');
+    // Two batches whose history overlaps, as a monitor's batches do.
+    for (const part of [batch.slice(0, 600), batch.slice(600, 1200)]) {
+      const history = records.filter((r) => r.treatment.TTX_ID < part[0]!.treatment.TTX_ID);
+      const plain = extractQaLongitudinal(part, { history, asOf });
+      const booked = extractQaLongitudinal(part, { history, asOf, snapshots: book });
+      expect(booked.X.data).toEqual(plain.X.data);
+      expect(booked.missing).toEqual(plain.missing);
+    }
+    const delivery = course[3]!;
+    const first = new LongitudinalTracker({}, { snapshots: book });
+    const second = new LongitudinalTracker({}, { snapshots: book });
+    for (const r of course.slice(0, 4)) {
+      first.observe(r);
+      second.track(r);
+    }
+    const snapshot = book.of(delivery);
+    expect(snapshot).toEqual(takeSnapshot(delivery));
+    expect(first.courseOf(delivery)!.fractions[3]).toBe(snapshot);
+    expect(second.courseOf(delivery)!.fractions[3]).toBe(snapshot);
+    // A record that is no fraction (no patient) is remembered as such.
+    const orphan = { ...delivery, treatment: { ...delivery.treatment, Pat_ID1: null } };
+    expect(book.of(orphan)).toBeNull();
+    expect(first.observe(orphan).courseKey).toBeNull();
+  });
+
+  it('keeps the snapshots asked for since the previous sweep, and forgets the others', () => {
+    const book = new SnapshotBook();
+    const [a, b] = [course[0]!, course[1]!];
+    const sa = book.of(a);
+    book.of(b);
+    book.sweep();
+    expect(book.of(a)).toBe(sa); // asked for again: kept through the next sweep
+    book.sweep();
+    expect(book.size).toBe(1);
+    expect(book.of(a)).toBe(sa);
+    const sb = book.of(b); // not asked for in the sweep before: taken afresh
+    expect(sb).toEqual(takeSnapshot(b));
+    book.sweep();
+    book.sweep();
+    expect(book.size).toBe(0);
   });
 
   it('writes constants for the features of an absent table', () => {

@@ -9,6 +9,7 @@ import {
   isCourseDelivery,
   isVerification,
   leafFacts,
+  type SnapshotBook,
   takeSnapshot,
 } from './snapshot';
 import { parseTrackerState, snapshotFromJSON, snapshotToJSON, type TrackerState } from './state';
@@ -52,11 +53,49 @@ const SESSION_MS = 3 * 3_600_000;
 const IMAGING_SLACK_MS = 3_600_000;
 const MEDIAN_WINDOW = 20;
 
+/** The median of `values` (sorted in place), NaN when empty. */
 function median(values: number[]): number {
   if (values.length === 0) return Number.NaN;
-  const s = [...values].sort((a, b) => a - b);
+  const s = values.sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Values collected for one median at a time (features are written one record at a time). */
+const scratch: number[] = [];
+
+/** Writes feature j's documented missing value and marks it missing. */
+function miss(x: Float64Array, m: Uint8Array, j: number): void {
+  x[j] = LONGITUDINAL_FEATURES[j]!.missingValue;
+  m[j] = 1;
+}
+
+/** Writes v to feature j, or its missing value when v is not finite. */
+function put(x: Float64Array, m: Uint8Array, j: number, v: number): void {
+  if (!Number.isFinite(v)) miss(x, m, j);
+  else x[j] = v;
+}
+
+/** Columns from `leaf_count_vs_machine` on that need a course (missing for a record without one). */
+const COURSE_LEVEL_COLUMNS: readonly number[] = LONGITUDINAL_FEATURES.map((f, j) => ({ f, j }))
+  .filter(({ f, j }) => j >= L.leaf_count_vs_machine! && !RECORD_LEVEL.has(f.name))
+  .map(({ j }) => j);
+const JAWS = [P.jaw_x1, P.jaw_x2, P.jaw_y1, P.jaw_y2] as const;
+const OFFSET_AXES = [P.offset_superior, P.offset_anterior, P.offset_lateral] as const;
+
+/**
+ * The earlier fractions' offsets other than `own`, one per offset (its latest fraction), in the
+ * order the offsets first appear.
+ */
+function distinctOffsets(earlier: readonly FractionSnapshot[], own: number | null): FractionSnapshot[] {
+  const out: FractionSnapshot[] = [];
+  for (const f of earlier) {
+    if (f.offsetId === null || f.offsetId === own) continue;
+    let k = 0;
+    while (k < out.length && out[k]!.offsetId !== f.offsetId) k++;
+    out[k] = f;
+  }
+  return out;
 }
 
 /**
@@ -84,13 +123,25 @@ export class LongitudinalTracker {
   /** patient → times of their latest imaging-field deliveries (ms, ascending, a few kept). */
   private readonly imagingTimes = new Map<number, number[]>();
 
+  /** Where records are snapshotted (null: afresh each time). */
+  private readonly snapshots: SnapshotBook | null;
+
   /**
    * `noiseFrom`: start with another tracker's pooled set-up noise (e.g. the clinic's, when a few
    * patients are replayed on their own) instead of none; that tracker is not changed.
+   * `snapshots`: a book shared with other trackers over the same records (see `SnapshotBook`).
    */
-  constructor(options: TrackerOptionsInput = {}, context: { noiseFrom?: LongitudinalTracker } = {}) {
+  constructor(
+    options: TrackerOptionsInput = {},
+    context: { noiseFrom?: LongitudinalTracker; snapshots?: SnapshotBook } = {},
+  ) {
     this.options = Object.freeze(parseTrackerOptions(options, 'tracker'));
     this.noise = context.noiseFrom ? context.noiseFrom.noise.clone() : new NoiseModel();
+    this.snapshots = context.snapshots ?? null;
+  }
+
+  private snapshot(record: TreatmentRecord): FractionSnapshot | null {
+    return this.snapshots ? this.snapshots.of(record) : takeSnapshot(record);
   }
 
   /** Number of courses followed. */
@@ -132,10 +183,10 @@ export class LongitudinalTracker {
    */
   observe(record: TreatmentRecord): Observation {
     if (!isCourseDelivery(record)) {
-      if (isVerification(record)) this.verifyWith(takeSnapshot(record)!);
+      if (isVerification(record)) this.verifyWith(this.snapshot(record)!);
       return this.peek(record);
     }
-    const s = takeSnapshot(record)!;
+    const s = this.snapshot(record)!;
     const existing = this.courseMap.get(courseKeyOf(record)!);
     const position = existing ? this.positionOf(existing, s) : 0;
     const previous = existing && position > 0 ? existing.fractions[position - 1]! : null;
@@ -161,10 +212,10 @@ export class LongitudinalTracker {
    */
   track(record: TreatmentRecord): readonly CourseAlarm[] {
     if (!isCourseDelivery(record)) {
-      if (isVerification(record)) this.verifyWith(takeSnapshot(record)!);
+      if (isVerification(record)) this.verifyWith(this.snapshot(record)!);
       return [];
     }
-    return this.ingest(takeSnapshot(record)!).alarms;
+    return this.ingest(this.snapshot(record)!).alarms;
   }
 
   /** A QA-mode verification: the reference of its course (kept until the course starts). */
@@ -268,7 +319,7 @@ export class LongitudinalTracker {
 
   /** The record's features against the current state, changing nothing. */
   peek(record: TreatmentRecord): Observation {
-    const s = takeSnapshot(record);
+    const s = this.snapshot(record);
     const key = courseKeyOf(record);
     const course = key === null ? undefined : this.courseMap.get(key);
     let previous: FractionSnapshot | null = null;
@@ -304,9 +355,9 @@ export class LongitudinalTracker {
    * clinic sees logging treatments who edited no other field.
    */
   isUnusualEditor(editorId: number, fieldSetId: number): boolean {
-    const edited = this.fieldEditors.get(editorId);
-    const other = edited ? [...edited].some((set) => set !== fieldSetId) : false;
-    return this.treatingStaff.has(editorId) && !other;
+    if (!this.treatingStaff.has(editorId)) return false;
+    for (const set of this.fieldEditors.get(editorId) ?? []) if (set !== fieldSetId) return false;
+    return true;
   }
 
   /** Fractions of the course before `s` in delivery order (itself excluded if seen before). */
@@ -349,73 +400,60 @@ export class LongitudinalTracker {
   ): { features: Float64Array; missing: Uint8Array } {
     const x = new Float64Array(LONGITUDINAL_COLS);
     const m = new Uint8Array(LONGITUDINAL_COLS);
-    const miss = (name: string) => {
-      const j = L[name]!;
-      x[j] = LONGITUDINAL_FEATURES[j]!.missingValue;
-      m[j] = 1;
-    };
-    const set = (name: string, v: number) => {
-      if (!Number.isFinite(v)) miss(name);
-      else x[L[name]!] = v;
-    };
     const t = record.treatment;
     x[L.create_dtm_null!] = t.Create_DtTm === null ? 1 : 0;
     x[L.edit_dtm_null!] = t.Edit_DtTm === null ? 1 : 0;
-    if (t.Create_ID === null || t.Edit_ID === null) miss('edit_by_other_user');
+    if (t.Create_ID === null || t.Edit_ID === null) miss(x, m, L.edit_by_other_user!);
     else x[L.edit_by_other_user!] = t.Create_ID !== t.Edit_ID ? 1 : 0;
     x[L.row_audit_ids_missing!] = t.Create_ID === null || t.Edit_ID === null ? 1 : 0;
     const f = record.field;
-    if (f === null) miss('field_version_audit_missing');
+    if (f === null) miss(x, m, L.field_version_audit_missing!);
     else
       x[L.field_version_audit_missing!] =
         f.Version !== null && f.Version !== 0 && (f.Edit_DtTm === null || f.Edit_ID === null) ? 1 : 0;
-    if (f === null || f.Version === null) miss('field_version_archived');
+    if (f === null || f.Version === null) miss(x, m, L.field_version_archived!);
     else x[L.field_version_archived!] = f.Version !== 0 ? 1 : 0;
-    if (f === null || f.Edit_ID === null) miss('field_editor_unusual');
+    if (f === null || f.Edit_ID === null) miss(x, m, L.field_editor_unusual!);
     else x[L.field_editor_unusual!] = this.isUnusualEditor(f.Edit_ID, f.FLD_SET_ID ?? f.FLD_ID) ? 1 : 0;
     if (record.controlPoints.length > 0) {
       const leaves = leafFacts(record);
       x[L.negative_gap_present!] = leaves.negativeGaps > 0 ? 1 : 0;
       x[L.zero_leaf_pairs!] = leaves.zeroLeafPairs;
     } else {
-      miss('negative_gap_present');
-      miss('zero_leaf_pairs');
+      miss(x, m, L.negative_gap_present!);
+      miss(x, m, L.zero_leaf_pairs!);
     }
     if (!s) {
-      for (const f of LONGITUDINAL_FEATURES.slice(L.leaf_count_vs_machine!)) {
-        if (!RECORD_LEVEL.has(f.name)) miss(f.name);
-      }
+      for (const j of COURSE_LEVEL_COLUMNS) miss(x, m, j);
       return { features: x, missing: m };
     }
-    if (machineLeaves === null || Number.isNaN(s.declaredLeaves)) miss('leaf_count_vs_machine');
+    if (machineLeaves === null || Number.isNaN(s.declaredLeaves)) miss(x, m, L.leaf_count_vs_machine!);
     else x[L.leaf_count_vs_machine!] = s.declaredLeaves !== machineLeaves ? 1 : 0;
     x[L.course_fraction_index!] = fractionIndex;
 
     const ref = course?.reference ?? null;
     const reference = ref !== null && ref.ttxId !== s.ttxId ? ref : null;
-    const dev = (name: (typeof SERIES_PARAMETERS)[number]['id']) =>
-      reference === null
-        ? Number.NaN
-        : deviation(SERIES_PARAMETERS[P[name]]!, s.values[P[name]]!, reference.values[P[name]]!);
-    set('meterset_change_pct', slog(dev('meterset')));
-    set('dose_per_fraction_change_pct', slog(dev('dose_per_fraction')));
-    set('mu_per_cp_max_change_pct', slog(dev('mu_per_cp_max')));
-    set('cp_count_change', dev('cp_count'));
-    set('gantry_change_deg', Math.abs(dev('gantry_mean')));
-    set('coll_change_deg', Math.abs(dev('coll_mean')));
+    const dev = (j: number) =>
+      reference === null ? Number.NaN : deviation(SERIES_PARAMETERS[j]!, s.values[j]!, reference.values[j]!);
+    put(x, m, L.meterset_change_pct!, slog(dev(P.meterset)));
+    put(x, m, L.dose_per_fraction_change_pct!, slog(dev(P.dose_per_fraction)));
+    put(x, m, L.mu_per_cp_max_change_pct!, slog(dev(P.mu_per_cp_max)));
+    put(x, m, L.cp_count_change!, dev(P.cp_count));
+    put(x, m, L.gantry_change_deg!, Math.abs(dev(P.gantry_mean)));
+    put(x, m, L.coll_change_deg!, Math.abs(dev(P.coll_mean)));
     let jaw = Number.NaN;
-    for (const id of ['jaw_x1', 'jaw_x2', 'jaw_y1', 'jaw_y2'] as const) {
-      const d = Math.abs(dev(id)) * 10;
+    for (const j of JAWS) {
+      const d = Math.abs(dev(j)) * 10;
       if (!Number.isNaN(d)) jaw = Number.isNaN(jaw) ? d : Math.max(jaw, d);
     }
-    set('jaw_max_change_mm', jaw);
-    set('aperture_change_pct', slog(dev('aperture')));
-    set('aperture_centroid_shift_mm', Math.abs(dev('aperture_centroid_x')) * 10);
-    set('leaf_count_change', Math.abs(dev('leaf_count')));
+    put(x, m, L.jaw_max_change_mm!, jaw);
+    put(x, m, L.aperture_change_pct!, slog(dev(P.aperture)));
+    put(x, m, L.aperture_centroid_shift_mm!, Math.abs(dev(P.aperture_centroid_x)) * 10);
+    put(x, m, L.leaf_count_change!, Math.abs(dev(P.leaf_count)));
     if (reference === null) {
-      miss('field_changed_since_reference');
-      miss('field_edited_after_first_delivery');
-      miss('field_version_predates_use');
+      miss(x, m, L.field_changed_since_reference!);
+      miss(x, m, L.field_edited_after_first_delivery!);
+      miss(x, m, L.field_version_predates_use!);
     } else {
       let predates = 0;
       for (const e of earlier) {
@@ -430,32 +468,36 @@ export class LongitudinalTracker {
       x[L.field_edited_after_first_delivery!] = s.fieldEditedAt > reference.time ? 1 : 0;
     }
 
-    // Offsets: against the course's earlier distinct offsets.
-    const offsets = new Map<number, FractionSnapshot>();
-    for (const f of earlier) if (f.offsetId !== null && f.offsetId !== s.offsetId) offsets.set(f.offsetId, f);
-    if (s.offsetId === null || offsets.size === 0) miss('offset_shift_vs_course_cm');
+    // Offsets: against the course's earlier distinct offsets (the latest fraction of each).
+    const offsets = distinctOffsets(earlier, s.offsetId);
+    if (s.offsetId === null || offsets.length === 0) miss(x, m, L.offset_shift_vs_course_cm!);
     else {
-      const axes = [P.offset_superior, P.offset_anterior, P.offset_lateral];
       let d2 = 0;
-      for (const a of axes) {
-        const med = median([...offsets.values()].map((f) => f.values[a]!).filter((v) => !Number.isNaN(v)));
+      for (const a of OFFSET_AXES) {
+        scratch.length = 0;
+        for (const o of offsets) {
+          const v = o.values[a]!;
+          if (!Number.isNaN(v)) scratch.push(v);
+        }
+        const med = median(scratch);
         const v = s.values[a]!;
         if (!Number.isNaN(med) && !Number.isNaN(v)) d2 += (v - med) ** 2;
       }
       x[L.offset_shift_vs_course_cm!] = Math.sqrt(d2);
     }
     if (previous === null || Number.isNaN(previous.offsetStudy) || Number.isNaN(s.offsetStudy))
-      miss('offset_older_than_previous');
+      miss(x, m, L.offset_older_than_previous!);
     else x[L.offset_older_than_previous!] = s.offsetStudy < previous.offsetStudy ? 1 : 0;
-    if (previous === null) miss('offset_lost');
+    if (previous === null) miss(x, m, L.offset_lost!);
     else x[L.offset_lost!] = s.offsetId === null && previous.offsetId !== null ? 1 : 0;
-    const recent = earlier.slice(-DAILY_RUN);
-    if (recent.length === 0) miss('offset_stale_in_daily_course');
+    if (earlier.length === 0) miss(x, m, L.offset_stale_in_daily_course!);
     else {
       // Localization offsets (CBCT) acquired just before every recent fraction: daily imaging.
-      const daily = recent.every(
-        (f) => f.offsetType === LOCALIZATION && f.offsetAgeHours >= -1 && f.offsetAgeHours <= FRESH_HOURS,
-      );
+      let daily = true;
+      for (let i = Math.max(0, earlier.length - DAILY_RUN); i < earlier.length && daily; i++) {
+        const e = earlier[i]!;
+        daily = e.offsetType === LOCALIZATION && e.offsetAgeHours >= -1 && e.offsetAgeHours <= FRESH_HOURS;
+      }
       const stale = Number.isNaN(s.offsetAgeHours) || s.offsetAgeHours > STALE_HOURS;
       x[L.offset_stale_in_daily_course!] = daily && stale ? 1 : 0;
     }
@@ -463,20 +505,21 @@ export class LongitudinalTracker {
     for (const t of this.imagingTimes.get(s.patientId) ?? []) {
       if (t <= s.time && t >= s.time - SESSION_MS) imagedAt = t;
     }
-    if (s.imaging || Number.isNaN(imagedAt)) miss('offset_predates_imaging');
+    if (s.imaging || Number.isNaN(imagedAt)) miss(x, m, L.offset_predates_imaging!);
     else
       x[L.offset_predates_imaging!] =
         Number.isNaN(s.offsetStudy) || s.offsetStudy < imagedAt - IMAGING_SLACK_MS ? 1 : 0;
-    const durations = earlier.map((f) => f.durationSeconds).filter((v) => v > 0);
-    if (!(s.durationSeconds > 0) || durations.length === 0) miss('duration_vs_course_log_ratio');
-    else x[L.duration_vs_course_log_ratio!] = Math.log(s.durationSeconds / median(durations));
+    scratch.length = 0;
+    for (const e of earlier) if (e.durationSeconds > 0) scratch.push(e.durationSeconds);
+    if (!(s.durationSeconds > 0) || scratch.length === 0) miss(x, m, L.duration_vs_course_log_ratio!);
+    else x[L.duration_vs_course_log_ratio!] = Math.log(s.durationSeconds / median(scratch));
 
     if (course) {
       x[L.course_cusum_max!] = slog(course.maxCusum());
       x[L.course_trend_z_max!] = course.maxTrendZ();
       x[L.course_alarm_count!] = course.alarmedParameters();
     }
-    if (reference === null) miss('cumulative_dose_change_pct');
+    if (reference === null) miss(x, m, L.cumulative_dose_change_pct!);
     else x[L.cumulative_dose_change_pct!] = slog(course!.cumulativeDoseChange);
     let changed = 0;
     for (const key of this.patientCourses.get(s.patientId) ?? []) {
