@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runAndKill } from '../test-support/crash';
 import { tempDir } from '../testing/fixtures';
 import { alertKey, NotAMonitorStoreError, openMonitorStore } from './store';
 import type { AlertInput, CommitInput } from './types';
@@ -77,6 +78,26 @@ describe('openMonitorStore', () => {
     expect(() => openMonitorStore(text)).toThrow(/not an SQLite file/);
     expect(() => openMonitorStore(':memory:')).toThrow(/state.path: expected a plain file path/);
   });
+});
+
+describe('openMonitorStore by several processes at once', () => {
+  it('creates one store that every process opens (the workers of a distributed monitor starting together)', async () => {
+    for (let round = 0; round < 4; round++) {
+      const path = tmp.path(`together-${round}.sqlite`);
+      // Far enough ahead that all four have started (tsx) and spin until the same instant.
+      const at = Date.now() + 2500;
+      const outcomes = await Promise.all(
+        [0, 1, 2, 3].map(() => runAndKill(['open', path, String(at)], null)),
+      );
+      for (const o of outcomes) expect(o.stderr).toBe('');
+      expect(outcomes.map((o) => o.code)).toEqual([0, 0, 0, 0]);
+      // One store: every process read the same id.
+      expect(new Set(outcomes.map((o) => o.stdout.trim())).size).toBe(1);
+      const store = openMonitorStore(path);
+      expect(store.storeId()).toBe(outcomes[0]!.stdout.trim());
+      store.close();
+    }
+  }, 120_000);
 });
 
 describe('commitScored', () => {

@@ -89,12 +89,17 @@ export function openMonitorStore(path: string, options: MonitorStoreOptions = {}
   }
   const db = new Database(path);
   try {
+    // First: processes opening one new store together wait for each other's locks, not fail.
+    db.pragma('busy_timeout = 5000');
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 5000');
-    if (fresh) initialise(db);
-    else migrate(db);
+    const created = fresh && initialise(db);
+    if (!created) {
+      // A file found empty may have been initialised by another process since: check it as any other.
+      if (fresh) checkStore(db, path);
+      migrate(db);
+    }
   } catch (error) {
     db.close();
     throw error;
@@ -102,15 +107,24 @@ export function openMonitorStore(path: string, options: MonitorStoreOptions = {}
   return new MonitorStore(db, path);
 }
 
-function initialise(db: Database.Database): void {
-  db.transaction(() => {
-    db.exec(MONITOR_STORE_DDL);
-    const put = db.prepare(`INSERT INTO ${MONITOR_META_TABLE} (key, value) VALUES (?, ?)`);
-    put.run('kind', STORE_KIND);
-    put.run('schema_version', String(MONITOR_STORE_VERSION));
-    put.run('created_at', new Date().toISOString());
-    put.run('store_id', randomUUID());
-  })();
+/**
+ * Creates the schema of an empty file; false when the file is no longer empty. The check and the
+ * creation share one IMMEDIATE transaction: workers opening the same new store together (a
+ * distributed monitor starting) serialise on its write lock, and the later ones find the schema.
+ */
+function initialise(db: Database.Database): boolean {
+  return db
+    .transaction(() => {
+      if (db.prepare('SELECT count(*) FROM sqlite_master').pluck().get() !== 0) return false;
+      db.exec(MONITOR_STORE_DDL);
+      const put = db.prepare(`INSERT INTO ${MONITOR_META_TABLE} (key, value) VALUES (?, ?)`);
+      put.run('kind', STORE_KIND);
+      put.run('schema_version', String(MONITOR_STORE_VERSION));
+      put.run('created_at', new Date().toISOString());
+      put.run('store_id', randomUUID());
+      return true;
+    })
+    .immediate();
 }
 
 /** Brings an older store up to this release's schema (version 1 → 2: the range ledger; a store id). */

@@ -10,6 +10,8 @@
  *   monitor <state.sqlite> <batches> commits scored batches to a monitor store, one after another
  *   birth <state.sqlite>             does what openMonitorStore does to a new file up to its first
  *                                    commit (WAL, the schema's first table) and waits to be killed
+ *   open <state.sqlite> <epoch ms>   waits until that instant, opens the monitor store and prints
+ *                                    its id (several at once: a distributed monitor starting)
  */
 import { readFileSync } from 'node:fs';
 import type { Change } from '@anomalia/mosaiq';
@@ -114,6 +116,13 @@ switch (command) {
     db.exec('BEGIN; CREATE TABLE monitor_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);');
     ready();
     holdOpen(db);
+    break;
+  }
+  case 'open': {
+    while (Date.now() < Number(arg));
+    const store = openMonitorStore(path!);
+    process.stdout.write(`${store.storeId()}\n`);
+    store.close();
     break;
   }
   default:

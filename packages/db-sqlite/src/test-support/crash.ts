@@ -8,6 +8,7 @@ export interface CrashOutcome {
   /** True when SIGKILL ended the child; false when it finished first. */
   readonly killed: boolean;
   readonly code: number | null;
+  readonly stdout: string;
   readonly stderr: string;
 }
 
@@ -35,7 +36,7 @@ export function runAndKill(args: readonly string[], delayMs: number | null): Pro
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      resolve({ killed: signal === 'SIGKILL', code, stderr });
+      resolve({ killed: signal === 'SIGKILL', code, stdout: out, stderr });
     });
   });
 }
