@@ -90,8 +90,8 @@ export function openMonitorStore(path: string, options: MonitorStoreOptions = {}
   const db = new Database(path);
   try {
     // First: processes opening one new store together wait for each other's locks, not fail.
-    db.pragma('busy_timeout = 5000');
-    db.pragma('journal_mode = WAL');
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    enableWal(db);
     db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     db.pragma('foreign_keys = ON');
     const created = fresh && initialise(db);
@@ -105,6 +105,28 @@ export function openMonitorStore(path: string, options: MonitorStoreOptions = {}
     throw error;
   }
   return new MonitorStore(db, path);
+}
+
+const BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Puts the file in WAL mode (which persists in the file). The switch needs an exclusive lock, and
+ * SQLite answers SQLITE_BUSY at once, without the busy handler, while another connection holds a
+ * lock on the file (another process opening the same new store): retried for the busy timeout.
+ */
+function enableWal(db: Database.Database): void {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      if (db.pragma('journal_mode = WAL', { simple: true }) === 'wal') return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`could not put ${db.name} in WAL mode: the file stayed locked`);
+    Atomics.wait(pause, 0, 0, 10);
+  }
 }
 
 /**
