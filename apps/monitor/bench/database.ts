@@ -28,6 +28,8 @@ const { values } = parseArgs({
     records: { type: 'string', default: '100000' },
     batch: { type: 'string', default: '10000' },
     model: { type: 'string' },
+    // model.historyDays (default: the feature set's, 120 days for course features)
+    'history-days': { type: 'string' },
     latency: { type: 'string', default: '40' },
     // `off`: without the longitudinal checks (scoring.longitudinal.enabled: false), for comparison.
     longitudinal: { type: 'string', default: 'on' },
@@ -67,7 +69,10 @@ try {
   const config = (over: Record<string, unknown>) =>
     parseConfig({
       source: { name: 'bench', database: { type: 'sqlite', path: clinic } },
-      model: { dir: modelDir },
+      model: {
+        dir: modelDir,
+        ...(values['history-days'] === undefined ? {} : { historyDays: Number(values['history-days']) }),
+      },
       state: { path: join(dir, `state-${Math.random().toString(36).slice(2)}.sqlite`), synchronous: 'full' },
       sinks: [{ name: 'file', type: 'jsonl', path: join(dir, 'alerts.jsonl') }],
       routing: {

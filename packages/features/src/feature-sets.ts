@@ -14,6 +14,13 @@ import {
 export interface FeatureSet {
   name: string;
   features: readonly FeatureDefinition[];
+  /**
+   * The history its features compare a record with: `none`; `previous`, the field's previous
+   * fraction and repeats within minutes (days of history suffice); or `course`, the course from
+   * its first fraction (a caller scoring records one batch at a time must pass each patient's
+   * history over a course's length, as training saw it).
+   */
+  history: 'none' | 'previous' | 'course';
   /** Options a set does not use are ignored (`tracking` and `snapshots` are the longitudinal set's). */
   extract(records: readonly TreatmentRecord[], options?: LongitudinalOptions): FeatureMatrix;
 }
@@ -29,12 +36,19 @@ export const FEATURE_SETS: Readonly<Record<'qa74' | 'qa74-cohort' | 'qa74-longit
     qa74: {
       name: 'qa74',
       features: QA74_FEATURES,
+      history: 'none',
       extract: (records, options) => extractQa74(records, options),
     },
-    'qa74-cohort': { name: 'qa74-cohort', features: QA_EXTENDED_FEATURES, extract: extractQaExtended },
+    'qa74-cohort': {
+      name: 'qa74-cohort',
+      features: QA_EXTENDED_FEATURES,
+      history: 'previous',
+      extract: extractQaExtended,
+    },
     'qa74-longitudinal': {
       name: 'qa74-longitudinal',
       features: QA_LONGITUDINAL_FEATURES,
+      history: 'course',
       extract: extractQaLongitudinal,
     },
   });

@@ -67,8 +67,13 @@ const ModelSchema = z.strictObject({
   mcDropoutSamples: z.number().int().min(0).max(1_000).default(0),
   /** Features named per alert, the ones that drove its energy most (0: none; neural models only). */
   saliency: z.number().int().min(0).max(20).default(5),
-  /** Days of each patient's deliveries read as context for cohort features (the previous fraction). */
-  historyDays: z.number().min(1).max(3650).default(30),
+  /**
+   * Days of each patient's deliveries read as context for the model's features. Default: 30 for
+   * features that compare a record with the previous fraction (`qa74-cohort`); for course features
+   * (`qa74-longitudinal`: changes since the course's first fraction, its charts) a course's length,
+   * `scoring.longitudinal.historyDays`, as training computed them over whole courses.
+   */
+  historyDays: z.number().min(1).max(3650).optional(),
   /**
    * When the source lacks tables the model was trained with: `refuse` to start, or `warn`: run,
    * with the data-mismatch guard reporting that the model does not fit the source.

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { FeatureSet } from '@anomalia/features';
 import { compareSourceTables, MissingTablesError, TABLE_NAMES, type TableName } from '@anomalia/mosaiq';
 import { describeSource, loadPromotedModel, type PromotedModel } from '@anomalia/qa-workflow';
 import { ConfigError } from '../config/load';
@@ -98,7 +99,7 @@ export async function createDatabaseParts(config: MonitorConfig, logger: Logger)
     model,
     identity,
     reader: connection.reader,
-    historyDays: config.model.historyDays,
+    historyDays: featureHistoryDays(config, model.featureSet),
     longitudinal: config.scoring.longitudinal.enabled
       ? {
           historyDays: config.scoring.longitudinal.historyDays,
@@ -119,6 +120,7 @@ export async function createDatabaseParts(config: MonitorConfig, logger: Logger)
       model: identity,
       kind: model.kind,
       featureSet: model.featureSet.name,
+      historyDays: featureHistoryDays(config, model.featureSet),
       source: sourceName,
       reference: model.reference ? model.reference.rows.count : null,
     },
@@ -132,4 +134,18 @@ export async function createDatabaseParts(config: MonitorConfig, logger: Logger)
       },
     }),
   };
+}
+
+/** Previous-fraction context (`qa74-cohort`): a month of each patient's deliveries is plenty. */
+const PREVIOUS_FRACTION_DAYS = 30;
+
+/**
+ * Days of each patient's history the model's features see: `model.historyDays` when set; else, for
+ * course features, a course's length (`scoring.longitudinal.historyDays`), since training computed
+ * them over whole courses and a shorter window would move a course's reference (its first
+ * fraction) to a later one, hiding a change made before it; else a month.
+ */
+export function featureHistoryDays(config: MonitorConfig, featureSet: Pick<FeatureSet, 'history'>): number {
+  if (config.model.historyDays !== undefined) return config.model.historyDays;
+  return featureSet.history === 'course' ? config.scoring.longitudinal.historyDays : PREVIOUS_FRACTION_DAYS;
 }
