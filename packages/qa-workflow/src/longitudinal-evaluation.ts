@@ -434,7 +434,7 @@ function replayAttack(
 }
 
 /** The distinct (field version, offset) pairs of a course's fractions: the points a trend test on them sees. */
-export function pointsOf(fractions: readonly TreatmentRecord[]): number {
+function pointsOf(fractions: readonly TreatmentRecord[]): number {
   return new Set(fractions.map((r) => `${r.treatment.FLD_ID}:${r.offset?.OFF_ID ?? ''}`)).size;
 }
 
