@@ -3,16 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { GROUP_SERIES_KINDS, type GroupSeriesKind } from './group-events';
 import { reviewGroups } from './group-review';
 import { type GroupSeries, type GroupSeriesSet, groupSeries } from './group-series';
-import { CLINIC_START, DAY, handClinic } from './group-test-clinic';
-
-const roles = new Map<number, string>([
-  [501, 'Dosimetrist'],
-  [601, 'Therapist'],
-  [602, 'Therapist'],
-  [603, 'Therapist'],
-  [604, 'Therapist'],
-  [701, 'Physicist'],
-]);
+import { CLINIC_START, DAY, handClinic, roles } from './group-test-clinic';
 
 describe('reviewGroups: a staff member editing delivered plans of many patients', () => {
   // 20 patients × 15 daily fractions; therapist 603 edits the fields of patients 0–7 on the evening

@@ -6,21 +6,12 @@ import { exampleRecord } from '@anomalia/mosaiq/synthetic';
 import { describe, expect, it } from 'vitest';
 import type { GroupSeriesKind } from './group-events';
 import { type GroupSeries, groupSeries, staffRolesOf } from './group-series';
-import { CLINIC_START, DAY, handClinic } from './group-test-clinic';
+import { CLINIC_START, DAY, handClinic, roles } from './group-test-clinic';
 
 const total = (g: GroupSeries | undefined, kind: GroupSeriesKind) =>
   g!.counts[kind].reduce((a, b) => a + b, 0);
 const find = (groups: readonly GroupSeries[], dimension: 'machine' | 'staff', group: number) =>
   groups.find((g) => g.dimension === dimension && g.group === group);
-
-const roles = new Map<number, string>([
-  [501, 'Dosimetrist'],
-  [601, 'Therapist'],
-  [602, 'Therapist'],
-  [603, 'Therapist'],
-  [604, 'Therapist'],
-  [701, 'Physicist'],
-]);
 
 /**
  * 6 patients × 10 daily fractions; patient 0 is delivered from fraction 6 on from a version edited

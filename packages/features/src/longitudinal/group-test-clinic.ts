@@ -10,6 +10,16 @@ import { exampleRecord } from '@anomalia/mosaiq/synthetic';
 export const CLINIC_START = Date.UTC(2024, 2, 4, 9, 0, 0);
 export const DAY = 86_400_000;
 
+/** The roles of the hand clinic's staff (as `staffRolesOf` reads them from a Staff table). */
+export const roles: ReadonlyMap<number, string> = new Map([
+  [501, 'Dosimetrist'],
+  [601, 'Therapist'],
+  [602, 'Therapist'],
+  [603, 'Therapist'],
+  [604, 'Therapist'],
+  [701, 'Physicist'],
+]);
+
 export interface FractionSpec {
   readonly patient: number;
   readonly day: number;
