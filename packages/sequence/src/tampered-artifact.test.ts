@@ -1,8 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ArtifactError } from '@anomalia/core';
-import { editManifest } from '@anomalia/core/testing';
+import { editManifest, refusedLoad } from '@anomalia/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NGramClassifier } from './ngram-classifier';
 import { SequenceAnomalyDetector } from './sequence-detector';
@@ -19,15 +18,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function refused(load: Promise<unknown>): Promise<ArtifactError> {
-  const error = await load.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ArtifactError);
-  return error as ArtifactError;
-}
-
 describe('a sequence artifact whose n-gram length was edited after saving (digest recomputed, no key)', () => {
   it('the language model: another order or mode than its tables were counted with', async () => {
     const m = new SequenceAnomalyDetector({ order: 3 });
@@ -39,7 +29,7 @@ describe('a sequence artifact whose n-gram length was edited after saving (diges
       const path = join(dir, `lm-${field}`);
       await m.save(path, { key: null });
       await editManifest(path, (mm) => edit(mm.params), { redigest: true });
-      const e = await refused(SequenceAnomalyDetector.load(path));
+      const e = await refusedLoad(SequenceAnomalyDetector.load(path));
       expect([e.file, e.field]).toEqual(['manifest.json', field]);
       expect(e.message).toMatch(/params and weights do not match/);
     }
@@ -51,7 +41,7 @@ describe('a sequence artifact whose n-gram length was edited after saving (diges
     const path = join(dir, 'classifier');
     await m.save(path, { key: null });
     await editManifest(path, (mm) => (mm.params.n = 5), { redigest: true });
-    const e = await refused(NGramClassifier.load(path));
+    const e = await refusedLoad(NGramClassifier.load(path));
     expect(e.message).toBe(
       'manifest.json: state.ngramOrder: the n-gram tables were counted up to length 3, but params.n is 5: params and weights do not match',
     );

@@ -1,8 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ArtifactError } from '@anomalia/core';
-import { editManifest, plantedAnomalies } from '@anomalia/core/testing';
+import { editManifest, plantedAnomalies, refusedLoad } from '@anomalia/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IsolationForest } from '../isolation-forest/isolation-forest';
 import { LocalOutlierFactor } from '../lof/local-outlier-factor';
@@ -17,15 +16,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function refused(load: Promise<unknown>): Promise<ArtifactError> {
-  const error = await load.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ArtifactError);
-  return error as ArtifactError;
-}
-
 describe('a baseline artifact whose params were edited after saving (digest recomputed, no key)', () => {
   it('one-class SVM: another kernel, degree or gamma than the support vectors were fitted with', async () => {
     const m = new OneClassSVM({ kernel: 'rbf', gamma: 0.5, nu: 0.1 });
@@ -38,7 +28,7 @@ describe('a baseline artifact whose params were edited after saving (digest reco
       const path = join(dir, `ocsvm-${field}`);
       await m.save(path, { key: null });
       await editManifest(path, (mm) => edit(mm.params), { redigest: true });
-      const e = await refused(OneClassSVM.load(path));
+      const e = await refusedLoad(OneClassSVM.load(path));
       expect([e.file, e.field]).toEqual(['manifest.json', field]);
       expect(e.message).toMatch(/params and weights do not match/);
     }
@@ -47,7 +37,7 @@ describe('a baseline artifact whose params were edited after saving (digest reco
     await editManifest(path, (mm) => (mm.tensors.supportVectors.shape = [3, mm.state.supportVectors]), {
       redigest: true,
     });
-    expect((await refused(OneClassSVM.load(path))).field).toMatch(/^tensors\.supportVectors\.shape$/);
+    expect((await refusedLoad(OneClassSVM.load(path))).field).toMatch(/^tensors\.supportVectors\.shape$/);
   });
 
   it('LOF: another nNeighbors or metric than the densities were computed with', async () => {
@@ -60,7 +50,7 @@ describe('a baseline artifact whose params were edited after saving (digest reco
       const path = join(dir, `lof-${field}`);
       await m.save(path, { key: null });
       await editManifest(path, (mm) => edit(mm.params), { redigest: true });
-      const e = await refused(LocalOutlierFactor.load(path));
+      const e = await refusedLoad(LocalOutlierFactor.load(path));
       expect([e.file, e.field]).toEqual(['manifest.json', field]);
     }
   });
@@ -71,12 +61,12 @@ describe('a baseline artifact whose params were edited after saving (digest reco
     const path = join(dir, 'iforest');
     await m.save(path, { key: null });
     await editManifest(path, (mm) => (mm.tensors.extra = { ...mm.tensors.roots }), { redigest: true });
-    const e = await refused(IsolationForest.load(path));
+    const e = await refusedLoad(IsolationForest.load(path));
     expect([e.file, e.field]).toEqual(['weights.bin', 'tensors.extra']);
     const bad = join(dir, 'iforest-param');
     await m.save(bad, { key: null });
     await editManifest(bad, (mm) => (mm.params.nEstimators = 0), { redigest: true });
-    expect(String(await refused(IsolationForest.load(bad)))).toBe(
+    expect(String(await refusedLoad(IsolationForest.load(bad)))).toBe(
       'ArtifactError: manifest.json: params.nEstimators: expected a number ≥ 1, received 0',
     );
   });

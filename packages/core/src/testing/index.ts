@@ -8,4 +8,4 @@ export {
   plantedAnomalies,
 } from './conformance';
 export { sharedDataPath, sharedDir } from './shared-data';
-export { editManifest } from './tamper';
+export { editManifest, refusedLoad } from './tamper';

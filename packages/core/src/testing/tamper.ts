@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MANIFEST_FILE, manifestDigest } from '../artifact';
+import { ArtifactError } from '../errors';
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed JSON that tests edit freely, field by field
 type Json = Record<string, any>;
@@ -20,4 +21,19 @@ export async function editManifest(
   edit(manifest);
   if (options.redigest) manifest.digest = manifestDigest(manifest);
   await writeFile(path, `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
+/**
+ * The `ArtifactError` a load rejects with. A load that succeeds, or fails with anything else,
+ * throws (failing the test): a tampered artifact must be refused as an artifact problem.
+ */
+export async function refusedLoad(load: Promise<unknown>): Promise<ArtifactError> {
+  const outcome = await load.then(
+    () => ({ loaded: true as const }),
+    (error: unknown) => ({ loaded: false as const, error }),
+  );
+  if (outcome.loaded) throw new Error('expected the load to be refused with an ArtifactError; it succeeded');
+  if (!(outcome.error instanceof ArtifactError))
+    throw new Error(`expected an ArtifactError, got ${String(outcome.error)}`, { cause: outcome.error });
+  return outcome.error;
 }
