@@ -13,7 +13,6 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Rng } from '@anomalia/core';
 import type { Change } from '@anomalia/mosaiq';
-import Database from 'better-sqlite3';
 import { tableChecksum } from '../src/checksum';
 import { createClinicDatabase } from '../src/loader';
 import { openMonitorStore } from '../src/monitor-store/store';
@@ -21,7 +20,7 @@ import { openTreatmentReader } from '../src/reader';
 import { runRecoverCli } from '../src/recover-cli';
 import { HotJournalError } from '../src/recovery';
 import { cloneAsSandbox, createSandbox, isSandbox, sandboxInfo } from '../src/sandbox';
-import { integrityCheck, readOnlyOpenFails, runAndKill } from '../src/test-support/crash';
+import { gantryChanges, integrityCheck, readOnlyOpenFails, runAndKill } from '../src/test-support/crash';
 import { fileFingerprint, tempDir } from '../src/testing/fixtures';
 import { openSandboxWriter } from '../src/writer';
 
@@ -57,20 +56,7 @@ async function writersKilled(): Promise<void> {
   const sandbox = tmp.path('sandbox.sqlite');
   createSandbox(sandbox, { clinic: { seed: 5, records: 1500 } });
   const clean = tableChecksum(sandbox);
-  const db = new Database(sandbox, { readonly: true });
-  const points = db.prepare('SELECT TFP_ID, Gantry_Ang FROM TxFieldPoint').all() as {
-    TFP_ID: number;
-    Gantry_Ang: number | null;
-  }[];
-  db.close();
-  const changes: Change[] = points.map((p) => ({
-    kind: 'update',
-    table: 'TxFieldPoint',
-    key: p.TFP_ID,
-    column: 'Gantry_Ang',
-    oldValue: p.Gantry_Ang,
-    newValue: (p.Gantry_Ang ?? 0) + 400,
-  }));
+  const changes = gantryChanges(sandbox);
   const file = tmp.path('changes.json');
   writeFileSync(file, JSON.stringify(changes));
   let t = performance.now();

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { Rng } from '@anomalia/core';
 import type { Change } from '@anomalia/mosaiq';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableChecksum } from './checksum';
 import { createClinicDatabase } from './loader';
@@ -10,7 +9,7 @@ import { openTreatmentReader } from './reader';
 import { runRecoverCli } from './recover-cli';
 import { HotJournalError, recoverCommand } from './recovery';
 import { cloneAsSandbox, createSandbox, isSandbox, sandboxInfo } from './sandbox';
-import { integrityCheck, readOnlyOpenFails, runAndKill } from './test-support/crash';
+import { gantryChanges, integrityCheck, readOnlyOpenFails, runAndKill } from './test-support/crash';
 import { fileFingerprint, tempDir } from './testing/fixtures';
 import { openSandboxWriter } from './writer';
 
@@ -53,22 +52,7 @@ describe('a writer killed with SIGKILL in the middle of apply and restore', () =
   beforeAll(async () => {
     createSandbox(sandbox, { clinic: { seed: 5, records: 1500 } });
     clean = tableChecksum(sandbox);
-    const db = new Database(sandbox, { readonly: true });
-    const points = db.prepare('SELECT TFP_ID, Gantry_Ang FROM TxFieldPoint').all() as {
-      TFP_ID: number;
-      Gantry_Ang: number | null;
-    }[];
-    db.close();
-    // Thousands of rows, so the transaction's pages spill to the file before the commit.
-    const changes: Change[] = points.map((p) => ({
-      kind: 'update',
-      table: 'TxFieldPoint',
-      key: p.TFP_ID,
-      column: 'Gantry_Ang',
-      oldValue: p.Gantry_Ang,
-      newValue: (p.Gantry_Ang ?? 0) + 400,
-    }));
-    writeFileSync(changesFile, JSON.stringify(changes));
+    writeFileSync(changesFile, JSON.stringify(gantryChanges(sandbox)));
     // How long the victim takes, unkilled: kills are spread over that time.
     let t = performance.now();
     const applied = await runAndKill(['apply', sandbox, changesFile], null);

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { Change } from '@anomalia/mosaiq';
 import Database from 'better-sqlite3';
 
 const CHILD = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
@@ -62,6 +63,30 @@ export function integrityCheck(path: string): string {
     return (db.pragma('integrity_check') as { integrity_check: string }[])
       .map((r) => r.integrity_check)
       .join('; ');
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * The victim's workload: every control point of a sandbox turned by 400° (thousands of rows, so
+ * the transaction's pages spill to the file before the commit), read from the file as it is.
+ */
+export function gantryChanges(sandbox: string): Change[] {
+  const db = new Database(sandbox, { readonly: true });
+  try {
+    const points = db.prepare('SELECT TFP_ID, Gantry_Ang FROM TxFieldPoint').all() as {
+      TFP_ID: number;
+      Gantry_Ang: number | null;
+    }[];
+    return points.map((p) => ({
+      kind: 'update',
+      table: 'TxFieldPoint',
+      key: p.TFP_ID,
+      column: 'Gantry_Ang',
+      oldValue: p.Gantry_Ang,
+      newValue: (p.Gantry_Ang ?? 0) + 400,
+    }));
   } finally {
     db.close();
   }
