@@ -1,4 +1,4 @@
-import type { FeatureMatrix, SnapshotBook } from '@anomalia/features';
+import type { FeatureMatrix, LongitudinalTracker, SnapshotBook } from '@anomalia/features';
 import type { TableName, TreatmentRecord } from '@anomalia/mosaiq';
 import { categorize, clampToScale, type SeverityBand } from '@anomalia/severity';
 import type { PromotedModel } from './models';
@@ -30,6 +30,11 @@ export interface ScoreOptions {
    * records again as history (a monitor): the longitudinal feature set then snapshots each once.
    */
   readonly snapshots?: SnapshotBook;
+  /**
+   * A course tracker kept across calls (a monitor's), for feature sets that follow courses: history
+   * it has seen is not replayed, and the records scored join it (see `LongitudinalOptions.tracker`).
+   */
+  readonly tracker?: LongitudinalTracker;
 }
 
 /** Why a model trained on completed, non-QA treatments does not judge a record. */
@@ -61,6 +66,7 @@ export function modelFeatures(
     ...(options.history && model.featureSet.name !== 'qa74' ? { history: options.history } : {}),
     ...(options.absentTables?.length ? { absentTables: options.absentTables } : {}),
     ...(options.snapshots ? { snapshots: options.snapshots } : {}),
+    ...(options.tracker ? { tracker: options.tracker } : {}),
   });
 }
 

@@ -40,13 +40,13 @@ export interface CourseWatchOptions {
 
 /** Counters since start (health, logs, benchmark). */
 export interface CourseWatchStats {
-  /** Records fed to the tracker (history and batches). */
+  /** Records the tracker followed (history and batches; each once, however often it was edited). */
   observed: number;
   /** Times the tracker started afresh (`maxFractions`). */
   resets: number;
   /** Patient assessments computed. */
   assessed: number;
-  /** Wall time feeding the tracker and assessing patients. */
+  /** Wall time feeding the tracker (without the scored records the model's features observe) and assessing patients. */
   ms: { observe: number; assess: number };
 }
 
@@ -67,23 +67,22 @@ const time = (r: TreatmentRecord) => r.treatment.Create_DtTm?.getTime() ?? Numbe
  */
 export class CourseWatch {
   private tracker: LongitudinalTracker;
-  /** TTX_IDs the tracker has seen: history records are fed once, not at every batch. */
-  private readonly seen = new Set<number>();
+  /** Records the trackers before the current one followed (`stats.observed` survives a reset). */
+  private observedBefore = 0;
   private readonly maxFractions: number;
   private readonly maxIndicators: number;
   private readonly snapshots: SnapshotBook | undefined;
-  readonly stats: CourseWatchStats = {
-    observed: 0,
-    resets: 0,
-    assessed: 0,
-    ms: { observe: 0, assess: 0 },
-  };
+  private readonly counters = { resets: 0, assessed: 0, ms: { observe: 0, assess: 0 } };
 
   constructor(options: CourseWatchOptions = {}) {
     this.maxFractions = options.maxFractions ?? DEFAULT_MAX_FRACTIONS;
     this.maxIndicators = options.maxIndicators ?? DEFAULT_MAX_INDICATORS;
     this.snapshots = options.snapshots;
     this.tracker = this.newTracker();
+  }
+
+  get stats(): CourseWatchStats {
+    return { observed: this.observedBefore + this.tracker.recordsSeen, ...this.counters };
   }
 
   private newTracker(): LongitudinalTracker {
@@ -96,22 +95,43 @@ export class CourseWatch {
    * records that are no delivery change nothing), each in delivery order.
    */
   observe(history: readonly TreatmentRecord[], batch: readonly TreatmentRecord[]): void {
-    const start = performance.now();
-    if (this.seen.size + batch.length > this.maxFractions) {
-      this.tracker = this.newTracker();
-      this.seen.clear();
-      this.stats.resets++;
-    }
-    const fresh = history.filter((r) => !this.seen.has(r.treatment.TTX_ID));
-    for (const r of fresh.sort((a, b) => time(a) - time(b))) this.add(r);
-    for (const r of [...batch].sort((a, b) => time(a) - time(b))) this.add(r);
-    this.stats.ms.observe += performance.now() - start;
+    this.prepare(history, batch, batch);
   }
 
-  private add(r: TreatmentRecord): void {
-    this.tracker.track(r);
-    this.seen.add(r.treatment.TTX_ID);
-    this.stats.observed++;
+  /**
+   * One tracker for the checks and the model's course features: the history it has not seen and
+   * the batch's `unscored` records are fed (as `observe` does), then `extract` gets the tracker
+   * and must observe the scored records on it (the longitudinal feature set does, one record at a
+   * time in delivery order). An unscored record later than a scored one of its course is then in
+   * the course a little early (a beam of unknown completion, rare); the features are otherwise
+   * those of a tracker fed everything in delivery order, as training's was.
+   */
+  withTracker<T>(
+    history: readonly TreatmentRecord[],
+    batch: readonly TreatmentRecord[],
+    unscored: readonly TreatmentRecord[],
+    extract: (tracker: LongitudinalTracker) => T,
+  ): T {
+    this.prepare(history, batch, unscored);
+    return extract(this.tracker);
+  }
+
+  /** Starts afresh when `batch` would take the tracker past `maxFractions`, then feeds `history` it has not seen and `feed`. */
+  private prepare(
+    history: readonly TreatmentRecord[],
+    batch: readonly TreatmentRecord[],
+    feed: readonly TreatmentRecord[],
+  ): void {
+    const start = performance.now();
+    if (this.tracker.recordsSeen + batch.length > this.maxFractions) {
+      this.observedBefore += this.tracker.recordsSeen;
+      this.tracker = this.newTracker();
+      this.counters.resets++;
+    }
+    const fresh = history.filter((r) => !this.tracker.knows(r.treatment.TTX_ID));
+    for (const r of fresh.sort((a, b) => time(a) - time(b))) this.tracker.track(r);
+    for (const r of [...feed].sort((a, b) => time(a) - time(b))) this.tracker.track(r);
+    this.counters.ms.observe += performance.now() - start;
   }
 
   /**
@@ -139,12 +159,12 @@ export class CourseWatch {
     const byPatient = new Map<number, { assessment: PatientMaliceAssessment; indicators: string[] }>();
     for (const [patient, e] of energy) {
       const a = assessPatientMalice(this.tracker, patient, e, { groups });
-      this.stats.assessed++;
+      this.counters.assessed++;
       const indicators = this.indicators(a);
       if (a.maliciousProbability > 0 || indicators.length > 0)
         byPatient.set(patient, { assessment: a, indicators });
     }
-    this.stats.ms.assess += performance.now() - start;
+    this.counters.ms.assess += performance.now() - start;
     return records.map((r) => {
       const found = r.treatment.Pat_ID1 === null ? undefined : byPatient.get(r.treatment.Pat_ID1);
       if (!found) return null;

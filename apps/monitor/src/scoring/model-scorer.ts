@@ -1,5 +1,5 @@
 import { Matrix } from '@anomalia/core';
-import { SnapshotBook } from '@anomalia/features';
+import { type LongitudinalTracker, SnapshotBook } from '@anomalia/features';
 import type { TableName, TreatmentRecord } from '@anomalia/mosaiq';
 import {
   modelFeatures,
@@ -127,8 +127,14 @@ export class ModelScorer implements Scorer {
     ms: { load: 0, history: 0, features: 0, score: 0, extras: 0, longitudinal: 0 },
     cpuMs: { load: 0, history: 0, features: 0, score: 0, extras: 0, longitudinal: 0 },
   };
-  /** The longitudinal checks (null: off). */
+  /**
+   * Every course followed fraction by fraction: for the longitudinal checks, and for a model whose
+   * features follow courses (`FeatureSet.history` 'course'), which observes its records on the
+   * same tracker (null: neither).
+   */
   readonly courses: CourseWatch | null;
+  /** Whether the model's features are computed on the course watch's tracker. */
+  private readonly courseFeatures: boolean;
   /**
    * Snapshots of the loaded records for the course trackers (the features' and the course
    * watch's): a record is history for the batches after it, and is snapshotted once while its
@@ -139,7 +145,11 @@ export class ModelScorer implements Scorer {
 
   constructor(private readonly o: ModelScorerOptions) {
     this.model = o.identity;
-    this.courses = o.longitudinal ? new CourseWatch({ ...o.longitudinal, snapshots: this.snapshots }) : null;
+    this.courseFeatures = o.model.featureSet.history === 'course';
+    this.courses =
+      o.longitudinal || this.courseFeatures
+        ? new CourseWatch({ ...o.longitudinal, snapshots: this.snapshots })
+        : null;
     // One cache serves both: the longer window, cut to `historyDays` for the model's features.
     this.history = new PatientHistory(o.reader, {
       days: Math.max(o.historyDays, o.longitudinal?.historyDays ?? 0),
@@ -202,17 +212,25 @@ export class ModelScorer implements Scorer {
     const { history, stats } = await this.history.contextFor(judged);
     this.stats.historyLoaded += stats.loadedRecords;
     const featureHistory =
-      this.courses && this.o.longitudinal!.historyDays > this.o.historyDays
+      (this.o.longitudinal?.historyDays ?? 0) > this.o.historyDays
         ? withinDays(history, judged, this.o.historyDays)
         : history;
     clock.lap('history');
 
-    const fm = modelFeatures(this.o.model, judged, {
-      asOf: mosaiqWallClock(this.now()),
-      history: context.length ? [...featureHistory, ...context] : featureHistory,
-      absentTables: this.o.absentTables,
-      snapshots: this.snapshots,
-    });
+    const features = (tracker?: LongitudinalTracker) =>
+      modelFeatures(this.o.model, judged, {
+        asOf: mosaiqWallClock(this.now()),
+        history: context.length ? [...featureHistory, ...context] : featureHistory,
+        absentTables: this.o.absentTables,
+        snapshots: this.snapshots,
+        ...(tracker ? { tracker } : {}),
+      });
+    // Course features on the course watch's tracker: the courses as far back as it has followed
+    // them (as training's tracker followed the whole cohort), no history replayed per batch.
+    const fm =
+      this.courses && this.courseFeatures
+        ? this.courses.withTracker(history, records, context, features)
+        : features();
     clock.lap('features');
 
     const raw = await this.o.model.detector.score(fm.X);
@@ -231,10 +249,8 @@ export class ModelScorer implements Scorer {
     clock.lap('extras');
 
     let malice: ReturnType<CourseWatch['assess']> | null = null;
-    if (this.courses) {
-      this.courses.observe(history, records);
-      malice = this.courses.assess(judged, energies);
-    }
+    if (this.courses && !this.courseFeatures) this.courses.observe(history, records);
+    if (this.courses && this.o.longitudinal) malice = this.courses.assess(judged, energies);
     clock.lap('longitudinal');
 
     judged.forEach((r, i) => {

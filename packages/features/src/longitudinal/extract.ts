@@ -1,4 +1,4 @@
-import { Matrix } from '@anomalia/core';
+import { Matrix, ValidationError } from '@anomalia/core';
 import type { TreatmentRecord } from '@anomalia/mosaiq';
 import type { FeatureDefinition } from '../definitions';
 import { type ExtendedOptions, extractQaExtended, QA_EXTENDED_FEATURES } from '../extended';
@@ -26,13 +26,22 @@ export interface LongitudinalOptions extends ExtendedOptions {
    * records come back batch after batch.
    */
   snapshots?: SnapshotBook;
+  /**
+   * A tracker that follows the clinic across calls (a monitor's, whose course checks use it too):
+   * the history records it already knows are not fed again, and the batch stays in it for the
+   * next call. Its courses then reach back to the first fraction it saw, as training's tracker
+   * did over the whole cohort, and its set-up noise is pooled over every course it follows.
+   * `tracking` and `snapshots` are then the tracker's own. Default: a fresh tracker per call.
+   */
+  tracker?: LongitudinalTracker;
 }
 
 /**
  * `qa74-longitudinal`: the `qa74-cohort` features, then the longitudinal ones. History and batch
  * are merged in delivery order (a batch record supersedes its history version) and fed through one
  * `LongitudinalTracker`, exactly as a monitor would have seen them one at a time; each batch
- * record's features are those the tracker returns when it reaches it.
+ * record's features are those the tracker returns when it reaches it. With `options.tracker`, that
+ * tracker is fed instead of a fresh one, so history it has seen is not replayed.
  */
 export function extractQaLongitudinal(
   records: readonly TreatmentRecord[],
@@ -40,14 +49,18 @@ export function extractQaLongitudinal(
 ): FeatureMatrix {
   const base = extractQaExtended(records, options);
   const history = options.history ?? [];
-  const tracker = new LongitudinalTracker(
-    options.tracking ?? {},
-    options.snapshots ? { snapshots: options.snapshots } : {},
-  );
+  if (options.tracker !== undefined && !(options.tracker instanceof LongitudinalTracker))
+    throw new ValidationError('options.tracker', 'a LongitudinalTracker', options.tracker);
+  const tracker =
+    options.tracker ??
+    new LongitudinalTracker(options.tracking ?? {}, options.snapshots ? { snapshots: options.snapshots } : {});
   const inBatch = new Set(records.map((r) => r.treatment.TTX_ID));
   type Item = { r: TreatmentRecord; row: number };
   const items: Item[] = [];
-  for (const r of history) if (!inBatch.has(r.treatment.TTX_ID)) items.push({ r, row: -1 });
+  for (const r of history) {
+    const id = r.treatment.TTX_ID;
+    if (!inBatch.has(id) && !(options.tracker && tracker.knows(id))) items.push({ r, row: -1 });
+  }
   records.forEach((r, row) => {
     items.push({ r, row });
   });

@@ -125,6 +125,8 @@ export class LongitudinalTracker {
 
   /** Where records are snapshotted (null: afresh each time). */
   private readonly snapshots: SnapshotBook | null;
+  /** TTX_IDs fed to `observe` or `track` (a caller feeding history skips those already seen). */
+  private readonly fed = new Set<number>();
 
   /**
    * `noiseFrom`: start with another tracker's pooled set-up noise (e.g. the clinic's, when a few
@@ -147,6 +149,16 @@ export class LongitudinalTracker {
   /** Number of courses followed. */
   get size(): number {
     return this.courseMap.size;
+  }
+
+  /** Whether a record with this TTX_ID was observed or tracked (any version of it). */
+  knows(ttxId: number): boolean {
+    return this.fed.has(ttxId);
+  }
+
+  /** Records observed or tracked, each counted once however many versions were fed. */
+  get recordsSeen(): number {
+    return this.fed.size;
   }
 
   courses(): IterableIterator<CourseState> {
@@ -182,6 +194,7 @@ export class LongitudinalTracker {
    * features against the course as it stands.
    */
   observe(record: TreatmentRecord): Observation {
+    this.fed.add(record.treatment.TTX_ID);
     if (!isCourseDelivery(record)) {
       if (isVerification(record)) this.verifyWith(this.snapshot(record)!);
       return this.peek(record);
@@ -211,6 +224,7 @@ export class LongitudinalTracker {
    * feature row (writing it is about a fifth of `observe`'s cost).
    */
   track(record: TreatmentRecord): readonly CourseAlarm[] {
+    this.fed.add(record.treatment.TTX_ID);
     if (!isCourseDelivery(record)) {
       if (isVerification(record)) this.verifyWith(this.snapshot(record)!);
       return [];
@@ -311,9 +325,15 @@ export class LongitudinalTracker {
   static fromJSON(state: unknown): LongitudinalTracker {
     const parsed = parseTrackerState(state);
     const tracker = new LongitudinalTracker(parsed.options);
-    for (const v of parsed.verifications.map(snapshotFromJSON)) tracker.verifyWith(v);
+    for (const v of parsed.verifications.map(snapshotFromJSON)) {
+      tracker.verifyWith(v);
+      tracker.fed.add(v.ttxId);
+    }
     const snapshots = parsed.fractions.map(snapshotFromJSON).sort(compare);
-    for (const s of snapshots) tracker.ingest(s);
+    for (const s of snapshots) {
+      tracker.ingest(s);
+      tracker.fed.add(s.ttxId);
+    }
     return tracker;
   }
 
