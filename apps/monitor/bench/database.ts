@@ -28,7 +28,7 @@ const { values } = parseArgs({
     records: { type: 'string', default: '100000' },
     batch: { type: 'string', default: '10000' },
     model: { type: 'string' },
-    // model.historyDays (default: the feature set's, 120 days for course features)
+    // model.historyDays (default 30: the cohort features' context; course features use the course watch)
     'history-days': { type: 'string' },
     latency: { type: 'string', default: '40' },
     // `off`: without the longitudinal checks (scoring.longitudinal.enabled: false), for comparison.

@@ -134,6 +134,12 @@ export interface Scorer {
    * and load) are left out of the result; every returned record must be one of `ids`.
    */
   score(ids: readonly string[]): Promise<(ScoredRecord | UnjudgedRecord)[]>;
+  /**
+   * Told, while it scores a batch, the ids it will most likely be asked to score next (the
+   * service reads ahead when catching up): it may start reading their records. A hint only:
+   * `score` must give the same result whether or not it came, and for any other ids.
+   */
+  prefetch?(ids: readonly string[]): void;
   /** The data-mismatch guard's verdict after the last batch (null or absent: not checked). */
   fit?(): FitAssessment | null;
   close?(): Promise<void>;

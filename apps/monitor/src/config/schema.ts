@@ -68,10 +68,9 @@ const ModelSchema = z.strictObject({
   /** Features named per alert, the ones that drove its energy most (0: none; neural models only). */
   saliency: z.number().int().min(0).max(20).default(5),
   /**
-   * Days of each patient's deliveries read as context for the model's features. Default: 30 for
-   * features that compare a record with the previous fraction (`qa74-cohort`); for course features
-   * (`qa74-longitudinal`: changes since the course's first fraction, its charts) a course's length,
-   * `scoring.longitudinal.historyDays`, as training computed them over whole courses.
+   * Days of each patient's deliveries read as context for the model's features that compare a
+   * record with the previous fraction (default 30). Course features (`qa74-longitudinal`) come
+   * from the course watch, whose window is `scoring.longitudinal.historyDays`.
    */
   historyDays: z.number().min(1).max(3650).optional(),
   /**
@@ -94,6 +93,7 @@ const ScoringSchema = z.strictObject({
       /**
        * Days of a newly seen patient's deliveries read to rebuild their courses (after a restart,
        * or in a queue worker): at least a course's length, so its first fraction is the reference.
+       * Also the window of a course-feature model's courses, with the checks on or off.
        */
       historyDays: z.number().min(1).max(3650).default(120),
       /** Fractions kept in memory at most; beyond it the courses are rebuilt from the database. */

@@ -1,6 +1,8 @@
 import { openSandboxWriter, openTreatmentReader } from '@anomalia/db-sqlite';
 import { createFailureCatalogue, gradualParameterDrift } from '@anomalia/failure-modes';
+import type { LongitudinalTracker } from '@anomalia/features';
 import type { TreatmentRecord } from '@anomalia/mosaiq';
+import { generateRecords } from '@anomalia/mosaiq/synthetic';
 import {
   computeCorruption,
   listAllTreatments,
@@ -249,6 +251,45 @@ describe('the longitudinal checks in the monitor', () => {
     expect(unbounded.stats.resets).toBe(0);
     expect(suspected).toBeGreaterThan(0);
     expect(differ).toEqual([]);
+  });
+
+  it('lends its tracker to the model’s course features when the batch follows the courses it holds, else not', async () => {
+    const all = generateRecords({ seed: 21, records: 4_000 }).sort(
+      (a, b) => a.treatment.Create_DtTm!.getTime() - b.treatment.Create_DtTm!.getTime(),
+    );
+    const [earlier, later] = [all.slice(0, 2_000), all.slice(2_000)];
+    const scoredOf = (batch: TreatmentRecord[]) => batch.filter((_, i) => i % 3 !== 0);
+    const lent: (LongitudinalTracker | null)[] = [];
+    // The extractor's part: observe the scored records on the tracker it is lent.
+    const extract = (scored: TreatmentRecord[]) => (tracker: LongitudinalTracker | null) => {
+      if (tracker) {
+        // Unscored records of the batch are in already, the scored ones are the extractor's to observe.
+        for (const r of scored) expect(tracker.knows(r.treatment.TTX_ID)).toBe(false);
+        for (const r of scored) tracker.observe(r);
+      }
+      lent.push(tracker);
+      return scored.length;
+    };
+    const inOrder = new CourseWatch();
+    for (const batch of [earlier, later]) {
+      const scored = scoredOf(batch);
+      expect(inOrder.withTracker([], batch, scored, extract(scored))).toBe(scored.length);
+    }
+    expect(lent.every((t) => t !== null)).toBe(true);
+    expect(inOrder.stats.observed).toBe(all.length);
+
+    // The later days first (a queue job newer than the one still pending), then the earlier ones:
+    // their courses already hold later fractions, so the features must not use that tracker.
+    lent.length = 0;
+    const backwards = new CourseWatch();
+    for (const batch of [later, earlier]) {
+      const scored = scoredOf(batch);
+      backwards.withTracker([], batch, scored, extract(scored));
+    }
+    expect(lent[0]).not.toBeNull();
+    expect(lent[1]).toBeNull();
+    // Observed all the same, by the watch itself.
+    expect(backwards.stats.observed).toBe(all.length);
   });
 
   it('alerts on the attacked fractions as critical with the indicators, however low their energy', async () => {

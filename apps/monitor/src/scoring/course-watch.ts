@@ -101,19 +101,46 @@ export class CourseWatch {
   /**
    * One tracker for the checks and the model's course features: the history it has not seen and
    * the batch's `unscored` records are fed (as `observe` does), then `extract` gets the tracker
-   * and must observe the scored records on it (the longitudinal feature set does, one record at a
-   * time in delivery order). An unscored record later than a scored one of its course is then in
-   * the course a little early (a beam of unknown completion, rare); the features are otherwise
+   * and must observe the `scored` records on it (the longitudinal feature set does, one record at
+   * a time in delivery order). An unscored record later than a scored one of its course is then
+   * in the course a little early (a beam of unknown completion, rare); the features are otherwise
    * those of a tracker fed everything in delivery order, as training's was.
+   *
+   * A batch that reaches back before the fractions the tracker holds (a backfill of past days, a
+   * queue job older than one already scored) would see later fractions in its courses: `extract`
+   * then gets no tracker (the features use a fresh one over their history, which is causal), and
+   * the batch is observed afterwards.
    */
   withTracker<T>(
     history: readonly TreatmentRecord[],
     batch: readonly TreatmentRecord[],
-    unscored: readonly TreatmentRecord[],
-    extract: (tracker: LongitudinalTracker) => T,
+    scored: readonly TreatmentRecord[],
+    extract: (tracker: LongitudinalTracker | null) => T,
   ): T {
-    this.prepare(history, batch, unscored);
+    this.prepare(history, batch, []);
+    if (!this.follows(scored)) {
+      const out = extract(null);
+      this.prepare([], [], batch);
+      return out;
+    }
+    const ids = new Set(scored.map((r) => r.treatment.TTX_ID));
+    this.prepare(
+      [],
+      [],
+      batch.filter((r) => !ids.has(r.treatment.TTX_ID)),
+    );
     return extract(this.tracker);
+  }
+
+  /** Whether every record new to the tracker is no earlier than the latest fraction of its course. */
+  private follows(records: readonly TreatmentRecord[]): boolean {
+    for (const r of records) {
+      if (this.tracker.knows(r.treatment.TTX_ID)) continue;
+      const latest = this.tracker.courseOf(r)?.latest;
+      if (latest && latest.time > (r.treatment.Create_DtTm?.getTime() ?? Number.POSITIVE_INFINITY))
+        return false;
+    }
+    return true;
   }
 
   /** Starts afresh when `batch` would take the tracker past `maxFractions`, then feeds `history` it has not seen and `feed`. */

@@ -153,6 +153,58 @@ describe('the promoted model as the monitor scorer', () => {
     }
   });
 
+  it('scores a prefetched batch as one it reads itself, reading it once', async () => {
+    const model = await loadPromotedModel({ dir: modelDir, kinds: MODEL_KINDS });
+    const reader = openTreatmentReader(clinic);
+    try {
+      const loads: string[] = [];
+      const load = reader.loadRecords.bind(reader);
+      const counted = Object.assign(reader, {
+        tablePresence: () => reader.tablePresence(),
+        loadRecords: (ids: readonly number[]) => {
+          loads.push(ids.join(','));
+          return load(ids);
+        },
+      });
+      const run = async (prefetch: boolean) => {
+        const summaries = new ChangeSummaries();
+        const source = new CursorChangeSource({ kind: 'sqlite', reader, lookback: 'all', summaries });
+        const scorer = new ModelScorer({
+          model,
+          identity: { name: model.name, version: model.promotion.runId },
+          reader: counted,
+          historyDays: 30,
+          absentTables: [],
+          mcDropoutSamples: 0,
+          saliencyTop: 3,
+          summaries,
+          now: () => Date.UTC(2030, 0, 1),
+        });
+        const out: unknown[] = [];
+        let b = await source.poll(null, 3000);
+        for (;;) {
+          // As the service does: the next batch polled, and announced while this one is scored.
+          const next = b.caughtUp ? null : await source.poll(b.watermark, 3000);
+          const scoring = scorer.score(b.ids);
+          if (prefetch && next) scorer.prefetch(next.ids);
+          out.push(...(await scoring));
+          if (!next) return out;
+          b = next;
+        }
+      };
+      const plain = await run(false);
+      loads.length = 0;
+      const prefetched = await run(true);
+      expect(prefetched).toEqual(plain);
+      expect(prefetched.length).toBe(RECORDS);
+      // Every batch read once (and something was read).
+      expect(loads.length).toBeGreaterThan(5);
+      expect(new Set(loads).size).toBe(loads.length);
+    } finally {
+      reader.closeSync();
+    }
+  });
+
   it('alerts on a corrupted delivery with the features that drove it', async () => {
     const path = tmp.path('corrupted.sqlite');
     copyFileSync(clinic, path);
@@ -435,7 +487,8 @@ describe('a monitor on SQL Server', () => {
     } finally {
       await server.close();
     }
-  });
+    // A TDS server in this process, a 2 500-treatment clinic created through it, three batches.
+  }, 120_000);
 });
 
 /** Judged deliveries of a clinic file (completed, non-QA beams), by id. */

@@ -1,4 +1,3 @@
-import { FEATURE_SETS } from '@anomalia/features';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load';
 import { featureHistoryDays } from './parts';
@@ -8,20 +7,16 @@ const minimal = {
   model: { dir: 'models/current/mosaiq-ebm' },
 };
 
-describe('the history the model’s features see', () => {
-  it('spans a course for course features, as training computed them, and a month otherwise', () => {
-    const config = parseConfig(minimal);
-    expect(featureHistoryDays(config, FEATURE_SETS['qa74-longitudinal'])).toBe(120);
-    expect(featureHistoryDays(config, FEATURE_SETS['qa74-cohort'])).toBe(30);
-    expect(featureHistoryDays(config, FEATURE_SETS.qa74)).toBe(30);
-    // The course window follows the longitudinal checks' setting.
+describe('the history the model’s features see as context', () => {
+  it('is a month by default: course features come from the course watch’s tracker, not from it', () => {
+    expect(featureHistoryDays(parseConfig(minimal))).toBe(30);
+    // The course window is the course watch's own setting; it does not widen the features' context.
     const longer = parseConfig({ ...minimal, scoring: { longitudinal: { historyDays: 200 } } });
-    expect(featureHistoryDays(longer, FEATURE_SETS['qa74-longitudinal'])).toBe(200);
+    expect(featureHistoryDays(longer)).toBe(30);
   });
 
   it('takes model.historyDays when it is set', () => {
     const config = parseConfig({ ...minimal, model: { ...minimal.model, historyDays: 45 } });
-    expect(featureHistoryDays(config, FEATURE_SETS['qa74-longitudinal'])).toBe(45);
-    expect(featureHistoryDays(config, FEATURE_SETS['qa74-cohort'])).toBe(45);
+    expect(featureHistoryDays(config)).toBe(45);
   });
 });

@@ -1,6 +1,6 @@
 import { Matrix } from '@anomalia/core';
 import { type LongitudinalTracker, SnapshotBook } from '@anomalia/features';
-import type { TableName, TreatmentRecord } from '@anomalia/mosaiq';
+import type { LoadedRecords, TableName, TreatmentRecord, TreatmentSummary } from '@anomalia/mosaiq';
 import {
   modelFeatures,
   type NotJudgedReason,
@@ -49,7 +49,7 @@ export interface ModelScorerOptions {
   readonly model: PromotedModel;
   readonly identity: ModelIdentity;
   readonly reader: SourceReader;
-  /** Days of each patient's history loaded as context for cohort features. */
+  /** Days of each patient's history loaded as context for cohort features (the previous fraction). */
   readonly historyDays: number;
   /**
    * The longitudinal checks (each patient's courses across fractions, and the malicious
@@ -57,6 +57,11 @@ export interface ModelScorerOptions {
    * rebuild their courses. Absent or null: off (records carry `malicious: null`).
    */
   readonly longitudinal?: ({ readonly historyDays: number } & CourseWatchOptions) | null;
+  /**
+   * The course watch for a model whose features follow courses while the checks are off (with
+   * them on, `longitudinal`'s settings serve both). Default: `historyDays` of history.
+   */
+  readonly courses?: { readonly historyDays: number } & CourseWatchOptions;
   /** Tables the model was trained without: extracted as unobserved, as in training. */
   readonly absentTables: readonly TableName[];
   /** MC-dropout passes per alerting record (0: off). */
@@ -135,6 +140,8 @@ export class ModelScorer implements Scorer {
   readonly courses: CourseWatch | null;
   /** Whether the model's features are computed on the course watch's tracker. */
   private readonly courseFeatures: boolean;
+  /** Days of a newly seen patient's deliveries the course watch is fed (0: no course watch). */
+  private readonly courseDays: number;
   /**
    * Snapshots of the loaded records for the course trackers (the features' and the course
    * watch's): a record is history for the batches after it, and is snapshotted once while its
@@ -146,14 +153,12 @@ export class ModelScorer implements Scorer {
   constructor(private readonly o: ModelScorerOptions) {
     this.model = o.identity;
     this.courseFeatures = o.model.featureSet.history === 'course';
-    this.courses =
-      o.longitudinal || this.courseFeatures
-        ? new CourseWatch({ ...o.longitudinal, snapshots: this.snapshots })
-        : null;
+    const courses =
+      o.longitudinal ?? (this.courseFeatures ? (o.courses ?? { historyDays: o.historyDays }) : null);
+    this.courses = courses ? new CourseWatch({ ...courses, snapshots: this.snapshots }) : null;
+    this.courseDays = courses?.historyDays ?? 0;
     // One cache serves both: the longer window, cut to `historyDays` for the model's features.
-    this.history = new PatientHistory(o.reader, {
-      days: Math.max(o.historyDays, o.longitudinal?.historyDays ?? 0),
-    });
+    this.history = new PatientHistory(o.reader, { days: Math.max(o.historyDays, this.courseDays) });
     this.now = o.now ?? Date.now;
   }
 
@@ -161,29 +166,65 @@ export class ModelScorer implements Scorer {
     return this.o.guard?.assessment() ?? null;
   }
 
-  async score(ids: readonly string[]): Promise<(ScoredRecord | UnjudgedRecord)[]> {
-    const out: (ScoredRecord | UnjudgedRecord)[] = [];
+  /** The records of the batch announced by `prefetch`, being read. */
+  private prefetched: { readonly ids: readonly number[]; readonly loaded: Promise<LoadedRecords> } | null =
+    null;
+
+  /**
+   * Starts reading the records `score(ids)` will load: with a reader off the main thread, they
+   * are read while the current batch is scored.
+   */
+  prefetch(ids: readonly string[]): void {
+    const toLoad = this.triage(ids).toLoad;
+    if (!toLoad.length) return;
+    const loaded = this.o.reader.loadRecords(toLoad);
+    loaded.catch(() => undefined);
+    this.prefetched = { ids: toLoad, loaded };
+  }
+
+  /** Which ids the cursor already says are unjudged (never read), and which to load. */
+  private triage(ids: readonly string[]): { unjudged: [string, TreatmentSummary][]; toLoad: number[] } {
+    const unjudged: [string, TreatmentSummary][] = [];
     const toLoad: number[] = [];
     for (const id of ids) {
       const t = this.o.summaries?.get(id);
       // Known from the cursor to be a QA-mode or incomplete beam that no cohort feature counts
       // as a delivery: reported without reading its record.
-      if (t && (t.WasQAMode === true || t.WasBeamComplete === false)) {
-        const reason: NotJudgedReason = t.WasQAMode === true ? 'qa_mode' : 'incomplete';
-        this.stats.notJudged[reason]++;
-        out.push({
-          recordId: id,
-          patientId: t.Pat_ID1 === null ? null : String(t.Pat_ID1),
-          occurredAt: t.Create_DtTm ? nonNegative(mosaiqInstant(t.Create_DtTm)) : null,
-          notJudged: reason,
-        });
-      } else toLoad.push(Number(id));
+      if (t && (t.WasQAMode === true || t.WasBeamComplete === false)) unjudged.push([id, t]);
+      else toLoad.push(Number(id));
+    }
+    return { unjudged, toLoad };
+  }
+
+  /**
+   * The records of `toLoad`: those prefetched when they are the same ids, else read now (a
+   * prefetch of another batch, e.g. the next one announced first, is kept for it).
+   */
+  private load(toLoad: readonly number[]): Promise<LoadedRecords> {
+    const ahead = this.prefetched;
+    if (!ahead || !sameIds(ahead.ids, toLoad)) return this.o.reader.loadRecords(toLoad);
+    this.prefetched = null;
+    return ahead.loaded;
+  }
+
+  async score(ids: readonly string[]): Promise<(ScoredRecord | UnjudgedRecord)[]> {
+    const out: (ScoredRecord | UnjudgedRecord)[] = [];
+    const { unjudged, toLoad } = this.triage(ids);
+    for (const [id, t] of unjudged) {
+      const reason: NotJudgedReason = t.WasQAMode === true ? 'qa_mode' : 'incomplete';
+      this.stats.notJudged[reason]++;
+      out.push({
+        recordId: id,
+        patientId: t.Pat_ID1 === null ? null : String(t.Pat_ID1),
+        occurredAt: t.Create_DtTm ? nonNegative(mosaiqInstant(t.Create_DtTm)) : null,
+        notJudged: reason,
+      });
     }
     if (!toLoad.length) return out;
 
     const clock = new StageClock(this.stats);
     this.snapshots.sweep();
-    const { records } = await this.o.reader.loadRecords(toLoad);
+    const { records } = await this.load(toLoad);
     this.stats.loaded += records.length;
     const judged: TreatmentRecord[] = [];
     const context: TreatmentRecord[] = [];
@@ -212,25 +253,26 @@ export class ModelScorer implements Scorer {
     const { history, stats } = await this.history.contextFor(judged);
     this.stats.historyLoaded += stats.loadedRecords;
     const featureHistory =
-      (this.o.longitudinal?.historyDays ?? 0) > this.o.historyDays
-        ? withinDays(history, judged, this.o.historyDays)
-        : history;
+      this.courseDays > this.o.historyDays ? withinDays(history, judged, this.o.historyDays) : history;
     clock.lap('history');
 
-    const features = (tracker?: LongitudinalTracker) =>
-      modelFeatures(this.o.model, judged, {
+    // Course features on the course watch's tracker: the courses as far back as it has followed
+    // them (as training's tracker followed the whole cohort), no history replayed per batch.
+    // Without it (a batch older than the courses it holds), a fresh tracker over the course window.
+    const features = (tracker: LongitudinalTracker | null) => {
+      const context_ = tracker || !this.courseFeatures ? featureHistory : history;
+      return modelFeatures(this.o.model, judged, {
         asOf: mosaiqWallClock(this.now()),
-        history: context.length ? [...featureHistory, ...context] : featureHistory,
+        history: context.length ? [...context_, ...context] : context_,
         absentTables: this.o.absentTables,
         snapshots: this.snapshots,
         ...(tracker ? { tracker } : {}),
       });
-    // Course features on the course watch's tracker: the courses as far back as it has followed
-    // them (as training's tracker followed the whole cohort), no history replayed per batch.
+    };
     const fm =
       this.courses && this.courseFeatures
-        ? this.courses.withTracker(history, records, context, features)
-        : features();
+        ? this.courses.withTracker(history, records, judged, features)
+        : features(null);
     clock.lap('features');
 
     const raw = await this.o.model.detector.score(fm.X);
@@ -344,6 +386,12 @@ export class ModelScorer implements Scorer {
 }
 
 const nonNegative = (t: number) => (t >= 0 ? t : null);
+
+function sameIds(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 const DAY = 86_400_000;
 
 /**

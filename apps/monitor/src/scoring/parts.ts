@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import type { FeatureSet } from '@anomalia/features';
 import { compareSourceTables, MissingTablesError, TABLE_NAMES, type TableName } from '@anomalia/mosaiq';
 import { describeSource, loadPromotedModel, type PromotedModel } from '@anomalia/qa-workflow';
 import { ConfigError } from '../config/load';
@@ -95,17 +94,18 @@ export async function createDatabaseParts(config: MonitorConfig, logger: Logger)
     maxShiftedShare: config.guard.maxShiftedShare,
     maxAlertShare: config.guard.maxAlertShare,
   });
+  // The course watch's window: for the checks, and for course features with the checks off.
+  const courses = {
+    historyDays: config.scoring.longitudinal.historyDays,
+    maxFractions: config.scoring.longitudinal.maxFractions,
+  };
   const scorer = new ModelScorer({
     model,
     identity,
     reader: connection.reader,
-    historyDays: featureHistoryDays(config, model.featureSet),
-    longitudinal: config.scoring.longitudinal.enabled
-      ? {
-          historyDays: config.scoring.longitudinal.historyDays,
-          maxFractions: config.scoring.longitudinal.maxFractions,
-        }
-      : null,
+    historyDays: featureHistoryDays(config),
+    longitudinal: config.scoring.longitudinal.enabled ? courses : null,
+    courses,
     get absentTables() {
       return tables.unobserved;
     },
@@ -120,7 +120,7 @@ export async function createDatabaseParts(config: MonitorConfig, logger: Logger)
       model: identity,
       kind: model.kind,
       featureSet: model.featureSet.name,
-      historyDays: featureHistoryDays(config, model.featureSet),
+      historyDays: featureHistoryDays(config),
       source: sourceName,
       reference: model.reference ? model.reference.rows.count : null,
     },
@@ -140,12 +140,12 @@ export async function createDatabaseParts(config: MonitorConfig, logger: Logger)
 const PREVIOUS_FRACTION_DAYS = 30;
 
 /**
- * Days of each patient's history the model's features see: `model.historyDays` when set; else, for
- * course features, a course's length (`scoring.longitudinal.historyDays`), since training computed
- * them over whole courses and a shorter window would move a course's reference (its first
- * fraction) to a later one, hiding a change made before it; else a month.
+ * Days of each patient's history the model's features see as context: `model.historyDays` when
+ * set, else a month (the previous fraction, repeats within minutes). Course features
+ * (`qa74-longitudinal`) need no more: they come from the course watch's tracker, which follows
+ * every course from the first fraction it saw, reading a newly seen patient's last
+ * `scoring.longitudinal.historyDays`, as training's tracker followed whole courses.
  */
-export function featureHistoryDays(config: MonitorConfig, featureSet: Pick<FeatureSet, 'history'>): number {
-  if (config.model.historyDays !== undefined) return config.model.historyDays;
-  return featureSet.history === 'course' ? config.scoring.longitudinal.historyDays : PREVIOUS_FRACTION_DAYS;
+export function featureHistoryDays(config: MonitorConfig): number {
+  return config.model.historyDays ?? PREVIOUS_FRACTION_DAYS;
 }

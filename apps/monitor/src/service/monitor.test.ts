@@ -50,12 +50,9 @@ function setup(over: Record<string, unknown> = {}, webhook?: string) {
   });
   const source = new MemoryChangeSource();
   const logger = createLogger({ level: 'debug', redactPatientIdentifiers: true }, logs);
-  const monitor = assembleMonitor(
-    config,
-    { source, scorer: source.linearScorer(model, { mu_delta: 1, baseline: 1 }) },
-    { logger },
-  );
-  return { config, source, monitor, lines };
+  const scorer = source.linearScorer(model, { mu_delta: 1, baseline: 1 });
+  const monitor = assembleMonitor(config, { source, scorer }, { logger });
+  return { config, source, scorer, monitor, lines };
 }
 
 describe('MonitorService.pollOnce', () => {
@@ -123,6 +120,44 @@ describe('MonitorService.pollOnce', () => {
     expect(
       monitor.store.scoresBetween(0, Date.UTC(2027, 0, 1)).find((s) => s.recordId === '5'),
     ).toMatchObject({ energy: null, band: 'invalid' });
+    await monitor.close();
+  });
+
+  it('reads the next batch ahead while catching up, tells the scorer its ids, and polls again when that failed', async () => {
+    const { source, scorer, monitor } = setup({ poll: { batchSize: 4 } });
+    for (let i = 1; i <= 10; i++) source.upsert(record(i, 0.1));
+    const polled: (string | null)[] = [];
+    const poll = source.poll.bind(source);
+    // The read-ahead of the second batch fails once: the next pollOnce polls it again.
+    source.poll = async (watermark, limit) => {
+      polled.push(watermark);
+      if (polled.length === 2) throw new Error('connection reset');
+      return poll(watermark, limit);
+    };
+    const prefetched: string[][] = [];
+    Object.assign(scorer, {
+      prefetch: (ids: readonly string[]) => {
+        prefetched.push([...ids]);
+      },
+    });
+    const batches: [number, string | null][] = [];
+    for (;;) {
+      const r = await monitor.service.pollOnce();
+      batches.push([r.changed, r.watermark]);
+      if (r.caughtUp) break;
+    }
+    expect(batches).toEqual([
+      [4, '4'],
+      [4, '8'],
+      [2, '10'],
+    ]);
+    // Batch 2 polled twice (its read-ahead failed), batch 3 once: read ahead while batch 2 was scored.
+    expect(polled).toEqual([null, '4', '4', '8']);
+    expect(prefetched).toEqual([['9', '10']]);
+    expect(monitor.store.counts().scores).toBe(10);
+    // Caught up: nothing is read ahead.
+    await monitor.service.pollOnce();
+    expect(polled).toEqual([null, '4', '4', '8', '10']);
     await monitor.close();
   });
 

@@ -7,7 +7,7 @@ import type { MonitorEvents } from '../events/bus';
 import type { Logger } from '../log';
 import { retryDelay } from '../outbox/backoff';
 import type { Dispatcher } from '../outbox/dispatcher';
-import { type ChangeSource, checkScored, type FitAssessment, type Scorer } from '../seam';
+import { type ChangeBatch, type ChangeSource, checkScored, type FitAssessment, type Scorer } from '../seam';
 import { type HealthSummary, healthSummary, type SourceHealth } from './health';
 import { Wakeup } from './wakeup';
 
@@ -85,6 +85,8 @@ export class MonitorService {
   };
   private readonly totals = { scored: 0, alerts: 0, invalid: 0, notJudged: 0, held: 0 };
   private fit: FitAssessment | null = null;
+  /** The batch polled ahead (`readAhead`), and the watermark it starts at. */
+  private ahead: { readonly from: string; readonly batch: Promise<ChangeBatch> } | null = null;
 
   constructor(private readonly o: MonitorServiceOptions) {
     this.now = o.now ?? Date.now;
@@ -96,7 +98,8 @@ export class MonitorService {
     const { store, source, scorer, sourceName } = this.o;
     const started = this.now();
     this.sourceHealth.lastPollAt = started;
-    const batch = await source.poll(store.watermark(sourceName), this.o.poll.batchSize);
+    const batch = await this.nextBatch(store.watermark(sourceName));
+    if (!batch.caughtUp && batch.watermark !== null && batch.ids.length) this.readAhead(batch.watermark);
     const scoringStarted = this.now();
     const records = batch.ids.length ? checkScored(await scorer.score(batch.ids), batch.ids) : [];
     const at = this.now();
@@ -164,6 +167,36 @@ export class MonitorService {
     }
     if (invalid > 0) this.o.logger.warn({ invalid }, 'model returned non-finite energies; stored as invalid');
     return result;
+  }
+
+  /**
+   * The batch after `watermark`: the one read ahead when it starts there, else polled now. A read
+   * ahead that failed is polled again (its error may have been transient).
+   */
+  private async nextBatch(watermark: string | null): Promise<ChangeBatch> {
+    const ahead = this.ahead;
+    this.ahead = null;
+    if (ahead && ahead.from === watermark) {
+      const batch = await ahead.batch.catch(() => null);
+      if (batch) return batch;
+    }
+    return this.o.source.poll(watermark, this.o.poll.batchSize);
+  }
+
+  /**
+   * Catching up: the next batch is polled, and the scorer told its ids, while this one is scored
+   * and committed. A source and a scorer that read off the main thread (SQLite in a worker, a
+   * server over the network) then read batch N+1 while batch N's features are computed. Nothing
+   * is committed early: the watermark moves only with the commit of the batch it ends.
+   */
+  private readAhead(from: string): void {
+    // The scorer hears of the ids before anyone can ask it to score them.
+    const batch = this.o.source.poll(from, this.o.poll.batchSize).then((b) => {
+      if (b.ids.length) this.o.scorer.prefetch?.(b.ids);
+      return b;
+    });
+    batch.catch(() => undefined);
+    this.ahead = { from, batch };
   }
 
   /**

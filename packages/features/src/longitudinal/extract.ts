@@ -53,7 +53,10 @@ export function extractQaLongitudinal(
     throw new ValidationError('options.tracker', 'a LongitudinalTracker', options.tracker);
   const tracker =
     options.tracker ??
-    new LongitudinalTracker(options.tracking ?? {}, options.snapshots ? { snapshots: options.snapshots } : {});
+    new LongitudinalTracker(
+      options.tracking ?? {},
+      options.snapshots ? { snapshots: options.snapshots } : {},
+    );
   const inBatch = new Set(records.map((r) => r.treatment.TTX_ID));
   type Item = { r: TreatmentRecord; row: number };
   const items: Item[] = [];

@@ -1,7 +1,7 @@
 import { ValidationError } from '@anomalia/core';
 import type { TreatmentRecord } from '@anomalia/mosaiq';
 import { generateRecords } from '@anomalia/mosaiq/synthetic';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { extractQaExtended } from '../extended';
 import { getFeatureSet } from '../feature-sets';
 import { LONGITUDINAL_FEATURE_NAMES } from './definitions';
@@ -211,6 +211,39 @@ describe('qa74-longitudinal', () => {
       const o = observations.get(batch[i]!.treatment.TTX_ID)!;
       expect(Array.from(fm.X.row(i).subarray(87))).toEqual(Array.from(o.features));
     }
+  });
+
+  it('keeps a caller’s tracker across batches: the streaming features, no history fed twice', () => {
+    const ordered = byTime(records);
+    const tracker = new LongitudinalTracker();
+    const { observations } = track();
+    const asOf = new Date('2030-01-01');
+    const tracked = vi.spyOn(tracker, 'track');
+    // Consecutive batches, each with the 500 records before it as history: a fresh tracker would
+    // see the courses cut there, the kept one has them from their first fraction.
+    for (const [from, to] of [
+      [0, 6_000],
+      [6_000, 6_500],
+      [6_500, 12_000],
+    ] as const) {
+      const part = ordered.slice(from, to);
+      const fm = extractQaLongitudinal(part, {
+        history: ordered.slice(Math.max(0, from - 500), from),
+        asOf,
+        tracker,
+      });
+      expect(tracker.recordsSeen).toBe(to);
+      expect(tracked).not.toHaveBeenCalled();
+      for (let i = 0; i < part.length; i += 17) {
+        const o = observations.get(part[i]!.treatment.TTX_ID)!;
+        expect(Array.from(fm.X.row(i).subarray(87))).toEqual(Array.from(o.features));
+      }
+    }
+    expect(tracker.knows(ordered[11_999]!.treatment.TTX_ID)).toBe(true);
+    expect(tracker.knows(ordered[12_000]!.treatment.TTX_ID)).toBe(false);
+    expect(() => extractQaLongitudinal(ordered.slice(0, 2), { tracker: {} as LongitudinalTracker })).toThrow(
+      /options\.tracker: expected a LongitudinalTracker/,
+    );
   });
 
   it('gives the same features with a snapshot book, whose snapshots every tracker shares', () => {
