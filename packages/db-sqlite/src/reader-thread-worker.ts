@@ -4,6 +4,7 @@
  * each message is handled to the end before the next).
  */
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
+import type { LoadedRecords } from '@anomalia/mosaiq';
 import { openTreatmentReader, type ReaderOptions, type SqliteTreatmentReader } from './reader';
 import { type SerializedError, serializeError } from './thread-errors';
 
@@ -63,8 +64,35 @@ function answer(reader: SqliteTreatmentReader, { method, args }: ReaderThreadReq
   }
 }
 
-function send(port: MessagePort, message: ReaderThreadMessage): void {
-  port.postMessage(message);
+function send(port: MessagePort, message: ReaderThreadMessage, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(message, transfer);
+}
+
+/**
+ * The buffers behind a batch's leaf sets (one per batch: the rows view one BLOB), moved rather
+ * than copied. Only buffers larger than Node's 8 KiB Buffer pool: a pool slab is shared with
+ * unrelated small Buffers and must stay here.
+ */
+function leafBuffers(value: unknown, method: ReaderThreadMethod): ArrayBuffer[] {
+  if (method !== 'loadRecords') return [];
+  const buffers = new Set<ArrayBuffer>();
+  const seen = new Set<unknown>();
+  for (const record of (value as LoadedRecords).records) {
+    if (seen.has(record.controlPoints)) continue;
+    seen.add(record.controlPoints);
+    for (const point of record.controlPoints) {
+      for (const leaves of [point.A_Leaf_Set, point.B_Leaf_Set]) {
+        if (
+          leaves instanceof Uint8Array &&
+          leaves.buffer instanceof ArrayBuffer &&
+          leaves.buffer.byteLength > 8192
+        ) {
+          buffers.add(leaves.buffer);
+        }
+      }
+    }
+  }
+  return [...buffers];
 }
 
 function serve(port: MessagePort, init: ReaderThreadInit): void {
@@ -83,7 +111,7 @@ function serve(port: MessagePort, init: ReaderThreadInit): void {
     try {
       const value = answer(reader, request);
       // A value structured clone refuses throws here, and is answered as that error.
-      send(port, { kind: 'result', id: request.id, ok: true, value });
+      send(port, { kind: 'result', id: request.id, ok: true, value }, leafBuffers(value, request.method));
     } catch (error) {
       send(port, { kind: 'result', id: request.id, ok: false, error: serializeError(error) });
     }
