@@ -181,6 +181,33 @@ describe('openThreadedTreatmentReader', () => {
     }
   });
 
+  it('fails the call (or the open) whose statement onQuery throws on, as the direct reader does', async () => {
+    let refuse = false;
+    const onQuery = (sql: string) => {
+      if (refuse && sql.includes('"TxFieldPoint"')) throw new Error('no control points today');
+    };
+    const reader = await openThreadedTreatmentReader(path, { onQuery });
+    const same = openTreatmentReader(path, { onQuery });
+    try {
+      const ids = (await allIds()).slice(0, 5);
+      refuse = true;
+      await expect(same.loadRecords(ids)).rejects.toThrow('no control points today');
+      await expect(reader.loadRecords(ids)).rejects.toThrow('no control points today');
+      refuse = false;
+      expect((await reader.loadRecords(ids)).records).toHaveLength(5);
+    } finally {
+      await reader.close();
+      same.closeSync();
+    }
+    const never = () => {
+      throw new Error('no statements at all');
+    };
+    expect(() => openTreatmentReader(path, { onQuery: never })).toThrow('no statements at all');
+    await expect(openThreadedTreatmentReader(path, { onQuery: never })).rejects.toThrow(
+      'no statements at all',
+    );
+  });
+
   it('fails to open with the direct reader’s errors', async () => {
     const missing = tmp.path('absent.sqlite');
     const direct = (() => {

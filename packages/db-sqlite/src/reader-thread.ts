@@ -260,6 +260,7 @@ export async function openThreadedTreatmentReader(
     );
   }
   let reader: ThreadedReader | null = null;
+  let openFailed = false;
   return new Promise<ThreadedTreatmentReader>((resolve, reject) => {
     worker.on('message', (message: ReaderThreadMessage) => {
       if (message.kind === 'query') {
@@ -271,12 +272,19 @@ export async function openThreadedTreatmentReader(
           if (entry && !entry.dropped) {
             entry.dropped = true;
             entry.reject(error);
-          } else if (!reader) reject(error);
+          } else if (!reader) {
+            openFailed = true;
+            reject(error);
+          }
         }
       } else if (message.kind === 'ready') {
-        reader = new ThreadedReader(path, worker);
-        worker.unref();
-        resolve(reader);
+        // The open already failed (onQuery threw): nobody holds this reader, so it ends here.
+        if (openFailed) void worker.terminate();
+        else {
+          reader = new ThreadedReader(path, worker);
+          worker.unref();
+          resolve(reader);
+        }
       } else if (message.kind === 'open-failed') {
         reject(rebuildError(message.error));
         void worker.terminate();
