@@ -19,7 +19,7 @@ import { createSandbox, openSandboxWriter, openTreatmentReader } from '@anomalia
 import { parseConfig } from '../src/config/load';
 import { createLogger } from '../src/log';
 import type { ModelScorer } from '../src/scoring/model-scorer';
-import { createDatabaseParts } from '../src/scoring/parts';
+import { createDatabaseParts, withReaderThread } from '../src/scoring/parts';
 import { assembleMonitor } from '../src/service/assemble';
 import { trainPromotedModel } from '../src/testing/promoted-model';
 
@@ -33,6 +33,8 @@ const { values } = parseArgs({
     latency: { type: 'string', default: '40' },
     // `off`: without the longitudinal checks (scoring.longitudinal.enabled: false), for comparison.
     longitudinal: { type: 'string', default: 'on' },
+    // `on` / `off`: source.database.readerThread (default: the monitor's, on from 4 cores).
+    'reader-thread': { type: 'string' },
     // A file for every scored record and stored alert of the backlog as JSON lines (volatile times
     // left out): two builds are compared byte for byte with `cmp`.
     dump: { type: 'string' },
@@ -68,7 +70,14 @@ try {
 
   const config = (over: Record<string, unknown>) =>
     parseConfig({
-      source: { name: 'bench', database: { type: 'sqlite', path: clinic } },
+      source: {
+        name: 'bench',
+        database: {
+          type: 'sqlite',
+          path: clinic,
+          ...(values['reader-thread'] ? { readerThread: values['reader-thread'] === 'on' } : {}),
+        },
+      },
       model: {
         dir: modelDir,
         ...(values['history-days'] === undefined ? {} : { historyDays: Number(values['history-days']) }),
@@ -136,6 +145,7 @@ try {
       rows_per_cpu_s: Math.round(changed / cpuTotal),
       batch,
       longitudinal_checks: values.longitudinal !== 'off',
+      reader_thread: (withReaderThread(c.source.database) as { readerThread?: boolean }).readerThread,
       judged: s.judged,
       scored,
       not_judged: s.notJudged.qa_mode + s.notJudged.incomplete,

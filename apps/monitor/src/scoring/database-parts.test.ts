@@ -281,6 +281,31 @@ describe('an ONNX model', () => {
   });
 });
 
+describe('reading the source in a worker thread', () => {
+  it('scores and alerts as reading on the main thread, the next batch read while one is scored', async () => {
+    const runs = [];
+    for (const readerThread of [true, false]) {
+      const c = config(clinic, {
+        source: { name: 'site', database: { type: 'sqlite', path: clinic, readerThread } },
+        poll: { lookback: 'all', batchSize: 3_000 },
+      });
+      const { monitor, results } = await catchUp(c);
+      expect(results.length).toBeGreaterThan(3);
+      const scores = monitor.store
+        .scoresBetween(0, Number.MAX_SAFE_INTEGER)
+        .map(({ recordId, energy, band }) => ({ recordId, energy, band }));
+      const alerts = monitor.store
+        .alertsBetween(0, Number.MAX_SAFE_INTEGER)
+        .map(({ recordId, band, energy }) => ({ recordId, band, energy }));
+      runs.push({ scores, alerts });
+      await monitor.close();
+    }
+    expect(runs[0]!.scores.length).toBeGreaterThan(1_000);
+    expect(runs[0]!.alerts.length).toBeGreaterThan(0);
+    expect(runs[0]).toEqual(runs[1]);
+  });
+});
+
 describe('the data-mismatch guard', () => {
   it('finds the model fits a clinic like the one it learnt from', async () => {
     const before = tableChecksum(clinic);

@@ -4,6 +4,7 @@ import {
   cloneAsSandbox,
   createClinicDatabase,
   openSandboxWriter,
+  openThreadedTreatmentReader,
   openTreatmentReader,
 } from '@anomalia/db-sqlite';
 import { z } from 'zod';
@@ -13,6 +14,12 @@ export const SqliteSourceSchema = z.strictObject({
   type: z.literal('sqlite'),
   /** The database file (a relative path is resolved against the config file's directory). */
   path: z.string().min(1),
+  /**
+   * Read in a worker thread (`openThreadedTreatmentReader`): for a caller that reads while it
+   * computes (the monitor reading the next batch while it scores this one). Each result is then
+   * copied across threads, which costs more CPU in all than reading in place.
+   */
+  readerThread: z.boolean().optional(),
 });
 export type SqliteSource = z.output<typeof SqliteSourceSchema>;
 
@@ -55,7 +62,9 @@ export const sqliteSource: SourceType<SqliteSource> = {
   },
   async openReader(config) {
     const staleness = stalenessOf(config.path);
-    const reader = openTreatmentReader(config.path);
+    const reader = config.readerThread
+      ? await openThreadedTreatmentReader(config.path)
+      : openTreatmentReader(config.path);
     return { name: config.path, reader, staleness, close: () => reader.close() };
   },
   async openSandbox(config): Promise<OpenSandbox> {
