@@ -146,6 +146,8 @@ try {
       batch,
       longitudinal_checks: values.longitudinal !== 'off',
       reader_thread: (withReaderThread(c.source.database) as { readerThread?: boolean }).readerThread,
+      // The process's peak resident memory so far (setup included), MB.
+      max_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
       judged: s.judged,
       scored,
       not_judged: s.notJudged.qa_mode + s.notJudged.incomplete,

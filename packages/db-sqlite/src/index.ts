@@ -21,7 +21,11 @@ export {
 } from './import-extract';
 export { createClinicDatabase, type LoadSummary, MosaiqLoader, type TableCounts } from './loader';
 export { openTreatmentReader, type ReaderOptions, SqliteTreatmentReader } from './reader';
-export { openThreadedTreatmentReader, type ThreadedTreatmentReader } from './reader-thread';
+export {
+  openThreadedTreatmentReader,
+  type ThreadedReaderOptions,
+  type ThreadedTreatmentReader,
+} from './reader-thread';
 export { RECOVER_USAGE, runRecoverCli } from './recover-cli';
 export {
   HotJournalError,

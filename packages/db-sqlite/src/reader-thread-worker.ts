@@ -7,6 +7,7 @@ import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import type { LoadedRecords } from '@anomalia/mosaiq';
 import { openTreatmentReader, type ReaderOptions, type SqliteTreatmentReader } from './reader';
 import { type SerializedError, serializeError } from './thread-errors';
+import { type PointsNote, SentPoints } from './thread-points';
 
 /** What the thread is started with. */
 export interface ReaderThreadInit {
@@ -14,6 +15,8 @@ export interface ReaderThreadInit {
   options: Omit<ReaderOptions, 'onQuery'>;
   /** Send each statement's SQL back, for the caller's `onQuery` (a function cannot cross threads). */
   forwardQueries: boolean;
+  /** Control points the caller holds at most, to be named instead of sent again (0: always sent). */
+  heldPoints: number;
 }
 
 export type ReaderThreadMethod =
@@ -37,7 +40,7 @@ export type ReaderThreadMessage =
   | { kind: 'ready' }
   | { kind: 'open-failed'; error: SerializedError }
   | { kind: 'query'; sql: string }
-  | { kind: 'result'; id: number; ok: true; value: unknown }
+  | { kind: 'result'; id: number; ok: true; value: unknown; points?: PointsNote }
   | { kind: 'result'; id: number; ok: false; error: SerializedError };
 
 function answer(reader: SqliteTreatmentReader, { method, args }: ReaderThreadRequest): unknown {
@@ -64,35 +67,8 @@ function answer(reader: SqliteTreatmentReader, { method, args }: ReaderThreadReq
   }
 }
 
-function send(port: MessagePort, message: ReaderThreadMessage, transfer: ArrayBuffer[] = []): void {
-  port.postMessage(message, transfer);
-}
-
-/**
- * The buffers behind a batch's leaf sets (one per batch: the rows view one BLOB), moved rather
- * than copied. Only buffers larger than Node's 8 KiB Buffer pool: a pool slab is shared with
- * unrelated small Buffers and must stay here.
- */
-function leafBuffers(value: unknown, method: ReaderThreadMethod): ArrayBuffer[] {
-  if (method !== 'loadRecords') return [];
-  const buffers = new Set<ArrayBuffer>();
-  const seen = new Set<unknown>();
-  for (const record of (value as LoadedRecords).records) {
-    if (seen.has(record.controlPoints)) continue;
-    seen.add(record.controlPoints);
-    for (const point of record.controlPoints) {
-      for (const leaves of [point.A_Leaf_Set, point.B_Leaf_Set]) {
-        if (
-          leaves instanceof Uint8Array &&
-          leaves.buffer instanceof ArrayBuffer &&
-          leaves.buffer.byteLength > 8192
-        ) {
-          buffers.add(leaves.buffer);
-        }
-      }
-    }
-  }
-  return [...buffers];
+function send(port: MessagePort, message: ReaderThreadMessage): void {
+  port.postMessage(message);
 }
 
 function serve(port: MessagePort, init: ReaderThreadInit): void {
@@ -107,11 +83,16 @@ function serve(port: MessagePort, init: ReaderThreadInit): void {
     port.close();
     return;
   }
+  const held = init.heldPoints > 0 ? new SentPoints(init.heldPoints) : null;
   port.on('message', (request: ReaderThreadRequest) => {
     try {
       const value = answer(reader, request);
-      // A value structured clone refuses throws here, and is answered as that error.
-      send(port, { kind: 'result', id: request.id, ok: true, value }, leafBuffers(value, request.method));
+      if (held && request.method === 'loadRecords') {
+        const { note, commit } = held.prepare(value as LoadedRecords);
+        // A value structured clone refuses throws here (nothing is then held), answered as that error.
+        send(port, { kind: 'result', id: request.id, ok: true, value, points: note });
+        commit();
+      } else send(port, { kind: 'result', id: request.id, ok: true, value });
     } catch (error) {
       send(port, { kind: 'result', id: request.id, ok: false, error: serializeError(error) });
     }

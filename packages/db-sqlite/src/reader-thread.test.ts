@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { ValidationError } from '@anomalia/core';
-import type { Watermark } from '@anomalia/mosaiq';
+import type { LoadedRecords, Watermark } from '@anomalia/mosaiq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openTreatmentReader, type SqliteTreatmentReader } from './reader';
 import {
@@ -13,6 +13,7 @@ import { SchemaError } from './schema';
 import { gantryChanges } from './test-support/crash';
 import { expectSameRecords } from './test-support/records';
 import { plainDatabase, tempDir } from './testing/fixtures';
+import { HeldPoints } from './thread-points';
 import { openSandboxWriter } from './writer';
 
 const tmp = tempDir();
@@ -254,5 +255,98 @@ describe('openThreadedTreatmentReader', () => {
     }
     await expect(reader.currentWatermark()).rejects.toThrow(`reader thread for ${path} is closed`);
     await reader.close();
+  });
+});
+
+describe('control points across the thread', () => {
+  const edited = tmp.path('edited.sqlite');
+  let plain: SqliteTreatmentReader;
+  beforeAll(() => {
+    createSandbox(edited, { clinic: { seed: 22, records: 1500 } });
+    plain = openTreatmentReader(edited);
+  });
+  afterAll(() => plain?.closeSync());
+
+  /** The deliveries' ids in two overlapping halves: many fields are read by both. */
+  async function halves(): Promise<[number[], number[]]> {
+    const page = await plain.listTreatments({ from, to, pageSize: 1500, qaMode: 'exclude' });
+    const ids = page.items.map((t) => t.TTX_ID);
+    return [ids.filter((_, i) => i % 2 === 0), ids.filter((_, i) => i % 2 === 1)];
+  }
+  const pointsByField = (records: readonly { controlPoints: readonly { FLD_ID: number | null }[] }[]) =>
+    new Map(
+      records
+        .filter((r) => r.controlPoints.length)
+        .map((r) => [r.controlPoints[0]!.FLD_ID!, r.controlPoints]),
+    );
+
+  it('are sent once per content: an unchanged field’s array is shared across answers, an edited one is new', async () => {
+    const reader = await openThreadedTreatmentReader(edited);
+    try {
+      const [a, b] = await halves();
+      const first = await reader.loadRecords(a);
+      const second = await reader.loadRecords(b);
+      expectSameRecords(first.records, (await plain.loadRecords(a)).records);
+      expectSameRecords(second.records, (await plain.loadRecords(b)).records);
+      const before = pointsByField(first.records);
+      const after = pointsByField(second.records);
+      const common = [...after.keys()].filter((f) => before.has(f));
+      expect(common.length).toBeGreaterThan(20);
+      for (const f of common) expect(after.get(f)).toBe(before.get(f));
+
+      // One point of one shared field edited: that field's points come again, the others are named.
+      const field = common[0]!;
+      const point = before.get(field)![0] as unknown as { TFP_ID: number };
+      const writer = openSandboxWriter(edited);
+      await writer.apply(
+        gantryChanges(edited).filter((c) => c.key === point.TFP_ID),
+        { label: 'one gantry angle' },
+      );
+      writer.closeSync();
+      const again = await reader.loadRecords(b);
+      expectSameRecords(again.records, (await plain.loadRecords(b)).records);
+      const now = pointsByField(again.records);
+      expect(now.get(field)).not.toBe(after.get(field));
+      expect((now.get(field)![0] as unknown as { Gantry_Ang: number }).Gantry_Ang).toBe(
+        (after.get(field)![0] as unknown as { Gantry_Ang: number }).Gantry_Ang + 400,
+      );
+      for (const f of common.slice(1)) expect(now.get(f)).toBe(after.get(f));
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it('stay right when the two sides forget fields (a small bound), and are not held with 0', async () => {
+    const [a, b] = (await halves()).map((ids) => ids.slice(0, 150));
+    const small = await openThreadedTreatmentReader(edited, { heldPoints: 200 });
+    const none = await openThreadedTreatmentReader(edited, { heldPoints: 0 });
+    try {
+      for (const ids of [a!, b!, a!, b!.slice(0, 60), a!]) {
+        const theirs = (await plain.loadRecords(ids)).records;
+        expectSameRecords((await small.loadRecords(ids)).records, theirs);
+        expectSameRecords((await none.loadRecords(ids)).records, theirs);
+      }
+      const x = pointsByField((await none.loadRecords(a!)).records);
+      const y = pointsByField((await none.loadRecords(a!)).records);
+      for (const [f, points] of x) expect(y.get(f)).not.toBe(points);
+    } finally {
+      await small.close();
+      await none.close();
+    }
+    await expect(openThreadedTreatmentReader(edited, { heldPoints: -1 })).rejects.toThrow(
+      /options\.heldPoints: expected a whole number of control points ≥ 0/,
+    );
+  });
+});
+
+describe('HeldPoints', () => {
+  it('refuses an answer naming points it never received (the two sides disagree)', () => {
+    const record = { controlPoints: [] } as unknown as LoadedRecords['records'][number];
+    expect(() =>
+      new HeldPoints().complete(
+        { records: [record], missingIds: [] },
+        { reused: [[0, 5]], sent: [], forgotten: [] },
+      ),
+    ).toThrow('control points of field 5 were named but never received');
   });
 });

@@ -145,7 +145,8 @@ export async function createDatabaseParts(config: MonitorConfig, logger: Logger)
 /**
  * Cores from which an SQLite source is read in a worker thread unless `readerThread` says: the
  * main thread scoring, the reader and V8's collector each keep one busy while catching up. On two
- * cores the thread only adds the copy across threads (measured: the same wall time, 15 % more CPU).
+ * cores the thread mostly adds the copy across threads (measured: about the same wall time, 10–15 %
+ * more CPU).
  */
 const READER_THREAD_MIN_CORES = 4;
 
