@@ -95,7 +95,7 @@ export class MonitorService {
 
   /** One poll → score → triage → commit. Throws when the source or the scorer fails (nothing committed). */
   async pollOnce(): Promise<PollResult> {
-    const { store, source, scorer, sourceName } = this.o;
+    const { store, scorer, sourceName } = this.o;
     const started = this.now();
     this.sourceHealth.lastPollAt = started;
     const batch = await this.nextBatch(store.watermark(sourceName));
