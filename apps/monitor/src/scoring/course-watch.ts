@@ -95,16 +95,18 @@ export class CourseWatch {
    * records that are no delivery change nothing), each in delivery order.
    */
   observe(history: readonly TreatmentRecord[], batch: readonly TreatmentRecord[]): void {
-    this.prepare(history, batch, batch);
+    this.makeRoom(batch.length);
+    this.feed(history, true);
+    this.feed(batch, false);
   }
 
   /**
    * One tracker for the checks and the model's course features: the history it has not seen and
-   * the batch's `unscored` records are fed (as `observe` does), then `extract` gets the tracker
-   * and must observe the `scored` records on it (the longitudinal feature set does, one record at
-   * a time in delivery order). An unscored record later than a scored one of its course is then
-   * in the course a little early (a beam of unknown completion, rare); the features are otherwise
-   * those of a tracker fed everything in delivery order, as training's was.
+   * the batch's records other than `scored` are fed (as `observe` does), then `extract` gets the
+   * tracker and must observe the `scored` records on it (the longitudinal feature set does, one
+   * record at a time in delivery order). An unscored record later than a scored one of its course
+   * is then in the course a little early (a beam of unknown completion, rare); the features are
+   * otherwise those of a tracker fed everything in delivery order, as training's was.
    *
    * A batch that reaches back before the fractions the tracker holds (a backfill of past days, a
    * queue job older than one already scored) would see later fractions in its courses: `extract`
@@ -117,17 +119,17 @@ export class CourseWatch {
     scored: readonly TreatmentRecord[],
     extract: (tracker: LongitudinalTracker | null) => T,
   ): T {
-    this.prepare(history, batch, []);
+    this.makeRoom(batch.length);
+    this.feed(history, true);
     if (!this.follows(scored)) {
       const out = extract(null);
-      this.prepare([], [], batch);
+      this.feed(batch, false);
       return out;
     }
     const ids = new Set(scored.map((r) => r.treatment.TTX_ID));
-    this.prepare(
-      [],
-      [],
+    this.feed(
       batch.filter((r) => !ids.has(r.treatment.TTX_ID)),
+      false,
     );
     return extract(this.tracker);
   }
@@ -143,21 +145,22 @@ export class CourseWatch {
     return true;
   }
 
-  /** Starts afresh when `batch` would take the tracker past `maxFractions`, then feeds `history` it has not seen and `feed`. */
-  private prepare(
-    history: readonly TreatmentRecord[],
-    batch: readonly TreatmentRecord[],
-    feed: readonly TreatmentRecord[],
-  ): void {
+  /** Starts afresh when `incoming` more records would take the tracker past `maxFractions`. */
+  private makeRoom(incoming: number): void {
+    if (this.tracker.recordsSeen + incoming <= this.maxFractions) return;
+    this.observedBefore += this.tracker.recordsSeen;
+    this.tracker = this.newTracker();
+    this.counters.resets++;
+  }
+
+  /**
+   * Feeds records in delivery order (an edit replaces its earlier version); `unseenOnly`: only
+   * those the tracker has not seen (history, which comes again with every batch of its patient).
+   */
+  private feed(records: readonly TreatmentRecord[], unseenOnly: boolean): void {
     const start = performance.now();
-    if (this.tracker.recordsSeen + batch.length > this.maxFractions) {
-      this.observedBefore += this.tracker.recordsSeen;
-      this.tracker = this.newTracker();
-      this.counters.resets++;
-    }
-    const fresh = history.filter((r) => !this.tracker.knows(r.treatment.TTX_ID));
-    for (const r of fresh.sort((a, b) => time(a) - time(b))) this.tracker.track(r);
-    for (const r of [...feed].sort((a, b) => time(a) - time(b))) this.tracker.track(r);
+    const fed = unseenOnly ? records.filter((r) => !this.tracker.knows(r.treatment.TTX_ID)) : [...records];
+    for (const r of fed.sort((a, b) => time(a) - time(b))) this.tracker.track(r);
     this.counters.ms.observe += performance.now() - start;
   }
 

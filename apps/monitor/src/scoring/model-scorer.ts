@@ -260,10 +260,10 @@ export class ModelScorer implements Scorer {
     // them (as training's tracker followed the whole cohort), no history replayed per batch.
     // Without it (a batch older than the courses it holds), a fresh tracker over the course window.
     const features = (tracker: LongitudinalTracker | null) => {
-      const context_ = tracker || !this.courseFeatures ? featureHistory : history;
+      const past = tracker || !this.courseFeatures ? featureHistory : history;
       return modelFeatures(this.o.model, judged, {
         asOf: mosaiqWallClock(this.now()),
-        history: context.length ? [...context_, ...context] : context_,
+        history: context.length ? [...past, ...context] : past,
         absentTables: this.o.absentTables,
         snapshots: this.snapshots,
         ...(tracker ? { tracker } : {}),
