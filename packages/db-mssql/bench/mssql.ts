@@ -11,18 +11,10 @@
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { positiveIntegerFlag } from '@anomalia/core/testing';
 import type { TableRows } from '@anomalia/mosaiq';
 import { generateClinic } from '@anomalia/mosaiq/synthetic';
 import { createSandbox, openTreatmentReader } from '../src/index';
-
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1)
-    throw new Error(`--${name}: expected a positive integer, got ${process.argv[i + 1]}`);
-  return v;
-}
 
 async function measure<R>(
   run: () => Promise<R>,
@@ -50,9 +42,9 @@ function report(name: string, n: number, m: { seconds: number; cpu_seconds: numb
   );
 }
 
-const N = flag('records', 10_000);
-const page = flag('page', 1000);
-const seed = flag('seed', 1);
+const N = positiveIntegerFlag('records', 10_000);
+const page = positiveIntegerFlag('page', 1000);
+const seed = positiveIntegerFlag('seed', 1);
 
 const child = fork(fileURLToPath(new URL('./server-process.ts', import.meta.url)), [], {
   execArgv: ['--import', 'tsx'],

@@ -12,19 +12,11 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { positiveIntegerFlag } from '@anomalia/core/testing';
 import { extractQa74 } from '@anomalia/features';
 import type { TableRows } from '@anomalia/mosaiq';
 import { generateClinic } from '@anomalia/mosaiq/synthetic';
 import { MosaiqLoader, openTreatmentReader, type SqliteTreatmentReader } from '../src/index';
-
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1)
-    throw new Error(`--${name}: expected a positive integer, got ${process.argv[i + 1]}`);
-  return v;
-}
 
 /** Times `run` (wall and CPU seconds: on a shared machine the CPU time is the steadier number). */
 function measure<R>(run: () => R): { result: R; seconds: number; cpu_seconds: number } {
@@ -51,9 +43,9 @@ function report(name: string, n: number, m: { seconds: number; cpu_seconds: numb
   );
 }
 
-const N = flag('records', 50_000);
-const page = flag('page', 5000);
-const seed = flag('seed', 1);
+const N = positiveIntegerFlag('records', 50_000);
+const page = positiveIntegerFlag('page', 5000);
+const seed = positiveIntegerFlag('seed', 1);
 const dir = mkdtempSync(join(tmpdir(), 'anomalia-db-sqlite-bench-'));
 
 try {

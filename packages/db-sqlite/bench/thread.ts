@@ -20,22 +20,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { positiveIntegerFlag } from '@anomalia/core/testing';
 import { extractQa74 } from '@anomalia/features';
 import type { LoadedRecords } from '@anomalia/mosaiq';
 import { createClinicDatabase, openThreadedTreatmentReader, openTreatmentReader } from '../src/index';
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1)
-    throw new Error(`--${name}: expected a positive integer, got ${process.argv[i + 1]}`);
-  return v;
-}
-
-const N = flag('records', 100_000);
-const batch = flag('batch', 10_000);
-const batchCount = flag('batches', 10);
+const N = positiveIntegerFlag('records', 100_000);
+const batch = positiveIntegerFlag('batch', 10_000);
+const batchCount = positiveIntegerFlag('batches', 10);
 const asOf = Date.UTC(2030, 0, 1);
 
 const ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;

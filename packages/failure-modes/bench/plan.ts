@@ -6,19 +6,13 @@
  *     pnpm --filter @anomalia/failure-modes bench                      # 5000 records, 500 examples
  *     pnpm --filter @anomalia/failure-modes bench -- --records 100000 --examples 10000
  */
+
+import { positiveIntegerFlag } from '@anomalia/core/testing';
 import { generateRecords } from '@anomalia/mosaiq/synthetic';
 import { type Cohort, createCohort, type FailureMode, failureCatalogue, planCorruption } from '../src/index';
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name}: expected a positive integer`);
-  return v;
-}
-
-const records = flag('records', 5000);
-const examples = flag('examples', Math.max(1, Math.round(records / 10)));
+const records = positiveIntegerFlag('records', 5000);
+const examples = positiveIntegerFlag('examples', Math.max(1, Math.round(records / 10)));
 const report = (name: string, n: number, seconds: number, extra: Record<string, unknown> = {}) =>
   console.log(
     JSON.stringify({ name, n, seconds: +seconds.toFixed(4), rows_per_s: Math.round(n / seconds), ...extra }),

@@ -4,18 +4,11 @@
  *   pnpm --filter @anomalia/features bench -- --records 500000
  * Prints one JSON line per measurement.
  */
+
+import { positiveIntegerFlag } from '@anomalia/core/testing';
 import type { TreatmentRecord } from '@anomalia/mosaiq';
 import { generateClinic } from '@anomalia/mosaiq/synthetic';
 import { createQa74Buffer, extractQa74, extractQa74Into, extractQaExtended } from '../src/index';
-
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1)
-    throw new Error(`--${name}: expected a positive integer, got ${process.argv[i + 1]}`);
-  return v;
-}
 
 function cpuSeconds(since: NodeJS.CpuUsage): number {
   const u = process.cpuUsage(since);
@@ -37,8 +30,8 @@ function report(name: string, records: number, seconds: number, extra: Record<st
   );
 }
 
-const N = flag('records', 100_000);
-const seed = flag('seed', 1);
+const N = positiveIntegerFlag('records', 100_000);
+const seed = positiveIntegerFlag('seed', 1);
 
 // Generation: the whole stream in batches of 5000, consumed as a bulk loader would (each batch
 // dropped once handled), so the generator is measured, not the retention of 100k records.

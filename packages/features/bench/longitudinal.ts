@@ -5,6 +5,8 @@
  *   pnpm --filter @anomalia/features bench:longitudinal -- --records 200000
  * Prints one JSON line per measurement.
  */
+
+import { positiveIntegerFlag } from '@anomalia/core/testing';
 import type { TreatmentRecord } from '@anomalia/mosaiq';
 import { generateRecords } from '@anomalia/mosaiq/synthetic';
 import {
@@ -15,15 +17,6 @@ import {
   reviewCourses,
   targetingTests,
 } from '../src/index';
-
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1)
-    throw new Error(`--${name}: expected a positive integer, got ${process.argv[i + 1]}`);
-  return v;
-}
 
 function timed<T>(
   name: string,
@@ -50,8 +43,8 @@ function timed<T>(
   return result;
 }
 
-const N = flag('records', 60_000);
-const seed = flag('seed', 1);
+const N = positiveIntegerFlag('records', 60_000);
+const seed = positiveIntegerFlag('seed', 1);
 const records: TreatmentRecord[] = generateRecords({ seed, records: N });
 const asOf = new Date(Date.UTC(2030, 0, 1));
 // Untimed warm-up so the JIT compiles first.

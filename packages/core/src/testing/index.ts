@@ -1,4 +1,6 @@
-/** Test kits for packages built on @anomalia/core: the Detector conformance checks, shared-data paths, artifact tampering. */
+/** Test kits for packages built on @anomalia/core: the Detector conformance checks, shared-data paths, artifact tampering, benchmark flags. */
+
+export { positiveIntegerFlag } from './bench-flags';
 export {
   type ConformanceCheck,
   type ConformanceData,
