@@ -6,8 +6,7 @@
  * points by name only, and the caller gives its records the array it received the first time.
  * Both sides hold the same fields: the thread decides which it forgets and says so in the answer.
  */
-import type { LoadedRecords, TxFieldPointRow } from '@anomalia/mosaiq';
-import { tableCodec } from './table-codec';
+import { type LoadedRecords, sameControlPoints, type TxFieldPointRow } from '@anomalia/mosaiq';
 
 /** Sent with a `loadRecords` answer: how the caller completes its records' control points. */
 export interface PointsNote {
@@ -19,7 +18,6 @@ export interface PointsNote {
   readonly forgotten: readonly number[];
 }
 
-const COLUMNS = tableCodec('TxFieldPoint').columns as readonly (keyof TxFieldPointRow)[];
 const NO_POINTS: TxFieldPointRow[] = [];
 
 /** The thread's side: what the caller holds, by field, oldest first, up to `maxPoints` points. */
@@ -47,7 +45,7 @@ export class SentPoints {
       let decision = decided.get(points);
       if (!decision) {
         const held = this.byField.get(field);
-        decision = { field, fresh: held && sameRows(held, points) ? null : points.map(ownLeaves) };
+        decision = { field, fresh: held && sameControlPoints(held, points) ? null : points.map(ownLeaves) };
         decided.set(points, decision);
       }
       if (decision.fresh === null) {
@@ -121,23 +119,4 @@ function ownLeaves(row: TxFieldPointRow): TxFieldPointRow {
     A_Leaf_Set: row.A_Leaf_Set === null ? null : row.A_Leaf_Set.slice(),
     B_Leaf_Set: row.B_Leaf_Set === null ? null : row.B_Leaf_Set.slice(),
   };
-}
-
-function sameRows(a: readonly TxFieldPointRow[], b: readonly TxFieldPointRow[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    for (const column of COLUMNS) if (!sameValue(a[i]![column], b[i]![column])) return false;
-  }
-  return true;
-}
-
-function sameValue(x: unknown, y: unknown): boolean {
-  if (x === y) return true;
-  if (x instanceof Date && y instanceof Date) return x.getTime() === y.getTime();
-  if (x instanceof Uint8Array && y instanceof Uint8Array) {
-    if (x.length !== y.length) return false;
-    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-    return true;
-  }
-  return false;
 }

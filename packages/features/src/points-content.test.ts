@@ -1,8 +1,13 @@
-import { MOSAIQ_TABLES, type TreatmentRecord, type TxFieldPointRow } from '@anomalia/mosaiq';
+import {
+  CONTROL_POINT_COLUMNS as COMPARED_COLUMNS,
+  MOSAIQ_TABLES,
+  type TreatmentRecord,
+  type TxFieldPointRow,
+} from '@anomalia/mosaiq';
 import { generateRecords } from '@anomalia/mosaiq/synthetic';
 import { describe, expect, it } from 'vitest';
 import { computeGeometry } from './geometry';
-import { COMPARED_COLUMNS, canonicalPoints } from './points-content';
+import { canonicalPoints } from './points-content';
 
 const records: TreatmentRecord[] = generateRecords({ seed: 5, records: 400 });
 const points = records.find((r) => r.controlPoints.length > 3)!.controlPoints;

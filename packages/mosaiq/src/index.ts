@@ -92,6 +92,7 @@ export {
   readLeafSlot,
   usedLeafCount,
 } from './mlc';
+export { CONTROL_POINT_COLUMNS, sameControlPoints } from './point-rows';
 export {
   assembleRecords,
   DOSE_MATCH_WINDOW_MS,
